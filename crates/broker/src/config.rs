@@ -1,0 +1,94 @@
+//! Broker configuration: built by the CLI from flags and `CLAUDE_PEERS_*` variables.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+use claude_peers_proto::limits;
+
+use crate::rules::AutoGroup;
+
+/// Limits that an operator may tune (defaults in [`claude_peers_proto::limits`]).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Undelivered messages one recipient may hold.
+    pub queue_depth: u32,
+    /// Sends one peer may make per minute (0 = unlimited).
+    pub sends_per_minute: u32,
+    /// API requests one caller may make per second (0 = unlimited).
+    pub requests_per_second: u32,
+    /// Registrations the broker accepts per minute (0 = unlimited).
+    pub registrations_per_minute: u32,
+    /// Grace before a disconnected peer is shown as stale.
+    pub reconnect_grace_ms: i64,
+    /// Time after which a stale peer is removed from the list.
+    pub remove_after_ms: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            queue_depth: limits::DEFAULT_QUEUE_DEPTH,
+            sends_per_minute: limits::DEFAULT_SENDS_PER_MINUTE,
+            requests_per_second: limits::DEFAULT_REQUESTS_PER_SECOND,
+            registrations_per_minute: limits::DEFAULT_REGISTRATIONS_PER_MINUTE,
+            reconnect_grace_ms: limits::RECONNECT_GRACE_MS,
+            remove_after_ms: limits::REMOVE_AFTER_MS,
+        }
+    }
+}
+
+/// Whether the dashboard asks for the admin token before it shows anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DashboardLogin {
+    /// On a loopback-only broker, a page loaded from this machine is signed in
+    /// at once; on a LAN broker, a login is required.
+    #[default]
+    Auto,
+    /// Always require the admin token.
+    Always,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    /// Address to listen on; loopback unless `allow_lan`.
+    pub bind: IpAddr,
+    /// Set by `--allow-lan`: permits a non-loopback `bind`.
+    pub allow_lan: bool,
+    /// Token a peer on another machine must present to register (required with `allow_lan`).
+    pub join_token: Option<String>,
+    /// Extra names accepted in the `Host` header (e.g. the machine's LAN name).
+    pub allowed_hosts: Vec<String>,
+    pub db: PathBuf,
+    /// Skip process liveness checks (tests).
+    pub skip_pid_check: bool,
+    pub auto_group: AutoGroup,
+    pub dashboard_login: DashboardLogin,
+    pub limits: Limits,
+    /// Set when an MCP server started this broker (logs where it came from).
+    pub spawned: bool,
+}
+
+impl Config {
+    /// A loopback broker on `port` with database `db` and default limits.
+    pub fn new(port: u16, db: PathBuf) -> Self {
+        Self {
+            port,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            allow_lan: false,
+            join_token: None,
+            allowed_hosts: Vec::new(),
+            db,
+            skip_pid_check: false,
+            auto_group: AutoGroup::default(),
+            dashboard_login: DashboardLogin::default(),
+            limits: Limits::default(),
+            spawned: false,
+        }
+    }
+
+    /// Whether the broker listens only on a loopback address.
+    pub fn loopback_only(&self) -> bool {
+        self.bind.is_loopback()
+    }
+}

@@ -1,0 +1,58 @@
+//! The broker's error type: an API error to report, or a storage failure.
+//! Implements `IntoResponse`, so handlers just use `?`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use claude_peers_proto::error::ErrorBody;
+use claude_peers_proto::{ApiError, ErrorCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The error as it is reported to the caller. Storage failures are logged
+    /// with their details and reported without them.
+    pub fn to_api(&self) -> ApiError {
+        match self {
+            Error::Api(e) => e.clone(),
+            Error::Db(e) => {
+                tracing::error!(error = %e, "database error");
+                ApiError::internal("the broker's database failed; see the broker log")
+            }
+            Error::Internal(msg) => {
+                tracing::error!(error = %msg, "internal error");
+                ApiError::internal(format!("internal error: {msg}"))
+            }
+        }
+    }
+}
+
+/// Render an [`ApiError`] as its HTTP response.
+pub fn api_response(err: ApiError) -> Response {
+    let status =
+        StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, axum::Json(ErrorBody { error: err.clone() })).into_response();
+    if err.code == ErrorCode::RateLimited
+        && let Some(ms) = err.retry_after_ms
+        && let Ok(v) = axum::http::HeaderValue::from_str(&ms.div_ceil(1000).max(1).to_string())
+    {
+        resp.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        api_response(self.to_api())
+    }
+}

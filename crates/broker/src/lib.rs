@@ -1,0 +1,229 @@
+//! The claude-peers broker: one daemon per machine that peers register with.
+//!
+//! - [`store`]: SQLite with one writer thread (group commit) and a reader pool;
+//! - [`hub`]: in-memory presence, wake-ups, event fan-out, token cache;
+//! - [`peers`], [`messages`], [`groups`], [`sessions`], [`audit`]: the domain,
+//!   each owning its SQL; [`rules`] holds the isolation and grouping rules;
+//! - [`routes`]: the HTTP API, behind [`guard`] (Host/Origin/Content-Type) and
+//!   [`auth`] (tokens, dashboard sessions); [`stream`]: the WebSocket pushes;
+//! - [`maintenance`]: liveness and retention; [`singleton`]: one broker per database;
+//! - [`dashboard`]: the embedded web page.
+//!
+//! Invariant: the store never knows about HTTP, and nothing is announced
+//! (pushed, evented, answered) before it is committed.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod dashboard;
+pub mod error;
+pub mod groups;
+pub mod guard;
+pub mod hub;
+pub mod ids;
+pub mod maintenance;
+pub mod messages;
+pub mod peers;
+pub mod ratelimit;
+pub mod routes;
+pub mod rules;
+pub mod sessions;
+pub mod singleton;
+pub mod state;
+pub mod store;
+pub mod stream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use claude_peers_proto::paths::StatePaths;
+use claude_peers_proto::time::now_ms;
+
+pub use config::{Config, DashboardLogin, Limits};
+pub use error::{Error, Result};
+
+use crate::hub::Hub;
+use crate::ratelimit::RateLimits;
+use crate::sessions::Activity;
+use crate::singleton::BrokerLock;
+use crate::state::{AppState, Shared};
+use crate::store::Store;
+
+/// Refuse configurations that would expose the broker without protection.
+pub fn check_config(config: &Config) -> Result<()> {
+    if !config.bind.is_loopback() {
+        if !config.allow_lan {
+            return Err(Error::Internal(format!(
+                "refusing to listen on {}: that is reachable from other machines. \
+                 Add --allow-lan (and set CLAUDE_PEERS_TOKEN) if that is what you want",
+                config.bind
+            )));
+        }
+        match &config.join_token {
+            Some(t) if t.len() >= 32 => {}
+            Some(_) => {
+                return Err(Error::Internal(
+                    "CLAUDE_PEERS_TOKEN must be at least 32 characters long (try `openssl rand -hex 32`)".into(),
+                ));
+            }
+            None => {
+                return Err(Error::Internal(format!(
+                    "refusing to listen on {} without a token: set CLAUDE_PEERS_TOKEN (at least 32 characters) \
+                     so that only those who know it can join",
+                    config.bind
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A broker that is bound and ready; [`Running::serve`] runs it.
+pub struct Running {
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    _lock: BrokerLock,
+}
+
+impl Running {
+    /// The address the broker listens on.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serve until SIGINT/SIGTERM or `POST /v1/shutdown`.
+    pub async fn serve(self) -> Result<()> {
+        let Running {
+            state,
+            listener,
+            _lock,
+        } = self;
+        tokio::spawn(maintenance::run(state.clone()));
+        let signals = state.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("signal received; shutting down");
+            signals.begin_shutdown();
+        });
+        let mut stop = state.shutdown_rx();
+        let app = routes::router(state.clone());
+        let server = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|v| *v).await;
+        });
+        let mut stop2 = state.shutdown_rx();
+        tokio::select! {
+            r = server => r.map_err(|e| Error::Internal(format!("server error: {e}")))?,
+            _ = async {
+                let _ = stop2.wait_for(|v| *v).await;
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            } => tracing::warn!("connections did not close within 3 s; stopping anyway"),
+        }
+        // Save the activity time for the next start's session decision.
+        let sh = state.shared.clone();
+        let _ = state
+            .store
+            .write(move |t| sessions::save_activity(t, sh.activity.last()))
+            .await;
+        tracing::info!("broker stopped");
+        Ok(())
+    }
+}
+
+/// Start a broker: take the database lock, open the store, bind the port.
+pub async fn start(config: Config) -> Result<Running> {
+    check_config(&config)?;
+    let paths = StatePaths::for_db(&config.db);
+    if let Some(dir) = config.db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Internal(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let mut lock = BrokerLock::acquire(&paths)?;
+    let admin_token = auth::load_or_create_admin_token(&paths.admin_token)?;
+
+    let now = now_ms();
+    let rates = Arc::new(RateLimits::new(&config.limits));
+    let shared = Arc::new(Shared {
+        hub: Hub::new(String::new()),
+        config,
+        activity: Activity::new(now),
+    });
+    let sink = {
+        let sh = shared.clone();
+        Arc::new(move |fx| sh.hub.apply(fx))
+    };
+    let store = Store::open(&paths.db, sink)?;
+    let (session, last, fresh) = store.read(move |c| sessions::at_startup(c, now)).await?;
+    if fresh {
+        let id = session.clone();
+        store.write(move |t| sessions::begin(t, &id)).await?;
+    }
+    shared.hub.set_session(&session);
+    shared.activity.touch(last);
+    shared
+        .hub
+        .load_tokens(store.read(peers::token_pairs).await?);
+    for p in store.read(peers::all).await? {
+        shared.hub.assume_disconnected(&p.id, now);
+    }
+
+    let addr = SocketAddr::new(shared.config.bind, shared.config.port);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            Error::Internal(format!(
+                "port {} is already in use (another broker with a different database, or another program); \
+                 set CLAUDE_PEERS_PORT to use another port",
+                shared.config.port
+            ))
+        } else {
+            Error::Internal(format!("cannot listen on {addr}: {e}"))
+        }
+    })?;
+    let port = listener
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or(shared.config.port);
+    lock.record(port)?;
+    tracing::info!(%addr, db = %shared.config.db.display(), session = %session, "listening");
+
+    let state = AppState {
+        store,
+        dashboard: Arc::new(auth::DashboardSessions::new(&admin_token)),
+        admin_token: Arc::from(admin_token.as_str()),
+        rates,
+        started: Instant::now(),
+        streams: Arc::new(tokio::sync::Semaphore::new(
+            claude_peers_proto::limits::MAX_STREAM_CONNECTIONS,
+        )),
+        shutdown: Arc::new(tokio::sync::watch::channel(false).0),
+        stay_down: Arc::new(AtomicBool::new(false)),
+        shared,
+    };
+    Ok(Running {
+        state,
+        listener,
+        _lock: lock,
+    })
+}
+
+/// Start and serve.
+pub async fn run(config: Config) -> Result<()> {
+    start(config).await?.serve().await
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

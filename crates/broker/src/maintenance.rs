@@ -1,0 +1,101 @@
+//! The maintenance loop: liveness (stale, then removed), retention, and saving
+//! the last activity time. Runs every few seconds.
+
+use std::time::Duration;
+
+use claude_peers_proto::limits::{MAINTENANCE_INTERVAL_MS, RETENTION_MS};
+use claude_peers_proto::process;
+use claude_peers_proto::time::now_ms;
+use rusqlite::params;
+
+use crate::error::Result;
+use crate::hub::Effect;
+use crate::state::AppState;
+use crate::{messages, peers, sessions};
+
+pub async fn run(state: AppState) {
+    let mut shutdown = state.shutdown_rx();
+    let mut tick = tokio::time::interval(Duration::from_millis(MAINTENANCE_INTERVAL_MS));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = once(&state).await {
+                    tracing::warn!(error = %e, "maintenance failed");
+                }
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+/// Which listed peers should turn stale and which should be removed, now.
+pub fn judge(state: &AppState, listed: &[peers::PeerRow], now: i64) -> (Vec<String>, Vec<String>) {
+    let limits = &state.config().limits;
+    let hub = state.hub();
+    let mut stale = Vec::new();
+    let mut remove = Vec::new();
+    for p in listed {
+        if hub.is_connected(&p.id) {
+            continue;
+        }
+        if p.stale {
+            if now - p.last_seen >= limits.remove_after_ms {
+                remove.push(p.id.clone());
+            }
+            continue;
+        }
+        let since = hub.disconnected_since(&p.id).unwrap_or(p.last_seen);
+        let grace_over = now - since >= limits.reconnect_grace_ms;
+        let process_gone =
+            p.local && !state.config().skip_pid_check && !process::alive(p.pid, p.pid_start);
+        if grace_over || process_gone {
+            stale.push(p.id.clone());
+        }
+    }
+    (stale, remove)
+}
+
+/// One round of maintenance.
+pub async fn once(state: &AppState) -> Result<()> {
+    let now = now_ms();
+    let listed = state.store.read(peers::all).await?;
+    let (stale, remove) = judge(state, &listed, now);
+    let connected = state.hub().connected_ids();
+    let sh = state.shared.clone();
+    let last_activity = {
+        if !connected.is_empty() {
+            sh.activity.touch(now);
+        }
+        sh.activity.last()
+    };
+    state
+        .store
+        .write(move |t| {
+            peers::touch(t, &connected)?;
+            peers::mark_stale(t, &sh, &stale)?;
+            for id in &remove {
+                if let Some(p) = peers::get(t.conn, id)? {
+                    peers::remove(t, &sh, &p, "peer.removed", &format!("{} removed after being disconnected", p.name))?;
+                }
+            }
+            let cutoff = t.now - RETENTION_MS;
+            messages::expire(t, cutoff)?;
+            let forgotten: Vec<(String, String)> = t
+                .conn
+                .prepare_cached("SELECT id, token_hash FROM peers WHERE removed_at IS NOT NULL AND removed_at < ?1")?
+                .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (id, hash) in forgotten {
+                t.conn.execute("DELETE FROM deliveries WHERE recipient_id = ?1", params![id])?;
+                t.conn.execute("DELETE FROM peers WHERE id = ?1", params![id])?;
+                sh.hub.forget(&id);
+                t.effect(Effect::ForgetToken { hash });
+            }
+            t.conn.execute("DELETE FROM audit WHERE at < ?1", [cutoff])?;
+            sessions::save_activity(t, last_activity)?;
+            Ok(())
+        })
+        .await?;
+    state.rates.prune();
+    Ok(())
+}

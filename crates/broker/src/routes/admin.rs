@@ -1,0 +1,166 @@
+//! Routes: health, the dashboard's state and sign-in, the audit log, shutdown.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json as Reply, Router};
+use claude_peers_proto::api::{
+    DashboardState, Health, LoginRequest, PageQuery, ShutdownRequest, ShutdownResult,
+};
+use claude_peers_proto::limits::DEFAULT_HISTORY;
+use claude_peers_proto::{ApiError, ErrorCode, SERVICE, VERSION, validate};
+
+use super::extract::{Json, Query};
+use crate::auth::{DashboardSessions, Operator, identify};
+use crate::config::DashboardLogin;
+use crate::error::Result;
+use crate::ids::same_secret;
+use crate::rules::{Actor, Standing};
+use crate::state::AppState;
+use crate::{audit, groups, messages, peers};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/v1/state", get(dashboard_state))
+        .route("/v1/session", post(login))
+        .route("/v1/audit", get(audit_log))
+        .route("/v1/shutdown", post(shutdown))
+}
+
+struct MaybeOperator(bool);
+
+impl axum::extract::FromRequestParts<AppState> for MaybeOperator {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(MaybeOperator(matches!(
+            identify(parts, state),
+            Ok(Actor::Operator(_))
+        )))
+    }
+}
+
+async fn health(
+    State(state): State<AppState>,
+    MaybeOperator(op): MaybeOperator,
+) -> Result<Reply<Health>> {
+    let peers = state
+        .store
+        .read(|c| Ok(peers::all(c)?.len() as u32))
+        .await?;
+    Ok(Reply(Health {
+        service: SERVICE.into(),
+        status: if state.shutting_down() {
+            "stopping"
+        } else {
+            "ok"
+        }
+        .into(),
+        version: VERSION.into(),
+        peers,
+        uptime_ms: state.started.elapsed().as_millis() as u64,
+        pid: op.then(std::process::id),
+        db: op.then(|| state.config().db.display().to_string()),
+    }))
+}
+
+async fn dashboard_state(
+    State(state): State<AppState>,
+    _op: Operator,
+) -> Result<Reply<DashboardState>> {
+    let sh = state.shared.clone();
+    let session = sh.hub.session();
+    let uptime = state.started.elapsed().as_millis() as u64;
+    let now = claude_peers_proto::time::now_ms();
+    let out = state
+        .store
+        .read(move |c| {
+            Ok(DashboardState {
+                version: VERSION.into(),
+                session_id: session.clone(),
+                uptime_ms: uptime,
+                peers: peers::all(c)?.iter().map(|p| p.view(&sh)).collect(),
+                groups: groups::list(c, &Standing::Operator)?,
+                messages: messages::feed(c, &session, DEFAULT_HISTORY, None)?,
+                pinned: messages::pinned(c, &session)?,
+                typing: sh.hub.typing_since(now, 5_000),
+                audit: audit::list(c, 50, None, None)?
+                    .into_iter()
+                    .filter_map(|e| serde_json::to_value(e).ok())
+                    .collect(),
+            })
+        })
+        .await?;
+    Ok(Reply(out))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Json(req): Json<LoginRequest>,
+) -> Result<Response> {
+    let config = state.config();
+    let ok = match &req.token {
+        Some(t) => same_secret(t.trim(), &state.admin_token),
+        None => {
+            config.dashboard_login == DashboardLogin::Auto
+                && config.loopback_only()
+                && addr.ip().is_loopback()
+        }
+    };
+    if !ok {
+        return Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "sign in with the admin token: `claude-peers token` prints it on the broker's machine",
+        )
+        .into());
+    }
+    let value = state.dashboard.issue(claude_peers_proto::time::now_ms());
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(SET_COOKIE, DashboardSessions::cookie(&value))],
+    )
+        .into_response())
+}
+
+async fn audit_log(
+    State(state): State<AppState>,
+    _op: Operator,
+    Query(q): Query<PageQuery>,
+) -> Result<Reply<Vec<audit::AuditEntry>>> {
+    let limit = validate::page(q.limit, DEFAULT_HISTORY)?;
+    Ok(Reply(
+        state
+            .store
+            .read(move |c| audit::list(c, limit, q.before, None))
+            .await?,
+    ))
+}
+
+async fn shutdown(
+    State(state): State<AppState>,
+    _op: Operator,
+    Json(req): Json<ShutdownRequest>,
+) -> Result<Reply<ShutdownResult>> {
+    tracing::info!(stay_down = req.stay_down, "shutdown requested");
+    state.stay_down.store(req.stay_down, Ordering::Relaxed);
+    let s = state.clone();
+    // Answer first, then stop.
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        s.begin_shutdown();
+    });
+    Ok(Reply(ShutdownResult {
+        pid: std::process::id(),
+        db: state.config().db.display().to_string(),
+    }))
+}

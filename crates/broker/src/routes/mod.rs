@@ -1,0 +1,40 @@
+//! The HTTP surface: one router per capability, merged here, behind the guard
+//! (Host, Origin, Content-Type) and the body-size limit.
+
+pub mod admin;
+pub mod extract;
+pub mod groups;
+pub mod messages;
+pub mod peers;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use claude_peers_proto::ApiError;
+use claude_peers_proto::limits::MAX_BODY_BYTES;
+
+use crate::error::api_response;
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(admin::routes())
+        .merge(peers::routes())
+        .merge(messages::routes())
+        .merge(groups::routes())
+        .route("/v1/stream", get(crate::stream::handler))
+        .merge(crate::dashboard::routes())
+        .fallback(|| async { api_response(ApiError::not_found("no such route; see docs/API.md")) })
+        .method_not_allowed_fallback(|| async {
+            api_response(ApiError::new(
+                claude_peers_proto::ErrorCode::MethodNotAllowed,
+                "method not allowed on this route",
+            ))
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::guard::guard,
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,166 @@
+//! The rules every path obeys, each written once.
+//!
+//! - [`can_reach`]: who may see and message whom (group isolation). Listing,
+//!   name resolution, sending, broadcasting, history, pins, reactions and every
+//!   coordination feature call it; nothing re-implements it.
+//! - [`auto_group`]: which group a registering peer lands in.
+
+use std::path::Path;
+
+/// Who is acting on the broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A registered peer, by id (proved by its token).
+    Peer(String),
+    /// A person: at the dashboard or the CLI (proved by the admin token or a
+    /// dashboard session).
+    Operator(OperatorKind),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorKind {
+    Dashboard,
+    Cli,
+}
+
+impl OperatorKind {
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Dashboard => "dashboard",
+            Self::Cli => "cli",
+        }
+    }
+}
+
+/// Where an actor stands for isolation: above all groups (a person), or in one
+/// namespace (a group id, or `None` for the lobby).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    Operator,
+    Member(Option<String>),
+}
+
+/// May an actor standing at `from` see, and send to, a peer in `to_group`?
+///
+/// A person sees everything. A peer sees only its own namespace: the lobby sees
+/// the lobby, a group sees itself; a group never sees the lobby or another group.
+pub fn can_reach(from: &Standing, to_group: Option<&str>) -> bool {
+    match from {
+        Standing::Operator => true,
+        Standing::Member(own) => own.as_deref() == to_group,
+    }
+}
+
+/// How registering peers are grouped automatically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AutoGroup {
+    /// One group per repository and branch (the default).
+    #[default]
+    Branch,
+    /// One group per repository, whatever the branch.
+    Repo,
+    /// Everyone starts in the lobby.
+    Off,
+}
+
+impl AutoGroup {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "branch" => Self::Branch,
+            "repo" => Self::Repo,
+            "off" => Self::Off,
+            _ => return None,
+        })
+    }
+}
+
+/// The automatic group for a peer: its unique key and a display name, or
+/// `None` for the lobby (not in a repository, or detached HEAD in branch mode).
+///
+/// The key uses the repository's common git directory, so worktrees of one
+/// repository share it, and two repositories both on `main` do not.
+pub fn auto_group(
+    mode: AutoGroup,
+    repo_key: Option<&str>,
+    branch: Option<&str>,
+) -> Option<(String, String)> {
+    let repo = repo_key.filter(|r| !r.is_empty())?;
+    let repo_name = repo_display_name(repo);
+    match mode {
+        AutoGroup::Off => None,
+        AutoGroup::Repo => Some((format!("repo\n{repo}"), repo_name)),
+        AutoGroup::Branch => {
+            let branch = branch.filter(|b| !b.is_empty())?;
+            Some((
+                format!("branch\n{repo}\n{branch}"),
+                format!("{repo_name}/{branch}"),
+            ))
+        }
+    }
+}
+
+/// A readable name for a repository from its common git dir (`/x/app/.git` → `app`).
+fn repo_display_name(common_dir: &str) -> String {
+    let p = Path::new(common_dir);
+    let base = if p.file_name().is_some_and(|n| n == ".git") {
+        p.parent()
+    } else {
+        Some(p)
+    };
+    base.and_then(|b| b.file_name())
+        .map(|n| n.to_string_lossy().trim_end_matches(".git").to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "repo".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(id: &str) -> Option<String> {
+        Some(id.to_string())
+    }
+
+    #[test]
+    fn isolation_matrix() {
+        let lobby = Standing::Member(None);
+        let a = Standing::Member(g("a"));
+        assert!(can_reach(&lobby, None), "lobby sees lobby");
+        assert!(!can_reach(&lobby, Some("a")), "lobby does not see groups");
+        assert!(!can_reach(&a, None), "a group does not see the lobby");
+        assert!(can_reach(&a, Some("a")), "a group sees itself");
+        assert!(!can_reach(&a, Some("b")), "groups do not see each other");
+        assert!(can_reach(&Standing::Operator, Some("b")));
+        assert!(can_reach(&Standing::Operator, None));
+    }
+
+    #[test]
+    fn auto_groups_are_keyed_by_repository_and_branch() {
+        let a = auto_group(AutoGroup::Branch, Some("/src/app/.git"), Some("main")).unwrap();
+        let b = auto_group(AutoGroup::Branch, Some("/src/lib/.git"), Some("main")).unwrap();
+        assert_ne!(a.0, b.0, "two repositories on main are two groups");
+        assert_eq!(a.1, "app/main");
+        assert_eq!(b.1, "lib/main");
+        let wt = auto_group(AutoGroup::Branch, Some("/src/app/.git"), Some("main")).unwrap();
+        assert_eq!(a, wt, "a worktree shares the common dir");
+        let other_branch =
+            auto_group(AutoGroup::Branch, Some("/src/app/.git"), Some("dev")).unwrap();
+        assert_ne!(a.0, other_branch.0);
+    }
+
+    #[test]
+    fn lobby_when_there_is_nothing_to_group_by() {
+        assert_eq!(auto_group(AutoGroup::Branch, None, Some("main")), None);
+        assert_eq!(
+            auto_group(AutoGroup::Branch, Some("/r/.git"), None),
+            None,
+            "detached HEAD"
+        );
+        assert_eq!(
+            auto_group(AutoGroup::Off, Some("/r/.git"), Some("main")),
+            None
+        );
+        let repo = auto_group(AutoGroup::Repo, Some("/r/app.git"), None).unwrap();
+        assert_eq!(repo.1, "app", "bare repository name");
+    }
+}

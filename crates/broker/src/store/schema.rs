@@ -1,0 +1,152 @@
+//! The database schema as numbered migrations, applied in order and recorded in
+//! `PRAGMA user_version`. A migration is never edited once released: changes are
+//! new entries at the end.
+//!
+//! Foreign keys are deliberately not declared: a message outlives its sender and
+//! recipient, and cleanup must never fail on a dangling reference.
+
+use rusqlite::Connection;
+
+/// Migration `i` (0-based) moves the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: peers, groups, messages with per-recipient deliveries, reactions, audit, sessions.
+    r#"
+    CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        started_at INTEGER NOT NULL
+    );
+    CREATE TABLE groups (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL UNIQUE,
+        auto_key TEXT UNIQUE,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE peers (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        custom_name INTEGER NOT NULL DEFAULT 0,
+        group_id TEXT,
+        group_manual INTEGER NOT NULL DEFAULT 0,
+        pid INTEGER NOT NULL,
+        pid_start INTEGER,
+        local INTEGER NOT NULL DEFAULT 1,
+        cwd TEXT NOT NULL,
+        git_root TEXT,
+        repo_key TEXT,
+        git_branch TEXT,
+        tty TEXT,
+        summary TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'online',
+        registered_at INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        stale INTEGER NOT NULL DEFAULT 0,
+        removed_at INTEGER
+    );
+    CREATE UNIQUE INDEX peers_name ON peers (coalesce(group_id, ''), name_key)
+        WHERE removed_at IS NULL;
+    CREATE INDEX peers_group ON peers (group_id) WHERE removed_at IS NULL;
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL,
+        from_kind TEXT NOT NULL,
+        from_id TEXT NOT NULL,
+        from_name TEXT NOT NULL,
+        group_id TEXT,
+        to_kind TEXT,
+        to_id TEXT,
+        to_name TEXT,
+        scope TEXT,
+        text TEXT NOT NULL,
+        msg_type TEXT,
+        metadata TEXT,
+        context TEXT,
+        pinned INTEGER NOT NULL DEFAULT 0,
+        sent_at INTEGER NOT NULL
+    );
+    CREATE INDEX messages_session ON messages (session_id, id);
+    CREATE INDEX messages_from ON messages (from_id, id);
+    CREATE INDEX messages_to ON messages (to_id, id);
+    CREATE TABLE deliveries (
+        recipient_id TEXT NOT NULL,
+        message_id INTEGER NOT NULL,
+        recipient_name TEXT NOT NULL,
+        state INTEGER NOT NULL DEFAULT 0,
+        delivered_at INTEGER,
+        read_at INTEGER,
+        PRIMARY KEY (recipient_id, message_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX deliveries_message ON deliveries (message_id);
+    CREATE INDEX deliveries_unread ON deliveries (recipient_id, message_id) WHERE state < 2;
+    CREATE INDEX deliveries_queued ON deliveries (recipient_id) WHERE state = 0;
+    CREATE TABLE reactions (
+        message_id INTEGER NOT NULL,
+        party_id TEXT NOT NULL,
+        party_kind TEXT NOT NULL,
+        party_name TEXT NOT NULL,
+        emoji TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (message_id, party_id, emoji)
+    ) WITHOUT ROWID;
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        session_id TEXT NOT NULL,
+        actor_kind TEXT NOT NULL,
+        actor_id TEXT NOT NULL,
+        actor_name TEXT NOT NULL,
+        action TEXT NOT NULL,
+        details TEXT NOT NULL DEFAULT '',
+        group_id TEXT
+    );
+    CREATE INDEX audit_at ON audit (at);
+    "#,
+];
+
+/// Bring the database up to the newest schema. Each step runs in its own
+/// transaction together with the version bump, so a crash leaves a whole step
+/// applied or not at all.
+pub fn migrate(conn: &mut Connection) -> crate::error::Result<u32> {
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current as usize > MIGRATIONS.len() {
+        return Err(crate::error::Error::Internal(format!(
+            "the database has schema version {current}, newer than this claude-peers ({}); \
+             upgrade claude-peers or use another CLAUDE_PEERS_DB",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+        tx.commit()?;
+    }
+    Ok(MIGRATIONS.len() as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_from_empty_and_is_idempotent() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), MIGRATIONS.len() as u32);
+        assert_eq!(migrate(&mut conn).unwrap(), MIGRATIONS.len() as u32);
+        let v: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn refuses_a_newer_database() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 999).unwrap();
+        let err = migrate(&mut conn).unwrap_err().to_string();
+        assert!(err.contains("newer than this claude-peers"), "{err}");
+    }
+}

@@ -1,0 +1,123 @@
+//! `claude-peers broker`: run the broker in the foreground.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use claude_peers_broker::rules::AutoGroup;
+use claude_peers_broker::{Config, DashboardLogin, Limits};
+use claude_peers_proto::limits;
+
+use crate::Global;
+
+#[derive(Args, Debug)]
+pub struct BrokerArgs {
+    /// Address to listen on. Anything but loopback needs --allow-lan and CLAUDE_PEERS_TOKEN.
+    #[arg(long, env = "CLAUDE_PEERS_BIND", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST), value_parser = crate::parse_ip)]
+    bind: IpAddr,
+    /// Permit a non-loopback --bind (other machines can then reach the broker).
+    #[arg(long)]
+    allow_lan: bool,
+    /// Token peers on other machines must present to register (at least 32 characters).
+    #[arg(
+        long = "join-token",
+        env = "CLAUDE_PEERS_TOKEN",
+        hide_env_values = true
+    )]
+    join_token: Option<String>,
+    /// Extra host names accepted in the Host header (e.g. this machine's LAN name). Repeatable.
+    #[arg(
+        long = "allowed-host",
+        env = "CLAUDE_PEERS_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    allowed_hosts: Vec<String>,
+    /// Skip process liveness checks (tests).
+    #[arg(long, env = "CLAUDE_PEERS_SKIP_PID_CHECK", value_parser = parse_flag, default_value = "0")]
+    skip_pid_check: bool,
+    /// How peers are grouped automatically.
+    #[arg(long, env = "CLAUDE_PEERS_AUTO_GROUP", default_value = "branch")]
+    auto_group: AutoGroupArg,
+    /// When the dashboard asks for the admin token.
+    #[arg(long, env = "CLAUDE_PEERS_DASHBOARD_LOGIN", default_value = "auto")]
+    dashboard_login: LoginArg,
+    /// Undelivered messages one peer may have waiting.
+    #[arg(long, env = "CLAUDE_PEERS_QUEUE_DEPTH", default_value_t = limits::DEFAULT_QUEUE_DEPTH)]
+    queue_depth: u32,
+    /// Messages one peer may send per minute (0 = no limit).
+    #[arg(long, env = "CLAUDE_PEERS_SENDS_PER_MINUTE", default_value_t = limits::DEFAULT_SENDS_PER_MINUTE)]
+    sends_per_minute: u32,
+    /// API requests one peer may make per second (0 = no limit).
+    #[arg(long, env = "CLAUDE_PEERS_REQUESTS_PER_SECOND", default_value_t = limits::DEFAULT_REQUESTS_PER_SECOND)]
+    requests_per_second: u32,
+    /// Registrations per minute, in all (0 = no limit).
+    #[arg(long, env = "CLAUDE_PEERS_REGISTRATIONS_PER_MINUTE", default_value_t = limits::DEFAULT_REGISTRATIONS_PER_MINUTE)]
+    registrations_per_minute: u32,
+    /// Milliseconds a disconnected peer has to reconnect before it shows as stale.
+    #[arg(long, env = "CLAUDE_PEERS_RECONNECT_GRACE_MS", default_value_t = limits::RECONNECT_GRACE_MS)]
+    reconnect_grace_ms: i64,
+    /// Milliseconds after which a stale peer is removed from the list.
+    #[arg(long, env = "CLAUDE_PEERS_REMOVE_AFTER_MS", default_value_t = limits::REMOVE_AFTER_MS)]
+    remove_after_ms: i64,
+    /// Set when an MCP server started this broker.
+    #[arg(long, hide = true)]
+    spawned: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum AutoGroupArg {
+    Branch,
+    Repo,
+    Off,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LoginArg {
+    Auto,
+    Always,
+}
+
+fn parse_flag(s: &str) -> Result<bool, String> {
+    match s.trim() {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" | "" => Ok(false),
+        other => Err(format!("expected 1 or 0, got {other:?}")),
+    }
+}
+
+pub async fn run(g: &Global, a: BrokerArgs) -> Result<()> {
+    let endpoint = crate::ctx::endpoint(g);
+    let mut config = Config::new(g.port, endpoint.db);
+    config.bind = a.bind;
+    config.allow_lan = a.allow_lan;
+    config.join_token = a.join_token.filter(|t| !t.is_empty());
+    config.allowed_hosts = a
+        .allowed_hosts
+        .into_iter()
+        .filter(|h| !h.is_empty())
+        .collect();
+    config.skip_pid_check = a.skip_pid_check;
+    config.auto_group = match a.auto_group {
+        AutoGroupArg::Branch => AutoGroup::Branch,
+        AutoGroupArg::Repo => AutoGroup::Repo,
+        AutoGroupArg::Off => AutoGroup::Off,
+    };
+    config.dashboard_login = match a.dashboard_login {
+        LoginArg::Auto => DashboardLogin::Auto,
+        LoginArg::Always => DashboardLogin::Always,
+    };
+    config.limits = Limits {
+        queue_depth: a.queue_depth.max(1),
+        sends_per_minute: a.sends_per_minute,
+        requests_per_second: a.requests_per_second,
+        registrations_per_minute: a.registrations_per_minute,
+        reconnect_grace_ms: a.reconnect_grace_ms.max(0),
+        remove_after_ms: a.remove_after_ms.max(0),
+    };
+    config.spawned = a.spawned;
+    let running = claude_peers_broker::start(config).await?;
+    let addr = running.local_addr()?;
+    eprintln!("claude-peers broker listening on http://{addr}/ (dashboard at that address)");
+    running.serve().await?;
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! One module per command.
+
+pub mod broker;
+pub mod groups;
+pub mod kill;
+pub mod mcp;
+pub mod send;
+pub mod status;
+pub mod watch;

@@ -1,0 +1,189 @@
+//! `claude-peers`: the one binary. `broker` runs the daemon, `mcp` is what Claude
+//! Code starts, and the rest are commands for people (`status`, `peers`, `send`,
+//! `broadcast`, `groups`, `watch`, `kill-broker`, `token`).
+
+mod cmd;
+mod ctx;
+mod table;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "claude-peers",
+    version,
+    about = "Connect Claude Code sessions: discovery, messages pushed at once, coordination, and a dashboard."
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command shares.
+#[derive(Args, Clone, Debug)]
+pub struct Global {
+    /// Broker port.
+    #[arg(long, global = true, env = "CLAUDE_PEERS_PORT", default_value_t = 7899)]
+    pub port: u16,
+    /// SQLite database (the admin token, lock and log live beside it). Default: ~/.claude-peers.db
+    #[arg(long, global = true, env = "CLAUDE_PEERS_DB")]
+    pub db: Option<PathBuf>,
+    /// Broker host for clients (CLI, MCP server).
+    #[arg(
+        long,
+        global = true,
+        env = "CLAUDE_PEERS_HOST",
+        default_value = "127.0.0.1"
+    )]
+    pub host: String,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the broker in the foreground (HTTP + WebSocket API, SQLite, dashboard).
+    Broker(cmd::broker::BrokerArgs),
+    /// Run the MCP stdio server (Claude Code starts this).
+    Mcp {
+        /// Tool set: `full` (default) or `core` (messaging only).
+        #[arg(long, env = "CLAUDE_PEERS_TOOLS", default_value = "full")]
+        tools: ToolProfile,
+    },
+    /// Broker status and peers.
+    Status,
+    /// List peers with their groups.
+    Peers,
+    /// Send a message to a peer (by name, name@group, or id) as the CLI.
+    Send {
+        to: String,
+        #[arg(required = true, num_args = 1..)]
+        message: Vec<String>,
+    },
+    /// Send a message to every peer in a scope.
+    Broadcast {
+        scope: ScopeArg,
+        #[arg(required = true, num_args = 1..)]
+        message: Vec<String>,
+    },
+    /// List isolation groups and their members; or change them.
+    Groups {
+        #[command(subcommand)]
+        action: Option<cmd::groups::GroupAction>,
+    },
+    /// Stream what happens, live (messages, deliveries, peers).
+    Watch,
+    /// Stop the broker that owns this port and database (verified).
+    KillBroker {
+        /// Let connected sessions start a new broker by themselves.
+        #[arg(long)]
+        allow_restart: bool,
+    },
+    /// Print the admin token (to sign in to the dashboard from another device).
+    Token,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ToolProfile {
+    Full,
+    Core,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ScopeArg {
+    Machine,
+    Directory,
+    Repo,
+}
+
+fn init_logging(default: &str) {
+    let level = std::env::var("LOG_LEVEL")
+        .ok()
+        .map(|l| l.to_ascii_lowercase())
+        .filter(|l| matches!(l.as_str(), "trace" | "debug" | "info" | "warn" | "error"))
+        .unwrap_or_else(|| default.to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(format!(
+        "warn,claude_peers={level},claude_peers_broker={level},claude_peers_mcp={level},claude_peers_client={level}"
+    ))
+    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Broker(args) => {
+            init_logging("info");
+            multi_thread().and_then(|rt| rt.block_on(cmd::broker::run(&cli.global, args)))
+        }
+        Command::Mcp { tools } => {
+            init_logging("info");
+            let profile = match tools {
+                ToolProfile::Full => "full",
+                ToolProfile::Core => "core",
+            };
+            current_thread().and_then(|rt| rt.block_on(cmd::mcp::run(&cli.global, profile)))
+        }
+        command => {
+            init_logging("warn");
+            current_thread().and_then(|rt| {
+                rt.block_on(async {
+                    let ctx = ctx::Ctx::new(&cli.global)?;
+                    match command {
+                        Command::Status => cmd::status::status(&ctx).await,
+                        Command::Peers => cmd::status::peers(&ctx).await,
+                        Command::Send { to, message } => {
+                            cmd::send::send(&ctx, &to, &message.join(" ")).await
+                        }
+                        Command::Broadcast { scope, message } => {
+                            cmd::send::broadcast(&ctx, scope, &message.join(" ")).await
+                        }
+                        Command::Groups { action } => cmd::groups::run(&ctx, action).await,
+                        Command::Watch => cmd::watch::run(&ctx).await,
+                        Command::KillBroker { allow_restart } => {
+                            cmd::kill::run(&ctx, !allow_restart).await
+                        }
+                        Command::Token => cmd::status::token(&ctx),
+                        Command::Broker(_) | Command::Mcp { .. } => unreachable!("handled above"),
+                    }
+                })
+            })
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("claude-peers: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn multi_thread() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn current_thread() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Parse an IP address for `--bind`.
+pub fn parse_ip(s: &str) -> Result<IpAddr, String> {
+    s.parse().map_err(|_| format!("{s:?} is not an IP address"))
+}

@@ -1,0 +1,164 @@
+//! Where an MCP server keeps its peer token, so that a restart of the MCP server
+//! under the same Claude Code session resumes the same peer.
+//!
+//! One file per Claude Code session in `<db>.sessions/` (mode 0700), named after
+//! the session process's pid and start time (so a reused pid is another file),
+//! holding `{"peer_id","token"}` with mode 0600. A running MCP server holds a lock
+//! on its slot, so two MCP servers under one parent (a test harness, another MCP
+//! host) never share an identity: the second takes the next slot.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// A saved identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub peer_id: String,
+    pub token: String,
+}
+
+/// The file for the Claude Code session `(pid, start)`, slot `n` (1 = first).
+pub fn file_for(dir: &Path, pid: u32, start: Option<u64>, n: u32) -> PathBuf {
+    match n {
+        1 => dir.join(format!("{pid}-{}.json", start.unwrap_or(0))),
+        n => dir.join(format!("{pid}-{}-{n}.json", start.unwrap_or(0))),
+    }
+}
+
+/// A slot held by this process: the credentials file to use, and the lock that
+/// keeps other MCP servers off it.
+#[derive(Debug)]
+pub struct Claim {
+    pub path: PathBuf,
+    _lock: File,
+}
+
+/// Take the first free slot for the Claude Code session `(pid, start)`.
+pub fn claim(dir: &Path, pid: u32, start: Option<u64>) -> std::io::Result<Claim> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    for n in 1..=64 {
+        let path = file_for(dir, pid, start, n);
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path.with_extension("lock"))?;
+        match lock.try_lock() {
+            Ok(()) => return Ok(Claim { path, _lock: lock }),
+            Err(TryLockError::WouldBlock) => continue,
+            Err(TryLockError::Error(e)) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other(
+        "64 MCP servers already run under this process",
+    ))
+}
+
+/// Read saved credentials, if there are any readable ones.
+pub fn load(path: &Path) -> Option<Credentials> {
+    serde_json::from_str(&fs::read_to_string(path).ok()?).ok()
+}
+
+/// Save credentials (directory 0700, file 0600, written atomically).
+pub fn save(path: &Path, creds: &Credentials) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(serde_json::to_string(creds)?.as_bytes())?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)
+}
+
+/// Delete credentials files whose session process is gone.
+pub fn prune(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(stem) = name
+            .strip_suffix(".json")
+            .or_else(|| name.strip_suffix(".lock"))
+        else {
+            continue;
+        };
+        let mut parts = stem.split('-');
+        let (Some(pid), Some(start)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let (Ok(pid), Ok(start)) = (pid.parse::<u32>(), start.parse::<u64>()) else {
+            continue;
+        };
+        let start = (start != 0).then_some(start);
+        if !claude_peers_proto::process::alive(pid, start) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saved_privately_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("cp-creds-{}", std::process::id()));
+        let path = file_for(&dir.join("sessions"), 42, Some(7), 1);
+        let c = Credentials {
+            peer_id: "abc".into(),
+            token: "cpt_x".into(),
+        };
+        save(&path, &c).unwrap();
+        assert_eq!(load(&path), Some(c));
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::metadata(path.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn two_claims_under_one_parent_get_two_slots() {
+        let dir = std::env::temp_dir().join(format!("cp-claim-{}", std::process::id()));
+        let a = claim(&dir, 42, Some(7)).unwrap();
+        let b = claim(&dir, 42, Some(7)).unwrap();
+        assert_ne!(a.path, b.path);
+        let a_path = a.path.clone();
+        drop(a);
+        let c = claim(&dir, 42, Some(7)).unwrap();
+        assert_eq!(c.path, a_path, "a released slot is taken again");
+        drop((b, c));
+        let _ = fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,345 @@
+//! HTTP calls to the broker, one method per route.
+
+use std::time::Duration;
+
+use claude_peers_proto::api::*;
+use claude_peers_proto::error::ErrorBody;
+use claude_peers_proto::{ApiError, ErrorCode};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::Endpoint;
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The broker answered with an error.
+    #[error("{0}")]
+    Api(ApiError),
+    /// The broker could not be reached.
+    #[error("cannot reach the broker at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// The broker answered something unexpected.
+    #[error("unexpected answer from the broker: {0}")]
+    Protocol(String),
+}
+
+impl ClientError {
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Api(e) => Some(e.code),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// A client of one broker, acting with one token (or none).
+#[derive(Clone)]
+pub struct BrokerClient {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl BrokerClient {
+    pub fn new(endpoint: &Endpoint, token: Option<String>) -> Self {
+        Self::with_timeout(endpoint, token, Duration::from_secs(10))
+    }
+
+    pub fn with_timeout(endpoint: &Endpoint, token: Option<String>, timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(2))
+            .no_proxy()
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        Self {
+            http,
+            base: endpoint.base_url(),
+            token,
+        }
+    }
+
+    /// The same client acting with another token.
+    pub fn with_token(&self, token: Option<String>) -> Self {
+        Self {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            token,
+        }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let mut rb = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            rb = rb.bearer_auth(t);
+        }
+        rb
+    }
+
+    async fn run<T: DeserializeOwned>(&self, rb: RequestBuilder) -> Result<T> {
+        let resp = rb.send().await.map_err(|e| ClientError::Unreachable {
+            url: self.base.clone(),
+            reason: describe(&e),
+        })?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| ClientError::Unreachable {
+            url: self.base.clone(),
+            reason: describe(&e),
+        })?;
+        if status.is_success() {
+            let body: &[u8] = if status == StatusCode::NO_CONTENT || bytes.is_empty() {
+                b"null"
+            } else {
+                &bytes
+            };
+            return serde_json::from_slice(body).map_err(|e| {
+                ClientError::Protocol(format!("{e} in {}", String::from_utf8_lossy(&bytes)))
+            });
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(b) => Err(ClientError::Api(b.error)),
+            Err(_) => Err(ClientError::Protocol(format!(
+                "HTTP {status}: {}",
+                String::from_utf8_lossy(&bytes)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            ))),
+        }
+    }
+
+    async fn get<T: DeserializeOwned, Q: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        query: &Q,
+    ) -> Result<T> {
+        self.run(self.request(Method::GET, path).query(query)).await
+    }
+
+    async fn send_json<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        self.run(self.request(method, path).json(body)).await
+    }
+
+    pub async fn health(&self) -> Result<Health> {
+        self.get("/health", &()).await
+    }
+
+    /// Register, or resume the identity of `resume` (a previously issued token).
+    pub async fn register(
+        &self,
+        req: &RegisterRequest,
+        resume: Option<&str>,
+    ) -> Result<RegisterResponse> {
+        let mut rb = self
+            .http
+            .request(Method::POST, format!("{}/v1/peers", self.base))
+            .json(req);
+        if let Some(t) = resume {
+            rb = rb.bearer_auth(t);
+        }
+        self.run(rb).await
+    }
+
+    pub async fn peers(&self, q: &ListPeersQuery) -> Result<Vec<PeerView>> {
+        self.get("/v1/peers", q).await
+    }
+
+    pub async fn me(&self) -> Result<WhoAmI> {
+        self.get("/v1/me", &()).await
+    }
+
+    pub async fn update_me(&self, change: &UpdateMe) -> Result<PeerView> {
+        self.send_json(Method::PATCH, "/v1/me", change).await
+    }
+
+    pub async fn leave(&self, notify: bool) -> Result<()> {
+        self.run(
+            self.request(Method::DELETE, "/v1/me")
+                .query(&LeaveQuery {
+                    notify: Some(notify),
+                })
+                .json(&serde_json::json!({})),
+        )
+        .await
+    }
+
+    pub async fn send(&self, req: &SendRequest) -> Result<SendResult> {
+        self.send_json(Method::POST, "/v1/messages", req).await
+    }
+
+    pub async fn broadcast(&self, req: &BroadcastRequest) -> Result<BroadcastResult> {
+        self.send_json(Method::POST, "/v1/broadcasts", req).await
+    }
+
+    pub async fn inbox(&self) -> Result<MessageList> {
+        self.get("/v1/inbox", &()).await
+    }
+
+    pub async fn check(&self) -> Result<CheckResult> {
+        self.send_json(Method::POST, "/v1/inbox/check", &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn read(&self, ids: Option<Vec<i64>>) -> Result<ReadResult> {
+        self.send_json(Method::POST, "/v1/inbox/read", &ReadRequest { ids })
+            .await
+    }
+
+    pub async fn ack(&self, id: i64) -> Result<AckResult> {
+        self.send_json(
+            Method::POST,
+            &format!("/v1/messages/{id}/ack"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn sent(&self, limit: Option<u32>) -> Result<MessageList> {
+        self.get(
+            "/v1/messages/sent",
+            &PageQuery {
+                limit,
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn history(&self, peer: &str, limit: Option<u32>) -> Result<MessageList> {
+        self.get(
+            "/v1/messages/history",
+            &PageQuery {
+                peer: Some(peer.to_string()),
+                limit,
+                before: None,
+            },
+        )
+        .await
+    }
+
+    pub async fn feed(&self, limit: Option<u32>, before: Option<i64>) -> Result<MessageList> {
+        self.get(
+            "/v1/messages",
+            &PageQuery {
+                peer: None,
+                limit,
+                before,
+            },
+        )
+        .await
+    }
+
+    pub async fn pin(&self, id: i64, pinned: bool) -> Result<()> {
+        self.send_json(
+            Method::POST,
+            &format!("/v1/messages/{id}/pin"),
+            &PinRequest { pinned },
+        )
+        .await
+    }
+
+    pub async fn react(&self, id: i64, emoji: &str, remove: bool) -> Result<()> {
+        self.send_json(
+            Method::POST,
+            &format!("/v1/messages/{id}/reactions"),
+            &ReactRequest {
+                emoji: emoji.to_string(),
+                remove,
+            },
+        )
+        .await
+    }
+
+    pub async fn groups(&self) -> Result<GroupList> {
+        self.get("/v1/groups", &()).await
+    }
+
+    pub async fn create_group(&self, name: &str) -> Result<GroupView> {
+        self.send_json(
+            Method::POST,
+            "/v1/groups",
+            &CreateGroup {
+                name: name.to_string(),
+            },
+        )
+        .await
+    }
+
+    pub async fn delete_group(&self, id_or_name: &str) -> Result<()> {
+        self.send_json(
+            Method::DELETE,
+            &format!("/v1/groups/{id_or_name}"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn assign_group(&self, peer: &str, group: Option<&str>) -> Result<()> {
+        self.send_json(
+            Method::PUT,
+            &format!("/v1/peers/{peer}/group"),
+            &AssignGroup {
+                group: group.map(str::to_string),
+            },
+        )
+        .await
+    }
+
+    pub async fn state(&self) -> Result<DashboardState> {
+        self.get("/v1/state", &()).await
+    }
+
+    pub async fn shutdown(&self, stay_down: bool) -> Result<ShutdownResult> {
+        self.send_json(Method::POST, "/v1/shutdown", &ShutdownRequest { stay_down })
+            .await
+    }
+
+    /// A raw call, for routes added later or for tests.
+    pub async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T> {
+        let rb = self.request(method, path);
+        match body {
+            Some(b) => self.run(rb.json(b)).await,
+            None => self.run(rb).await,
+        }
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
+    }
+    msg
+}
+
+impl From<ApiError> for ClientError {
+    fn from(e: ApiError) -> Self {
+        ClientError::Api(e)
+    }
+}

@@ -1,0 +1,77 @@
+//! The MCP stdio server that Claude Code starts once per session.
+//!
+//! - [`server`]: the handshake (channel capability, protocol ≤ 2025-11-25,
+//!   instructions) and tool dispatch;
+//! - [`tools`]: the tools, with the seed's names and parameters;
+//! - [`session`]: the link to the broker (auto-start, registration, stream,
+//!   reconnect) and the pusher that turns messages into channel notifications;
+//! - [`channel`]: the exact shape of those notifications;
+//! - [`git`]: repository, branch and recent files, gathered in the background.
+//!
+//! The handshake is answered at once; registration happens in the background, so
+//! a slow or absent broker never delays Claude Code's start.
+
+pub mod channel;
+pub mod format;
+pub mod git;
+pub mod server;
+pub mod session;
+pub mod tools;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::ServiceExt;
+
+pub use session::Options;
+
+/// Run the MCP server on stdin/stdout until the client goes away, then leave
+/// the network and exit the process.
+pub async fn run(opts: Options, profile: &str) -> anyhow::Result<()> {
+    let session = session::Session::new(opts);
+    session.start();
+    let tools = tools::Tools {
+        session: session.clone(),
+        router: Arc::new(tools::router(profile)),
+    };
+    let running = tools.serve(rmcp::transport::stdio()).await?;
+    let parent = session.parent_pid();
+    let reason = tokio::select! {
+        r = running.waiting() => format!("client closed the connection ({r:?})"),
+        _ = parent_gone(parent) => "the Claude Code process is gone".to_string(),
+        _ = signal() => "signal".to_string(),
+    };
+    tracing::info!(%reason, "stopping");
+    session.leave().await;
+    if !claude_peers_proto::process::alive(parent, None)
+        || std::os::unix::process::parent_id() != parent
+    {
+        session.forget_credentials();
+    }
+    // The stdio reader cannot be cancelled; exit instead of waiting for it.
+    std::process::exit(0);
+}
+
+async fn parent_gone(parent: u32) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if std::os::unix::process::parent_id() != parent {
+            return;
+        }
+    }
+}
+
+async fn signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return std::future::pending().await;
+    };
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

@@ -1,0 +1,449 @@
+//! The MCP tools. Names and parameters are the seed's (SPEC section 10), so
+//! prompts and habits carry over; every result names the ids an agent needs.
+
+use std::sync::Arc;
+
+use claude_peers_proto::api::{
+    BroadcastRequest, ListPeersQuery, PresenceStatus, Scope, SendRequest, UpdateMe,
+};
+use claude_peers_proto::emoji::reaction_list;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::{schemars, tool, tool_router};
+use serde::Deserialize;
+
+use crate::format;
+use crate::session::Session;
+
+/// Tools in the compact profile (`CLAUDE_PEERS_TOOLS=core`).
+pub const CORE: &[&str] = &[
+    "list_peers",
+    "send_message",
+    "broadcast_message",
+    "check_messages",
+    "ack_message",
+    "check_acks",
+    "message_history",
+    "set_name",
+    "set_summary",
+    "set_status",
+    "whoami",
+    "pin_message",
+    "react",
+];
+
+/// How long `send_message` waits for the recipient's MCP server to confirm.
+const SEND_WAIT_MS: u64 = 300;
+
+#[derive(Clone)]
+pub struct Tools {
+    pub session: Arc<Session>,
+    /// The tools offered (all, or the core profile).
+    pub router: Arc<ToolRouter<Tools>>,
+}
+
+type Out = Result<String, String>;
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeArg {
+    Machine,
+    Directory,
+    Repo,
+}
+
+impl From<ScopeArg> for Scope {
+    fn from(s: ScopeArg) -> Self {
+        match s {
+            ScopeArg::Machine => Scope::Machine,
+            ScopeArg::Directory => Scope::Directory,
+            ScopeArg::Repo => Scope::Repo,
+        }
+    }
+}
+
+/// A message id, as a number or a string of digits (the channel meta carries strings).
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum IdArg {
+    Number(i64),
+    Text(String),
+}
+
+impl IdArg {
+    fn get(&self) -> Result<i64, String> {
+        match self {
+            IdArg::Number(n) => Ok(*n),
+            IdArg::Text(s) => s
+                .trim()
+                .trim_start_matches('#')
+                .parse()
+                .map_err(|_| format!("message_id must be a number (got {s:?})")),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ListPeersArgs {
+    /// machine = every peer you can reach; directory = same working directory;
+    /// repo = same git repository (worktrees included). Default: machine.
+    #[serde(default)]
+    pub scope: Option<ScopeArg>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct SendArgs {
+    /// Peer name (e.g. claude-2) or id; "dashboard" for the person at the dashboard.
+    pub to_id: String,
+    /// The message (Markdown). Put everything the recipient needs in it.
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct BroadcastArgs {
+    /// Who receives it, within your group: machine, directory or repo.
+    pub scope: ScopeArg,
+    /// The message (Markdown).
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct MessageIdArgs {
+    /// The message id (message_id in the channel meta, or #N in tool results).
+    pub message_id: IdArg,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct LimitArgs {
+    /// How many recent messages (default 20, at most 500).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct HistoryArgs {
+    /// The other peer's name or id.
+    pub peer_id: String,
+    /// How many messages, newest first (default 50, at most 500).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct NameArgs {
+    /// 1-32 letters, digits, '-' or '_'; unique in your group.
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct SummaryArgs {
+    /// One or two sentences on what you are working on ("" clears it).
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusArg {
+    Online,
+    Away,
+    Busy,
+    Idle,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct StatusArgs {
+    /// online, away, busy or idle.
+    pub status: StatusArg,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct PinArgs {
+    /// The message id.
+    pub message_id: IdArg,
+    /// true to pin (default), false to unpin.
+    #[serde(default)]
+    pub pinned: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ReactArgs {
+    /// The message id.
+    pub message_id: IdArg,
+    /// One of 👍 👀 ✅ ⚠️ ❌ 🎉 ❤️ 🤔
+    pub emoji: String,
+    /// true to remove your reaction (default false).
+    #[serde(default)]
+    pub remove: Option<bool>,
+}
+
+#[tool_router(vis = "pub")]
+impl Tools {
+    #[tool(
+        description = "List the other Claude Code sessions you can reach (your group only): name, id, status, directory, summary."
+    )]
+    async fn list_peers(&self, Parameters(a): Parameters<ListPeersArgs>) -> Out {
+        let c = self.session.client().await?;
+        let scope: Scope = a.scope.unwrap_or(ScopeArg::Machine).into();
+        let peers = c
+            .peers(&ListPeersQuery {
+                scope: Some(scope),
+                ..Default::default()
+            })
+            .await
+            .map_err(err)?;
+        if peers.is_empty() {
+            return Ok(format!("No other peers found (scope: {}).", scope.as_str()));
+        }
+        let body: Vec<String> = peers.iter().map(format::peer).collect();
+        Ok(format!(
+            "{} peer(s) (scope: {}):\n\n{}",
+            peers.len(),
+            scope.as_str(),
+            body.join("\n\n")
+        ))
+    }
+
+    #[tool(
+        description = "Send a message to another session by name or id. It is pushed into their session at once; the result says whether it was delivered or queued."
+    )]
+    async fn send_message(&self, Parameters(a): Parameters<SendArgs>) -> Out {
+        let c = self.session.client().await?;
+        let r = c
+            .send(&SendRequest {
+                to: a.to_id,
+                text: a.message,
+                context: Some(self.session.context()),
+                wait_ms: Some(SEND_WAIT_MS),
+            })
+            .await
+            .map_err(err)?;
+        Ok(format!(
+            "Message #{} sent to {} (id {}): {}.",
+            r.message_id,
+            r.to.name,
+            r.to.id,
+            format::state_sentence(r.state, r.recipient_connected, &r.to.name)
+        ))
+    }
+
+    #[tool(
+        description = "Send one message to every peer of your group in a scope (machine, directory or repo)."
+    )]
+    async fn broadcast_message(&self, Parameters(a): Parameters<BroadcastArgs>) -> Out {
+        let c = self.session.client().await?;
+        let scope: Scope = a.scope.into();
+        let r = c
+            .broadcast(&BroadcastRequest {
+                scope,
+                text: a.message,
+                context: Some(self.session.context()),
+                origin: None,
+            })
+            .await
+            .map_err(err)?;
+        if r.recipients.is_empty() {
+            return Ok(format!(
+                "Nobody to broadcast to (scope: {}); message #{} was stored.",
+                scope.as_str(),
+                r.message_id
+            ));
+        }
+        let names: Vec<&str> = r.recipients.iter().map(|p| p.name.as_str()).collect();
+        Ok(format!(
+            "Broadcast #{} sent to {} peer(s) (scope: {}): {} ({} connected now).",
+            r.message_id,
+            names.len(),
+            scope.as_str(),
+            names.join(", "),
+            r.connected
+        ))
+    }
+
+    #[tool(
+        description = "Read your unread messages (and mark them read). Use it when channel pushes are off, or to catch up."
+    )]
+    async fn check_messages(&self) -> Out {
+        let c = self.session.client().await?;
+        let r = c.check().await.map_err(err)?;
+        let ids: Vec<i64> = r.messages.iter().map(|m| m.id).collect();
+        self.session.mark_read(&ids);
+        if r.messages.is_empty() {
+            return Ok("No new messages.".into());
+        }
+        let body: Vec<String> = r.messages.iter().map(format::incoming).collect();
+        let more = if r.remaining > 0 {
+            format!(
+                "\n\n({} more unread: call check_messages again.)",
+                r.remaining
+            )
+        } else {
+            String::new()
+        };
+        Ok(format!(
+            "{} new message(s):\n\n{}{more}",
+            r.messages.len(),
+            body.join("\n\n---\n\n")
+        ))
+    }
+
+    #[tool(
+        description = "Mark a message as read once you have handled it (its sender sees the read receipt)."
+    )]
+    async fn ack_message(&self, Parameters(a): Parameters<MessageIdArgs>) -> Out {
+        let id = a.message_id.get()?;
+        let c = self.session.client().await?;
+        c.ack(id).await.map_err(err)?;
+        self.session.mark_read(&[id]);
+        Ok(format!("Message #{id} acknowledged (read)."))
+    }
+
+    #[tool(
+        description = "Show your recently sent messages and, for each recipient, whether it is queued, delivered or read."
+    )]
+    async fn check_acks(&self, Parameters(a): Parameters<LimitArgs>) -> Out {
+        let c = self.session.client().await?;
+        let r = c.sent(a.limit).await.map_err(err)?;
+        if r.messages.is_empty() {
+            return Ok("You have not sent any messages.".into());
+        }
+        Ok(r.messages
+            .iter()
+            .map(format::sent)
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
+    #[tool(description = "Your conversation with one peer in the current session, newest first.")]
+    async fn message_history(&self, Parameters(a): Parameters<HistoryArgs>) -> Out {
+        let c = self.session.client().await?;
+        let r = c.history(&a.peer_id, a.limit).await.map_err(err)?;
+        if r.messages.is_empty() {
+            return Ok(format!("No messages with {} in this session.", a.peer_id));
+        }
+        Ok(r.messages
+            .iter()
+            .map(format::line)
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
+    #[tool(description = "Change your display name (default claude-N). Others address you by it.")]
+    async fn set_name(&self, Parameters(a): Parameters<NameArgs>) -> Out {
+        let c = self.session.client().await?;
+        let me = c
+            .update_me(&UpdateMe {
+                name: Some(a.name),
+                ..Default::default()
+            })
+            .await
+            .map_err(err)?;
+        eprint!("\x1b]0;{}\x07", me.name);
+        let name = me.name.clone();
+        self.session.set_me(me);
+        Ok(format!("Your name is now {name}."))
+    }
+
+    #[tool(
+        description = "Say in one or two sentences what you are working on; peers see it in list_peers."
+    )]
+    async fn set_summary(&self, Parameters(a): Parameters<SummaryArgs>) -> Out {
+        let c = self.session.client().await?;
+        let me = c
+            .update_me(&UpdateMe {
+                summary: Some(a.summary),
+                ..Default::default()
+            })
+            .await
+            .map_err(err)?;
+        self.session.remember_summary(&me.summary);
+        let text = if me.summary.is_empty() {
+            "Summary cleared.".to_string()
+        } else {
+            format!("Summary set: {}", me.summary)
+        };
+        self.session.set_me(me);
+        Ok(text)
+    }
+
+    #[tool(description = "Set your presence: online, away, busy or idle.")]
+    async fn set_status(&self, Parameters(a): Parameters<StatusArgs>) -> Out {
+        let c = self.session.client().await?;
+        let status = match a.status {
+            StatusArg::Online => PresenceStatus::Online,
+            StatusArg::Away => PresenceStatus::Away,
+            StatusArg::Busy => PresenceStatus::Busy,
+            StatusArg::Idle => PresenceStatus::Idle,
+        };
+        let me = c
+            .update_me(&UpdateMe {
+                status: Some(status),
+                ..Default::default()
+            })
+            .await
+            .map_err(err)?;
+        self.session.set_me(me);
+        Ok(format!("Status set to {}.", status.as_str()))
+    }
+
+    #[tool(description = "Who you are on the network: name, id, group, and unread count.")]
+    async fn whoami(&self) -> Out {
+        let c = self.session.client().await?;
+        let w = c.me().await.map_err(err)?;
+        self.session.set_me(w.peer.clone());
+        Ok(format!(
+            "You are {}\n  unread messages: {}\n  session: {}",
+            format::peer(&w.peer),
+            w.unread,
+            w.session_id
+        ))
+    }
+
+    #[tool(description = "Pin (or unpin) a message so it stays at the top of the dashboard.")]
+    async fn pin_message(&self, Parameters(a): Parameters<PinArgs>) -> Out {
+        let id = a.message_id.get()?;
+        let pinned = a.pinned.unwrap_or(true);
+        let c = self.session.client().await?;
+        c.pin(id, pinned).await.map_err(err)?;
+        Ok(format!(
+            "Message #{id} {}.",
+            if pinned { "pinned" } else { "unpinned" }
+        ))
+    }
+
+    #[tool(description = "Add or remove an emoji reaction on a message: 👍 👀 ✅ ⚠️ ❌ 🎉 ❤️ 🤔")]
+    async fn react(&self, Parameters(a): Parameters<ReactArgs>) -> Out {
+        let id = a.message_id.get()?;
+        let remove = a.remove.unwrap_or(false);
+        let c = self.session.client().await?;
+        c.react(id, &a.emoji, remove)
+            .await
+            .map_err(|e| format!("{e} (allowed: {})", reaction_list()))?;
+        Ok(format!(
+            "{} {} on message #{id}.",
+            if remove { "Removed" } else { "Added" },
+            a.emoji
+        ))
+    }
+}
+
+/// The router for a profile: `core` keeps only the messaging tools.
+pub fn router(profile: &str) -> ToolRouter<Tools> {
+    let mut r = Tools::tool_router();
+    if profile == "core" {
+        let names: Vec<String> = r
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .collect();
+        for n in names {
+            if !CORE.contains(&n.as_str()) {
+                r.remove_route(&n);
+            }
+        }
+    }
+    r
+}

@@ -1,0 +1,53 @@
+//! Every limit the broker enforces, in one place. Each one is documented in the
+//! README ("Limits") and has a test that crosses it.
+
+/// Largest message text, in UTF-8 bytes (after control characters are stripped).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Largest HTTP request body the broker reads, in bytes.
+pub const MAX_BODY_BYTES: usize = 512 * 1024;
+/// Largest peer summary, in bytes.
+pub const MAX_SUMMARY_BYTES: usize = 1024;
+/// Largest path (cwd, git root, file paths), in bytes.
+pub const MAX_PATH_BYTES: usize = 4096;
+/// Largest git branch name, in bytes.
+pub const MAX_BRANCH_BYTES: usize = 255;
+/// Largest tty name, in bytes.
+pub const MAX_TTY_BYTES: usize = 64;
+/// Longest peer or group name, in characters.
+pub const MAX_NAME_CHARS: usize = 32;
+/// Most files a context snapshot carries.
+pub const MAX_CONTEXT_FILES: usize = 20;
+/// Largest page any list endpoint returns.
+pub const MAX_PAGE: u32 = 500;
+/// Default page for message history.
+pub const DEFAULT_HISTORY: u32 = 50;
+/// Default page for `check_acks`.
+pub const DEFAULT_ACKS: u32 = 20;
+/// Most message ids one `delivered` frame or read request may carry.
+pub const MAX_IDS_PER_REQUEST: usize = 1000;
+/// Longest a send may wait for the recipient's MCP server to confirm delivery.
+pub const MAX_SEND_WAIT_MS: u64 = 5_000;
+
+/// Default number of undelivered (queued) messages one recipient may hold.
+pub const DEFAULT_QUEUE_DEPTH: u32 = 1000;
+/// Default sends (messages and broadcasts) one peer may make per minute.
+pub const DEFAULT_SENDS_PER_MINUTE: u32 = 120;
+/// Default registrations per minute the broker accepts in all (against floods).
+pub const DEFAULT_REGISTRATIONS_PER_MINUTE: u32 = 120;
+/// Default API requests per second one token may make.
+pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 200;
+/// Most simultaneous WebSocket connections the broker accepts.
+pub const MAX_STREAM_CONNECTIONS: usize = 512;
+
+/// A disconnected peer stays listed as live this long, waiting for it to reconnect.
+pub const RECONNECT_GRACE_MS: i64 = 30_000;
+/// A disconnected peer is removed from the list (its name freed) after this long.
+pub const REMOVE_AFTER_MS: i64 = 10 * 60_000;
+/// Messages, and the identity of a removed peer, are kept this long.
+pub const RETENTION_MS: i64 = 7 * 24 * 3_600_000;
+/// How often the broker checks liveness and retention.
+pub const MAINTENANCE_INTERVAL_MS: u64 = 5_000;
+/// The broker pings each stream this often; a stream silent for 3 pings is closed.
+pub const STREAM_PING_MS: u64 = 15_000;
+/// A session continues across a quiet spell shorter than this.
+pub const SESSION_IDLE_MS: i64 = 5 * 60_000;

@@ -1,0 +1,58 @@
+//! Files that live beside the database: one rule for where each one is, used by
+//! the broker (which creates them) and by the CLI and MCP server (which read them).
+//!
+//! For a database `~/.claude-peers.db`:
+//! `~/.claude-peers.lock` (one broker per database), `~/.claude-peers.log` (log of
+//! an auto-started broker), `~/.claude-peers.admin-token` (the operator's token,
+//! mode 0600) and `~/.claude-peers.sessions/` (each MCP server's peer token, 0700).
+
+use std::path::{Path, PathBuf};
+
+/// Paths derived from one database path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatePaths {
+    pub db: PathBuf,
+    pub lock: PathBuf,
+    pub spawn_lock: PathBuf,
+    pub log: PathBuf,
+    pub admin_token: PathBuf,
+    pub sessions: PathBuf,
+}
+
+impl StatePaths {
+    pub fn for_db(db: &Path) -> Self {
+        let with = |ext: &str| db.with_extension(ext);
+        Self {
+            db: db.to_path_buf(),
+            lock: with("lock"),
+            spawn_lock: with("spawn-lock"),
+            log: with("log"),
+            admin_token: with("admin-token"),
+            sessions: with("sessions"),
+        }
+    }
+}
+
+/// The default database: `$HOME/.claude-peers.db`.
+pub fn default_db(home: Option<&Path>) -> PathBuf {
+    home.unwrap_or_else(|| Path::new("."))
+        .join(".claude-peers.db")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn siblings_of_the_database() {
+        let p = StatePaths::for_db(Path::new("/home/u/.claude-peers.db"));
+        assert_eq!(p.lock, Path::new("/home/u/.claude-peers.lock"));
+        assert_eq!(
+            p.admin_token,
+            Path::new("/home/u/.claude-peers.admin-token")
+        );
+        assert_eq!(p.sessions, Path::new("/home/u/.claude-peers.sessions"));
+        let q = StatePaths::for_db(Path::new("/tmp/x/peers"));
+        assert_eq!(q.log, Path::new("/tmp/x/peers.log"));
+    }
+}

@@ -1,0 +1,76 @@
+//! Frames of the WebSocket stream `GET /v1/stream`.
+//!
+//! A peer's MCP server holds one stream: the broker sends it `hello`, then every
+//! unread message addressed to it (oldest first), then each new one the moment it
+//! is stored. The MCP server answers `delivered` once it has written a message
+//! into its session. The operator's stream (dashboard, `claude-peers watch`) gets a
+//! `snapshot`-free sequence of typed `event`s instead.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{DeliveryState, GroupView, MessageView, Party, PeerView};
+
+/// Broker → client.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// First frame: who the broker thinks the client is.
+    Hello {
+        /// The peer, for a peer's stream; `None` for the operator.
+        peer: Option<Box<PeerView>>,
+        session_id: String,
+        version: String,
+    },
+    /// A message for this peer (peer streams only). May repeat after a
+    /// reconnect until it is confirmed; the client dedupes by id.
+    Message { message: Box<MessageView> },
+    /// Something changed (operator streams only).
+    Event { event: Box<Event> },
+    /// The broker is stopping. `stay_down`: do not start a new one by yourself.
+    Shutdown { reason: String, stay_down: bool },
+}
+
+/// Client → broker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// These messages were written into the session (channel notification sent).
+    Delivered { ids: Vec<i64> },
+    /// The peer is composing (shown as a typing indicator on the dashboard).
+    Typing,
+}
+
+/// A change, as pushed to the dashboard and `claude-peers watch`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// A peer joined or changed (name, group, status, summary, connection).
+    Peer { peer: PeerView },
+    /// A peer left the list (departed or removed after going stale).
+    PeerGone { id: String, name: String },
+    /// A new message.
+    Message { message: MessageView },
+    /// A recipient's delivery state moved forward.
+    Delivery {
+        message_id: i64,
+        recipient: Party,
+        state: DeliveryState,
+    },
+    /// A message was pinned or unpinned.
+    Pin { message_id: i64, pinned: bool },
+    /// A reaction was added or removed.
+    Reaction {
+        message_id: i64,
+        emoji: String,
+        by: Party,
+        added: bool,
+    },
+    /// A group was created or its membership changed.
+    Group { group: GroupView },
+    /// A group was deleted (its members are in the lobby now).
+    GroupDeleted { id: String },
+    /// A peer is typing.
+    Typing { peer_id: String },
+    /// A new session began.
+    Session { session_id: String },
+}
