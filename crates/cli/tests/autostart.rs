@@ -1,0 +1,100 @@
+//! The first session starts the broker by itself; many sessions starting at
+//! the same moment still end with exactly one broker.
+
+#[macro_use]
+mod common;
+
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn five_sessions_at_once_start_exactly_one_broker() {
+    let env = Env::new();
+    assert!(broker_pids(&env.db).is_empty());
+    let dirs: Vec<_> = (0..5).map(|i| env.subdir(&format!("s{i}"))).collect();
+    let starts = dirs.iter().map(|d| Mcp::start(&env, d));
+    let mut mcps = futures_util::future::join_all(starts).await;
+
+    let pids = broker_pids(&env.db);
+    assert_eq!(
+        pids.len(),
+        1,
+        "brokers running for this database: {pids:?}\n{}",
+        broker_log(&env)
+    );
+    // The broker is detached from the sessions: its own process group.
+    let pgid = unsafe { libc::getpgid(pids[0] as i32) };
+    assert_eq!(
+        pgid, pids[0] as i32,
+        "the auto-started broker leads its own session"
+    );
+
+    // Every session sees the four others.
+    for m in mcps.iter_mut() {
+        let r = m.call("list_peers", json!({})).await;
+        assert!(r.text.starts_with("4 peer(s)"), "{}", r.text);
+    }
+    // http://127.0.0.1:<port>/ answers with the dashboard.
+    let page = reqwest::get(env.url("/")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}
+
+#[tokio::test]
+async fn a_second_broker_on_the_same_database_exits_with_a_clear_message() {
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let other_port = free_port().to_string();
+    let db = env.db.to_string_lossy().to_string();
+    let (ok, _out, err) = env
+        .cli(&["broker", "--db", &db, "--port", &other_port])
+        .await;
+    assert!(!ok);
+    assert!(
+        err.contains("another broker") && err.contains("already uses the database"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_broker_on_the_same_port_exits_with_a_clear_message() {
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let other_db = env
+        .dir
+        .path()
+        .join("other.db")
+        .to_string_lossy()
+        .to_string();
+    let (ok, _out, err) = env.cli(&["broker", "--db", &other_db]).await;
+    assert!(!ok);
+    assert!(
+        err.contains(&format!("port {} is already in use", env.port)),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn health_reports_status_version_and_peer_count() {
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let h = env.anon().health().await.unwrap();
+    assert_eq!(
+        (h.service.as_str(), h.status.as_str(), h.peers),
+        ("claude-peers", "ok", 0)
+    );
+    assert_eq!(h.version, env!("CARGO_PKG_VERSION"));
+    assert!(
+        h.pid.is_none() && h.db.is_none(),
+        "pid and db only for the operator"
+    );
+    env.register("/x", |_| {}).await;
+    let h = env.admin().health().await.unwrap();
+    assert_eq!(h.peers, 1);
+    assert!(h.pid.is_some() && h.db.is_some());
+}

@@ -1,0 +1,525 @@
+//! Test harness: real processes on a free port with a temporary database.
+//!
+//! - [`Env`]: a temp dir, a free port, a database path, and the environment
+//!   every process of the test gets;
+//! - [`Broker`]: `claude-peers broker`, killed when dropped;
+//! - [`Mcp`]: `claude-peers mcp` driven over stdio with JSON-RPC lines, the way
+//!   Claude Code drives it;
+//! - helpers to register peers over HTTP and to run the CLI.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use claude_peers_client::{BrokerClient, Endpoint};
+use claude_peers_proto::api::{RegisterRequest, RegisterResponse};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::mpsc;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_claude-peers");
+
+/// How long a test waits for anything before failing.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One test's world.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub db: PathBuf,
+    /// Extra environment for every process.
+    pub vars: Vec<(String, String)>,
+}
+
+impl Env {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("peers.db");
+        Self {
+            port: free_port(),
+            db,
+            dir,
+            vars: vec![
+                ("CLAUDE_PEERS_SETTLE_MS".into(), "50".into()),
+                ("LOG_LEVEL".into(), "debug".into()),
+            ],
+        }
+    }
+
+    pub fn with(mut self, k: &str, v: &str) -> Self {
+        self.vars.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            host: "127.0.0.1".into(),
+            port: self.port,
+            db: self.db.clone(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env_remove("CLAUDE_PEERS_PORT")
+            .env_remove("CLAUDE_PEERS_DB")
+            .env_remove("CLAUDE_PEERS_TOOLS")
+            .env("CLAUDE_PEERS_PORT", self.port.to_string())
+            .env("CLAUDE_PEERS_DB", &self.db)
+            .env("HOME", self.dir.path())
+            .kill_on_drop(true);
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// A directory inside the test's temp dir.
+    pub fn subdir(&self, name: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    pub fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.db.with_extension("admin-token"))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    pub fn admin(&self) -> BrokerClient {
+        BrokerClient::new(&self.endpoint(), Some(self.admin_token()))
+    }
+
+    pub fn anon(&self) -> BrokerClient {
+        BrokerClient::new(&self.endpoint(), None)
+    }
+
+    /// Register a peer directly over HTTP (no MCP server, so it is not connected).
+    pub async fn register(
+        &self,
+        cwd: &str,
+        f: impl FnOnce(&mut RegisterRequest),
+    ) -> (RegisterResponse, BrokerClient) {
+        let mut req = RegisterRequest {
+            pid: std::process::id(),
+            cwd: cwd.into(),
+            ..Default::default()
+        };
+        f(&mut req);
+        let r = self.anon().register(&req, None).await.expect("register");
+        let c = BrokerClient::new(&self.endpoint(), r.token.clone());
+        (r, c)
+    }
+
+    /// Run the CLI to completion: (exit success, stdout, stderr).
+    pub async fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = tokio::time::timeout(WAIT, self.command(args).output())
+            .await
+            .expect("cli timed out")
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+impl Drop for Env {
+    /// Stop any broker that serves this test's database (auto-started ones
+    /// are detached and would outlive the test).
+    fn drop(&mut self) {
+        for pid in broker_pids(&self.db) {
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        }
+    }
+}
+
+/// Pids of `claude-peers broker` processes serving `db`.
+pub fn broker_pids(db: &Path) -> Vec<u32> {
+    let mut out = Vec::new();
+    let db = db.to_string_lossy().to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = raw
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if args.first().is_some_and(|a| a.ends_with("claude-peers"))
+            && args.iter().any(|a| a == "broker")
+            && args.iter().any(|a| *a == db)
+        {
+            // Skip zombies.
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+            {
+                continue;
+            }
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// A broker process.
+pub struct Broker {
+    pub child: Child,
+}
+
+impl Broker {
+    pub async fn start(env: &Env, extra: &[&str]) -> Broker {
+        let db = env.db.to_string_lossy().to_string();
+        let mut args = vec!["broker", "--db", db.as_str()];
+        args.extend_from_slice(extra);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(env.dir.path().join("broker-test.log"))
+            .unwrap();
+        let child = env
+            .command(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        let b = Broker { child };
+        wait_healthy(env).await;
+        b
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap()
+    }
+
+    pub fn sigkill(&mut self) {
+        unsafe { libc::kill(self.pid() as i32, libc::SIGKILL) };
+    }
+
+    pub async fn wait_exit(&mut self) -> std::process::ExitStatus {
+        tokio::time::timeout(WAIT, self.child.wait())
+            .await
+            .expect("broker did not exit")
+            .unwrap()
+    }
+}
+
+pub async fn wait_healthy(env: &Env) {
+    let deadline = Instant::now() + WAIT;
+    let c = env.anon();
+    while Instant::now() < deadline {
+        if c.health().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("broker did not become healthy: {}", broker_log(env));
+}
+
+pub fn broker_log(env: &Env) -> String {
+    let mut s = String::new();
+    for f in ["broker-test.log", "peers.log"] {
+        if let Ok(t) = std::fs::read_to_string(env.dir.path().join(f)) {
+            s.push_str(&t);
+        }
+    }
+    s
+}
+
+/// Poll `$cond` (an expression that may `.await`) until it is true, or panic
+/// naming `$what`.
+macro_rules! until {
+    ($what:expr, $cond:expr) => {{
+        let deadline = std::time::Instant::now() + $crate::common::WAIT;
+        loop {
+            if $cond {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("timed out waiting for: {}", $what);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }};
+}
+
+/// Wait until `f` holds, polling.
+pub async fn eventually<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// A tool result.
+#[derive(Debug, Clone)]
+pub struct ToolResult {
+    pub text: String,
+    pub is_error: bool,
+    pub raw: Value,
+}
+
+/// `claude-peers mcp`, driven over stdio.
+pub struct Mcp {
+    pub child: Child,
+    stdin: ChildStdin,
+    rx: mpsc::UnboundedReceiver<Value>,
+    next_id: i64,
+    /// Notifications received while waiting for responses.
+    pub notifications: VecDeque<Value>,
+    pub init: Value,
+    pub name: String,
+}
+
+impl Mcp {
+    /// Start an MCP server in `cwd` without the handshake.
+    pub async fn spawn(env: &Env, cwd: &Path, extra_env: &[(&str, &str)]) -> Mcp {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(env.dir.path().join("mcp-test.log"))
+            .unwrap();
+        let mut cmd = env.command(&["mcp"]);
+        cmd.current_dir(cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                match serde_json::from_str::<Value>(&line) {
+                    Ok(v) => {
+                        let _ = tx.send(v);
+                    }
+                    Err(e) => panic!("MCP server wrote a non-JSON line to stdout: {line:?} ({e})"),
+                }
+            }
+        });
+        Mcp {
+            child,
+            stdin,
+            rx,
+            next_id: 1,
+            notifications: VecDeque::new(),
+            init: Value::Null,
+            name: String::new(),
+        }
+    }
+
+    /// Start, handshake as Claude Code does, and wait until registered.
+    pub async fn start(env: &Env, cwd: &Path) -> Mcp {
+        Self::start_with(env, cwd, &[]).await
+    }
+
+    pub async fn start_with(env: &Env, cwd: &Path, extra_env: &[(&str, &str)]) -> Mcp {
+        let mut m = Self::spawn(env, cwd, extra_env).await;
+        m.handshake("2025-11-25").await;
+        let who = m.call("whoami", json!({})).await;
+        assert!(!who.is_error, "whoami failed: {}", who.text);
+        m.name = who
+            .text
+            .split_whitespace()
+            .nth(2)
+            .unwrap_or_default()
+            .to_string();
+        m
+    }
+
+    pub async fn handshake(&mut self, version: &str) -> Value {
+        let r = self
+            .request(
+                "initialize",
+                json!({"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "claude-code", "version": "2.1.80"}}),
+            )
+            .await;
+        self.notify("notifications/initialized", json!({})).await;
+        self.init = r.clone();
+        r
+    }
+
+    pub async fn write(&mut self, v: &Value) {
+        let mut line = serde_json::to_string(v).unwrap();
+        line.push('\n');
+        self.stdin.write_all(line.as_bytes()).await.unwrap();
+        self.stdin.flush().await.unwrap();
+    }
+
+    pub async fn write_raw(&mut self, s: &str) {
+        self.stdin.write_all(s.as_bytes()).await.unwrap();
+        self.stdin.flush().await.unwrap();
+    }
+
+    pub async fn notify(&mut self, method: &str, params: Value) {
+        self.write(&json!({"jsonrpc": "2.0", "method": method, "params": params}))
+            .await;
+    }
+
+    /// Send a request and wait for its response (buffering notifications).
+    pub async fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.write(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let v = tokio::time::timeout_at(deadline, self.rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no answer to {method}"))
+                .expect("MCP server closed stdout");
+            if v.get("id") == Some(&json!(id)) {
+                return v;
+            }
+            if v.get("id").is_none() {
+                self.notifications.push_back(v);
+            }
+        }
+    }
+
+    pub async fn call(&mut self, tool: &str, args: Value) -> ToolResult {
+        let v = self
+            .request("tools/call", json!({"name": tool, "arguments": args}))
+            .await;
+        let result = v
+            .get("result")
+            .cloned()
+            .unwrap_or_else(|| panic!("tools/call {tool} failed: {v}"));
+        let text = result["content"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c["text"].as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        ToolResult {
+            text,
+            is_error: result["isError"].as_bool().unwrap_or(false),
+            raw: result,
+        }
+    }
+
+    /// The next channel notification within `timeout`.
+    pub async fn channel(&mut self, timeout: Duration) -> Option<Value> {
+        if let Some(pos) = self
+            .notifications
+            .iter()
+            .position(|n| n["method"] == "notifications/claude/channel")
+        {
+            return self.notifications.remove(pos);
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(v)) if v["method"] == "notifications/claude/channel" => return Some(v),
+                Ok(Some(v)) => self.notifications.push_back(v),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Every channel notification arriving within `window`.
+    pub async fn drain_channel(&mut self, window: Duration) -> Vec<Value> {
+        let mut out = Vec::new();
+        let deadline = tokio::time::Instant::now() + window;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.channel(left).await {
+                Some(v) => out.push(v),
+                None => return out,
+            }
+        }
+    }
+
+    pub async fn close_stdin_and_wait(mut self) -> std::process::ExitStatus {
+        drop(self.stdin);
+        tokio::time::timeout(WAIT, self.child.wait())
+            .await
+            .expect("MCP server did not exit")
+            .unwrap()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap()
+    }
+}
+
+/// The message id in a channel notification's meta.
+pub fn meta_id(n: &Value) -> i64 {
+    n["params"]["meta"]["message_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Run `git` in `dir`.
+pub fn git(dir: &Path, args: &[&str]) {
+    let st = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t")
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+}
+
+/// A git repository with one commit on `branch`.
+pub fn repo(dir: &Path, branch: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    git(dir, &["init", "-q", "-b", branch]);
+    std::fs::write(dir.join("README"), "x").unwrap();
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-qm", "init"]);
+}
