@@ -173,7 +173,7 @@ pub fn broker_pids(db: &Path) -> Vec<u32> {
             .collect();
         if args.first().is_some_and(|a| a.ends_with("claude-peers"))
             && args.iter().any(|a| a == "broker")
-            && args.iter().any(|a| *a == db)
+            && args.contains(&db)
         {
             // Skip zombies.
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
