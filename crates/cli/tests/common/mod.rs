@@ -6,7 +6,7 @@
 //! - [`Mcp`]: `claude-peers mcp` driven over stdio with JSON-RPC lines, the way
 //!   Claude Code drives it;
 //! - helpers to register peers over HTTP and to run the CLI.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
