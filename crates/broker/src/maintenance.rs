@@ -9,13 +9,14 @@ use claude_peers_proto::time::now_ms;
 use rusqlite::params;
 
 use crate::error::Result;
+
 use crate::hub::Effect;
 use crate::state::AppState;
 use crate::{messages, peers, sessions};
 
 pub async fn run(state: AppState) {
     let mut shutdown = state.shutdown_rx();
-    let mut tick = tokio::time::interval(Duration::from_millis(MAINTENANCE_INTERVAL_MS));
+    let mut tick = tokio::time::interval(interval(&state.config().limits));
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -26,6 +27,13 @@ pub async fn run(state: AppState) {
             _ = shutdown.changed() => break,
         }
     }
+}
+
+/// How often to run: a quarter of the shortest liveness period, between 100 ms
+/// and [`MAINTENANCE_INTERVAL_MS`].
+pub fn interval(l: &crate::config::Limits) -> Duration {
+    let shortest = l.reconnect_grace_ms.min(l.remove_after_ms).max(0) as u64;
+    Duration::from_millis((shortest / 4).clamp(100, MAINTENANCE_INTERVAL_MS))
 }
 
 /// Which listed peers should turn stale and which should be removed, now.
@@ -98,4 +106,19 @@ pub async fn once(state: &AppState) -> Result<()> {
         .await?;
     state.rates.prune();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_follows_the_liveness_periods() {
+        let mut l = crate::config::Limits::default();
+        assert_eq!(interval(&l), Duration::from_millis(MAINTENANCE_INTERVAL_MS));
+        l.reconnect_grace_ms = 400;
+        assert_eq!(interval(&l), Duration::from_millis(100));
+        l.reconnect_grace_ms = 2_000;
+        assert_eq!(interval(&l), Duration::from_millis(500));
+    }
 }

@@ -306,6 +306,7 @@ pub struct Mcp {
     pub notifications: VecDeque<Value>,
     pub init: Value,
     pub name: String,
+    pub id: String,
 }
 
 impl Mcp {
@@ -347,6 +348,7 @@ impl Mcp {
             notifications: VecDeque::new(),
             init: Value::Null,
             name: String::new(),
+            id: String::new(),
         }
     }
 
@@ -366,6 +368,7 @@ impl Mcp {
             .nth(2)
             .unwrap_or_default()
             .to_string();
+        m.id = who.text.split("(id ").nth(1).and_then(|r| r.split(')').next()).unwrap_or_default().to_string();
         m
     }
 
