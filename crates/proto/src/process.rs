@@ -10,6 +10,17 @@ pub fn start_time(pid: u32) -> Option<u64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// Whether `pid` has exited but not been reaped yet (Linux; false elsewhere).
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rfind(')')
+                .map(|i| s[i + 1..].trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
 /// Whether `pid` is a live process that started at `start` (when known).
 /// A process owned by another user counts as alive.
 pub fn alive(pid: u32, start: Option<u64>) -> bool {
@@ -19,7 +30,7 @@ pub fn alive(pid: u32, start: Option<u64>) -> bool {
     // SAFETY: kill with signal 0 only checks whether the process exists.
     let rc = unsafe { libc::kill(pid as i32, 0) };
     let exists = rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-    if !exists {
+    if !exists || is_zombie(pid) {
         return false;
     }
     match (start, start_time(pid)) {

@@ -368,7 +368,13 @@ impl Mcp {
             .nth(2)
             .unwrap_or_default()
             .to_string();
-        m.id = who.text.split("(id ").nth(1).and_then(|r| r.split(')').next()).unwrap_or_default().to_string();
+        m.id = who
+            .text
+            .split("(id ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .unwrap_or_default()
+            .to_string();
         m
     }
 

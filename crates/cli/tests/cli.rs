@@ -1,0 +1,175 @@
+//! The CLI as a person uses it: status, peers, send, broadcast, groups, watch,
+//! kill-broker — tables for people, `--json` for scripts.
+
+#[macro_use]
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+#[tokio::test]
+async fn status_when_nothing_runs() {
+    let env = Env::new();
+    let (ok, out, _) = env.cli(&["status"]).await;
+    assert!(ok);
+    assert!(out.contains("Broker is not running"), "{out}");
+    let (ok, out, _) = env.cli(&["status", "--json"]).await;
+    assert!(ok);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["running"], false);
+    let (ok, out, _) = env.cli(&["kill-broker"]).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("No broker is running"), "{out}");
+}
+
+#[tokio::test]
+async fn status_peers_send_broadcast_groups() {
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let mut m = Mcp::start(&env, &env.subdir("work")).await;
+    m.call("set_summary", json!({"summary": "writing docs"}))
+        .await;
+
+    let (ok, out, err) = env.cli(&["status"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("Broker: ok")
+            && out.contains("1 peer(s)")
+            && out.contains(&m.name)
+            && out.contains("writing docs"),
+        "{out}"
+    );
+    let (_, out, _) = env.cli(&["peers", "--json"]).await;
+    let peers: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(peers[0]["name"], m.name.as_str());
+    let (_, out, _) = env.cli(&["peers"]).await;
+    assert!(out.starts_with("NAME") && out.contains("lobby"), "{out}");
+
+    let (ok, out, err) = env
+        .cli(&["send", &m.name, "hello", "from", "the", "terminal"])
+        .await;
+    assert!(ok, "{err}");
+    assert!(out.contains(&format!("sent to {}", m.name)), "{out}");
+    let n = m.channel(WAIT).await.unwrap();
+    assert_eq!(n["params"]["content"], "hello from the terminal");
+    assert_eq!(n["params"]["meta"]["from"], "cli");
+    assert_eq!(n["params"]["meta"]["from_kind"], "operator");
+    // The agent can reply to the person.
+    let r = m
+        .call("send_message", json!({"to_id": "cli", "message": "got it"}))
+        .await;
+    assert!(!r.is_error, "{}", r.text);
+
+    let (ok, out, _) = env.cli(&["broadcast", "machine", "everyone", "stop"]).await;
+    assert!(ok && out.contains("sent to 1 peer(s)"), "{out}");
+    assert_eq!(
+        m.channel(WAIT).await.unwrap()["params"]["content"],
+        "everyone stop"
+    );
+    let (ok, _, err) = env.cli(&["send", "nobody", "x"]).await;
+    assert!(!ok && err.contains("no peer named"), "{err}");
+
+    let (ok, _, err) = env.cli(&["groups", "create", "docs-team"]).await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = env.cli(&["groups", "assign", &m.id, "docs-team"]).await;
+    assert!(ok, "{err}");
+    let (_, out, _) = env.cli(&["groups"]).await;
+    assert!(
+        out.contains("docs-team") && out.contains("manual") && out.contains("claude-1"),
+        "{out}"
+    );
+    let (ok, _, err) = env.cli(&["groups", "delete", "docs-team"]).await;
+    assert!(ok, "{err}");
+    let (_, out, _) = env.cli(&["groups", "--json"]).await;
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["groups"].as_array().unwrap().len(), 0);
+    assert_eq!(v["lobby"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn watch_streams_messages_as_they_happen() {
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let mut m = Mcp::start(&env, &env.subdir("w")).await;
+    let mut watch = env
+        .command(&["watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    // Wait until the watcher is subscribed, then send.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    env.cli(&["send", &m.name, "watch this"]).await;
+    let line = tokio::time::timeout(WAIT, async {
+        loop {
+            let l = lines.next_line().await.unwrap().unwrap();
+            if l.contains("watch this") {
+                return l;
+            }
+        }
+    })
+    .await
+    .expect("watch printed the message");
+    assert!(line.contains(&format!("cli → {}", m.name)), "{line}");
+    m.channel(WAIT).await.unwrap();
+    watch.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn kill_broker_stops_this_broker_and_nothing_else() {
+    let env = Env::new();
+    let other = Env::new();
+    let mut mine = Broker::start(&env, &[]).await;
+    let _theirs = Broker::start(&other, &[]).await;
+    // Pointing at the other broker's port with this database is refused.
+    let port = other.port.to_string();
+    let (ok, _, err) = env.cli(&["kill-broker", "--port", &port]).await;
+    assert!(!ok, "must not stop a broker of another database");
+    assert!(
+        err.contains("another database") || err.contains("serves"),
+        "{err}"
+    );
+    assert!(other.anon().health().await.is_ok());
+
+    let (ok, out, err) = env.cli(&["kill-broker"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("Broker stopped"), "{out}");
+    let status = mine.wait_exit().await;
+    assert!(status.success(), "clean exit: {status:?}");
+    assert!(env.anon().health().await.is_err());
+    assert!(
+        other.anon().health().await.is_ok(),
+        "the other broker still runs"
+    );
+}
+
+#[tokio::test]
+async fn kill_broker_asks_sessions_not_to_restart_it() {
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let mut m = Mcp::start(&env, &env.subdir("s")).await;
+    let (ok, _, err) = env.cli(&["kill-broker"]).await;
+    assert!(ok, "{err}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        broker_pids(&env.db).is_empty(),
+        "the session did not start a new broker"
+    );
+    let r = m.call("whoami", json!({})).await;
+    assert!(
+        r.is_error || r.text.contains("reconnecting") || r.text.contains("not connected"),
+        "{}",
+        r.text
+    );
+    // Starting a broker by hand brings the session back.
+    let _b2 = Broker::start(&env, &[]).await;
+    until!(
+        "session back",
+        m.call("whoami", json!({})).await.text.contains("connected")
+    );
+}

@@ -1,0 +1,137 @@
+//! Liveness: a peer is live while its MCP server holds its stream; after a grace
+//! period it turns stale, later it is removed, and its inbox waits for it.
+
+#[macro_use]
+mod common;
+
+use claude_peers_proto::api::{DeliveryState, ListPeersQuery, PeerState, SendRequest};
+use common::*;
+use serde_json::json;
+
+const FAST: &[&str] = &["--reconnect-grace-ms", "300", "--remove-after-ms", "1500"];
+
+async fn state_of(env: &Env, id: &str) -> Option<(PeerState, bool)> {
+    env.admin()
+        .peers(&ListPeersQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.id == id)
+        .map(|p| (p.state, p.connected))
+}
+
+#[tokio::test]
+async fn a_peer_that_never_connects_turns_stale_then_is_removed_but_its_inbox_waits() {
+    let env = Env::new();
+    let _b = Broker::start(&env, FAST).await;
+    // Registered over HTTP by a live process (this test) but never opens a stream.
+    let (p, pc) = env.register("/quiet", |_| {}).await;
+    let (_, sender) = env.register("/loud", |_| {}).await;
+    assert_eq!(
+        state_of(&env, &p.peer.id).await,
+        Some((PeerState::Live, false)),
+        "live during the grace period"
+    );
+    until!(
+        "stale",
+        state_of(&env, &p.peer.id).await == Some((PeerState::Stale, false))
+    );
+    let r = sender
+        .send(&SendRequest {
+            to: p.peer.name.clone(),
+            text: "wait for me".into(),
+            context: None,
+            wait_ms: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.state, DeliveryState::Queued);
+    assert!(
+        !r.recipient_connected,
+        "the result says the recipient is not connected"
+    );
+    until!("removed", state_of(&env, &p.peer.id).await.is_none());
+    // Removed peers are not listed, but the id still resolves and the inbox is kept.
+    let r2 = sender
+        .send(&SendRequest {
+            to: p.peer.id.clone(),
+            text: "still here?".into(),
+            context: None,
+            wait_ms: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(r2.state, DeliveryState::Queued);
+    let inbox = pc.inbox().await.unwrap();
+    let texts: Vec<&str> = inbox.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["wait for me", "still here?"]);
+}
+
+#[tokio::test]
+async fn a_killed_session_goes_stale_at_once_and_gets_its_messages_when_it_returns() {
+    let env = Env::new();
+    let _b = Broker::start(
+        &env,
+        &["--reconnect-grace-ms", "60000", "--remove-after-ms", "1000"],
+    )
+    .await;
+    let cwd = env.subdir("b");
+    let mut b = Mcp::start(&env, &cwd).await;
+    let id = b.id.clone();
+    assert_eq!(state_of(&env, &id).await, Some((PeerState::Live, true)));
+    unsafe { libc::kill(b.pid() as i32, libc::SIGKILL) };
+    let _ = b.child.wait().await;
+    // Its process is gone: stale without waiting for the 60 s grace.
+    until!(
+        "stale by pid check",
+        state_of(&env, &id).await == Some((PeerState::Stale, false))
+    );
+    let (_, a) = env.register("/a", |_| {}).await;
+    let sent = a
+        .send(&SendRequest {
+            to: id.clone(),
+            text: "for later".into(),
+            context: None,
+            wait_ms: None,
+        })
+        .await
+        .unwrap();
+    until!("removed", state_of(&env, &id).await.is_none());
+    // The session comes back (same Claude Code process): same id, the message is pushed.
+    let mut b2 = Mcp::start(&env, &cwd).await;
+    assert_eq!(b2.id, id);
+    let n = b2.channel(WAIT).await.expect("the kept message");
+    assert_eq!(meta_id(&n), sent.message_id);
+    assert_eq!(state_of(&env, &id).await, Some((PeerState::Live, true)));
+}
+
+#[tokio::test]
+async fn a_live_stream_keeps_a_peer_listed_and_delivery_is_confirmed() {
+    let env = Env::new();
+    let _b = Broker::start(&env, FAST).await;
+    let mut b = Mcp::start(&env, &env.subdir("b")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    assert_eq!(
+        state_of(&env, &b.id).await,
+        Some((PeerState::Live, true)),
+        "connected peers never go stale"
+    );
+    let (_, a) = env.register("/a", |_| {}).await;
+    let r = a
+        .send(&SendRequest {
+            to: b.name.clone(),
+            text: "ping".into(),
+            context: None,
+            wait_ms: Some(3000),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        r.state,
+        DeliveryState::Delivered,
+        "waited for the MCP server's confirmation"
+    );
+    assert!(r.recipient_connected);
+    b.channel(WAIT).await.unwrap();
+    let _ = json!({});
+}
