@@ -157,6 +157,11 @@ impl Hub {
         }
     }
 
+    /// Whether any operator stream listens (events need not be built otherwise).
+    pub fn has_subscribers(&self) -> bool {
+        self.events.receiver_count() > 0
+    }
+
     /// Subscribe to operator events (serialised `ServerFrame::Event` JSON).
     pub fn subscribe_events(&self) -> broadcast::Receiver<Arc<str>> {
         self.events.subscribe()

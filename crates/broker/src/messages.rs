@@ -139,14 +139,21 @@ pub fn post(t: &mut Tx<'_>, sh: &Arc<Shared>, p: Post<'_>) -> Result<i64> {
         let mut stmt = t.conn.prepare_cached(
             "INSERT OR IGNORE INTO deliveries (recipient_id, message_id, recipient_name, state) VALUES (?1, ?2, ?3, 0)",
         )?;
+        let mut count = t
+            .conn
+            .prepare_cached("UPDATE peers SET queued = queued + 1 WHERE id = ?1")?;
         for r in recipients {
-            stmt.execute(params![r.id, id, r.name])?;
+            if stmt.execute(params![r.id, id, r.name])? > 0 {
+                count.execute([&r.id])?;
+            }
         }
     }
     for r in recipients {
         t.effect(Effect::Wake(r.id.clone()));
     }
-    if let Some(view) = view(t.conn, id, Viewer::Full)? {
+    if sh.hub.has_subscribers()
+        && let Some(view) = view(t.conn, id, Viewer::Full)?
+    {
         t.effect(Effect::event(Event::Message { message: view }));
     }
     Ok(id)
@@ -177,11 +184,12 @@ fn unreachable_error(
     }
 }
 
-/// Check the recipient's queue has room.
+/// Check the recipient's queue has room (the count of queued deliveries is
+/// kept on the peer row, so this is O(1)).
 fn check_queue(conn: &Connection, sh: &Shared, to: &PeerRow) -> Result<()> {
     let limit = sh.config.limits.queue_depth;
     let queued: u32 = conn
-        .prepare_cached("SELECT count(*) FROM deliveries WHERE recipient_id = ?1 AND state = 0")?
+        .prepare_cached("SELECT queued FROM peers WHERE id = ?1")?
         .query_row([&to.id], |r| r.get(0))?;
     if queued >= limit {
         return Err(ApiError::new(
@@ -372,8 +380,9 @@ fn load(conn: &Connection, id: i64) -> Result<Option<MessageRow>> {
     Ok(conn
         .prepare_cached(
             "SELECT m.id, m.from_kind, m.from_id, m.from_name, m.to_kind, m.to_id, m.to_name, m.scope,
-                    m.group_id, g.name, m.text, m.msg_type, m.metadata, m.context, m.pinned, m.sent_at
-             FROM messages m LEFT JOIN groups g ON g.id = m.group_id WHERE m.id = ?1",
+                    m.group_id, (SELECT g.name FROM groups g WHERE g.id = m.group_id), m.text, m.msg_type,
+                    m.metadata, m.context, m.pinned, m.sent_at
+             FROM messages m WHERE m.id = ?1",
         )?
         .query_row([id], |r| {
             let to_kind: Option<String> = r.get(4)?;
@@ -521,45 +530,44 @@ pub fn unread_count(conn: &Connection, peer: &str) -> Result<u32> {
 }
 
 fn advance(t: &mut Tx<'_>, peer: &str, id: i64, to: DeliveryState) -> Result<bool> {
-    let changed = match to {
-        DeliveryState::Delivered => t
-            .conn
-            .prepare_cached(
-                "UPDATE deliveries SET state = 1, delivered_at = ?3 WHERE recipient_id = ?1 AND message_id = ?2 AND state = 0",
-            )?
-            .execute(params![peer, id, t.now])?,
-        DeliveryState::Read => t
-            .conn
-            .prepare_cached(
-                "UPDATE deliveries SET state = 2, read_at = ?3, delivered_at = coalesce(delivered_at, ?3)
-                 WHERE recipient_id = ?1 AND message_id = ?2 AND state < 2",
-            )?
-            .execute(params![peer, id, t.now])?,
-        DeliveryState::Queued => 0,
+    let row: Option<(i64, String)> = t
+        .conn
+        .prepare_cached("SELECT state, recipient_name FROM deliveries WHERE recipient_id = ?1 AND message_id = ?2")?
+        .query_row(params![peer, id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((from, name)) = row else {
+        return Ok(false);
     };
-    if changed > 0 {
-        let name: String = t
-            .conn
-            .prepare_cached(
-                "SELECT recipient_name FROM deliveries WHERE recipient_id = ?1 AND message_id = ?2",
-            )?
-            .query_row(params![peer, id], |r| r.get(0))?;
-        t.effect(Effect::Delivery {
-            message_id: id,
-            recipient_id: peer.to_string(),
-            state: to,
-        });
-        t.effect(Effect::event(Event::Delivery {
-            message_id: id,
-            recipient: Party {
-                kind: PartyKind::Peer,
-                id: peer.to_string(),
-                name,
-            },
-            state: to,
-        }));
+    if from >= to.code() {
+        return Ok(false);
     }
-    Ok(changed > 0)
+    t.conn
+        .prepare_cached(
+            "UPDATE deliveries SET state = ?3, delivered_at = coalesce(delivered_at, ?4),
+               read_at = CASE WHEN ?3 = 2 THEN ?4 ELSE read_at END
+             WHERE recipient_id = ?1 AND message_id = ?2",
+        )?
+        .execute(params![peer, id, to.code(), t.now])?;
+    if from == DeliveryState::Queued.code() {
+        t.conn
+            .prepare_cached("UPDATE peers SET queued = queued - 1 WHERE id = ?1 AND queued > 0")?
+            .execute([peer])?;
+    }
+    t.effect(Effect::Delivery {
+        message_id: id,
+        recipient_id: peer.to_string(),
+        state: to,
+    });
+    t.effect(Effect::event(Event::Delivery {
+        message_id: id,
+        recipient: Party {
+            kind: PartyKind::Peer,
+            id: peer.to_string(),
+            name,
+        },
+        state: to,
+    }));
+    Ok(true)
 }
 
 /// The MCP server of `peer` wrote these messages into its session.

@@ -52,11 +52,13 @@ pub struct PeerRow {
     pub removed_at: Option<i64>,
 }
 
-const SELECT: &str =
-    "SELECT p.id, p.name, p.custom_name, p.group_id, g.name, p.group_manual, p.pid,
+/// The peer columns with the group's name. A scalar subquery, not a LEFT JOIN:
+/// SQLite re-prepares a LEFT JOIN statement on every new binding.
+const SELECT: &str = "SELECT p.id, p.name, p.custom_name, p.group_id,
+    (SELECT g.name FROM groups g WHERE g.id = p.group_id), p.group_manual, p.pid,
     p.pid_start, p.local, p.cwd, p.git_root, p.repo_key, p.git_branch, p.tty, p.summary, p.status,
     p.registered_at, p.last_seen, p.stale, p.removed_at
-    FROM peers p LEFT JOIN groups g ON g.id = p.group_id";
+    FROM peers p";
 
 impl PeerRow {
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
@@ -207,18 +209,25 @@ pub fn resolve(conn: &Connection, standing: &Standing, target: &str) -> Result<P
     if target.is_empty() {
         return Err(ApiError::invalid("to", "the recipient cannot be empty").into());
     }
-    let candidates = visible(conn, standing)?;
-    if let Some(p) = candidates.iter().find(|p| p.id == target) {
-        return Ok(p.clone());
+    // An exact id (listed or removed) wins, if it may be reached.
+    if let Some(p) = get(conn, target)?
+        && can_reach(standing, p.group_id.as_deref())
+    {
+        return Ok(p);
     }
     let (name, group) = match target.split_once('@') {
         Some((n, g)) => (n, Some(g)),
         None => (target, None),
     };
-    let key = name.to_ascii_lowercase();
-    let matches: Vec<&PeerRow> = candidates
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE p.removed_at IS NULL AND p.name_key = ?1"
+    ))?;
+    let named: Vec<PeerRow> = stmt
+        .query_map([name.to_ascii_lowercase()], PeerRow::from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let matches: Vec<&PeerRow> = named
         .iter()
-        .filter(|p| p.name.to_ascii_lowercase() == key)
+        .filter(|p| can_reach(standing, p.group_id.as_deref()))
         .filter(|p| match group {
             None => true,
             Some(g) if g.eq_ignore_ascii_case("lobby") => p.group_id.is_none(),
@@ -233,11 +242,7 @@ pub fn resolve(conn: &Connection, standing: &Standing, target: &str) -> Result<P
     match matches.as_slice() {
         [one] => Ok((*one).clone()),
         [] => {
-            if let Some(gone) = get(conn, target)?
-                && can_reach(standing, gone.group_id.as_deref())
-            {
-                return Ok(gone);
-            }
+            let candidates = visible(conn, standing)?;
             let names: Vec<&str> = candidates.iter().map(|p| p.name.as_str()).collect();
             let known = if names.is_empty() {
                 "there are no peers you can reach".to_string()
@@ -811,4 +816,34 @@ pub fn token_pairs(conn: &Connection) -> Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare("SELECT token_hash, id FROM peers")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A statement that SQLite re-prepares on each binding costs a full parse per
+    /// call; the peer lookup is on every request's path.
+    #[test]
+    fn the_peer_lookup_is_prepared_once() {
+        let dir = std::env::temp_dir().join(format!("cp-peers-{}", crate::ids::short_id(8)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut conn = Connection::open(dir.join("x.db")).unwrap();
+        crate::store::schema::migrate(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO peers (id, token_hash, name, name_key, pid, cwd, registered_at, last_seen)
+             VALUES ('a', 'h', 'n', 'n', 1, '/', 0, 0)",
+            [],
+        )
+        .unwrap();
+        for id in ["a", "b", "a", "c"] {
+            get(&conn, id).unwrap();
+        }
+        let stmt = conn
+            .prepare_cached(&format!("{SELECT} WHERE p.id = ?1"))
+            .unwrap();
+        assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+        drop(stmt);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

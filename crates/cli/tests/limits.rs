@@ -122,7 +122,7 @@ async fn the_send_rate_is_limited_per_peer() {
 async fn a_full_queue_refuses_direct_messages_and_broadcasts_skip_it() {
     let env = Env::new();
     let _b = Broker::start(&env, &["--queue-depth", "3"]).await;
-    let (full, _) = env.register("/full", |_| {}).await;
+    let (full, full_client) = env.register("/full", |_| {}).await;
     let (other, _) = env.register("/other", |_| {}).await;
     let (_, a) = env.register("/a", |_| {}).await;
     for i in 0..3 {

@@ -92,6 +92,10 @@ pub struct Store {
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Every statement is prepared once and kept (the default cache of 16 is
+    // smaller than the broker's set of statements, and parsing SQL again on
+    // each call costs more than running it).
+    conn.set_prepared_statement_cache_capacity(256);
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     Ok(())
 }
@@ -180,6 +184,11 @@ impl Store {
     }
 }
 
+/// Run a transaction-control statement, prepared once.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>, sink: Sink) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -198,7 +207,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>, sink: &Sink) {
     let now = claude_peers_proto::time::now_ms();
     let mut effects = Vec::new();
     let mut replies = Vec::with_capacity(batch.len());
-    let begin = conn.execute_batch("BEGIN IMMEDIATE");
+    let begin = run(conn, "BEGIN IMMEDIATE");
     if let Err(e) = begin {
         let msg = e.to_string();
         tracing::error!(error = %msg, "cannot begin a transaction");
@@ -209,7 +218,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>, sink: &Sink) {
     }
     for job in batch {
         let mark = effects.len();
-        let sp = conn.execute_batch("SAVEPOINT job");
+        let sp = run(conn, "SAVEPOINT job");
         let mut t = Tx {
             conn,
             now,
@@ -218,15 +227,16 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>, sink: &Sink) {
         let (ok, reply) = job.run(&mut t);
         if sp.is_ok() {
             if ok {
-                let _ = conn.execute_batch("RELEASE job");
+                let _ = run(conn, "RELEASE job");
             } else {
                 effects.truncate(mark);
-                let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                let _ = run(conn, "ROLLBACK TO job");
+                let _ = run(conn, "RELEASE job");
             }
         }
         replies.push(reply);
     }
-    match conn.execute_batch("COMMIT") {
+    match run(conn, "COMMIT") {
         Ok(()) => {
             if !effects.is_empty() {
                 sink(effects);
@@ -238,7 +248,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>, sink: &Sink) {
         Err(e) => {
             let msg = e.to_string();
             tracing::error!(error = %msg, "commit failed");
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = run(conn, "ROLLBACK");
             for reply in replies {
                 reply(Some(&msg));
             }

@@ -2,6 +2,11 @@
 //! `PRAGMA user_version`. A migration is never edited once released: changes are
 //! new entries at the end.
 //!
+//! No partial indexes: SQLite re-prepares a statement on every new binding
+//! when a bound value could decide whether a partial index applies, which
+//! made every lookup cost a parse. Uniqueness of listed names is enforced by a
+//! unique index on a generated column instead.
+//!
 //! Foreign keys are deliberately not declared: a message outlives its sender and
 //! recipient, and cleanup must never fail on a dangling reference.
 
@@ -44,11 +49,16 @@ pub const MIGRATIONS: &[&str] = &[
         registered_at INTEGER NOT NULL,
         last_seen INTEGER NOT NULL,
         stale INTEGER NOT NULL DEFAULT 0,
-        removed_at INTEGER
+        removed_at INTEGER,
+        queued INTEGER NOT NULL DEFAULT 0,
+        -- A listed peer's name in its namespace; NULL once removed (NULLs do not collide).
+        name_slot TEXT GENERATED ALWAYS AS (
+            CASE WHEN removed_at IS NULL THEN coalesce(group_id, '') || char(31) || name_key END
+        ) VIRTUAL
     );
-    CREATE UNIQUE INDEX peers_name ON peers (coalesce(group_id, ''), name_key)
-        WHERE removed_at IS NULL;
-    CREATE INDEX peers_group ON peers (group_id) WHERE removed_at IS NULL;
+    CREATE UNIQUE INDEX peers_name ON peers (name_slot);
+    CREATE INDEX peers_group ON peers (group_id);
+    CREATE INDEX peers_name_key ON peers (name_key);
     CREATE TABLE messages (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         session_id TEXT NOT NULL,
@@ -80,8 +90,7 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (recipient_id, message_id)
     ) WITHOUT ROWID;
     CREATE INDEX deliveries_message ON deliveries (message_id);
-    CREATE INDEX deliveries_unread ON deliveries (recipient_id, message_id) WHERE state < 2;
-    CREATE INDEX deliveries_queued ON deliveries (recipient_id) WHERE state = 0;
+    CREATE INDEX deliveries_state ON deliveries (recipient_id, state, message_id);
     CREATE TABLE reactions (
         message_id INTEGER NOT NULL,
         party_id TEXT NOT NULL,

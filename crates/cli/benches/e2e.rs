@@ -1,0 +1,388 @@
+//! End-to-end benchmark with real processes (`cargo bench -p claude-peers --bench e2e`).
+//!
+//! 1. Latency: a `send_message` tool call written to one MCP server's stdin →
+//!    the channel notification read from another MCP server's stdout.
+//! 2. Throughput: many concurrent senders over HTTP, each send committed to
+//!    SQLite before it is answered.
+//! 3. Memory: resident set size of the broker and of one MCP server.
+//! 4. Start-up: spawning `claude-peers mcp` → its `initialize` answer.
+//!
+//! Knobs (environment): BENCH_MESSAGES (default 2000), BENCH_SENDERS (64),
+//! BENCH_SENDS_PER_SENDER (500), BENCH_STARTS (30).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use claude_peers_client::{BrokerClient, Endpoint};
+use claude_peers_proto::api::{RegisterRequest, SendRequest};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_claude-peers");
+
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn cmd(port: u16, db: &Path, home: &Path, args: &[&str]) -> Command {
+    // BENCH_BROKER_WRAPPER (e.g. a profiler command line) wraps the broker only.
+    let wrapper: Vec<String> = match std::env::var("BENCH_BROKER_WRAPPER") {
+        Ok(w) if args.first() == Some(&"broker") => {
+            w.split_whitespace().map(str::to_string).collect()
+        }
+        _ => Vec::new(),
+    };
+    let mut c = match wrapper.split_first() {
+        Some((prog, rest)) => {
+            let mut c = Command::new(prog);
+            c.args(rest).arg(BIN);
+            c
+        }
+        None => Command::new(BIN),
+    };
+    c.args(args)
+        .env("CLAUDE_PEERS_PORT", port.to_string())
+        .env("CLAUDE_PEERS_DB", db)
+        .env("HOME", home)
+        .env("CLAUDE_PEERS_SETTLE_MS", "0")
+        .env("LOG_LEVEL", "warn")
+        .kill_on_drop(true);
+    c
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// CPU time (user + system) a process has used.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let ticks = f.iter().sum::<u64>();
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    Duration::from_micros(ticks * 1_000_000 / hz.max(1))
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+struct Mcp {
+    child: Child,
+    stdin: tokio::process::ChildStdin,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    next: i64,
+}
+
+impl Mcp {
+    async fn spawn(port: u16, db: &Path, home: &Path, cwd: &Path) -> (Mcp, Duration) {
+        let t0 = Instant::now();
+        let mut child = cmd(port, db, home, &["mcp"])
+            .current_dir(cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut m = Mcp {
+            child,
+            stdin,
+            lines,
+            next: 1,
+        };
+        m.request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}))
+            .await;
+        let startup = t0.elapsed();
+        m.write(&json!({"jsonrpc": "2.0", "method": "notifications/initialized", "params": {}}))
+            .await;
+        (m, startup)
+    }
+
+    async fn write(&mut self, v: &Value) {
+        let mut s = v.to_string();
+        s.push('\n');
+        self.stdin.write_all(s.as_bytes()).await.unwrap();
+        self.stdin.flush().await.unwrap();
+    }
+
+    async fn send_request(&mut self, method: &str, params: Value) -> i64 {
+        let id = self.next;
+        self.next += 1;
+        self.write(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        id
+    }
+
+    async fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.send_request(method, params).await;
+        loop {
+            let line = self.lines.next_line().await.unwrap().expect("mcp closed");
+            let v: Value = serde_json::from_str(&line).unwrap();
+            if v["id"] == json!(id) {
+                return v;
+            }
+        }
+    }
+
+    /// Read lines until a channel notification; tool results are skipped.
+    async fn next_channel(&mut self) -> Value {
+        loop {
+            let line = self.lines.next_line().await.unwrap().expect("mcp closed");
+            let v: Value = serde_json::from_str(&line).unwrap();
+            if v["method"] == "notifications/claude/channel" {
+                return v;
+            }
+        }
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let messages = knob("BENCH_MESSAGES", 2000);
+    let senders = knob("BENCH_SENDERS", 64);
+    let per_sender = knob("BENCH_SENDS_PER_SENDER", 500);
+    let starts = knob("BENCH_STARTS", 30);
+
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = home.join("bench.db");
+    let port = free_port();
+    let mut broker = cmd(
+        port,
+        &db,
+        home,
+        &[
+            "broker",
+            "--sends-per-minute",
+            "0",
+            "--requests-per-second",
+            "0",
+            "--registrations-per-minute",
+            "0",
+            "--queue-depth",
+            "10000000",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(if std::env::var("BENCH_BROKER_STDERR").is_ok() {
+        Stdio::inherit()
+    } else {
+        Stdio::null()
+    })
+    .spawn()
+    .unwrap();
+    let endpoint = Endpoint {
+        host: "127.0.0.1".into(),
+        port,
+        db: db.clone(),
+    };
+    let anon = BrokerClient::new(&endpoint, None);
+    let t = Instant::now();
+    while anon.health().await.is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "broker did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let broker_pid = broker.id().unwrap();
+    let rss_broker_idle = rss_kib(broker_pid);
+
+    // --- 4. start-up of the MCP server (handshake only) ---
+    let cwd_s = home.join("s");
+    std::fs::create_dir_all(&cwd_s).unwrap();
+    let mut startup = Vec::new();
+    for _ in 0..starts {
+        let (mut m, d) = Mcp::spawn(port, &db, home, &cwd_s).await;
+        startup.push(d);
+        drop(m.stdin);
+        let _ = tokio::time::timeout(Duration::from_secs(5), m.child.wait()).await;
+    }
+    startup.sort();
+
+    // --- 1. latency ---
+    let (cwd_a, cwd_b) = (home.join("a"), home.join("b"));
+    std::fs::create_dir_all(&cwd_a).unwrap();
+    std::fs::create_dir_all(&cwd_b).unwrap();
+    let (mut a, _) = Mcp::spawn(port, &db, home, &cwd_a).await;
+    let (mut b, _) = Mcp::spawn(port, &db, home, &cwd_b).await;
+    let who = b
+        .request("tools/call", json!({"name": "whoami", "arguments": {}}))
+        .await;
+    let b_name = who["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .to_string();
+    a.request("tools/call", json!({"name": "whoami", "arguments": {}}))
+        .await;
+    // Warm-up.
+    for i in 0..50 {
+        a.request("tools/call", json!({"name": "send_message", "arguments": {"to_id": b_name, "message": format!("warm {i}")}})).await;
+        b.next_channel().await;
+    }
+    let mut lat = Vec::with_capacity(messages);
+    for i in 0..messages {
+        let t0 = Instant::now();
+        a.send_request("tools/call", json!({"name": "send_message", "arguments": {"to_id": b_name, "message": format!("m{i}")}})).await;
+        let n = b.next_channel().await;
+        lat.push(t0.elapsed());
+        debug_assert_eq!(n["params"]["content"], format!("m{i}"));
+        // Read A's tool result before the next send.
+        loop {
+            let line = a.lines.next_line().await.unwrap().unwrap();
+            if line.contains("\"result\"") {
+                break;
+            }
+        }
+    }
+    lat.sort();
+    let rss_mcp = rss_kib(b.child.id().unwrap());
+
+    // --- 2. throughput ---
+    let mut recipients = Vec::new();
+    for i in 0..8 {
+        let r = anon
+            .register(
+                &RegisterRequest {
+                    pid: std::process::id(),
+                    cwd: format!("/r{i}"),
+                    ..Default::default()
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        recipients.push(r.peer.id);
+    }
+    let mut clients = Vec::new();
+    for i in 0..senders {
+        let r = anon
+            .register(
+                &RegisterRequest {
+                    pid: std::process::id(),
+                    cwd: format!("/s{i}"),
+                    ..Default::default()
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        clients.push(BrokerClient::new(&endpoint, r.token));
+    }
+    let recipients = Arc::new(recipients);
+    let cpu0 = cpu_time(broker_pid);
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, c) in clients.into_iter().enumerate() {
+        let recipients = recipients.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ok = 0usize;
+            for j in 0..per_sender {
+                let to = recipients[(i + j) % recipients.len()].clone();
+                if c.send(&SendRequest {
+                    to,
+                    text: format!("t{i}-{j}"),
+                    context: None,
+                    wait_ms: None,
+                })
+                .await
+                .is_ok()
+                {
+                    ok += 1;
+                }
+            }
+            ok
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    let elapsed = t0.elapsed();
+    let rate = total as f64 / elapsed.as_secs_f64();
+    let broker_cpu = cpu_time(broker_pid).saturating_sub(cpu0);
+    let rss_broker_loaded = rss_kib(broker_pid);
+
+    println!("## claude-peers end-to-end benchmark\n");
+    println!("| measure | value |\n|---|---|");
+    println!(
+        "| latency send_message → channel notification, {messages} messages: p50 | {} |",
+        ms(pct(&lat, 0.50))
+    );
+    println!("| … p90 | {} |", ms(pct(&lat, 0.90)));
+    println!("| … p99 | {} |", ms(pct(&lat, 0.99)));
+    println!("| … max | {} |", ms(*lat.last().unwrap()));
+    println!(
+        "| throughput: {senders} senders × {per_sender} durable sends | {rate:.0} sends/s ({total} in {:.2} s) |",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "| broker CPU per send | {:.1} µs |",
+        broker_cpu.as_secs_f64() * 1e6 / total.max(1) as f64
+    );
+    println!(
+        "| broker RSS idle / after load | {} KiB / {} KiB |",
+        rss_broker_idle, rss_broker_loaded
+    );
+    println!("| MCP server RSS (after the latency run) | {rss_mcp} KiB |");
+    println!(
+        "| MCP server start-up to `initialize` answer, {starts} starts: median | {} |",
+        ms(pct(&startup, 0.5))
+    );
+    println!(
+        "| … p90 / max | {} / {} |",
+        ms(pct(&startup, 0.9)),
+        ms(*startup.last().unwrap())
+    );
+
+    drop(a.stdin);
+    drop(b.stdin);
+    // A clean stop (lets a profiler wrapping the broker write its output).
+    unsafe { libc::kill(broker_pid as i32, libc::SIGTERM) };
+    if tokio::time::timeout(Duration::from_secs(60), broker.wait())
+        .await
+        .is_err()
+    {
+        let _ = broker.kill().await;
+    }
+}
