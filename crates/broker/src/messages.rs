@@ -152,7 +152,7 @@ pub fn post(t: &mut Tx<'_>, sh: &Arc<Shared>, p: Post<'_>) -> Result<i64> {
     Ok(id)
 }
 
-fn operator_recipient(to: &str) -> Option<OperatorKind> {
+pub(crate) fn operator_recipient(to: &str) -> Option<OperatorKind> {
     match to.trim().to_ascii_lowercase().as_str() {
         "dashboard" => Some(OperatorKind::Dashboard),
         "cli" => Some(OperatorKind::Cli),
@@ -161,7 +161,7 @@ fn operator_recipient(to: &str) -> Option<OperatorKind> {
 }
 
 /// Why `target` cannot be reached: it exists in another group, or not at all.
-fn unreachable_error(
+pub(crate) fn unreachable_error(
     conn: &Connection,
     standing: &Standing,
     target: &str,
@@ -178,7 +178,7 @@ fn unreachable_error(
 }
 
 /// Check the recipient's queue has room.
-fn check_queue(conn: &Connection, sh: &Shared, to: &PeerRow) -> Result<()> {
+pub(crate) fn check_queue(conn: &Connection, sh: &Shared, to: &PeerRow) -> Result<()> {
     let limit = sh.config.limits.queue_depth;
     let queued: u32 = conn
         .prepare_cached("SELECT count(*) FROM deliveries WHERE recipient_id = ?1 AND state = 0")?
