@@ -315,7 +315,11 @@ pub fn markdown(
     let total: i64 = stats.iter().map(|(_, n)| n).sum();
     let _ = write!(md, "\n## Message Stats\n\n- **Total messages:** {total}\n");
     for (name, n) in &stats {
-        let _ = writeln!(md, "- {name}: {n} messages");
+        let _ = writeln!(
+            md,
+            "- {name}: {n} message{}",
+            if *n == 1 { "" } else { "s" }
+        );
     }
 
     let activity: Vec<audit::AuditEntry> = audit::query(

@@ -698,10 +698,14 @@ impl Tools {
             .set_active_files(&SetActiveFiles { files: a.files.0 })
             .await
             .map_err(err)?;
-        let minutes = r.ttl_ms / 60_000;
+        let ttl = if r.ttl_ms >= 120_000 {
+            format!("{} min", r.ttl_ms / 60_000)
+        } else {
+            format!("{} s", r.ttl_ms / 1000)
+        };
         if r.conflicts.is_empty() {
             return Ok(format!(
-                "Active files updated ({} file{}); report again within {minutes} min to keep them.",
+                "Active files updated ({} file{}); report again within {ttl} to keep them.",
                 r.files.len(),
                 if r.files.len() == 1 { "" } else { "s" }
             ));
