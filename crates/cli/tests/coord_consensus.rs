@@ -169,6 +169,33 @@ async fn rejected_at_the_threshold_or_when_approval_becomes_impossible() {
     );
     // d rejects too: 1 + operator = 2 < 3.
     assert!(vote(&mut d, &id, "reject").await.text.contains("REJECTED"));
+
+    // Listed by status.
+    let open = propose(&mut a, "Still open", None).await;
+    let list = env
+        .admin()
+        .proposals(&ListQuery {
+            status: Some("open".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].id, open);
+    let rejected = env
+        .admin()
+        .proposals(&ListQuery {
+            status: Some("rejected".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(rejected.len(), 3);
+    assert!(
+        rejected
+            .iter()
+            .all(|p| p.status == ProposalStatus::Rejected)
+    );
 }
 
 #[tokio::test]

@@ -229,3 +229,28 @@ async fn reports_survive_a_broker_restart() {
     assert!(r.text.contains("CONFLICTS detected"), "{}", r.text);
     expect_none(&mut a, "file_conflict", QUIET).await;
 }
+
+#[tokio::test]
+async fn a_stale_peer_loses_its_report() {
+    let env = Env::new().with("CLAUDE_PEERS_RECONNECT_GRACE_MS", "300");
+    let _broker = Broker::start(&env, &[]).await;
+    // Registered over HTTP, never connected: stale once the grace is over.
+    let (_, p) = env.register("/w", |_| {}).await;
+    let r = p
+        .set_active_files(&SetActiveFiles {
+            files: json!(["a.rs"]),
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.files, ["/w/a.rs"]);
+    let admin = env.admin();
+    until!(
+        "the stale peer's report to be cleared",
+        admin.active_files().await.unwrap().is_empty()
+    );
+    let audit = admin.audit(&Default::default()).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e["action"] == "peer.stale"),
+        "{audit:?}"
+    );
+}
