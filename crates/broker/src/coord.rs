@@ -57,7 +57,7 @@ impl Caller {
     pub fn peer(&self, what: &str) -> Result<&PeerRow> {
         self.me.as_ref().ok_or_else(|| {
             ApiError::forbidden(format!(
-                "only a peer can {what}; the operator acts through the dashboard's own actions"
+                "only a peer can {what} (it is done within the peer's own group)"
             ))
             .into()
         })
