@@ -86,6 +86,7 @@ pub fn request(
         )
         .into());
     }
+    let session = coord::session(t, sh)?;
     let id = coord::new_id(t.conn, "approvals", "appr")?;
     t.conn
         .prepare_cached(
@@ -95,7 +96,7 @@ pub fn request(
         )?
         .execute(params![
             id,
-            sh.hub.session(),
+            session,
             me.group_id,
             me.id,
             me.name,

@@ -88,6 +88,12 @@ impl Caller {
     }
 }
 
+/// The session a new record belongs to: this activity may begin a new one
+/// (the 5-minute rule), exactly as a message would.
+pub fn session(t: &mut Tx<'_>, sh: &Shared) -> Result<String> {
+    crate::sessions::on_activity(t, &sh.hub, &sh.activity)
+}
+
 /// A fresh record id: `prefix-` and six random characters.
 pub fn new_id(conn: &Connection, table: &str, prefix: &str) -> Result<String> {
     loop {

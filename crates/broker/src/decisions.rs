@@ -104,6 +104,7 @@ pub fn post(
     let me = caller.peer("post a decision")?.clone();
     let group = me.group_id.clone();
     let author = me.party();
+    let session = coord::session(t, sh)?;
     let existing: Option<String> = t
         .conn
         .prepare_cached("SELECT id FROM decisions WHERE group_id IS ?1 AND key = ?2")?
@@ -125,7 +126,7 @@ pub fn post(
                     category,
                     author.id,
                     author.name,
-                    sh.hub.session(),
+                    session,
                     t.now
                 ])?;
             id.clone()
@@ -147,7 +148,7 @@ pub fn post(
                     category,
                     author.id,
                     author.name,
-                    sh.hub.session(),
+                    session,
                     t.now
                 ])?;
             id

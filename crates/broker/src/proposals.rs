@@ -138,6 +138,7 @@ pub fn create(
     let required = validate::votes_required(req.required_votes.as_ref())?;
     let caller = Caller::load(t.conn, actor)?;
     let me = caller.peer("create a proposal")?.clone();
+    let session = coord::session(t, sh)?;
     let id = coord::new_id(t.conn, "proposals", "prop")?;
     t.conn
         .prepare_cached(
@@ -147,7 +148,7 @@ pub fn create(
         )?
         .execute(params![
             id,
-            sh.hub.session(),
+            session,
             me.group_id,
             me.id,
             me.name,

@@ -153,6 +153,7 @@ pub fn create(
             .into());
         }
     };
+    let session = coord::session(t, sh)?;
     let id = coord::new_id(t.conn, "tasks", "task")?;
     let creator = caller.party();
     t.conn
@@ -163,7 +164,7 @@ pub fn create(
         )?
         .execute(params![
             id,
-            sh.hub.session(),
+            session,
             group,
             title,
             description,

@@ -99,6 +99,7 @@ pub fn request(
         )
         .into());
     }
+    let session = coord::session(t, sh)?;
     let id = coord::new_id(t.conn, "verifications", "ver")?;
     t.conn
         .prepare_cached(
@@ -108,7 +109,7 @@ pub fn request(
         )?
         .execute(params![
             id,
-            sh.hub.session(),
+            session,
             me.group_id,
             me.id,
             me.name,
