@@ -50,12 +50,7 @@ impl JsonSchema for ListArg {
         "ListArg".into()
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "anyOf": [
-                {"type": "array", "items": {"type": "string"}},
-                {"type": "string"}
-            ]
-        })
+        json_schema!({"type": ["array", "string"], "items": {"type": "string"}})
     }
 }
 
