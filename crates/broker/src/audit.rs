@@ -95,3 +95,52 @@ pub fn list(
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Which audit entries [`query`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub limit: u32,
+    pub before: Option<i64>,
+    /// Actions starting with this.
+    pub action: Option<String>,
+    /// This actor (id or name).
+    pub actor: Option<String>,
+    /// `Some(g)`: only this group (`Some(None)` = the lobby).
+    pub group: Option<Option<String>>,
+    pub session: Option<String>,
+}
+
+/// The newest matching entries first.
+pub fn query(conn: &rusqlite::Connection, f: &Filter) -> Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, actor_kind, actor_id, actor_name, action, details, group_id FROM audit
+         WHERE (?1 IS NULL OR id < ?1)
+           AND (?2 IS NULL OR substr(action, 1, length(?2)) = ?2)
+           AND (?3 IS NULL OR actor_id = ?3 OR lower(actor_name) = lower(?3))
+           AND (?4 = 0 OR group_id IS ?5)
+           AND (?6 IS NULL OR session_id = ?6)
+         ORDER BY id DESC LIMIT ?7",
+    )?;
+    let (filter, g) = match &f.group {
+        None => (0, None),
+        Some(g) => (1, g.clone()),
+    };
+    let rows = stmt.query_map(
+        params![f.before, f.action, f.actor, filter, g, f.session, f.limit],
+        |r| {
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: claude_peers_proto::time::rfc3339(r.get(1)?),
+                actor: Party {
+                    kind: kind_from(&r.get::<_, String>(2)?),
+                    id: r.get(3)?,
+                    name: r.get(4)?,
+                },
+                action: r.get(5)?,
+                details: r.get(6)?,
+                group_id: r.get(7)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -22,6 +22,8 @@ pub struct Limits {
     pub reconnect_grace_ms: i64,
     /// Time after which a stale peer is removed from the list.
     pub remove_after_ms: i64,
+    /// Time an active-files report lasts without a new one.
+    pub active_files_ttl_ms: i64,
 }
 
 impl Default for Limits {
@@ -33,6 +35,7 @@ impl Default for Limits {
             registrations_per_minute: limits::DEFAULT_REGISTRATIONS_PER_MINUTE,
             reconnect_grace_ms: limits::RECONNECT_GRACE_MS,
             remove_after_ms: limits::REMOVE_AFTER_MS,
+            active_files_ttl_ms: limits::DEFAULT_ACTIVE_FILES_TTL_MS,
         }
     }
 }

@@ -4,6 +4,9 @@
 //! - [`hub`]: in-memory presence, wake-ups, event fan-out, token cache;
 //! - [`peers`], [`messages`], [`groups`], [`sessions`], [`audit`]: the domain,
 //!   each owning its SQL; [`rules`] holds the isolation and grouping rules;
+//! - coordination, one module each: [`structured`] messages, [`decisions`],
+//!   [`verifications`], [`proposals`], [`tasks`], [`approvals`], active
+//!   [`files`], the session [`report`]; [`coord`] holds what they share;
 //! - [`routes`]: the HTTP API, behind [`guard`] (Host/Origin/Content-Type) and
 //!   [`auth`] (tokens, dashboard sessions); [`stream`]: the WebSocket pushes;
 //! - [`maintenance`]: liveness and retention; [`singleton`]: one broker per database;
@@ -12,11 +15,15 @@
 //! Invariant: the store never knows about HTTP, and nothing is announced
 //! (pushed, evented, answered) before it is committed.
 
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod coord;
 pub mod dashboard;
+pub mod decisions;
 pub mod error;
+pub mod files;
 pub mod groups;
 pub mod guard;
 pub mod hub;
@@ -24,7 +31,9 @@ pub mod ids;
 pub mod maintenance;
 pub mod messages;
 pub mod peers;
+pub mod proposals;
 pub mod ratelimit;
+pub mod report;
 pub mod routes;
 pub mod rules;
 pub mod sessions;
@@ -32,6 +41,9 @@ pub mod singleton;
 pub mod state;
 pub mod store;
 pub mod stream;
+pub mod structured;
+pub mod tasks;
+pub mod verifications;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -86,6 +86,7 @@ pub async fn once(state: &AppState) -> Result<()> {
                     peers::remove(t, &sh, &p, "peer.removed", &format!("{} removed after being disconnected", p.name))?;
                 }
             }
+            crate::files::expire(t, &sh)?;
             let cutoff = t.now - RETENTION_MS;
             messages::expire(t, cutoff)?;
             let forgotten: Vec<(String, String)> = t

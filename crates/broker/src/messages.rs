@@ -159,7 +159,7 @@ pub fn post(t: &mut Tx<'_>, sh: &Arc<Shared>, p: Post<'_>) -> Result<i64> {
     Ok(id)
 }
 
-fn operator_recipient(to: &str) -> Option<OperatorKind> {
+pub(crate) fn operator_recipient(to: &str) -> Option<OperatorKind> {
     match to.trim().to_ascii_lowercase().as_str() {
         "dashboard" => Some(OperatorKind::Dashboard),
         "cli" => Some(OperatorKind::Cli),
@@ -168,7 +168,7 @@ fn operator_recipient(to: &str) -> Option<OperatorKind> {
 }
 
 /// Why `target` cannot be reached: it exists in another group, or not at all.
-fn unreachable_error(
+pub(crate) fn unreachable_error(
     conn: &Connection,
     standing: &Standing,
     target: &str,
@@ -186,7 +186,7 @@ fn unreachable_error(
 
 /// Check the recipient's queue has room (the count of queued deliveries is
 /// kept on the peer row, so this is O(1)).
-fn check_queue(conn: &Connection, sh: &Shared, to: &PeerRow) -> Result<()> {
+pub(crate) fn check_queue(conn: &Connection, sh: &Shared, to: &PeerRow) -> Result<()> {
     let limit = sh.config.limits.queue_depth;
     let queued: u32 = conn
         .prepare_cached("SELECT queued FROM peers WHERE id = ?1")?

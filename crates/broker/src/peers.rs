@@ -658,11 +658,31 @@ pub fn update(t: &mut Tx<'_>, sh: &Arc<Shared>, id: &str, change: &UpdateMe) -> 
         t.conn
             .prepare_cached("UPDATE peers SET summary = ?2 WHERE id = ?1")?
             .execute(params![id, summary])?;
+        if summary != peer.summary {
+            audit::record(
+                t,
+                &sh.hub,
+                &peer.party(),
+                "peer.summary",
+                &summary,
+                peer.group_id.as_deref(),
+            )?;
+        }
     }
     if let Some(status) = change.status {
         t.conn
             .prepare_cached("UPDATE peers SET status = ?2 WHERE id = ?1")?
             .execute(params![id, status.as_str()])?;
+        if status != peer.status {
+            audit::record(
+                t,
+                &sh.hub,
+                &peer.party(),
+                "peer.status",
+                &format!("{} → {}", peer.status.as_str(), status.as_str()),
+                peer.group_id.as_deref(),
+            )?;
+        }
     }
     let peer = require(t.conn, id)?;
     t.effect(Effect::event(Event::Peer {
@@ -754,6 +774,7 @@ pub fn remove(
     t.conn
         .prepare_cached("UPDATE peers SET removed_at = ?2, stale = 1 WHERE id = ?1")?
         .execute(params![peer.id, t.now])?;
+    crate::files::clear_peer(t, sh, &peer.id)?;
     audit::record(
         t,
         &sh.hub,
@@ -784,6 +805,7 @@ pub fn mark_stale(t: &mut Tx<'_>, sh: &Arc<Shared>, ids: &[String]) -> Result<()
         if changed > 0
             && let Some(peer) = get(t.conn, id)?
         {
+            crate::files::clear_peer(t, sh, id)?;
             audit::record(
                 t,
                 &sh.hub,

@@ -1,6 +1,6 @@
 //! `claude-peers`: the one binary. `broker` runs the daemon, `mcp` is what Claude
 //! Code starts, and the rest are commands for people (`status`, `peers`, `send`,
-//! `broadcast`, `groups`, `watch`, `kill-broker`, `token`).
+//! `broadcast`, `groups`, `watch`, `kill-broker`, `token`, `report`, `new-session`).
 
 mod cmd;
 mod ctx;
@@ -88,6 +88,17 @@ enum Command {
     },
     /// Print the admin token (to sign in to the dashboard from another device).
     Token,
+    /// Print the session report (markdown), or with --export the session's messages.
+    Report {
+        /// A session id (default: the current session).
+        #[arg(long)]
+        session: Option<String>,
+        /// Print the messages as text instead of the report.
+        #[arg(long)]
+        export: bool,
+    },
+    /// Begin a new session now (session-scoped lists start empty).
+    NewSession,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -156,6 +167,10 @@ fn main() -> ExitCode {
                             cmd::kill::run(&ctx, !allow_restart).await
                         }
                         Command::Token => cmd::status::token(&ctx),
+                        Command::Report { session, export } => {
+                            cmd::report::report(&ctx, session.as_deref(), export).await
+                        }
+                        Command::NewSession => cmd::report::new_session(&ctx).await,
                         Command::Broker(_) | Command::Mcp { .. } => unreachable!("handled above"),
                     }
                 })

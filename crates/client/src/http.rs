@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use claude_peers_proto::api::*;
+use claude_peers_proto::coord::*;
 use claude_peers_proto::error::ErrorBody;
 use claude_peers_proto::{ApiError, ErrorCode};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -312,6 +313,183 @@ impl BrokerClient {
             .await
     }
 
+    // ------------------------------------------------------ coordination
+
+    async fn text<Q: Serialize + ?Sized>(&self, path: &str, query: &Q) -> Result<String> {
+        let resp = self
+            .request(Method::GET, path)
+            .query(query)
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable {
+                url: self.base.clone(),
+                reason: describe(&e),
+            })?;
+        let status = resp.status();
+        let body = resp.text().await.map_err(|e| ClientError::Unreachable {
+            url: self.base.clone(),
+            reason: describe(&e),
+        })?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        match serde_json::from_str::<ErrorBody>(&body) {
+            Ok(b) => Err(ClientError::Api(b.error)),
+            Err(_) => Err(ClientError::Protocol(format!("HTTP {status}: {body}"))),
+        }
+    }
+
+    pub async fn send_structured(&self, req: &StructuredRequest) -> Result<SendResult> {
+        self.send_json(Method::POST, "/v1/messages/structured", req)
+            .await
+    }
+
+    pub async fn post_decision(&self, req: &PostDecision) -> Result<DecisionView> {
+        self.send_json(Method::POST, "/v1/decisions", req).await
+    }
+
+    pub async fn decisions(&self, q: &DecisionQuery) -> Result<Vec<DecisionView>> {
+        self.get("/v1/decisions", q).await
+    }
+
+    pub async fn revoke_decision(&self, id: &str) -> Result<DecisionView> {
+        self.send_json(
+            Method::POST,
+            &format!("/v1/decisions/{}/revoke", seg(id)),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn request_verification(
+        &self,
+        req: &RequestVerification,
+    ) -> Result<VerificationView> {
+        self.send_json(Method::POST, "/v1/verifications", req).await
+    }
+
+    pub async fn respond_verification(
+        &self,
+        id: &str,
+        req: &RespondVerification,
+    ) -> Result<VerificationView> {
+        self.send_json(
+            Method::POST,
+            &format!("/v1/verifications/{}/respond", seg(id)),
+            req,
+        )
+        .await
+    }
+
+    pub async fn verifications(&self, q: &ListQuery) -> Result<Vec<VerificationView>> {
+        self.get("/v1/verifications", q).await
+    }
+
+    pub async fn create_proposal(&self, req: &CreateProposal) -> Result<ProposalView> {
+        self.send_json(Method::POST, "/v1/proposals", req).await
+    }
+
+    pub async fn vote(&self, id: &str, req: &CastVote) -> Result<ProposalView> {
+        self.send_json(
+            Method::POST,
+            &format!("/v1/proposals/{}/votes", seg(id)),
+            req,
+        )
+        .await
+    }
+
+    pub async fn proposals(&self, q: &ListQuery) -> Result<Vec<ProposalView>> {
+        self.get("/v1/proposals", q).await
+    }
+
+    pub async fn create_task(&self, req: &CreateTask) -> Result<TaskView> {
+        self.send_json(Method::POST, "/v1/tasks", req).await
+    }
+
+    pub async fn start_task(&self, id: &str) -> Result<TaskView> {
+        self.send_json(
+            Method::POST,
+            &format!("/v1/tasks/{}/start", seg(id)),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn complete_task(&self, id: &str, req: &CompleteTask) -> Result<TaskView> {
+        self.send_json(
+            Method::POST,
+            &format!("/v1/tasks/{}/complete", seg(id)),
+            req,
+        )
+        .await
+    }
+
+    pub async fn tasks(&self, q: &ListQuery) -> Result<Vec<TaskView>> {
+        self.get("/v1/tasks", q).await
+    }
+
+    pub async fn request_approval(&self, req: &RequestApproval) -> Result<ApprovalView> {
+        self.send_json(Method::POST, "/v1/approvals", req).await
+    }
+
+    pub async fn respond_approval(&self, id: &str, req: &RespondApproval) -> Result<ApprovalView> {
+        self.send_json(
+            Method::POST,
+            &format!("/v1/approvals/{}/respond", seg(id)),
+            req,
+        )
+        .await
+    }
+
+    pub async fn approvals(&self, q: &ListQuery) -> Result<Vec<ApprovalView>> {
+        self.get("/v1/approvals", q).await
+    }
+
+    pub async fn set_active_files(&self, req: &SetActiveFiles) -> Result<ActiveFilesResult> {
+        self.send_json(Method::PUT, "/v1/files", req).await
+    }
+
+    pub async fn active_files(&self) -> Result<Vec<ActiveFilesView>> {
+        self.get("/v1/files", &()).await
+    }
+
+    /// The markdown session report (the current session, or `session`).
+    pub async fn session_report(&self, session: Option<&str>) -> Result<String> {
+        self.text(
+            "/v1/session/report",
+            &SessionQuery {
+                session: session.map(str::to_string),
+            },
+        )
+        .await
+    }
+
+    /// A session's messages as text (operator).
+    pub async fn session_export(&self, session: Option<&str>) -> Result<String> {
+        self.text(
+            "/v1/session/export",
+            &SessionQuery {
+                session: session.map(str::to_string),
+            },
+        )
+        .await
+    }
+
+    pub async fn sessions(&self) -> Result<Vec<SessionView>> {
+        self.get("/v1/sessions", &()).await
+    }
+
+    /// Begin a new session now (operator).
+    pub async fn begin_session(&self) -> Result<SessionView> {
+        self.send_json(Method::POST, "/v1/sessions", &serde_json::json!({}))
+            .await
+    }
+
+    /// Audit entries, newest first (operator).
+    pub async fn audit(&self, q: &AuditQuery) -> Result<Vec<serde_json::Value>> {
+        self.get("/v1/audit", q).await
+    }
+
     /// A raw call, for routes added later or for tests.
     pub async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
@@ -325,6 +503,19 @@ impl BrokerClient {
             None => self.run(rb).await,
         }
     }
+}
+
+/// Percent-encode one path segment (ids typed by agents may hold anything).
+fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.trim().bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn describe(e: &reqwest::Error) -> String {

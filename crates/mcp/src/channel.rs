@@ -26,7 +26,7 @@ pub fn params(m: &MessageView) -> Value {
         debug_assert!(valid_key(k));
         meta.insert(
             k.to_string(),
-            Value::String(truncate_bytes(&clean_line(v), 512).to_string()),
+            Value::String(truncate_bytes(clean_line(v).trim(), 512).to_string()),
         );
     };
     put("from", &m.from.name);
@@ -87,7 +87,7 @@ pub fn params(m: &MessageView) -> Value {
             };
             meta.insert(
                 key,
-                Value::String(truncate_bytes(&clean_line(&text), 512).to_string()),
+                Value::String(truncate_bytes(clean_line(&text).trim(), 512).to_string()),
             );
         }
     }

@@ -3,6 +3,8 @@
 //! - [`server`]: the handshake (channel capability, protocol ≤ 2025-11-25,
 //!   instructions) and tool dispatch;
 //! - [`tools`]: the tools, with the seed's names and parameters;
+//!   [`coord_tools`]: the coordination tools (tasks, decisions, verification,
+//!   proposals, approvals, files, structured messages, the session report);
 //! - [`session`]: the link to the broker (auto-start, registration, stream,
 //!   reconnect) and the pusher that turns messages into channel notifications;
 //! - [`channel`]: the exact shape of those notifications;
@@ -12,6 +14,7 @@
 //! a slow or absent broker never delays Claude Code's start.
 
 pub mod channel;
+pub mod coord_tools;
 pub mod format;
 pub mod git;
 pub mod server;

@@ -49,6 +49,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(15);
 const SHOWN_CAP: usize = 100_000;
 /// Context snapshots are refreshed when older than this.
 const SNAPSHOT_TTL: Duration = Duration::from_secs(15);
+/// The first send waits this long at most for the first snapshot.
+const FIRST_SNAPSHOT_WAIT: Duration = Duration::from_millis(500);
+/// Typing frames are sent at most this often.
+const TYPING_EVERY: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
 struct Inbox {
@@ -94,6 +98,9 @@ pub struct Session {
     snapshot: Mutex<Option<Snapshot>>,
     refreshing: AtomicBool,
     stay_down: AtomicBool,
+    /// Raised when a tool call begins: the stream writer sends a `typing` frame.
+    typing: Arc<tokio::sync::Notify>,
+    last_typing: Mutex<Option<Instant>>,
     /// Our credentials slot (None if the directory is unusable).
     claim: Option<credentials::Claim>,
     parent_pid: u32,
@@ -129,6 +136,8 @@ impl Session {
             snapshot: Mutex::new(None),
             refreshing: AtomicBool::new(false),
             stay_down: AtomicBool::new(false),
+            typing: Arc::new(tokio::sync::Notify::new()),
+            last_typing: Mutex::new(None),
             claim,
             parent_pid,
         })
@@ -231,12 +240,8 @@ impl Session {
         let stale = snap
             .as_ref()
             .is_none_or(|s| s.taken.elapsed() > SNAPSHOT_TTL);
-        if stale && !self.refreshing.swap(true, Ordering::AcqRel) {
-            let me = self.clone();
-            tokio::spawn(async move {
-                me.refresh_snapshot().await;
-                me.refreshing.store(false, Ordering::Release);
-            });
+        if stale {
+            self.refresh_in_background();
         }
         let repo = lock(&self.repo).clone().unwrap_or_default();
         ContextSnapshot {
@@ -244,6 +249,40 @@ impl Session {
             recent_files: snap.map(|s| s.recent_files).unwrap_or_default(),
             summary: lock(&self.summary).clone(),
             cwd: self.opts.cwd.display().to_string(),
+        }
+    }
+
+    /// Like [`Session::context`], but the very first snapshot (none taken yet)
+    /// is waited for, briefly ([`FIRST_SNAPSHOT_WAIT`] at most).
+    pub async fn fresh_context(self: &Arc<Self>) -> ContextSnapshot {
+        if lock(&self.snapshot).is_none() {
+            self.refresh_in_background();
+            let deadline = Instant::now() + FIRST_SNAPSHOT_WAIT;
+            while lock(&self.snapshot).is_none() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        self.context()
+    }
+
+    /// Take a new snapshot in the background, unless one is being taken.
+    fn refresh_in_background(self: &Arc<Self>) {
+        if !self.refreshing.swap(true, Ordering::AcqRel) {
+            let me = self.clone();
+            tokio::spawn(async move {
+                me.refresh_snapshot().await;
+                me.refreshing.store(false, Ordering::Release);
+            });
+        }
+    }
+
+    /// A tool call began: tell the broker this session is active (the
+    /// dashboard's typing indicator), at most once every [`TYPING_EVERY`].
+    pub fn typing(&self) {
+        let mut last = lock(&self.last_typing);
+        if last.is_none_or(|t| t.elapsed() >= TYPING_EVERY) {
+            *last = Some(Instant::now());
+            self.typing.notify_one();
         }
     }
 
@@ -339,6 +378,9 @@ impl Session {
             match self.connect().await {
                 Ok(stream) => {
                     backoff = Duration::from_millis(50);
+                    if lock(&self.snapshot).is_none() {
+                        self.refresh_in_background();
+                    }
                     self.run_stream(stream).await;
                     tracing::info!("stream closed; reconnecting");
                 }
@@ -356,17 +398,25 @@ impl Session {
     async fn run_stream(&self, stream: Stream) {
         let (mut reader, mut writer) = stream.split();
         let acks = self.ack_rx.clone();
+        let typing = self.typing.clone();
         let writer_task = tokio::spawn(async move {
             let mut rx = acks.lock().await;
-            while let Some(first) = rx.recv().await {
-                let mut ids = vec![first];
-                while ids.len() < 500 {
-                    match rx.try_recv() {
-                        Ok(id) => ids.push(id),
-                        Err(_) => break,
+            loop {
+                let frame = tokio::select! {
+                    first = rx.recv() => {
+                        let Some(first) = first else { break };
+                        let mut ids = vec![first];
+                        while ids.len() < 500 {
+                            match rx.try_recv() {
+                                Ok(id) => ids.push(id),
+                                Err(_) => break,
+                            }
+                        }
+                        ClientFrame::Delivered { ids }
                     }
-                }
-                if writer.send(&ClientFrame::Delivered { ids }).await.is_err() {
+                    _ = typing.notified() => ClientFrame::Typing,
+                };
+                if writer.send(&frame).await.is_err() {
                     break;
                 }
             }

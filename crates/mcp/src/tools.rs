@@ -42,9 +42,9 @@ pub struct Tools {
     pub router: Arc<ToolRouter<Tools>>,
 }
 
-type Out = Result<String, String>;
+pub(crate) type Out = Result<String, String>;
 
-fn err(e: impl std::fmt::Display) -> String {
+pub(crate) fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
@@ -216,7 +216,7 @@ impl Tools {
             .send(&SendRequest {
                 to: a.to_id,
                 text: a.message,
-                context: Some(self.session.context()),
+                context: Some(self.session.fresh_context().await),
                 wait_ms: Some(SEND_WAIT_MS),
             })
             .await
@@ -240,7 +240,7 @@ impl Tools {
             .broadcast(&BroadcastRequest {
                 scope,
                 text: a.message,
-                context: Some(self.session.context()),
+                context: Some(self.session.fresh_context().await),
                 origin: None,
             })
             .await
@@ -432,7 +432,7 @@ impl Tools {
 
 /// The router for a profile: `core` keeps only the messaging tools.
 pub fn router(profile: &str) -> ToolRouter<Tools> {
-    let mut r = Tools::tool_router();
+    let mut r = Tools::tool_router() + Tools::coord_router();
     if profile == "core" {
         let names: Vec<String> = r
             .list_all()

@@ -530,4 +530,22 @@ pub struct DashboardState {
     pub pinned: Vec<MessageView>,
     pub typing: Vec<String>,
     pub audit: Vec<serde_json::Value>,
+    /// Tasks of the session, newest first.
+    #[serde(default)]
+    pub tasks: Vec<crate::coord::TaskView>,
+    /// Decisions of every group (active and revoked), most recently updated first.
+    #[serde(default)]
+    pub decisions: Vec<crate::coord::DecisionView>,
+    /// Verification requests of the session, newest first.
+    #[serde(default)]
+    pub verifications: Vec<crate::coord::VerificationView>,
+    /// Proposals of the session with their votes, newest first.
+    #[serde(default)]
+    pub proposals: Vec<crate::coord::ProposalView>,
+    /// Approval requests of the session, newest first.
+    #[serde(default)]
+    pub approvals: Vec<crate::coord::ApprovalView>,
+    /// Files each peer is editing, with conflicts inside each group.
+    #[serde(default)]
+    pub active_files: Vec<crate::coord::ActiveFilesView>,
 }

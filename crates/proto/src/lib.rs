@@ -7,9 +7,13 @@
 //! - [`api`]: the JSON bodies of the broker's HTTP API (`/v1/...`);
 //! - [`stream`]: the frames of the WebSocket stream between broker and clients;
 //! - [`error`]: the error body every API failure returns, with stable codes;
-//! - [`emoji`]: the eight reactions.
+//! - [`emoji`]: the eight reactions;
+//! - [`coord`]: the bodies of the coordination features (tasks, decisions,
+//!   verifications, proposals, approvals, active files, reports);
+//! - [`structured`]: the kinds of structured message, their fields and text.
 
 pub mod api;
+pub mod coord;
 pub mod emoji;
 pub mod error;
 pub mod limits;
@@ -17,6 +21,7 @@ pub mod names;
 pub mod paths;
 pub mod process;
 pub mod stream;
+pub mod structured;
 pub mod text;
 pub mod time;
 pub mod validate;

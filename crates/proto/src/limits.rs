@@ -51,3 +51,37 @@ pub const MAINTENANCE_INTERVAL_MS: u64 = 5_000;
 pub const STREAM_PING_MS: u64 = 15_000;
 /// A session continues across a quiet spell shorter than this.
 pub const SESSION_IDLE_MS: i64 = 5 * 60_000;
+
+// Coordination (tasks, decisions, verifications, proposals, approvals, files,
+// structured messages).
+
+/// Longest title (task, proposal), in bytes.
+pub const MAX_TITLE_BYTES: usize = 256;
+/// Longest free-text field of a coordination record or of a structured
+/// message (description, claim, response, result, rationale…), in bytes.
+pub const MAX_FIELD_BYTES: usize = 16 * 1024;
+/// Longest decision key, in bytes.
+pub const MAX_KEY_BYTES: usize = 100;
+/// Longest decision value, in bytes.
+pub const MAX_VALUE_BYTES: usize = 2_000;
+/// Longest decision category, in bytes.
+pub const MAX_CATEGORY_BYTES: usize = 64;
+/// Longest reason given with a vote or an approval answer, in bytes.
+pub const MAX_REASON_BYTES: usize = 2_000;
+/// Most items in a list field (files to check, files changed, blockers…).
+pub const MAX_LIST_ITEMS: usize = 100;
+/// Longest item of a list field, in bytes.
+pub const MAX_LIST_ITEM_BYTES: usize = 4096;
+/// Most files one peer may report as active.
+pub const MAX_ACTIVE_FILES: usize = 100;
+/// Default time an active-files report lasts without a new report.
+pub const DEFAULT_ACTIVE_FILES_TTL_MS: i64 = 15 * 60_000;
+/// Fewest and most approvals a proposal may require.
+pub const MIN_VOTES_REQUIRED: u32 = 1;
+pub const MAX_VOTES_REQUIRED: u32 = 20;
+/// Approvals a proposal requires when none is given.
+pub const DEFAULT_VOTES_REQUIRED: u32 = 2;
+/// A peer counts as typing (active) this long after its last tool call began.
+pub const TYPING_WINDOW_MS: i64 = 5_000;
+/// Default page of coordination lists (tasks, proposals, …).
+pub const DEFAULT_COORD_PAGE: u32 = 100;

@@ -39,6 +39,35 @@ pub fn default_db(home: Option<&Path>) -> PathBuf {
         .join(".claude-peers.db")
 }
 
+/// A file path as the broker compares it: a relative path is taken from `cwd`;
+/// `.` and empty parts are dropped and `..` goes up, without touching the file
+/// system (the file may not exist, and the broker may not see it). Returns
+/// `None` for an empty path, or a relative one without an absolute `cwd`.
+pub fn normalize(cwd: &str, raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    let joined = if raw.starts_with('/') {
+        raw.to_string()
+    } else if cwd.starts_with('/') {
+        format!("{cwd}/{raw}")
+    } else {
+        return None;
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(format!("/{}", parts.join("/")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +83,27 @@ mod tests {
         assert_eq!(p.sessions, Path::new("/home/u/.claude-peers.sessions"));
         let q = StatePaths::for_db(Path::new("/tmp/x/peers"));
         assert_eq!(q.log, Path::new("/tmp/x/peers.log"));
+    }
+
+    #[test]
+    fn paths_are_normalised_against_the_cwd() {
+        assert_eq!(
+            normalize("/w/app", "src/main.rs").unwrap(),
+            "/w/app/src/main.rs"
+        );
+        assert_eq!(
+            normalize("/w/app/", "./src//main.rs").unwrap(),
+            "/w/app/src/main.rs"
+        );
+        assert_eq!(normalize("/w/app", "../lib/x.rs").unwrap(), "/w/lib/x.rs");
+        assert_eq!(normalize("/w/app", "/etc/hosts/").unwrap(), "/etc/hosts");
+        assert_eq!(normalize("/w/app", "/../../x").unwrap(), "/x");
+        assert_eq!(normalize("/w", "  ").as_deref(), None);
+        assert_eq!(normalize("relative", "x").as_deref(), None);
+        assert_eq!(
+            normalize("/w/app", "src/main.rs"),
+            normalize("/w", "app/src/../src/main.rs"),
+            "two spellings of one file compare equal"
+        );
     }
 }

@@ -9,6 +9,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::{DeliveryState, GroupView, MessageView, Party, PeerView};
+use crate::coord::{
+    ActiveFilesView, ApprovalView, DecisionView, ProposalView, TaskView, VerificationView,
+};
 
 /// Broker → client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,4 +76,16 @@ pub enum Event {
     Typing { peer_id: String },
     /// A new session began.
     Session { session_id: String },
+    /// A task was created or changed.
+    Task { task: Box<TaskView> },
+    /// A decision was posted, updated or revoked.
+    Decision { decision: Box<DecisionView> },
+    /// A verification was requested or answered.
+    Verification { verification: Box<VerificationView> },
+    /// A proposal was created, voted on or resolved.
+    Proposal { proposal: Box<ProposalView> },
+    /// An approval was requested or answered.
+    Approval { approval: Box<ApprovalView> },
+    /// Active files changed: every peer's current list (replaces the previous one).
+    ActiveFiles { active_files: Vec<ActiveFilesView> },
 }

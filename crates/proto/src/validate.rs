@@ -129,6 +129,133 @@ pub fn ids(field: &str, ids: &[i64]) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Free text that may span lines and may be empty, at most `max` bytes.
+pub fn text(field: &str, raw: &str, max: usize) -> Result<String, ApiError> {
+    let text = clean(raw).trim().to_string();
+    if text.len() > max {
+        return Err(ApiError::too_large(
+            field,
+            format!("'{field}' is {} bytes long, the limit is {max}", text.len()),
+        ));
+    }
+    Ok(text)
+}
+
+/// Free text that must not be blank, at most `max` bytes.
+pub fn required_text(field: &str, raw: &str, max: usize) -> Result<String, ApiError> {
+    let text = text(field, raw, max)?;
+    if text.is_empty() {
+        return Err(ApiError::invalid(
+            field,
+            format!("'{field}' cannot be empty"),
+        ));
+    }
+    Ok(text)
+}
+
+/// Optional free text: absent or blank becomes `None`.
+pub fn optional_text(
+    field: &str,
+    raw: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
+    match raw {
+        None => Ok(None),
+        Some(s) => {
+            let v = text(field, s, max)?;
+            Ok((!v.is_empty()).then_some(v))
+        }
+    }
+}
+
+/// A list of strings, given as a JSON array of strings or as one string (a
+/// list of one). Absent or `null` is an empty list; blank items are dropped.
+/// Items are one-line, at most `max_item` bytes; at most `max_items` of them.
+pub fn string_list(
+    field: &str,
+    value: Option<&serde_json::Value>,
+    max_items: usize,
+    max_item: usize,
+) -> Result<Vec<String>, ApiError> {
+    use serde_json::Value;
+    let raw: Vec<&str> = match value {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str().ok_or_else(|| {
+                    ApiError::invalid(
+                        field,
+                        format!("'{field}' must be a list of strings; it contains {v}"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                field,
+                format!(
+                    "'{field}' must be a list of strings (or one string), not {}",
+                    json_kind(other)
+                ),
+            ));
+        }
+    };
+    let items: Vec<String> = raw
+        .into_iter()
+        .map(|s| line(field, s, max_item))
+        .filter(|r| !matches!(r, Ok(s) if s.is_empty()))
+        .collect::<Result<_, _>>()?;
+    if items.len() > max_items {
+        return Err(ApiError::too_large(
+            field,
+            format!(
+                "'{field}' has {} items, the limit is {max_items}",
+                items.len()
+            ),
+        ));
+    }
+    Ok(items)
+}
+
+/// How a JSON value's type is named in error messages.
+pub fn json_kind(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The approvals a proposal needs: absent or `null` → the default; otherwise a
+/// whole number from [`MIN_VOTES_REQUIRED`] to [`MAX_VOTES_REQUIRED`].
+pub fn votes_required(value: Option<&serde_json::Value>) -> Result<u32, ApiError> {
+    use serde_json::Value;
+    let bad = |got: String| {
+        ApiError::invalid(
+            "required_votes",
+            format!(
+                "'required_votes' must be a whole number from {MIN_VOTES_REQUIRED} to {MAX_VOTES_REQUIRED} (got {got})"
+            ),
+        )
+    };
+    match value {
+        None | Some(Value::Null) => Ok(DEFAULT_VOTES_REQUIRED),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(v) if (MIN_VOTES_REQUIRED as u64..=MAX_VOTES_REQUIRED as u64).contains(&v) => {
+                Ok(v as u32)
+            }
+            _ => Err(bad(n.to_string())),
+        },
+        Some(other) => Err(bad(json_kind(other).to_string())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +299,53 @@ mod tests {
         ctx.recent_files.truncate(2);
         ctx.summary = "x\ny".into();
         assert_eq!(context(&ctx).unwrap().summary, "x y");
+    }
+
+    #[test]
+    fn lists_accept_arrays_and_one_string() {
+        use serde_json::json;
+        let f = |v: serde_json::Value| string_list("files", Some(&v), 3, 10);
+        assert_eq!(f(json!(["a", " b ", ""])).unwrap(), vec!["a", "b"]);
+        assert_eq!(f(json!("one")).unwrap(), vec!["one"]);
+        assert_eq!(f(json!("  ")).unwrap(), Vec::<String>::new());
+        assert!(string_list("files", None, 3, 10).unwrap().is_empty());
+        assert!(f(json!(null)).unwrap().is_empty());
+        let e = f(json!(3)).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("files"));
+        assert!(e.message.contains("not a number"), "{}", e.message);
+        let e = f(json!(["a", 1])).unwrap_err();
+        assert!(e.message.contains("contains 1"), "{}", e.message);
+        assert_eq!(
+            f(json!(["a", "b", "c", "d"])).unwrap_err().code,
+            ErrorCode::TooLarge
+        );
+        assert_eq!(
+            f(json!(["01234567890"])).unwrap_err().code,
+            ErrorCode::TooLarge
+        );
+    }
+
+    #[test]
+    fn votes_required_bounds() {
+        use serde_json::json;
+        assert_eq!(votes_required(None).unwrap(), 2);
+        assert_eq!(votes_required(Some(&json!(null))).unwrap(), 2);
+        assert_eq!(votes_required(Some(&json!(1))).unwrap(), 1);
+        assert_eq!(votes_required(Some(&json!(20))).unwrap(), 20);
+        for bad in [json!(0), json!(21), json!(-1), json!(1.5), json!("2")] {
+            let e = votes_required(Some(&bad)).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("required_votes"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_keeps_lines_and_trims() {
+        assert_eq!(text("d", " a\r\nb \u{7}", 10).unwrap(), "a\nb");
+        assert!(required_text("d", "  ", 10).is_err());
+        assert_eq!(optional_text("d", Some(" "), 10).unwrap(), None);
+        assert_eq!(
+            text("d", "abcdef", 3).unwrap_err().code,
+            ErrorCode::TooLarge
+        );
     }
 }

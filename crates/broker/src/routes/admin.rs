@@ -11,19 +11,23 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json as Reply, Router};
 use claude_peers_proto::api::{
-    DashboardState, Health, LoginRequest, PageQuery, ShutdownRequest, ShutdownResult,
+    DashboardState, Health, LoginRequest, ShutdownRequest, ShutdownResult,
 };
-use claude_peers_proto::limits::DEFAULT_HISTORY;
+use claude_peers_proto::coord::AuditQuery;
+use claude_peers_proto::limits::{DEFAULT_COORD_PAGE, DEFAULT_HISTORY, TYPING_WINDOW_MS};
 use claude_peers_proto::{ApiError, ErrorCode, SERVICE, VERSION, validate};
 
 use super::extract::{Json, Query};
 use crate::auth::{DashboardSessions, Operator, identify};
 use crate::config::DashboardLogin;
+use crate::coord::GroupFilter;
 use crate::error::Result;
 use crate::ids::same_secret;
 use crate::rules::{Actor, Standing};
 use crate::state::AppState;
-use crate::{audit, groups, messages, peers};
+use crate::{
+    approvals, audit, decisions, files, groups, messages, peers, proposals, tasks, verifications,
+};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -92,11 +96,49 @@ async fn dashboard_state(
                 groups: groups::list(c, &Standing::Operator)?,
                 messages: messages::feed(c, &session, DEFAULT_HISTORY, None)?,
                 pinned: messages::pinned(c, &session)?,
-                typing: sh.hub.typing_since(now, 5_000),
+                typing: sh.hub.typing_since(now, TYPING_WINDOW_MS),
                 audit: audit::list(c, 50, None, None)?
                     .into_iter()
                     .filter_map(|e| serde_json::to_value(e).ok())
                     .collect(),
+                tasks: tasks::query(c, &GroupFilter::All, &session, None, DEFAULT_COORD_PAGE)?,
+                decisions: decisions::query(
+                    c,
+                    &decisions::Filter {
+                        group: GroupFilter::All,
+                        key: None,
+                        category: None,
+                        status: None,
+                        limit: DEFAULT_COORD_PAGE,
+                    },
+                )?,
+                verifications: verifications::query(
+                    c,
+                    &GroupFilter::All,
+                    &session,
+                    None,
+                    DEFAULT_COORD_PAGE,
+                )?,
+                proposals: proposals::query(
+                    c,
+                    &GroupFilter::All,
+                    &session,
+                    None,
+                    DEFAULT_COORD_PAGE,
+                )?,
+                approvals: approvals::query(
+                    c,
+                    &GroupFilter::All,
+                    &session,
+                    None,
+                    DEFAULT_COORD_PAGE,
+                )?,
+                active_files: files::list(
+                    c,
+                    &Standing::Operator,
+                    now,
+                    sh.config.limits.active_files_ttl_ms,
+                )?,
             })
         })
         .await?;
@@ -135,13 +177,29 @@ async fn login(
 async fn audit_log(
     State(state): State<AppState>,
     _op: Operator,
-    Query(q): Query<PageQuery>,
+    Query(q): Query<AuditQuery>,
 ) -> Result<Reply<Vec<audit::AuditEntry>>> {
     let limit = validate::page(q.limit, DEFAULT_HISTORY)?;
     Ok(Reply(
         state
             .store
-            .read(move |c| audit::list(c, limit, q.before, None))
+            .read(move |c| {
+                let group = match q.group.as_deref() {
+                    None => None,
+                    Some(g) => Some(crate::coord::find_group(c, g)?),
+                };
+                audit::query(
+                    c,
+                    &audit::Filter {
+                        limit,
+                        before: q.before,
+                        action: q.action.filter(|a| !a.trim().is_empty()),
+                        actor: q.actor.filter(|a| !a.trim().is_empty()),
+                        group,
+                        session: q.session.filter(|s| !s.trim().is_empty()),
+                    },
+                )
+            })
             .await?,
     ))
 }

@@ -36,7 +36,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Apply the per-peer send rate limit.
-fn check_send_rate(state: &AppState, actor: &Actor) -> Result<()> {
+pub(crate) fn check_send_rate(state: &AppState, actor: &Actor) -> Result<()> {
     if let Actor::Peer(id) = actor
         && let Err(ms) = state.rates.sends.take(id)
     {

@@ -2,10 +2,18 @@
 //! (Host, Origin, Content-Type) and the body-size limit.
 
 pub mod admin;
+pub mod approvals;
+pub mod decisions;
 pub mod extract;
+pub mod files;
 pub mod groups;
 pub mod messages;
 pub mod peers;
+pub mod proposals;
+pub mod reports;
+pub mod structured;
+pub mod tasks;
+pub mod verifications;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -22,6 +30,14 @@ pub fn router(state: AppState) -> Router {
         .merge(peers::routes())
         .merge(messages::routes())
         .merge(groups::routes())
+        .merge(structured::routes())
+        .merge(decisions::routes())
+        .merge(verifications::routes())
+        .merge(proposals::routes())
+        .merge(tasks::routes())
+        .merge(approvals::routes())
+        .merge(files::routes())
+        .merge(reports::routes())
         .route("/v1/stream", get(crate::stream::handler))
         .merge(crate::dashboard::routes())
         .fallback(|| async { api_response(ApiError::not_found("no such route; see docs/API.md")) })

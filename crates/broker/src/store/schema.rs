@@ -113,6 +113,118 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_at ON audit (at);
     "#,
+    // 2: coordination: tasks, decisions, verifications, proposals and votes,
+    // approvals, active files. Each record keeps the group it belongs to (NULL =
+    // the lobby) and the names of its parties as they were (the current name is
+    // shown while the peer exists).
+    r#"
+    CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        group_id TEXT,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'pending',
+        creator_kind TEXT NOT NULL,
+        creator_id TEXT NOT NULL,
+        creator_name TEXT NOT NULL,
+        assignee_id TEXT,
+        assignee_name TEXT,
+        result TEXT NOT NULL DEFAULT '',
+        completed_by_kind TEXT,
+        completed_by_id TEXT,
+        completed_by_name TEXT,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        completed_at INTEGER
+    );
+    CREATE INDEX tasks_session ON tasks (session_id, created_at);
+    CREATE TABLE decisions (
+        id TEXT PRIMARY KEY,
+        group_id TEXT,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        rationale TEXT NOT NULL DEFAULT '',
+        category TEXT NOT NULL DEFAULT 'general',
+        status TEXT NOT NULL DEFAULT 'active',
+        author_kind TEXT NOT NULL,
+        author_id TEXT NOT NULL,
+        author_name TEXT NOT NULL,
+        revoked_by_kind TEXT,
+        revoked_by_id TEXT,
+        revoked_by_name TEXT,
+        session_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX decisions_key ON decisions (coalesce(group_id, ''), key);
+    CREATE INDEX decisions_updated ON decisions (updated_at);
+    CREATE TABLE verifications (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        group_id TEXT,
+        requester_id TEXT NOT NULL,
+        requester_name TEXT NOT NULL,
+        verifier_id TEXT NOT NULL,
+        verifier_name TEXT NOT NULL,
+        claim TEXT NOT NULL,
+        evidence_needed TEXT NOT NULL DEFAULT '',
+        files_to_check TEXT NOT NULL DEFAULT '[]',
+        status TEXT NOT NULL DEFAULT 'pending',
+        response TEXT NOT NULL DEFAULT '',
+        evidence TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        resolved_at INTEGER
+    );
+    CREATE INDEX verifications_session ON verifications (session_id, created_at);
+    CREATE TABLE proposals (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        group_id TEXT,
+        author_id TEXT NOT NULL,
+        author_name TEXT NOT NULL,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        required_votes INTEGER NOT NULL DEFAULT 2,
+        status TEXT NOT NULL DEFAULT 'open',
+        created_at INTEGER NOT NULL,
+        resolved_at INTEGER
+    );
+    CREATE INDEX proposals_session ON proposals (session_id, created_at);
+    CREATE TABLE proposal_votes (
+        proposal_id TEXT NOT NULL,
+        voter_id TEXT NOT NULL,
+        voter_kind TEXT NOT NULL,
+        voter_name TEXT NOT NULL,
+        vote TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (proposal_id, voter_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE approvals (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        group_id TEXT,
+        requester_id TEXT NOT NULL,
+        requester_name TEXT NOT NULL,
+        approver_id TEXT NOT NULL,
+        approver_name TEXT NOT NULL,
+        action TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        reason TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        resolved_at INTEGER
+    );
+    CREATE INDEX approvals_session ON approvals (session_id, created_at);
+    CREATE TABLE active_files (
+        peer_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (peer_id, path)
+    ) WITHOUT ROWID;
+    CREATE INDEX active_files_path ON active_files (path);
+    "#,
 ];
 
 /// Bring the database up to the newest schema. Each step runs in its own

@@ -59,6 +59,9 @@ pub struct BrokerArgs {
     /// Milliseconds after which a stale peer is removed from the list.
     #[arg(long, env = "CLAUDE_PEERS_REMOVE_AFTER_MS", default_value_t = limits::REMOVE_AFTER_MS)]
     remove_after_ms: i64,
+    /// Milliseconds an active-files report lasts without a new one.
+    #[arg(long, env = "CLAUDE_PEERS_ACTIVE_FILES_TTL_MS", default_value_t = limits::DEFAULT_ACTIVE_FILES_TTL_MS)]
+    active_files_ttl_ms: i64,
     /// Set when an MCP server started this broker.
     #[arg(long, hide = true)]
     spawned: bool,
@@ -113,6 +116,7 @@ pub async fn run(g: &Global, a: BrokerArgs) -> Result<()> {
         registrations_per_minute: a.registrations_per_minute,
         reconnect_grace_ms: a.reconnect_grace_ms.max(0),
         remove_after_ms: a.remove_after_ms.max(0),
+        active_files_ttl_ms: a.active_files_ttl_ms.max(1_000),
     };
     config.spawned = a.spawned;
     let running = claude_peers_broker::start(config).await?;

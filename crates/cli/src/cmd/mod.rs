@@ -4,6 +4,7 @@ pub mod broker;
 pub mod groups;
 pub mod kill;
 pub mod mcp;
+pub mod report;
 pub mod send;
 pub mod status;
 pub mod watch;

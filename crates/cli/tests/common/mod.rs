@@ -20,6 +20,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 
+pub mod coord;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_claude-peers");
 
 /// How long a test waits for anything before failing.

@@ -1,0 +1,727 @@
+//! The coordination tools: the seed's names and parameters (SPEC section 10,
+//! tools 11-26), plus `start_task` and `revoke_decision`. Each works within the
+//! caller's group; each result names the ids needed next. The full profile
+//! offers them; the `core` profile does not.
+
+use std::borrow::Cow;
+
+use claude_peers_proto::coord::{
+    CastVote, CompleteTask, CreateProposal, CreateTask, DecisionQuery, ListQuery, PostDecision,
+    ProposalStatus, RequestApproval, RequestVerification, RespondApproval, RespondVerification,
+    SetActiveFiles, StructuredRequest, TaskStatus, TaskView,
+};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use rmcp::{schemars, tool, tool_router};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::format;
+use crate::tools::{Out, Tools, err};
+
+/// A text field passed through as given, so the broker can name the field
+/// when its type is wrong.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct TextArg(pub Value);
+
+impl JsonSchema for TextArg {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "TextArg".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "string"})
+    }
+}
+
+/// A list of strings; one string is taken as a list of one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct ListArg(pub Value);
+
+impl JsonSchema for ListArg {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "ListArg".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": ["array", "string"], "items": {"type": "string"}})
+    }
+}
+
+/// A whole number passed through as given (the broker checks its range).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct VotesArg(pub Value);
+
+impl JsonSchema for VotesArg {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "VotesArg".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "integer", "minimum": 1, "maximum": 20})
+    }
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct StructuredArgs {
+    /// Recipient: peer name or id.
+    pub to_id: String,
+    /// question, decision, context_share, review_request or handoff.
+    #[schemars(extend("enum" = ["question", "decision", "context_share", "review_request", "handoff"]))]
+    pub msg_type: String,
+    /// question (required): the question.
+    #[serde(default)]
+    pub question: Option<TextArg>,
+    /// question (required): the answer format you expect.
+    #[serde(default)]
+    pub expected_format: Option<TextArg>,
+    /// question: background.
+    #[serde(default)]
+    pub context: Option<TextArg>,
+    /// decision (required): what was decided.
+    #[serde(default)]
+    pub decision: Option<TextArg>,
+    /// decision (required): why.
+    #[serde(default)]
+    pub rationale: Option<TextArg>,
+    /// decision: options rejected.
+    #[serde(default)]
+    pub alternatives_rejected: Option<ListArg>,
+    /// context_share (required): where your work stands.
+    #[serde(default)]
+    pub summary: Option<TextArg>,
+    /// context_share: files you changed.
+    #[serde(default)]
+    pub files_changed: Option<ListArg>,
+    /// context_share: constraints others must respect.
+    #[serde(default)]
+    pub constraints: Option<ListArg>,
+    /// context_share: what you are doing now.
+    #[serde(default)]
+    pub current_task: Option<TextArg>,
+    /// review_request (required): the file to review.
+    #[serde(default)]
+    pub file_path: Option<TextArg>,
+    /// review_request (required): what to look at.
+    #[serde(default)]
+    pub description: Option<TextArg>,
+    /// review_request: what "good" means.
+    #[serde(default)]
+    pub acceptance_criteria: Option<TextArg>,
+    /// handoff (required): what is done.
+    #[serde(default)]
+    pub work_completed: Option<TextArg>,
+    /// handoff (required): what is left.
+    #[serde(default)]
+    pub remaining_work: Option<TextArg>,
+    /// handoff (required): files you modified (may be empty).
+    #[serde(default)]
+    pub files_modified: Option<ListArg>,
+    /// handoff (required): decisions you made (may be empty).
+    #[serde(default)]
+    pub decisions_made: Option<ListArg>,
+    /// handoff: what blocks you.
+    #[serde(default)]
+    pub blockers: Option<ListArg>,
+}
+
+impl StructuredArgs {
+    fn fields(self) -> Map<String, Value> {
+        let mut m = Map::new();
+        macro_rules! put {
+            ($($f:ident),*) => {$(
+                if let Some(v) = self.$f {
+                    m.insert(stringify!($f).to_string(), v.0);
+                }
+            )*};
+        }
+        put!(
+            question,
+            expected_format,
+            context,
+            decision,
+            rationale,
+            alternatives_rejected,
+            summary,
+            files_changed,
+            constraints,
+            current_task,
+            file_path,
+            description,
+            acceptance_criteria,
+            work_completed,
+            remaining_work,
+            files_modified,
+            decisions_made,
+            blockers
+        );
+        m
+    }
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct PostDecisionArgs {
+    /// Decision key, e.g. auth_strategy, db_orm, api_format.
+    pub key: String,
+    /// The decision, e.g. "JWT with refresh tokens".
+    pub value: String,
+    /// Why it was decided.
+    pub rationale: String,
+    /// For grouping, e.g. architecture, tooling, conventions (default general).
+    #[serde(default)]
+    pub category: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct QueryDecisionsArgs {
+    /// Only this key.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Only this category.
+    #[serde(default)]
+    pub category: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct DecisionIdArgs {
+    /// The decision id (dec-…).
+    pub decision_id: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct RequestVerificationArgs {
+    /// The verifier: peer name or id.
+    pub to_id: String,
+    /// The claim to check, e.g. "parseConfig in config.rs returns a Config".
+    pub claim: String,
+    /// What evidence would settle it.
+    pub evidence_needed: String,
+    /// Files to look at.
+    #[serde(default)]
+    pub files_to_check: Option<ListArg>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictArg {
+    Verified,
+    Failed,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct RespondVerificationArgs {
+    /// The verification id (ver-…).
+    pub verification_id: String,
+    /// verified or failed.
+    pub status: VerdictArg,
+    /// Your findings.
+    pub response: String,
+    /// Proof: output, line numbers, test names.
+    #[serde(default)]
+    pub evidence: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CreateProposalArgs {
+    /// What is proposed.
+    pub title: String,
+    /// Details and reasons.
+    pub description: String,
+    /// Approvals needed, 1-20 (default 2).
+    #[serde(default)]
+    pub required_votes: Option<VotesArg>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VoteArg {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct VoteArgs {
+    /// The proposal id (prop-…).
+    pub proposal_id: String,
+    /// approve or reject.
+    pub vote: VoteArg,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CreateTaskArgs {
+    /// Task title.
+    pub title: String,
+    /// Details.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Peer name or id to assign it to.
+    #[serde(default)]
+    pub assignee: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct TaskIdArgs {
+    /// The task id (task-…).
+    pub task_id: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CompleteTaskArgs {
+    /// The task id (task-…).
+    pub task_id: String,
+    /// What was done.
+    #[serde(default)]
+    pub result: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatusArg {
+    Pending,
+    InProgress,
+    Completed,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ListTasksArgs {
+    /// Only tasks with this status.
+    #[serde(default)]
+    pub status: Option<TaskStatusArg>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct RequestApprovalArgs {
+    /// The approver: peer name or id.
+    pub approver: String,
+    /// The action you want to take.
+    pub action: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct RespondApprovalArgs {
+    /// The approval id (appr-…).
+    pub approval_id: String,
+    /// true to approve, false to reject.
+    pub approved: bool,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ActiveFilesArgs {
+    /// Paths you are editing (relative to your directory, or absolute); [] clears.
+    pub files: ListArg,
+}
+
+fn need_id(field: &str, id: &str) -> Result<(), String> {
+    if id.trim().is_empty() {
+        Err(format!("'{field}' cannot be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+fn task_line(t: &TaskView, me: Option<&str>) -> String {
+    let status = match t.status {
+        TaskStatus::Pending => "pending",
+        TaskStatus::InProgress => "in progress",
+        TaskStatus::Completed => "done",
+    };
+    let assignee = t
+        .assignee
+        .as_ref()
+        .map(|a| {
+            if Some(a.id.as_str()) == me {
+                "you".to_string()
+            } else {
+                a.name.clone()
+            }
+        })
+        .unwrap_or_else(|| "unassigned".into());
+    let mut line = format!(
+        "[{status}] {}: {} (assignee: {assignee}; by {})",
+        t.id, t.title, t.creator.name
+    );
+    if !t.result.is_empty() {
+        line.push_str(&format!("\n    result: {}", t.result.replace('\n', " ")));
+    }
+    line
+}
+
+#[tool_router(router = coord_router, vis = "pub")]
+impl Tools {
+    #[tool(
+        description = "Send a typed message to a peer. msg_type and its required fields: question (question, expected_format), decision (decision, rationale), context_share (summary), review_request (file_path, description), handoff (work_completed, remaining_work, files_modified, decisions_made). Lists take an array or one string."
+    )]
+    async fn send_structured(&self, Parameters(a): Parameters<StructuredArgs>) -> Out {
+        let c = self.session.client().await?;
+        let to = a.to_id.clone();
+        let msg_type = a.msg_type.clone();
+        let r = c
+            .send_structured(&StructuredRequest {
+                to,
+                msg_type: msg_type.clone(),
+                fields: a.fields(),
+                context: Some(self.session.fresh_context().await),
+            })
+            .await
+            .map_err(err)?;
+        Ok(format!(
+            "Structured {} #{} sent to {} (id {}): {}.",
+            msg_type.trim(),
+            r.message_id,
+            r.to.name,
+            r.to.id,
+            format::state_sentence(r.state, r.recipient_connected, &r.to.name)
+        ))
+    }
+
+    #[tool(
+        description = "Record a decision on your group's board; posting an existing key updates it. The group is told."
+    )]
+    async fn post_decision(&self, Parameters(a): Parameters<PostDecisionArgs>) -> Out {
+        let c = self.session.client().await?;
+        let d = c
+            .post_decision(&PostDecision {
+                key: a.key,
+                value: a.value,
+                rationale: a.rationale,
+                category: a.category,
+            })
+            .await
+            .map_err(err)?;
+        let verb = if d.created_at == d.updated_at {
+            "posted"
+        } else {
+            "updated"
+        };
+        Ok(format!(
+            "Decision {verb}: [{}] {} = {} (id {}).",
+            d.category, d.key, d.value, d.id
+        ))
+    }
+
+    #[tool(
+        description = "Read your group's active decisions, optionally by key or category. Check them before architectural choices."
+    )]
+    async fn query_decisions(&self, Parameters(a): Parameters<QueryDecisionsArgs>) -> Out {
+        let c = self.session.client().await?;
+        let list = c
+            .decisions(&DecisionQuery {
+                key: a.key.clone(),
+                category: a.category.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(err)?;
+        if list.is_empty() {
+            return Ok(match (&a.key, &a.category) {
+                (Some(k), _) => format!("No active decision for key \"{k}\"."),
+                (None, Some(cat)) => format!("No active decisions in category \"{cat}\"."),
+                _ => "No decisions recorded yet.".into(),
+            });
+        }
+        let body: Vec<String> = list
+            .iter()
+            .map(|d| {
+                format!(
+                    "[{}] **{}** = {}\n  Rationale: {}\n  By: {} ({}), id {}",
+                    d.category, d.key, d.value, d.rationale, d.author.name, d.updated_at, d.id
+                )
+            })
+            .collect();
+        Ok(format!(
+            "Decisions ({}):\n\n{}",
+            list.len(),
+            body.join("\n\n")
+        ))
+    }
+
+    #[tool(description = "Revoke a decision you posted, by its id. The group is told.")]
+    async fn revoke_decision(&self, Parameters(a): Parameters<DecisionIdArgs>) -> Out {
+        need_id("decision_id", &a.decision_id)?;
+        let c = self.session.client().await?;
+        let d = c.revoke_decision(&a.decision_id).await.map_err(err)?;
+        Ok(format!("Decision {} ({}) revoked.", d.key, d.id))
+    }
+
+    #[tool(
+        description = "Ask a peer of your group to verify a claim; they answer with respond_verification and you are told."
+    )]
+    async fn request_verification(
+        &self,
+        Parameters(a): Parameters<RequestVerificationArgs>,
+    ) -> Out {
+        let c = self.session.client().await?;
+        let v = c
+            .request_verification(&RequestVerification {
+                verifier: a.to_id,
+                claim: a.claim,
+                evidence_needed: a.evidence_needed,
+                files_to_check: a.files_to_check.map(|f| f.0),
+            })
+            .await
+            .map_err(err)?;
+        Ok(format!(
+            "Verification requested (ID: {}). Waiting for {} to respond.",
+            v.id, v.verifier.name
+        ))
+    }
+
+    #[tool(
+        description = "Answer a verification request addressed to you: verified or failed, with your findings. The requester is told."
+    )]
+    async fn respond_verification(
+        &self,
+        Parameters(a): Parameters<RespondVerificationArgs>,
+    ) -> Out {
+        need_id("verification_id", &a.verification_id)?;
+        let c = self.session.client().await?;
+        let status = match a.status {
+            VerdictArg::Verified => "verified",
+            VerdictArg::Failed => "failed",
+        };
+        let v = c
+            .respond_verification(
+                &a.verification_id,
+                &RespondVerification {
+                    status: status.into(),
+                    response: a.response,
+                    evidence: a.evidence,
+                },
+            )
+            .await
+            .map_err(err)?;
+        Ok(format!(
+            "Verification {} {}; {} was told.",
+            v.id,
+            v.status.as_str(),
+            v.requester.name
+        ))
+    }
+
+    #[tool(
+        description = "Put a proposal to your group. It is approved when approvals reach required_votes (1-20, default 2), rejected when rejections do or approval becomes impossible."
+    )]
+    async fn create_proposal(&self, Parameters(a): Parameters<CreateProposalArgs>) -> Out {
+        let c = self.session.client().await?;
+        let p = c
+            .create_proposal(&CreateProposal {
+                title: a.title,
+                description: a.description,
+                required_votes: a.required_votes.map(|v| v.0),
+            })
+            .await
+            .map_err(err)?;
+        Ok(format!(
+            "Proposal created (ID: {}): \"{}\". Your group was told; it needs {} approval(s).",
+            p.id, p.title, p.required_votes
+        ))
+    }
+
+    #[tool(
+        description = "Approve or reject an open proposal of your group (not your own). You can change your vote while it is open."
+    )]
+    async fn vote_proposal(&self, Parameters(a): Parameters<VoteArgs>) -> Out {
+        need_id("proposal_id", &a.proposal_id)?;
+        let c = self.session.client().await?;
+        let vote = match a.vote {
+            VoteArg::Approve => "approve",
+            VoteArg::Reject => "reject",
+        };
+        let p = c
+            .vote(
+                &a.proposal_id,
+                &CastVote {
+                    vote: vote.into(),
+                    reason: a.reason.clone(),
+                },
+            )
+            .await
+            .map_err(err)?;
+        let reason = a
+            .reason
+            .filter(|r| !r.trim().is_empty())
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        let outcome = match p.status {
+            ProposalStatus::Approved => "APPROVED".to_string(),
+            ProposalStatus::Rejected => "REJECTED".to_string(),
+            ProposalStatus::Open => "still open".to_string(),
+        };
+        Ok(format!(
+            "Vote cast on {}: {vote}{reason} — {outcome} ({} approval(s), {} rejection(s), {} needed).",
+            p.id, p.approvals, p.rejections, p.required_votes
+        ))
+    }
+
+    #[tool(
+        description = "Create a task in your group, optionally assigned to a peer (who is told, with the task id)."
+    )]
+    async fn create_task(&self, Parameters(a): Parameters<CreateTaskArgs>) -> Out {
+        let c = self.session.client().await?;
+        let t = c
+            .create_task(&CreateTask {
+                title: a.title,
+                description: a.description.unwrap_or_default(),
+                assignee: a.assignee.filter(|s| !s.trim().is_empty()),
+                group: None,
+            })
+            .await
+            .map_err(err)?;
+        Ok(match &t.assignee {
+            Some(x) => format!("Task created ({}) and assigned to {}.", t.id, x.name),
+            None => format!("Task created ({}), unassigned.", t.id),
+        })
+    }
+
+    #[tool(
+        description = "Start a task assigned to you (status in_progress), or claim an unassigned one. Its creator is told."
+    )]
+    async fn start_task(&self, Parameters(a): Parameters<TaskIdArgs>) -> Out {
+        need_id("task_id", &a.task_id)?;
+        let c = self.session.client().await?;
+        let t = c.start_task(&a.task_id).await.map_err(err)?;
+        Ok(format!("Task {} is in progress: {}.", t.id, t.title))
+    }
+
+    #[tool(
+        description = "Complete a task you are assigned to or created, optionally with a result. The other party is told."
+    )]
+    async fn complete_task(&self, Parameters(a): Parameters<CompleteTaskArgs>) -> Out {
+        need_id("task_id", &a.task_id)?;
+        let c = self.session.client().await?;
+        let t = c
+            .complete_task(&a.task_id, &CompleteTask { result: a.result })
+            .await
+            .map_err(err)?;
+        Ok(format!("Task {} marked as completed.", t.id))
+    }
+
+    #[tool(description = "List your group's tasks in this session, optionally by status.")]
+    async fn list_tasks(&self, Parameters(a): Parameters<ListTasksArgs>) -> Out {
+        let c = self.session.client().await?;
+        let status = a.status.map(|s| match s {
+            TaskStatusArg::Pending => "pending",
+            TaskStatusArg::InProgress => "in_progress",
+            TaskStatusArg::Completed => "completed",
+        });
+        let list = c
+            .tasks(&ListQuery {
+                status: status.map(str::to_string),
+                ..Default::default()
+            })
+            .await
+            .map_err(err)?;
+        if list.is_empty() {
+            return Ok("No tasks found.".into());
+        }
+        let me = self.session.me().map(|m| m.id);
+        Ok(list
+            .iter()
+            .map(|t| task_line(t, me.as_deref()))
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
+    #[tool(
+        description = "Ask a peer of your group to approve an action before you take it; they answer with respond_approval."
+    )]
+    async fn request_approval(&self, Parameters(a): Parameters<RequestApprovalArgs>) -> Out {
+        let c = self.session.client().await?;
+        let r = c
+            .request_approval(&RequestApproval {
+                approver: a.approver,
+                action: a.action,
+            })
+            .await
+            .map_err(err)?;
+        Ok(format!(
+            "Approval requested (ID: {}). Waiting for {} to respond.",
+            r.id, r.approver.name
+        ))
+    }
+
+    #[tool(
+        description = "Approve or reject an approval request addressed to you. The requester is told at once."
+    )]
+    async fn respond_approval(&self, Parameters(a): Parameters<RespondApprovalArgs>) -> Out {
+        need_id("approval_id", &a.approval_id)?;
+        let c = self.session.client().await?;
+        let r = c
+            .respond_approval(
+                &a.approval_id,
+                &RespondApproval {
+                    approved: a.approved,
+                    reason: a.reason,
+                },
+            )
+            .await
+            .map_err(err)?;
+        let reason = if r.reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", r.reason)
+        };
+        Ok(format!(
+            "Approval {} {}{reason}; {} was told.",
+            r.id,
+            if a.approved { "granted" } else { "rejected" },
+            r.requester.name
+        ))
+    }
+
+    #[tool(
+        description = "Report the files you are editing now (replaces your last report; [] clears). Peers of your group editing the same file are flagged, and both of you are told."
+    )]
+    async fn set_active_files(&self, Parameters(a): Parameters<ActiveFilesArgs>) -> Out {
+        let c = self.session.client().await?;
+        let r = c
+            .set_active_files(&SetActiveFiles { files: a.files.0 })
+            .await
+            .map_err(err)?;
+        let ttl = if r.ttl_ms >= 120_000 {
+            format!("{} min", r.ttl_ms / 60_000)
+        } else {
+            format!("{} s", r.ttl_ms / 1000)
+        };
+        if r.conflicts.is_empty() {
+            return Ok(format!(
+                "Active files updated ({} file{}); report again within {ttl} to keep them.",
+                r.files.len(),
+                if r.files.len() == 1 { "" } else { "s" }
+            ));
+        }
+        let lines: Vec<String> = r
+            .conflicts
+            .iter()
+            .map(|c| format!("  - {} (also edited by {})", c.path, c.peer.name))
+            .collect();
+        Ok(format!(
+            "Active files updated ({} file(s)). CONFLICTS detected:\n{}",
+            r.files.len(),
+            lines.join("\n")
+        ))
+    }
+
+    #[tool(
+        description = "Markdown report of this session for your group: participants, tasks, decisions, verifications, proposals, approvals, files, message stats, activity."
+    )]
+    async fn session_report(&self) -> Out {
+        let c = self.session.client().await?;
+        c.session_report(None).await.map_err(err)
+    }
+}
