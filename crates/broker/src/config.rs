@@ -60,6 +60,11 @@ pub struct Config {
     pub allow_lan: bool,
     /// Token a peer on another machine must present to register (required with `allow_lan`).
     pub join_token: Option<String>,
+    /// Require the join token from peers on this machine too (a shared machine
+    /// whose other users must not join).
+    pub require_join_token: bool,
+    /// Most WebSocket streams open at once.
+    pub max_streams: usize,
     /// Extra names accepted in the `Host` header (e.g. the machine's LAN name).
     pub allowed_hosts: Vec<String>,
     pub db: PathBuf,
@@ -80,6 +85,8 @@ impl Config {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             allow_lan: false,
             join_token: None,
+            require_join_token: false,
+            max_streams: claude_peers_proto::limits::MAX_STREAM_CONNECTIONS,
             allowed_hosts: Vec::new(),
             db,
             skip_pid_check: false,

@@ -65,6 +65,11 @@ use crate::store::Store;
 
 /// Refuse configurations that would expose the broker without protection.
 pub fn check_config(config: &Config) -> Result<()> {
+    if config.require_join_token && config.join_token.as_deref().is_none_or(|t| t.len() < 32) {
+        return Err(Error::Internal(
+            "--require-token needs CLAUDE_PEERS_TOKEN (at least 32 characters; try `openssl rand -hex 32`)".into(),
+        ));
+    }
     if !config.bind.is_loopback() {
         if !config.allow_lan {
             return Err(Error::Internal(format!(
@@ -210,7 +215,7 @@ pub async fn start(config: Config) -> Result<Running> {
         rates,
         started: Instant::now(),
         streams: Arc::new(tokio::sync::Semaphore::new(
-            claude_peers_proto::limits::MAX_STREAM_CONNECTIONS,
+            shared.config.max_streams.max(1),
         )),
         shutdown: Arc::new(tokio::sync::watch::channel(false).0),
         stay_down: Arc::new(AtomicBool::new(false)),

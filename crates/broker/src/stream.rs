@@ -37,7 +37,7 @@ pub async fn handler(
             ErrorCode::Unavailable,
             format!(
                 "too many open streams (limit {})",
-                claude_peers_proto::limits::MAX_STREAM_CONNECTIONS
+                state.config().max_streams
             ),
         )
     })?;

@@ -149,12 +149,26 @@ impl BrokerClient {
         req: &RegisterRequest,
         resume: Option<&str>,
     ) -> Result<RegisterResponse> {
+        self.register_with(req, resume, None).await
+    }
+
+    /// Register presenting the broker's join token (needed from another
+    /// machine, or when the broker runs with `--require-token`).
+    pub async fn register_with(
+        &self,
+        req: &RegisterRequest,
+        resume: Option<&str>,
+        join: Option<&str>,
+    ) -> Result<RegisterResponse> {
         let mut rb = self
             .http
             .request(Method::POST, format!("{}/v1/peers", self.base))
             .json(req);
         if let Some(t) = resume {
             rb = rb.bearer_auth(t);
+        }
+        if let Some(j) = join {
+            rb = rb.header(JOIN_HEADER, j);
         }
         self.run(rb).await
     }

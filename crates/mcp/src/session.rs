@@ -41,6 +41,8 @@ pub struct Options {
     /// A name to ask for instead of `claude-N`.
     pub name: Option<String>,
     pub cwd: PathBuf,
+    /// The broker's join token (`CLAUDE_PEERS_TOKEN`), if it asks for one.
+    pub join_token: Option<String>,
 }
 
 /// How long a tool waits for the first registration.
@@ -342,7 +344,11 @@ impl Session {
         let saved = self.claim.as_ref().and_then(|c| credentials::load(&c.path));
         let anon = BrokerClient::new(&self.opts.endpoint, None);
         let resp = anon
-            .register(&req, saved.as_ref().map(|c| c.token.as_str()))
+            .register_with(
+                &req,
+                saved.as_ref().map(|c| c.token.as_str()),
+                self.opts.join_token.as_deref(),
+            )
             .await
             .map_err(|e| format!("registration failed: {e}"))?;
         let token = match (&resp.token, &saved) {

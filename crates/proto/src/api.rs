@@ -6,6 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Header carrying the join token on registration (`POST /v1/peers`).
+pub const JOIN_HEADER: &str = "x-claude-peers-join";
+
 /// Which peers a listing or broadcast covers. Always within the caller's group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

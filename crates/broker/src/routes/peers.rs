@@ -20,8 +20,7 @@ use crate::rules::Actor;
 use crate::state::{AppState, standing};
 use crate::{messages, peers};
 
-/// Header carrying the join token for registrations from other machines.
-pub const JOIN_HEADER: &str = "x-claude-peers-join";
+use claude_peers_proto::api::JOIN_HEADER;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -36,7 +35,7 @@ async fn register(
     Json(req): Json<RegisterRequest>,
 ) -> Result<Reply<RegisterResponse>> {
     let local = addr.ip().is_loopback();
-    if !local {
+    if !local || state.config().require_join_token {
         let given = headers
             .get(JOIN_HEADER)
             .and_then(|v| v.to_str().ok())

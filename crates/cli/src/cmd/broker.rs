@@ -25,6 +25,12 @@ pub struct BrokerArgs {
         hide_env_values = true
     )]
     join_token: Option<String>,
+    /// Require the join token from peers on this machine too (CLAUDE_PEERS_TOKEN).
+    #[arg(long = "require-token", env = "CLAUDE_PEERS_REQUIRE_TOKEN", value_parser = parse_flag, default_value = "0", num_args = 0..=1, default_missing_value = "1")]
+    require_token: bool,
+    /// Most WebSocket streams open at once.
+    #[arg(long, env = "CLAUDE_PEERS_MAX_STREAMS", default_value_t = limits::MAX_STREAM_CONNECTIONS)]
+    max_streams: usize,
     /// Extra host names accepted in the Host header (e.g. this machine's LAN name). Repeatable.
     #[arg(
         long = "allowed-host",
@@ -94,6 +100,8 @@ pub async fn run(g: &Global, a: BrokerArgs) -> Result<()> {
     config.bind = a.bind;
     config.allow_lan = a.allow_lan;
     config.join_token = a.join_token.filter(|t| !t.is_empty());
+    config.require_join_token = a.require_token;
+    config.max_streams = a.max_streams;
     config.allowed_hosts = a
         .allowed_hosts
         .into_iter()

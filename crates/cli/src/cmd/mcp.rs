@@ -27,6 +27,9 @@ pub async fn run(g: &Global, profile: &str) -> Result<()> {
             .ok()
             .filter(|n| !n.trim().is_empty()),
         cwd: std::env::current_dir().context("cannot read the current directory")?,
+        join_token: std::env::var("CLAUDE_PEERS_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty()),
     };
     claude_peers_mcp::run(opts, profile).await
 }
