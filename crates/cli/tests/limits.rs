@@ -155,6 +155,11 @@ async fn a_full_queue_refuses_direct_messages_and_broadcasts_skip_it() {
             .collect::<Vec<_>>(),
         vec![other.peer.id.clone()]
     );
+    // Once the recipient has its messages, the queue has room again.
+    full_client.read(None).await.unwrap();
+    a.send(&send(&full.peer.id, "room again".into()))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
