@@ -26,7 +26,7 @@ fn json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| Value::from(n)),
+        any::<i64>().prop_map(Value::from),
         any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
             .map(Value::Number)),
         any::<u64>().prop_map(Value::from),
