@@ -79,7 +79,6 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX messages_session ON messages (session_id, id);
     CREATE INDEX messages_from ON messages (from_id, id);
-    CREATE INDEX messages_to ON messages (to_id, id);
     CREATE TABLE deliveries (
         recipient_id TEXT NOT NULL,
         message_id INTEGER NOT NULL,
