@@ -135,3 +135,66 @@ async fn a_live_stream_keeps_a_peer_listed_and_delivery_is_confirmed() {
     b.channel(WAIT).await.unwrap();
     let _ = json!({});
 }
+
+#[tokio::test]
+async fn the_mcp_server_leaves_when_its_parent_dies() {
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let mut watcher = Mcp::start(&env, &env.subdir("w")).await;
+    // The MCP server runs under a shell (its "Claude Code"); the shell is killed
+    // while the MCP server's stdin stays open.
+    let cwd = env.subdir("child");
+    let script = format!("exec 3<&0; {} mcp <&3 & wait", BIN);
+    let mut sh = tokio::process::Command::new("sh");
+    sh.arg("-c")
+        .arg(&script)
+        .current_dir(&cwd)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for (k, v) in [
+        ("CLAUDE_PEERS_PORT", env.port.to_string()),
+        ("CLAUDE_PEERS_DB", env.db.display().to_string()),
+        ("HOME", env.dir.path().display().to_string()),
+    ] {
+        sh.env(k, v);
+    }
+    let mut parent = sh.spawn().unwrap();
+    until!(
+        "the child registered",
+        env.admin()
+            .peers(&ListPeersQuery::default())
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.cwd.ends_with("child"))
+    );
+    let child_name = env
+        .admin()
+        .peers(&ListPeersQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.cwd.ends_with("child"))
+        .unwrap()
+        .name;
+    parent.kill().await.unwrap();
+    let n = watcher
+        .channel(WAIT)
+        .await
+        .expect("departure notice after the parent died");
+    let text = n["params"]["content"].as_str().unwrap();
+    assert!(
+        text.contains(&child_name) && text.contains("gone offline"),
+        "{text}"
+    );
+    until!(
+        "the child left the list",
+        !env.admin()
+            .peers(&ListPeersQuery::default())
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.cwd.ends_with("child"))
+    );
+}

@@ -37,10 +37,20 @@ pub async fn run(opts: Options, profile: &str) -> anyhow::Result<()> {
         session: session.clone(),
         router: Arc::new(tools::router(profile)),
     };
-    let running = tools.serve(rmcp::transport::stdio()).await?;
     let parent = session.parent_pid();
+    // The handshake itself is raced against the end of the session too: a
+    // client that dies before saying hello must not leave us waiting forever.
+    let serving = async {
+        match tools.serve(rmcp::transport::stdio()).await {
+            Ok(running) => format!(
+                "client closed the connection ({:?})",
+                running.waiting().await
+            ),
+            Err(e) => format!("the MCP handshake failed: {e}"),
+        }
+    };
     let reason = tokio::select! {
-        r = running.waiting() => format!("client closed the connection ({r:?})"),
+        r = serving => r,
         _ = parent_gone(parent) => "the Claude Code process is gone".to_string(),
         _ = signal() => "signal".to_string(),
     };
