@@ -178,7 +178,7 @@ fn unreachable_error(
 }
 
 /// Check the recipient's queue has room.
-fn check_queue(conn: &Connection, sh: &Shared, to: &PeerRow) -> Result<()> {
+pub(crate) fn check_queue(conn: &Connection, sh: &Shared, to: &PeerRow) -> Result<()> {
     let limit = sh.config.limits.queue_depth;
     let queued: u32 = conn
         .prepare_cached("SELECT count(*) FROM deliveries WHERE recipient_id = ?1 AND state = 0")?

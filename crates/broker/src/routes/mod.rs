@@ -3,9 +3,11 @@
 
 pub mod admin;
 pub mod extract;
+pub mod group_message;
 pub mod groups;
 pub mod messages;
 pub mod peers;
+pub mod translate;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -22,6 +24,8 @@ pub fn router(state: AppState) -> Router {
         .merge(peers::routes())
         .merge(messages::routes())
         .merge(groups::routes())
+        .merge(group_message::routes())
+        .merge(translate::routes())
         .route("/v1/stream", get(crate::stream::handler))
         .merge(crate::dashboard::routes())
         .fallback(|| async { api_response(ApiError::not_found("no such route; see docs/API.md")) })
