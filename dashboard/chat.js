@@ -3,7 +3,7 @@
 // delivery/read ticks, reactions, pins, translation, search, the pinned bar,
 // typing indicators, and paging older messages in as the reader scrolls up.
 
-import { h, $, icon, avatar, hm, hms, fullTime, toast } from "./dom.js";
+import { h, add, $, icon, avatar, hm, hms, fullTime, toast } from "./dom.js";
 import { get, post } from "./api.js";
 import { S, on, orderedMessages, addOlder, partyName, groupName, OPERATOR_ID } from "./store.js";
 import { render as markdown, plain } from "./markdown.js";
@@ -247,7 +247,7 @@ function buildMessage(m, head) {
   const side = sideOf(m);
   const el = h("article", { class: `msg ${side}${head ? " head" : ""}`, dataset: { id: String(m.id), head: head ? "1" : "0", from: m.from.name || m.from.id }, "aria-label": `Message from ${partyName(m.from)}` });
   if (head) {
-    el.append(h("div", { class: "msg-head" },
+    add(el, h("div", { class: "msg-head" },
       side !== "mine" ? avatar(partyName(m.from), m.from.id) : null,
       h("span", { class: "who", text: partyName(m.from) }),
       h("span", { class: "to", text: `→ ${targetLabel(m)}` }),
@@ -274,7 +274,7 @@ function buildMessage(m, head) {
     })() : null,
     reactBtn,
     h("button", { type: "button", class: `act pin-btn${m.pinned ? " on" : ""}`, "aria-label": m.pinned ? "Unpin message" : "Pin message", "aria-pressed": m.pinned ? "true" : "false", title: m.pinned ? "Unpin" : "Pin", onclick: () => setPinned(m.id, !m.pinned) }, icon("pin")));
-  el.append(bubble, reactionsRow(m), actions);
+  add(el, [bubble, reactionsRow(m), actions]);
   return el;
 }
 

@@ -90,7 +90,7 @@ function render(id) {
     body.replaceChildren(h("p", { class: "empty", text: "Not available: this broker does not have coordination features." }));
     return;
   }
-  body.replaceChildren(...[p.render()].flat());
+  body.replaceChildren(...[p.render()].flat(Infinity).filter((n) => n != null));
 }
 
 const empty = (text) => h("p", { class: "empty", text });

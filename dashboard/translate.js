@@ -21,13 +21,25 @@ export const getTarget = () => target;
 export function setTarget(lang) { target = lang; localStorage.setItem("translate-target", lang); }
 
 let brokerEnabled = null;
-/** Which translator is available: "device", "broker" or null. */
-export async function engine() {
-  if ("Translator" in self) return "device";
+async function brokerOn() {
   if (brokerEnabled === null) {
     try { brokerEnabled = !!(await get("/v1/translate"))?.enabled; } catch { brokerEnabled = false; }
   }
-  return brokerEnabled ? "broker" : null;
+  return brokerEnabled;
+}
+
+async function deviceOn(lang) {
+  if (!("Translator" in self)) return false;
+  try {
+    const a = await self.Translator.availability({ sourceLanguage: "en", targetLanguage: lang });
+    return a !== "unavailable";
+  } catch { return false; }
+}
+
+/** Which translator serves `lang`: "device", "broker" or null. */
+export async function engine(lang = target) {
+  if (await deviceOn(lang)) return "device";
+  return (await brokerOn()) ? "broker" : null;
 }
 
 export const HOW_TO_ENABLE =
@@ -64,15 +76,23 @@ export function segments(text) {
 export async function translate(text, lang = target) {
   const key = `${lang}\u0000${text}`;
   if (cache.has(key)) return cache.get(key);
-  const how = await engine();
+  let how = await engine(lang);
   if (!how) throw new Error(HOW_TO_ENABLE);
   const parts = [];
   for (const [code, s] of segments(text)) {
     if (code || !/\p{L}/u.test(s)) { parts.push(s); continue; }
     const lead = s.match(/^\s*/)[0], trail = s.match(/\s*$/)[0];
     const core = s.trim();
-    const out = how === "device" ? await deviceTranslate(core, lang)
-      : (await post("/v1/translate", { text: core, target: lang })).translated;
+    let out;
+    if (how === "device") {
+      try { out = await deviceTranslate(core, lang); }
+      catch (e) {
+        // The on-device model may be missing (or need a download we cannot start): fall back.
+        if (!(await brokerOn())) throw new Error(`On-device translation failed (${e.message}). ${HOW_TO_ENABLE}`);
+        how = "broker";
+      }
+    }
+    if (how === "broker") out = (await post("/v1/translate", { text: core, target: lang })).translated;
     parts.push(lead + out + trail);
   }
   const result = parts.join("");
