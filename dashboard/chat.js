@@ -158,7 +158,7 @@ function deliveryTicks(m) {
   const detail = ds.map((d) => `${partyName(d.recipient)}: ${d.state}`).join("\n");
   const read = ds.filter((d) => d.state === "read").length;
   return h("span", { class: `ticks st-${state}`, title: detail, "aria-label": `Delivery: ${detail.replace(/\n/g, ", ")}`, dataset: { state } },
-    sym, ds.length > 1 ? h("small", { text: ` ${read}/${ds.length}` }) : null);
+    sym, ds.length > 1 && read > 0 && read < ds.length ? h("small", { text: ` ${read}/${ds.length} read` }) : null);
 }
 
 function contextBlock(c) {
@@ -274,7 +274,7 @@ function buildMessage(m, head) {
     })() : null,
     reactBtn,
     h("button", { type: "button", class: `act pin-btn${m.pinned ? " on" : ""}`, "aria-label": m.pinned ? "Unpin message" : "Pin message", "aria-pressed": m.pinned ? "true" : "false", title: m.pinned ? "Unpin" : "Pin", onclick: () => setPinned(m.id, !m.pinned) }, icon("pin")));
-  add(el, [bubble, reactionsRow(m), actions]);
+  add(el, h("div", { class: "msg-col" }, bubble, reactionsRow(m), actions));
   return el;
 }
 

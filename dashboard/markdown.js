@@ -156,5 +156,10 @@ export function render(text) {
 
 /** Plain text of Markdown (for search, previews, notifications). */
 export function plain(text) {
-  return String(text ?? "").replace(/```[\s\S]*?```/g, " [code] ").replace(/[*_~`#>]/g, "").replace(/\s+/g, " ").trim();
+  return String(text ?? "")
+    .replace(/```[\s\S]*?```/g, " [code] ")
+    .replace(/^\s*\|?\s*:?-{2,}.*$/gm, "")
+    .replace(/[*_~`#>|]/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
 }

@@ -136,7 +136,7 @@ function peerCard(p, typing) {
         onclick: () => navigator.clipboard?.writeText(p.id).then(() => toast(`Copied: ${p.id}`, "ok", 1500), () => toast(p.id, "info", 4000)) }, icon("copy"))),
     typing ? h("div", { class: "peer-typing" }, h("span", { class: "dots" }, h("i"), h("i"), h("i")), " typing…") : null,
     p.summary ? h("div", { class: "peer-summary", title: p.summary, text: p.summary }) : null,
-    h("div", { class: "peer-cwd", title: p.cwd, text: p.cwd }),
+    h("div", { class: "peer-cwd", title: p.cwd, text: p.cwd.length > 44 ? `…${p.cwd.slice(-43)}` : p.cwd }),
     h("div", { class: "peer-foot" }, h("span", { class: "muted", text: p.connected ? `seen ${ago(p.last_seen)}` : `${why} · ${ago(p.last_seen)}` }), sel));
 }
 

@@ -5,7 +5,7 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { World, until, sleep, WAIT } from "./harness.js";
+import { World, until, sleep, WAIT, rawPeer } from "./harness.js";
 
 const msgWith = (page, text) => page.locator(".msg", { hasText: text }).last();
 async function idOf(loc) { return Number(await loc.getAttribute("data-id")); }
@@ -234,6 +234,18 @@ describe("dashboard with live peers", () => {
     assert.equal(await page.getAttribute("#sidebar", "data-state"), "collapsed");
     await page.click('.rail-btn[data-panel="peers"]');
     assert.equal(await page.getAttribute("#sidebar", "data-state"), "expanded");
+  });
+
+  test("typing indicator on the peer card and under the feed", async () => {
+    const dave = await rawPeer(w, "dave");
+    try {
+      await page.locator('.peer-card[data-name="dave"]').waitFor();
+      dave.typing();
+      await page.locator('.peer-card[data-name="dave"] .peer-typing').waitFor();
+      await page.locator("#typing-line", { hasText: "dave is typing" }).waitFor();
+      // It fades after 5 s without another typing frame.
+      await page.locator("#typing-line").waitFor({ state: "hidden", timeout: 9000 });
+    } finally { dave.close(); }
   });
 
   test("activity panel shows the audit log", async () => {

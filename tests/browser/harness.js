@@ -215,3 +215,45 @@ export function screenshotPath(name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   return path.join(ARTIFACTS, name);
 }
+
+/**
+ * A bare peer: registered over HTTP, holding its own WebSocket stream (a tiny
+ * RFC 6455 client, since Node 20 has no WebSocket), so a test can send frames
+ * no MCP server sends, such as `typing`.
+ */
+export async function rawPeer(world, name) {
+  const reg = await fetch(world.url("/v1/peers"), {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ pid: process.pid, cwd: world.dir, name }),
+  }).then((r) => r.json());
+  const token = reg.token;
+  const sock = net.connect(world.port, "127.0.0.1");
+  await new Promise((r) => sock.once("connect", r));
+  const key = Buffer.from(Array.from({ length: 16 }, () => Math.floor(Math.random() * 256))).toString("base64");
+  sock.write(`GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1:${world.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+  await new Promise((resolve, reject) => {
+    let head = "";
+    const onData = (d) => {
+      head += d.toString("latin1");
+      if (head.includes("\r\n\r\n")) {
+        sock.off("data", onData);
+        head.startsWith("HTTP/1.1 101") ? resolve() : reject(new Error(head.split("\r\n")[0]));
+      }
+    };
+    sock.on("data", onData);
+  });
+  const sendText = (text) => {
+    const payload = Buffer.from(text);
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const headLen = payload.length < 126 ? 2 : 4;
+    const frame = Buffer.alloc(headLen + 4 + payload.length);
+    frame[0] = 0x81;
+    if (headLen === 2) frame[1] = 0x80 | payload.length;
+    else { frame[1] = 0x80 | 126; frame.writeUInt16BE(payload.length, 2); }
+    mask.copy(frame, headLen);
+    for (let i = 0; i < payload.length; i++) frame[headLen + 4 + i] = payload[i] ^ mask[i % 4];
+    sock.write(frame);
+  };
+  return { id: reg.peer.id, name: reg.peer.name, token, typing: () => sendText('{"type":"typing"}'), close: () => sock.destroy() };
+}
