@@ -31,6 +31,20 @@ export async function api(method, path, body) {
 }
 
 export const get = (p) => api("GET", p);
+
+/** GET a text (non-JSON) answer, such as the session report's markdown. */
+export async function getText(path) {
+  let r;
+  try { r = await fetch(path, { credentials: "same-origin" }); } catch { throw new ApiError(0, "the broker is not reachable"); }
+  const text = await r.text();
+  if (!r.ok) {
+    if (r.status === 401) onUnauthorized();
+    let msg = text;
+    try { msg = JSON.parse(text)?.error?.message || text; } catch { /* plain text */ }
+    throw new ApiError(r.status, msg);
+  }
+  return text;
+}
 export const post = (p, b) => api("POST", p, b);
 export const put = (p, b) => api("PUT", p, b);
 export const del = (p) => api("DELETE", p, {});

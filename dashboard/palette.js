@@ -2,7 +2,7 @@
 // translation language, panels. Also the export and session report actions.
 
 import { h, $, icon, toast, hms } from "./dom.js";
-import { get, post } from "./api.js";
+import { get, getText } from "./api.js";
 import { S, partyName, orderedMessages, groupName } from "./store.js";
 import { targetLabel } from "./chat.js";
 import * as tr from "./translate.js";
@@ -83,10 +83,14 @@ async function allMessages() {
 
 export async function exportChat() {
   try {
+    const name = `claude-peers-chat-${S.session.slice(0, 8) || "session"}.txt`;
+    // The broker's export has the whole session; older brokers lack it.
+    try { download(name, await getText("/v1/session/export"), "text/plain"); toast("✓ Exported the session", "ok"); return; }
+    catch (e) { if (e.status !== 404 && e.status !== 405) throw e; }
     const msgs = await allMessages();
     if (!msgs.length) { toast("Nothing to export yet", "info"); return; }
     const text = msgs.map((m) => `[${new Date(m.sent_at).toLocaleDateString()} ${hms(m.sent_at)}] ${partyName(m.from)} → ${targetLabel(m)}: ${m.text}`).join("\n") + "\n";
-    download(`claude-peers-chat-${S.session.slice(0, 8) || "session"}.txt`, text, "text/plain");
+    download(name, text, "text/plain");
     toast(`✓ Exported ${msgs.length} messages`, "ok");
   } catch (e) { toast(`✗ ${e.message}`, "err"); }
 }
@@ -100,15 +104,10 @@ function download(name, text, type) {
   setTimeout(() => URL.revokeObjectURL(url), 5000);
 }
 
-/** The broker's session report if it has one, else one built from the page's state. */
+/** The broker's session report (GET /v1/session/report) if it has one, else one built here. */
 async function fetchReport() {
-  for (const [method, path] of [["GET", "/v1/report"], ["POST", "/v1/session/report"], ["GET", "/v1/session/report"]]) {
-    try {
-      const r = method === "GET" ? await get(path) : await post(path, {});
-      if (typeof r === "string") return r;
-      if (r?.markdown || r?.report || r?.text) return r.markdown || r.report || r.text;
-    } catch { /* try the next, then build one here */ }
-  }
+  try { return await getText("/v1/session/report"); }
+  catch (e) { if (e.status !== 404 && e.status !== 405) throw e; }
   return localReport(await allMessages());
 }
 
@@ -145,7 +144,8 @@ function localReport(msgs) {
 }
 
 export async function sessionReport() {
-  const text = await fetchReport();
+  let text;
+  try { text = await fetchReport(); } catch (e) { toast(`✗ ${e.message}`, "err"); return; }
   const root = $("modal");
   const close = () => { root.hidden = true; root.replaceChildren(); };
   root.replaceChildren(h("div", { class: "modal-box wide", role: "dialog", "aria-modal": "true", "aria-label": "Session report" },

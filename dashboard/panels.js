@@ -34,13 +34,13 @@ export function initPanels() {
     const body = h("div", { class: "panel-body" });
     bodies.set(p.id, body);
     area.append(h("section", { class: "panel", id: `panel-${p.id}`, "aria-label": p.label },
-      h("h2", { class: "panel-title" }, icon(p.id), p.label), ...(p.id === "groups" ? [groupForm()] : []), body));
+      h("h2", { class: "panel-title" }, icon(p.id), p.label), p.id === "groups" ? groupForm() : p.id === "tasks" ? taskForm() : null, body));
   }
   if (!PANELS.some((p) => p.id === active)) active = "peers";
   setSidebar(localStorage.getItem("sidebar-state") || "expanded");
   show(active);
   on("all", renderAll);
-  on("peers", () => { render("peers"); render("groups"); render("files"); });
+  on("peers", () => { render("peers"); render("groups"); render("files"); refreshAssignees(); });
   on("groups", () => { render("peers"); render("groups"); });
   on("typing", () => render("peers"));
   on("audit", () => render("activity"));
@@ -86,6 +86,9 @@ function render(id) {
   }
   const n = p.badge();
   badges.get(id).textContent = n ? String(n) : "";
+  const form = $(`panel-${id}`).querySelector("form");
+  if (form) form.hidden = !!(p.coord && S.coord[p.coord] == null);
+  if (id === "tasks") refreshAssignees();
   if (p.coord && S.coord[p.coord] == null) {
     body.replaceChildren(h("p", { class: "empty", text: "Not available: this broker does not have coordination features." }));
     return;
@@ -194,6 +197,30 @@ function groupsPanel() {
 
 const taskDone = (t) => ["completed", "done", "complete"].includes(t.status) || !!t.completed_at;
 
+function refreshAssignees() {
+  const sel = $("task-assignee");
+  if (!sel || document.activeElement === sel) return;
+  const keep = sel.value;
+  sel.replaceChildren(h("option", { value: "", text: "unassigned" }),
+    [...S.peers.values()].filter((p) => p.state !== "gone").sort((a, b) => a.name.localeCompare(b.name)).map((p) => h("option", { value: p.id, text: p.name })));
+  sel.value = [...sel.options].some((o) => o.value === keep) ? keep : "";
+}
+
+function taskForm() {
+  const title = h("input", { type: "text", id: "task-title", class: "task-new", placeholder: "New task…", "aria-label": "New task title", maxlength: "200", autocomplete: "off" });
+  const who = h("select", { id: "task-assignee", class: "task-assignee", "aria-label": "Assign the new task to" });
+  return h("form", { class: "inline-form task-form", onsubmit: async (e) => {
+    e.preventDefault();
+    const t = title.value.trim();
+    if (!t) return;
+    try {
+      await post("/v1/tasks", who.value ? { title: t, assignee: who.value } : { title: t });
+      title.value = "";
+      toast("✓ Task created", "ok");
+    } catch (err) { toast(`✗ ${err.message}`, "err", 4000); }
+  } }, title, who, h("button", { type: "submit", class: "btn primary", text: "Add" }));
+}
+
 function tasksPanel() {
   const tasks = S.coord.tasks || [];
   if (!tasks.length) return empty("No tasks");
@@ -205,8 +232,9 @@ function tasksPanel() {
         catch (e) { box.checked = false; toast(`✗ ${e.message}`, "err", 4000); }
       } });
     const assignee = who(pick(t, "assignee", "assignee_name", "assignee_id", "assigned_to"));
-    return h("li", { class: `task${done ? " done" : ""}`, dataset: { id: String(t.id) } },
-      h("label", null, box, h("span", { class: "task-title", text: t.title || "(untitled)" })),
+    return h("li", { class: `task${done ? " done" : ""}`, dataset: { id: String(t.id), status: t.status || "" } },
+      h("label", null, box, h("span", { class: "task-title", text: t.title || "(untitled)" }),
+        t.status === "in_progress" ? h("span", { class: "pill ver-pending", text: "in progress" }) : null),
       h("div", { class: "muted small" }, assignee ? `@${assignee} · ` : "unassigned · ", t.created_at ? ago(t.created_at) : "",
         t.result ? h("div", { class: "task-result", text: t.result }) : null));
   }));
@@ -221,7 +249,11 @@ function fileRows() {
   const list = Array.isArray(af) ? af : Object.entries(af).map(([peer_id, v]) => ({ peer_id, ...(Array.isArray(v) ? { files: v } : v) }));
   for (const e of list) {
     const peer = who(pick(e, "peer", "peer_name", "peer_id"));
-    if (Array.isArray(e.files)) for (const f of e.files) rows.push({ peer, path: typeof f === "string" ? f : f.path });
+    if (Array.isArray(e.files)) {
+      for (const f of e.files) {
+        rows.push(typeof f === "string" ? { peer, path: f } : { peer, path: f.path, with: Array.isArray(f.conflicts_with) ? f.conflicts_with : null });
+      }
+    }
     else if (e.path || e.file) rows.push({ peer, path: e.path || e.file });
   }
   return rows;
@@ -235,7 +267,9 @@ function filesPanel() {
   return h("ul", { class: "file-list" }, rows.map((r) => h("li", { class: "file-row", title: r.path },
     h("span", { class: "file-peer", text: r.peer }),
     h("span", { class: "file-name", text: r.path.split(/[\\/]/).pop() }),
-    count.get(r.path) > 1 ? h("span", { class: "badge conflict", text: "CONFLICT" }) : null)));
+    (r.with ? r.with.length > 0 : count.get(r.path) > 1)
+      ? h("span", { class: "badge conflict", title: r.with ? `also edited by ${r.with.map(who).join(", ")}` : "edited by more than one peer", text: "CONFLICT" })
+      : null)));
 }
 
 // ---- Activity ----
@@ -278,21 +312,42 @@ function decisionsPanel() {
     list.map((d) => h("div", { class: `card decision${(d.status || "active") !== "active" ? " revoked" : ""}`, dataset: { key: d.key } },
       h("div", { class: "dec-kv" }, h("b", { text: d.key }), h("span", { text: " = " }), h("span", { text: String(d.value ?? "") })),
       d.rationale ? h("div", { class: "rationale", text: d.rationale }) : null,
-      h("div", { class: "muted small", text: `${who(pick(d, "author", "author_name", "author_id")) || "?"} · ${ago(d.updated_at || d.created_at)}${(d.status || "active") !== "active" ? ` · ${d.status}` : ""}` })))));
+      h("div", { class: "dec-foot" },
+        h("span", { class: "muted small", text: `${who(pick(d, "author", "author_name", "author_id")) || "?"} · ${ago(d.updated_at || d.created_at)}${(d.status || "active") !== "active" ? ` · ${d.status}` : ""}` }),
+        (d.status || "active") === "active" && d.id != null
+          ? h("button", { type: "button", class: "btn small-btn", "aria-label": `Revoke decision ${d.key}`, onclick: () => revoke(d), text: "Revoke" })
+          : null)))));
+}
+
+async function revoke(d) {
+  if (!(await confirmBox(`Revoke decision "${d.key}"?`, "Revoke"))) return;
+  try { await post(`/v1/decisions/${encodeURIComponent(d.id)}/revoke`, {}); toast(`✓ Revoked ${d.key}`, "ok"); }
+  catch (e) { toast(`✗ ${e.message}`, "err", 4000); }
 }
 
 // ---- Verifications ----
 
 function verificationsPanel() {
   const vs = S.coord.verifications || [];
-  if (!vs.length) return empty("No verifications");
-  return vs.map((v) => {
+  const out = vs.length ? vs.map((v) => {
     const st = v.status || "pending";
-    return h("div", { class: "card verification", dataset: { id: String(v.id) } },
+    return h("div", { class: "card verification", dataset: { id: String(v.id), status: st } },
       h("div", { class: "ver-top" }, h("span", { class: `pill ver-${st}`, text: st }), h("span", { class: "claim", text: v.claim || "" })),
       h("div", { class: "muted small", text: `${who(pick(v, "requester", "requester_name", "requester_id"))} → ${who(pick(v, "verifier", "verifier_name", "verifier_id"))} · ${ago(v.created_at)}` }),
       v.response ? h("div", { class: "rationale", text: v.response }) : null);
-  });
+  }) : [empty("No verifications")];
+  const approvals = S.coord.approvals || [];
+  if (approvals.length) {
+    out.push(h("div", { class: "sec-head" }, h("span", { text: "Approvals" }), h("span", { class: "count", text: String(approvals.length) })));
+    for (const a of approvals.slice(0, 20)) {
+      const st = a.status || "pending";
+      out.push(h("div", { class: "card approval", dataset: { id: String(a.id), status: st } },
+        h("div", { class: "ver-top" }, h("span", { class: `pill ver-${st === "approved" ? "verified" : st === "rejected" ? "failed" : "pending"}`, text: st }), h("span", { class: "claim", text: a.action || "" })),
+        h("div", { class: "muted small", text: `${who(a.requester)} → ${who(a.approver)} · ${ago(a.created_at)}` }),
+        a.reason ? h("div", { class: "rationale", text: a.reason }) : null));
+    }
+  }
+  return out;
 }
 
 // ---- Proposals ----
