@@ -21,6 +21,7 @@ const els = new Map();          // message id → element
 const translated = new Map();   // message id → {lang, text} while shown translated
 let feed, list, searchQuery = "";
 let loadingOlder = false;
+let stuck = true;               // the reader is at the newest message
 
 export function initChat() {
   feed = $("feed");
@@ -32,15 +33,19 @@ export function initChat() {
   on("typing", renderTyping);
   on("peers", () => renderTyping());
   feed.addEventListener("scroll", () => {
+    stuck = nearBottom();
     if (feed.scrollTop < 300) loadOlder();
-    if (nearBottom()) $("jump-btn").hidden = true;
+    if (stuck) $("jump-btn").hidden = true;
   });
+  // Stay at the newest message when the window (or the feed) changes size.
+  new ResizeObserver(() => { if (stuck) scrollToBottom(false); }).observe(feed);
   $("jump-btn").addEventListener("click", () => scrollToBottom(true));
   setInterval(renderTyping, 1000);
 }
 
 const nearBottom = () => feed.scrollHeight - feed.scrollTop - feed.clientHeight < 80;
 function scrollToBottom(smooth) {
+  stuck = true;
   feed.scrollTo({ top: feed.scrollHeight, behavior: smooth ? "smooth" : "auto" });
   $("jump-btn").hidden = true;
 }
@@ -95,7 +100,7 @@ function appendMessage(id) {
   const msgs = orderedMessages();
   const idx = msgs.findIndex((x) => x.id === id);
   if (idx !== msgs.length - 1 || msgs.length === 1) { const b = nearBottom(); renderAll(false); if (b) scrollToBottom(false); return; }
-  const stick = nearBottom() || m.from.id === OPERATOR_ID;
+  const stick = stuck || nearBottom() || m.from.id === OPERATOR_ID;
   const prev = msgs[idx - 1];
   if (prev && new Date(m.sent_at) - new Date(prev.sent_at) > GAP_MS) list.append(divider(m.sent_at));
   const el = buildMessage(m, !continues(prev, m));
@@ -103,7 +108,7 @@ function appendMessage(id) {
   els.set(id, el);
   list.append(el);
   applySearch();
-  if (stick) scrollToBottom(true); else $("jump-btn").hidden = false;
+  if (stick) scrollToBottom(false); else $("jump-btn").hidden = false;
   notify(m);
 }
 

@@ -3,7 +3,7 @@
 // kept in local storage. The coordination panels read the lists the broker
 // adds to /v1/state when it has those features and stay empty otherwise.
 
-import { h, $, icon, avatar, toast, confirmBox, hm, ago, fullTime } from "./dom.js";
+import { h, add, $, icon, avatar, toast, confirmBox, hm, ago, fullTime } from "./dom.js";
 import { get, post, put, del } from "./api.js";
 import { S, on, partyName, OPERATOR_ID } from "./store.js";
 import { typingNow } from "./chat.js";
@@ -201,8 +201,9 @@ function refreshAssignees() {
   const sel = $("task-assignee");
   if (!sel || document.activeElement === sel) return;
   const keep = sel.value;
-  sel.replaceChildren(h("option", { value: "", text: "unassigned" }),
-    [...S.peers.values()].filter((p) => p.state !== "gone").sort((a, b) => a.name.localeCompare(b.name)).map((p) => h("option", { value: p.id, text: p.name })));
+  sel.replaceChildren();
+  add(sel, [h("option", { value: "", text: "unassigned" }),
+    [...S.peers.values()].filter((p) => p.state !== "gone").sort((a, b) => a.name.localeCompare(b.name)).map((p) => h("option", { value: p.id, text: p.name }))]);
   sel.value = [...sel.options].some((o) => o.value === keep) ? keep : "";
 }
 

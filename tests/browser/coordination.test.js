@@ -40,7 +40,7 @@ describe("coordination panels", () => {
     await li.waitFor();
     assert.match(await li.textContent(), /@bob/);
     assert.equal(await page.locator('.rail-btn[data-panel="tasks"] .rail-badge').textContent(), "1");
-    await li.locator('input[type="checkbox"]').check();
+    await li.locator('input[type="checkbox"]').click();
     await until("completed", async () => (await state()).tasks.find((t) => t.title === "Write the migration").status === "completed");
     await page.locator("#panel-tasks .task.done", { hasText: "Write the migration" }).waitFor();
     await page.fill("#task-title", "Ship the dashboard");

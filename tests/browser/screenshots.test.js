@@ -44,7 +44,7 @@ describe("screenshots", () => {
     await bob.call("send_message", { to_id: "carol", message: "Checked in Chromium:\n- 50 per page\n- stops at *Session started*\n- no jumps while loading" });
     await carol.call("send_message", { to_id: "dashboard", message: "Routes I reviewed:\n\n| route | who |\n|---|---|\n| `GET /v1/state` | operator |\n| `POST /v1/messages` | anyone |\n\nLooks good — see https://example.com/api" });
     await send("b:machine", "Heads up: broker restart at 14:00 UTC. Your sessions reconnect by themselves.");
-    await until("6 messages", async () => (await page.locator(".msg").count()) === 6);
+    await until("6 messages", async () => (await page.locator(".msg").count()) >= 6);
     const st = await w.admin("GET", "/v1/state");
     const byText = (t) => st.messages.find((m) => m.text.includes(t)).id;
     await bob.call("react", { message_id: byText("paged"), emoji: "👍" });
@@ -52,6 +52,16 @@ describe("screenshots", () => {
     await bob.call("react", { message_id: byText("restart"), emoji: "👀" });
     await w.admin("POST", `/v1/messages/${byText("Routes I reviewed")}/pin`, { pinned: true });
     await bob.call("ack_message", { message_id: byText("check that scrolling") });
+    const coord = "tasks" in st;
+    if (coord) {
+      await alice.call("create_task", { title: "Page the feed query", assignee: "alice" });
+      await bob.call("create_task", { title: "Browser tests for every panel", assignee: "bob" });
+      await alice.call("post_decision", { key: "database", value: "SQLite (WAL)", rationale: "embedded, no server to run", category: "architecture" });
+      await alice.call("post_decision", { key: "page size", value: "50", rationale: "fast first paint" });
+      await alice.call("create_proposal", { title: "Ship the dashboard in 0.2", description: "All panels done and tested", required_votes: 2 });
+      await alice.call("set_active_files", { files: [`${w.dir}/repo/src/store.rs`, `${w.dir}/repo/src/feed.rs`] });
+      await alice.call("send_structured", { to_id: "dashboard", msg_type: "question", question: "Keep the 200-message export limit?", expected_format: "yes or no" });
+    }
     const dave = await rawPeer(w, "dave");
     dave.typing();
     await page.locator("#typing-line:not([hidden])").waitFor();
@@ -83,6 +93,16 @@ describe("screenshots", () => {
     await page.screenshot({ path: screenshotPath("phone-panels.png") });
     shots.push("phone-panels.png");
     await page.keyboard.press("Escape");
+    if (coord) {
+      await page.setViewportSize({ width: 1440, height: 900 });
+      for (const p of ["tasks", "proposals", "decisions"]) {
+        await page.click(`.rail-btn[data-panel="${p}"]`);
+        await sleep(150);
+        await page.screenshot({ path: screenshotPath(`laptop-${p}.png`) });
+        shots.push(`laptop-${p}.png`);
+      }
+      await page.click('.rail-btn[data-panel="peers"]');
+    }
     // The command palette at laptop size.
     await page.setViewportSize({ width: 1440, height: 900 });
     await page.keyboard.press("Control+k");
