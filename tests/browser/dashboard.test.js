@@ -248,6 +248,30 @@ describe("dashboard with live peers", () => {
     } finally { dave.close(); }
   });
 
+  test("a browser notification when a message arrives while the tab is hidden", async () => {
+    const p2 = await w.page({ init: () => {
+      window.__notes = [];
+      window.__hidden = false;
+      Object.defineProperty(document, "hidden", { get: () => window.__hidden });
+      window.Notification = class {
+        static permission = "granted";
+        static requestPermission() { return Promise.resolve("granted"); }
+        constructor(title, opts) { window.__notes.push({ title, body: opts.body, tag: opts.tag }); }
+      };
+    } });
+    await alice.call("send_message", { to_id: "bob", message: "visible tab: no notification" });
+    await msgWith(p2, "visible tab").waitFor();
+    await p2.evaluate(() => { window.__hidden = true; });
+    await alice.call("send_message", { to_id: "bob", message: "hidden tab: **notify** me" });
+    await msgWith(p2, "hidden tab").waitFor();
+    const notes = await p2.evaluate(() => window.__notes);
+    assert.equal(notes.length, 1, JSON.stringify(notes));
+    assert.equal(notes[0].title, "alice sent a message");
+    assert.equal(notes[0].body, "hidden tab: notify me");
+    assert.equal(notes[0].tag, "claude-peers-msg");
+    await p2.context().close();
+  });
+
   test("activity panel shows the audit log", async () => {
     await page.click('.rail-btn[data-panel="activity"]');
     await page.locator("#panel-activity .audit-row", { hasText: "group" }).first().waitFor();
