@@ -5,7 +5,7 @@
 
 import { h, add, $, icon, avatar, hm, hms, fullTime, toast } from "./dom.js";
 import { get, post } from "./api.js";
-import { S, on, orderedMessages, addOlder, partyName, groupName, OPERATOR_ID } from "./store.js";
+import { S, on, emit, orderedMessages, addOlder, partyName, groupName, OPERATOR_ID } from "./store.js";
 import { render as markdown, plain } from "./markdown.js";
 import * as tr from "./translate.js";
 
@@ -32,13 +32,18 @@ export function initChat() {
   on("pinned", renderPinned);
   on("typing", renderTyping);
   on("peers", () => renderTyping());
+  let size = "";
+  const sizeNow = () => `${feed.clientWidth}x${feed.clientHeight}`;
   feed.addEventListener("scroll", () => {
-    stuck = nearBottom();
+    // A scroll caused by a resize is not the reader's: the observer below handles it.
+    if (sizeNow() === size) stuck = nearBottom();
     if (feed.scrollTop < 300) loadOlder();
     if (stuck) $("jump-btn").hidden = true;
   });
-  // Stay at the newest message when the window (or the feed) changes size.
-  new ResizeObserver(() => { if (stuck) scrollToBottom(false); }).observe(feed);
+  // Stay at the newest message when the window, the feed or its content changes size.
+  const ro = new ResizeObserver(() => { size = sizeNow(); if (stuck) scrollToBottom(false); });
+  ro.observe(feed);
+  ro.observe(list);
   $("jump-btn").addEventListener("click", () => scrollToBottom(true));
   setInterval(renderTyping, 1000);
 }
@@ -312,8 +317,12 @@ export function typingNow() {
   return [...S.typing.keys()];
 }
 
+let typingKey = "";
 function renderTyping() {
   const ids = typingNow();
+  // Tell the peer cards when the set of typists changes (including when one fades out).
+  const key = ids.slice().sort().join(",");
+  if (key !== typingKey) { typingKey = key; emit("typing-set"); }
   const line = $("typing-line");
   if (!ids.length) { line.replaceChildren(); line.hidden = true; return; }
   const names = ids.map((id) => S.peers.get(id)?.name || id);

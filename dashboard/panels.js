@@ -42,7 +42,7 @@ export function initPanels() {
   on("all", renderAll);
   on("peers", () => { render("peers"); render("groups"); render("files"); refreshAssignees(); });
   on("groups", () => { render("peers"); render("groups"); });
-  on("typing", () => render("peers"));
+  on("typing-set", () => render("peers"));
   on("audit", () => render("activity"));
   on("coord", (list) => { for (const p of PANELS) if (!list || p.coord === list) render(p.id); });
   setInterval(() => render("peers"), 15000);
