@@ -79,7 +79,6 @@ async function boot() {
     showPanel: (p) => { setSidebar("expanded"); show(p); openSidebar(true); },
   });
   setRefetch(reloadSoon);
-  setUnauthorizedHandler(() => { if (stream) { stream.stop(); stream = null; } showLogin("Your session ended; sign in again."); });
 
   $("theme-btn").addEventListener("click", toggleTheme);
   $("export-btn").addEventListener("click", exportChat);
@@ -101,8 +100,15 @@ async function boot() {
     if (stream && !stream.isOpen() && !$("app").hidden) reload();
   }, 5000);
 
-  if (!(await signIn())) { showLogin(); return; }
-  await start();
+  // The automatic sign-in (loopback broker); else a session cookie from an
+  // earlier sign-in with the token; else ask for the admin token.
+  let ok = false;
+  if (await signIn()) ok = await reload();
+  else {
+    try { loadState(await get("/v1/state")); ok = true; } catch (e) { if (e.status !== 401) throw e; }
+  }
+  setUnauthorizedHandler(() => { if (stream) { stream.stop(); stream = null; } showLogin("Your session ended; sign in again."); });
+  if (ok) startStream(); else showLogin();
 }
 
 async function start() {

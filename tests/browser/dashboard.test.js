@@ -330,6 +330,11 @@ describe("login when the broker asks for the admin token", () => {
     await page.click('#login button[type="submit"]');
     await page.locator("#conn.ok").waitFor();
     assert.ok(await page.locator("#login").isHidden());
+    // The session cookie keeps the page signed in across a reload.
+    await page.reload();
+    await page.locator("#conn.ok").waitFor();
+    assert.ok(await page.locator("#login").isHidden());
+    assert.deepEqual(page.errors.filter((e) => !/401/.test(e)), []);
   });
 });
 
