@@ -378,4 +378,19 @@ describe("translation through a configured LibreTranslate server", () => {
     await fr.waitFor();
     assert.equal(await fr.getAttribute("dir"), null, "French is left-to-right");
   });
+
+  test("the browser's on-device translator comes first: nothing goes to the server", async () => {
+    const before = w.translations.length;
+    const page = await w.page({ init: () => {
+      window.Translator = {
+        availability: async () => "available",
+        create: async ({ targetLanguage }) => ({ translate: async (t) => `on-device(${targetLanguage}): ${t}` }),
+      };
+    } });
+    const m = msgWith(page, "Good morning team");
+    await m.hover();
+    await m.locator(".tr-btn").click();
+    await msgWith(page, "on-device(ar): Good morning team").locator('.md[dir="rtl"]').waitFor();
+    assert.equal(w.translations.length, before, "the LibreTranslate server was not asked");
+  });
 });
