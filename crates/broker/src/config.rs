@@ -75,6 +75,11 @@ pub struct Config {
     pub limits: Limits,
     /// Set when an MCP server started this broker (logs where it came from).
     pub spawned: bool,
+    /// A LibreTranslate-compatible endpoint (`http://host:port/translate`) the
+    /// dashboard's translate button may use; `None` = no server-side translation.
+    pub translate_url: Option<String>,
+    /// API key sent to that endpoint, if it needs one.
+    pub translate_key: Option<String>,
 }
 
 impl Config {
@@ -94,6 +99,8 @@ impl Config {
             dashboard_login: DashboardLogin::default(),
             limits: Limits::default(),
             spawned: false,
+            translate_url: None,
+            translate_key: None,
         }
     }
 

@@ -20,22 +20,34 @@ struct Asset {
     body: &'static [u8],
 }
 
+/// One embedded file of `dashboard/`.
+macro_rules! asset {
+    ($name:literal, $mime:expr) => {
+        Asset {
+            name: $name,
+            mime: $mime,
+            body: include_bytes!(concat!("../../../dashboard/", $name)),
+        }
+    };
+}
+
+const JS: &str = "text/javascript; charset=utf-8";
+
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "index.html",
-        mime: "text/html; charset=utf-8",
-        body: include_bytes!("../../../dashboard/index.html"),
-    },
-    Asset {
-        name: "app.js",
-        mime: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../../dashboard/app.js"),
-    },
-    Asset {
-        name: "style.css",
-        mime: "text/css; charset=utf-8",
-        body: include_bytes!("../../../dashboard/style.css"),
-    },
+    asset!("index.html", "text/html; charset=utf-8"),
+    asset!("style.css", "text/css; charset=utf-8"),
+    asset!("icon.svg", "image/svg+xml"),
+    // ES modules: app.js imports the others.
+    asset!("app.js", JS),
+    asset!("api.js", JS),
+    asset!("dom.js", JS),
+    asset!("store.js", JS),
+    asset!("markdown.js", JS),
+    asset!("chat.js", JS),
+    asset!("panels.js", JS),
+    asset!("compose.js", JS),
+    asset!("palette.js", JS),
+    asset!("translate.js", JS),
 ];
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \

@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod decisions;
 pub mod extract;
 pub mod files;
+pub mod group_message;
 pub mod groups;
 pub mod messages;
 pub mod peers;
@@ -13,6 +14,7 @@ pub mod proposals;
 pub mod reports;
 pub mod structured;
 pub mod tasks;
+pub mod translate;
 pub mod verifications;
 
 use axum::Router;
@@ -38,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .merge(approvals::routes())
         .merge(files::routes())
         .merge(reports::routes())
+        .merge(group_message::routes())
+        .merge(translate::routes())
         .route("/v1/stream", get(crate::stream::handler))
         .merge(crate::dashboard::routes())
         .fallback(|| async { api_response(ApiError::not_found("no such route; see docs/API.md")) })

@@ -68,6 +68,17 @@ pub struct BrokerArgs {
     /// Milliseconds an active-files report lasts without a new one.
     #[arg(long, env = "CLAUDE_PEERS_ACTIVE_FILES_TTL_MS", default_value_t = limits::DEFAULT_ACTIVE_FILES_TTL_MS)]
     active_files_ttl_ms: i64,
+    /// LibreTranslate-compatible URL (e.g. http://127.0.0.1:5000/translate) for the
+    /// dashboard's translate button when the browser has no on-device translator.
+    #[arg(long = "translate-url", env = "CLAUDE_PEERS_TRANSLATE_URL")]
+    translate_url: Option<String>,
+    /// API key for --translate-url, if the server needs one.
+    #[arg(
+        long = "translate-key",
+        env = "CLAUDE_PEERS_TRANSLATE_KEY",
+        hide_env_values = true
+    )]
+    translate_key: Option<String>,
     /// Set when an MCP server started this broker.
     #[arg(long, hide = true)]
     spawned: bool,
@@ -127,6 +138,13 @@ pub async fn run(g: &Global, a: BrokerArgs) -> Result<()> {
         active_files_ttl_ms: a.active_files_ttl_ms.max(1_000),
     };
     config.spawned = a.spawned;
+    config.translate_url = a.translate_url.filter(|u| !u.trim().is_empty());
+    config.translate_key = a.translate_key.filter(|k| !k.is_empty());
+    if let Some(u) = &config.translate_url
+        && !u.starts_with("http://")
+    {
+        anyhow::bail!("--translate-url must be an http:// URL (got {u:?})");
+    }
     let running = claude_peers_broker::start(config).await?;
     let addr = running.local_addr()?;
     eprintln!("claude-peers broker listening on http://{addr}/ (dashboard at that address)");
