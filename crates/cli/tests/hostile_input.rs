@@ -56,6 +56,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/sessions"),
     ("POST", "/v1/sessions"),
     ("GET", "/health"),
+    ("POST", "/v1/groups/{id}/messages"),
+    ("GET", "/v1/translate"),
+    ("POST", "/v1/translate"),
 ];
 
 fn bodies() -> Vec<Vec<u8>> {
