@@ -311,6 +311,7 @@ async fn main() {
     }
     let recipients = Arc::new(recipients);
     let cpu0 = cpu_time(broker_pid);
+    let client0 = cpu_time(std::process::id());
     let t0 = Instant::now();
     let mut tasks = Vec::new();
     for (i, c) in clients.into_iter().enumerate() {
@@ -341,6 +342,7 @@ async fn main() {
     let elapsed = t0.elapsed();
     let rate = total as f64 / elapsed.as_secs_f64();
     let broker_cpu = cpu_time(broker_pid).saturating_sub(cpu0);
+    let client_cpu = cpu_time(std::process::id()).saturating_sub(client0);
     let rss_broker_loaded = rss_kib(broker_pid);
 
     println!("## claude-peers end-to-end benchmark\n");
@@ -359,6 +361,10 @@ async fn main() {
     println!(
         "| broker CPU per send | {:.1} µs |",
         broker_cpu.as_secs_f64() * 1e6 / total.max(1) as f64
+    );
+    println!(
+        "| sending client (same machine) CPU per send | {:.1} µs |",
+        client_cpu.as_secs_f64() * 1e6 / total.max(1) as f64
     );
     println!(
         "| broker RSS idle / after load | {} KiB / {} KiB |",
