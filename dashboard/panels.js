@@ -208,7 +208,7 @@ function refreshAssignees() {
 }
 
 function taskForm() {
-  const title = h("input", { type: "text", id: "task-title", class: "task-new", placeholder: "New task…", "aria-label": "New task title", maxlength: "200", autocomplete: "off" });
+  const title = h("input", { type: "text", id: "task-title", class: "task-new", placeholder: "New task…", "aria-label": "New task title", maxlength: "256", autocomplete: "off" });
   const who = h("select", { id: "task-assignee", class: "task-assignee", "aria-label": "Assign the new task to" });
   return h("form", { class: "inline-form task-form", onsubmit: async (e) => {
     e.preventDefault();
