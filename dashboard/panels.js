@@ -208,7 +208,7 @@ function refreshAssignees() {
 }
 
 function taskForm() {
-  const title = h("input", { type: "text", id: "task-title", class: "task-new", placeholder: "New task…", "aria-label": "New task title", maxlength: "200", autocomplete: "off" });
+  const title = h("input", { type: "text", id: "task-title", class: "task-new", placeholder: "New task…", "aria-label": "New task title", maxlength: "256", autocomplete: "off" });
   const who = h("select", { id: "task-assignee", class: "task-assignee", "aria-label": "Assign the new task to" });
   return h("form", { class: "inline-form task-form", onsubmit: async (e) => {
     e.preventDefault();
@@ -234,7 +234,7 @@ function tasksPanel() {
       } });
     const assignee = who(pick(t, "assignee", "assignee_name", "assignee_id", "assigned_to"));
     return h("li", { class: `task${done ? " done" : ""}`, dataset: { id: String(t.id), status: t.status || "" } },
-      h("label", null, box, h("span", { class: "task-title", text: t.title || "(untitled)" }),
+      h("label", { title: t.description || "" }, box, h("span", { class: "task-title", text: t.title || "(untitled)" }),
         t.status === "in_progress" ? h("span", { class: "pill ver-pending", text: "in progress" }) : null),
       h("div", { class: "muted small" }, assignee ? `@${assignee} · ` : "unassigned · ", t.created_at ? ago(t.created_at) : "",
         t.result ? h("div", { class: "task-result", text: t.result }) : null));
@@ -335,7 +335,10 @@ function verificationsPanel() {
     return h("div", { class: "card verification", dataset: { id: String(v.id), status: st } },
       h("div", { class: "ver-top" }, h("span", { class: `pill ver-${st}`, text: st }), h("span", { class: "claim", text: v.claim || "" })),
       h("div", { class: "muted small", text: `${who(pick(v, "requester", "requester_name", "requester_id"))} → ${who(pick(v, "verifier", "verifier_name", "verifier_id"))} · ${ago(v.created_at)}` }),
-      v.response ? h("div", { class: "rationale", text: v.response }) : null);
+      v.evidence_needed && st === "pending" ? h("div", { class: "muted small", text: `needs: ${v.evidence_needed}` }) : null,
+      Array.isArray(v.files_to_check) && v.files_to_check.length ? h("div", { class: "muted small mono", title: v.files_to_check.join("\n"), text: v.files_to_check.map((f) => f.split(/[\\/]/).pop()).join(", ") }) : null,
+      v.response ? h("div", { class: "rationale", text: v.response }) : null,
+      v.evidence ? h("div", { class: "muted small", text: `evidence: ${v.evidence}` }) : null);
   }) : [empty("No verifications")];
   const approvals = S.coord.approvals || [];
   if (approvals.length) {
@@ -378,6 +381,7 @@ function proposalsPanel() {
     return h("div", { class: `card proposal st-${st}`, dataset: { id: String(p.id) } },
       h("div", { class: "prop-top" }, h("b", { text: p.title || "" }), h("span", { class: `pill prop-${st}`, text: { open: "⏳ Open", approved: "✅ Approved", rejected: "❌ Rejected" }[st] || st })),
       p.description ? h("div", { class: "rationale", text: p.description }) : null,
+      h("div", { class: "muted small", text: `by ${who(pick(p, "author", "author_name", "author_id")) || "?"} · ${ago(p.created_at)}` }),
       h("div", { class: "progress", role: "progressbar", "aria-valuenow": String(pct), "aria-valuemin": "0", "aria-valuemax": "100", "aria-label": "Approvals" }, bar),
       h("div", { class: "muted small", text: `${approves}/${required} approvals, ${rejects} rejections` }),
       votes.length ? h("ul", { class: "voters" }, votes.map((v) => h("li", { text: `${v.vote === "approve" ? "✅" : "❌"} ${who(pick(v, "voter", "voter_name", "voter_id"))}${v.reason ? ` — ${v.reason}` : ""}` }))) : null,
