@@ -34,6 +34,10 @@ async fn five_sessions_at_once_start_exactly_one_broker() {
         let r = m.call("list_peers", json!({})).await;
         assert!(r.text.starts_with("4 peer(s)"), "{}", r.text);
     }
+    // The auto-started broker logs to a file beside the database.
+    let log = std::fs::read_to_string(env.db.with_extension("log"))
+        .expect("broker log beside the database");
+    assert!(log.contains("listening"), "{log}");
     // http://127.0.0.1:<port>/ answers with the dashboard.
     let page = reqwest::get(env.url("/")).await.unwrap();
     assert_eq!(page.status(), 200);
