@@ -46,11 +46,7 @@ impl Caller {
 
     /// The caller as the sender of a notification.
     pub fn sender(&self) -> Sender<'_> {
-        match (&self.me, &self.actor) {
-            (Some(p), _) => Sender::Peer(p),
-            (None, Actor::Operator(k)) => Sender::Operator(*k),
-            (None, Actor::Peer(_)) => Sender::System,
-        }
+        Sender::of(&self.actor, self.me.as_ref())
     }
 
     /// The caller's peer row, or an error saying only a peer can `what`.

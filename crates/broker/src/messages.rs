@@ -37,7 +37,16 @@ pub enum Sender<'a> {
     System,
 }
 
-impl Sender<'_> {
+impl<'a> Sender<'a> {
+    /// The sender for an actor: its peer row if it is a peer, else the person.
+    pub fn of(actor: &Actor, me: Option<&'a PeerRow>) -> Self {
+        match (me, actor) {
+            (Some(p), _) => Sender::Peer(p),
+            (None, Actor::Operator(k)) => Sender::Operator(*k),
+            (None, Actor::Peer(_)) => Sender::System,
+        }
+    }
+
     fn party(&self) -> Party {
         match self {
             Sender::Peer(p) => p.party(),
@@ -214,11 +223,7 @@ pub fn send(
     let text = validate::message_text("text", &req.text)?;
     let context = req.context.as_ref().map(validate::context).transpose()?;
     let (standing, me) = standing(t.conn, actor)?;
-    let from = match (&me, actor) {
-        (Some(p), _) => Sender::Peer(p),
-        (None, Actor::Operator(k)) => Sender::Operator(*k),
-        (None, Actor::Peer(_)) => Sender::System,
-    };
+    let from = Sender::of(actor, me.as_ref());
     if let Some(kind) = operator_recipient(&req.to) {
         let id = post(
             t,
