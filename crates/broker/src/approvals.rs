@@ -229,21 +229,14 @@ pub fn query(
     status: Option<ApprovalStatus>,
     limit: u32,
 ) -> Result<Vec<ApprovalView>> {
-    let (all, group) = filter.params();
-    let mut stmt = conn.prepare_cached(&format!(
-        "{} WHERE a.session_id = ?1 AND (?2 = 0 OR a.group_id IS ?3) AND (?4 IS NULL OR a.status = ?4)
-         ORDER BY a.created_at DESC, a.id DESC LIMIT ?5",
-        select()
-    ))?;
-    let rows = stmt.query_map(
-        params![
-            session,
-            all,
-            group,
-            status.map(ApprovalStatus::as_str),
-            limit
-        ],
+    let rows = coord::in_session(
+        conn,
+        (&select(), "a"),
+        filter,
+        session,
+        status.map(ApprovalStatus::as_str),
+        limit,
         from_row,
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows)
 }

@@ -257,6 +257,29 @@ pub fn preview(s: &str, n: usize) -> String {
     out.replace('\n', " ")
 }
 
+/// The records of one coordination table in `session` and `filter`, newest
+/// first: `table` is the table's SELECT and the alias of its rows, and
+/// `status` an optional status to match. One query shape for tasks,
+/// approvals, verifications and proposals.
+pub fn in_session<T>(
+    conn: &Connection,
+    (select, alias): (&str, &str),
+    filter: &GroupFilter,
+    session: &str,
+    status: Option<&str>,
+    limit: u32,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let (all, group) = filter.params();
+    let mut stmt = conn.prepare_cached(&format!(
+        "{select} WHERE {alias}.session_id = ?1 AND (?2 = 0 OR {alias}.group_id IS ?3)
+           AND (?4 IS NULL OR {alias}.status = ?4)
+         ORDER BY {alias}.created_at DESC, {alias}.id DESC LIMIT ?5"
+    ))?;
+    let rows = stmt.query_map(rusqlite::params![session, all, group, status, limit], row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

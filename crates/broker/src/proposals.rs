@@ -372,24 +372,16 @@ pub fn query(
     status: Option<ProposalStatus>,
     limit: u32,
 ) -> Result<Vec<ProposalView>> {
-    let (all, group) = filter.params();
-    let mut stmt = conn.prepare_cached(&format!(
-        "{} WHERE p.session_id = ?1 AND (?2 = 0 OR p.group_id IS ?3) AND (?4 IS NULL OR p.status = ?4)
-         ORDER BY p.created_at DESC, p.id DESC LIMIT ?5",
-        select()
-    ))?;
-    let rows = stmt.query_map(
-        params![
-            session,
-            all,
-            group,
-            status.map(ProposalStatus::as_str),
-            limit
-        ],
+    let rows = coord::in_session(
+        conn,
+        (&select(), "p"),
+        filter,
+        session,
+        status.map(ProposalStatus::as_str),
+        limit,
         from_row,
     )?;
-    let list: Vec<ProposalView> = rows.collect::<rusqlite::Result<_>>()?;
-    list.into_iter().map(|p| with_votes(conn, p)).collect()
+    rows.into_iter().map(|p| with_votes(conn, p)).collect()
 }
 
 #[cfg(test)]

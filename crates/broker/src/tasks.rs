@@ -381,15 +381,14 @@ pub fn query(
     status: Option<TaskStatus>,
     limit: u32,
 ) -> Result<Vec<TaskView>> {
-    let (all, group) = filter.params();
-    let mut stmt = conn.prepare_cached(&format!(
-        "{} WHERE t.session_id = ?1 AND (?2 = 0 OR t.group_id IS ?3) AND (?4 IS NULL OR t.status = ?4)
-         ORDER BY t.created_at DESC, t.id DESC LIMIT ?5",
-        select()
-    ))?;
-    let rows = stmt.query_map(
-        params![session, all, group, status.map(TaskStatus::as_str), limit],
+    let rows = coord::in_session(
+        conn,
+        (&select(), "t"),
+        filter,
+        session,
+        status.map(TaskStatus::as_str),
+        limit,
         from_row,
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows)
 }

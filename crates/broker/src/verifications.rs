@@ -265,21 +265,14 @@ pub fn query(
     status: Option<VerificationStatus>,
     limit: u32,
 ) -> Result<Vec<VerificationView>> {
-    let (all, group) = filter.params();
-    let mut stmt = conn.prepare_cached(&format!(
-        "{} WHERE v.session_id = ?1 AND (?2 = 0 OR v.group_id IS ?3) AND (?4 IS NULL OR v.status = ?4)
-         ORDER BY v.created_at DESC, v.id DESC LIMIT ?5",
-        select()
-    ))?;
-    let rows = stmt.query_map(
-        params![
-            session,
-            all,
-            group,
-            status.map(VerificationStatus::as_str),
-            limit
-        ],
+    let rows = coord::in_session(
+        conn,
+        (&select(), "v"),
+        filter,
+        session,
+        status.map(VerificationStatus::as_str),
+        limit,
         from_row,
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows)
 }
