@@ -189,16 +189,13 @@ impl FromRequestParts<AppState> for Actor {
         if let Actor::Peer(id) = &actor
             && let Err(ms) = state.rates.requests.take(id)
         {
-            return Err(ApiError {
-                retry_after_ms: Some(ms),
-                ..ApiError::new(
-                    ErrorCode::RateLimited,
-                    format!(
-                        "too many requests: at most {} per second per peer; retry in {ms} ms",
-                        state.rates.requests.capacity()
-                    ),
-                )
-            }
+            return Err(ApiError::rate_limited(
+                format!(
+                    "too many requests: at most {} per second per peer; retry in {ms} ms",
+                    state.rates.requests.capacity()
+                ),
+                ms,
+            )
             .into());
         }
         Ok(actor)

@@ -102,6 +102,14 @@ impl ApiError {
         }
     }
 
+    /// A refused attempt: retry in `retry_after_ms` (sent as `Retry-After` too).
+    pub fn rate_limited(message: impl Into<String>, retry_after_ms: u64) -> Self {
+        Self {
+            retry_after_ms: Some(retry_after_ms),
+            ..Self::new(ErrorCode::RateLimited, message)
+        }
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::NotFound, message)
     }

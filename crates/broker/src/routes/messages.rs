@@ -12,7 +12,7 @@ use claude_peers_proto::api::{
     PageQuery, PinRequest, ReactRequest, ReadRequest, ReadResult, SendRequest, SendResult,
 };
 use claude_peers_proto::limits::{DEFAULT_ACKS, DEFAULT_HISTORY, MAX_PAGE, MAX_SEND_WAIT_MS};
-use claude_peers_proto::{ApiError, ErrorCode, validate};
+use claude_peers_proto::{ApiError, validate};
 
 use super::extract::{Json, Path, Query};
 use crate::auth::{Operator, PeerActor};
@@ -41,16 +41,13 @@ pub(crate) fn check_send_rate(state: &AppState, actor: &Actor) -> Result<()> {
         && let Err(ms) = state.rates.sends.take(id)
     {
         let per_min = state.rates.sends.capacity();
-        return Err(ApiError {
-            retry_after_ms: Some(ms),
-            ..ApiError::new(
-                ErrorCode::RateLimited,
-                format!(
-                    "rate limited: at most {per_min} messages per minute; retry in {:.1} s",
-                    ms as f64 / 1000.0
-                ),
-            )
-        }
+        return Err(ApiError::rate_limited(
+            format!(
+                "rate limited: at most {per_min} messages per minute; retry in {:.1} s",
+                ms as f64 / 1000.0
+            ),
+            ms,
+        )
         .into());
     }
     Ok(())

@@ -56,16 +56,13 @@ async fn register(
         }
     }
     if let Err(ms) = state.rates.registrations.take("all") {
-        return Err(ApiError {
-            retry_after_ms: Some(ms),
-            ..ApiError::new(
-                ErrorCode::RateLimited,
-                format!(
-                    "too many registrations: at most {} per minute; retry in {ms} ms",
-                    state.rates.registrations.capacity()
-                ),
-            )
-        }
+        return Err(ApiError::rate_limited(
+            format!(
+                "too many registrations: at most {} per minute; retry in {ms} ms",
+                state.rates.registrations.capacity()
+            ),
+            ms,
+        )
         .into());
     }
     let resume = crate::auth::bearer_header(&headers).map(hash_token);
