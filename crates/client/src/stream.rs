@@ -42,21 +42,7 @@ impl Stream {
 
     /// The next frame (pings are answered by the library).
     pub async fn next(&mut self) -> Incoming {
-        loop {
-            match self.ws.next().await {
-                Some(Ok(Message::Text(t))) => {
-                    return match serde_json::from_str::<ServerFrame>(t.as_str()) {
-                        Ok(f) => Incoming::Frame(f),
-                        Err(e) => Incoming::Garbled(format!(
-                            "{e}: {}",
-                            t.as_str().chars().take(200).collect::<String>()
-                        )),
-                    };
-                }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Incoming::Closed,
-                Some(Ok(_)) => continue,
-            }
-        }
+        read(&mut self.ws).await
     }
 
     /// Send a frame to the broker.
@@ -87,21 +73,7 @@ pub struct StreamWriter {
 
 impl StreamReader {
     pub async fn next(&mut self) -> Incoming {
-        loop {
-            match self.r.next().await {
-                Some(Ok(Message::Text(t))) => {
-                    return match serde_json::from_str::<ServerFrame>(t.as_str()) {
-                        Ok(f) => Incoming::Frame(f),
-                        Err(e) => Incoming::Garbled(format!(
-                            "{e}: {}",
-                            t.as_str().chars().take(200).collect::<String>()
-                        )),
-                    };
-                }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Incoming::Closed,
-                Some(Ok(_)) => continue,
-            }
-        }
+        read(&mut self.r).await
     }
 }
 
@@ -116,5 +88,27 @@ impl StreamWriter {
 
     pub async fn close(&mut self) {
         let _ = self.w.close().await;
+    }
+}
+
+/// The next frame from a WebSocket (pings are answered by the library).
+async fn read<S>(ws: &mut S) -> Incoming
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => {
+                return match serde_json::from_str::<ServerFrame>(t.as_str()) {
+                    Ok(f) => Incoming::Frame(f),
+                    Err(e) => Incoming::Garbled(format!(
+                        "{e}: {}",
+                        t.as_str().chars().take(200).collect::<String>()
+                    )),
+                };
+            }
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Incoming::Closed,
+            Some(Ok(_)) => continue,
+        }
     }
 }
