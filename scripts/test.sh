@@ -9,6 +9,8 @@ echo "== cargo fmt --check" >&2
 cargo fmt --all --check
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== real agent clients (npm, pinned)" >&2
+bash tests/clients/install.sh
 echo "== cargo test" >&2
 cargo test --workspace
 if [ -f tests/browser/run.sh ]; then
