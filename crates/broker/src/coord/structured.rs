@@ -14,10 +14,10 @@ use serde_json::Value;
 
 use crate::coord::Caller;
 use crate::domain::audit;
+use crate::domain::context::Shared;
 use crate::domain::messages::{self, Post, To};
 use crate::domain::rules::Actor;
 use crate::error::Result;
-use crate::http::state::Shared;
 use crate::runtime::store::Tx;
 
 /// Send a structured message.

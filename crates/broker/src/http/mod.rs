@@ -6,5 +6,6 @@ pub mod auth;
 pub mod dashboard;
 pub mod guard;
 pub mod routes;
+pub mod signin;
 pub mod state;
 pub mod stream;

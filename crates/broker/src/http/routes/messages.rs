@@ -17,10 +17,11 @@ use claude_peers_proto::{ApiError, validate};
 use super::extract::{Json, Path, Query};
 use crate::domain::messages;
 use crate::domain::peers;
+use crate::domain::peers::standing;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::http::auth::{Operator, PeerActor};
-use crate::http::state::{AppState, standing};
+use crate::http::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
