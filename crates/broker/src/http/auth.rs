@@ -133,6 +133,10 @@ impl FromRequestParts<AppState> for Actor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Identified already by a layer (the send limit): once per request.
+        if let Some(actor) = parts.extensions.get::<Actor>() {
+            return Ok(actor.clone());
+        }
         let actor = identify(parts, state)?;
         if let Actor::Peer(id) = &actor
             && let Err(ms) = state.rates.requests.take(id)

@@ -19,6 +19,9 @@ pub mod reactions;
 pub mod views;
 
 pub use deliveries::{ack, check, mark_delivered, mark_read};
-pub use post::{Post, Sender, To, broadcast, check_queue, expire, operator_recipient, post, send};
+pub use post::{
+    Body, Post, Sender, Sent, To, broadcast, check_queue, expire, operator_recipient, post, send,
+    send_to, to_group,
+};
 pub use reactions::{pin, react};
 pub use views::{Viewer, feed, history, pinned, sent, unread_after, unread_count, view};

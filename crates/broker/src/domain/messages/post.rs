@@ -15,6 +15,7 @@ use rusqlite::{Connection, params};
 
 use crate::domain::audit;
 use crate::domain::context::Shared;
+use crate::domain::groups;
 use crate::domain::messages::views::{Viewer, view};
 use crate::domain::peers::resolve::{resolve, unreachable_error};
 use crate::domain::peers::rows::{self as peers, PeerRow, standing};
@@ -191,6 +192,99 @@ pub fn check_queue(conn: &Connection, sh: &Shared, to: &PeerRow) -> Result<()> {
     Ok(())
 }
 
+/// What a message says: its text and, for structured and coordination
+/// messages, its type and fields (metadata), and the sender's context.
+pub struct Body {
+    pub text: String,
+    pub msg_type: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+    pub context: Option<ContextSnapshot>,
+}
+
+/// A message stored for one recipient, and who that was.
+pub struct Sent {
+    pub result: SendResult,
+    /// The recipient peer (`None`: the operator).
+    pub target: Option<PeerRow>,
+    /// The sender's peer row (`None`: the operator).
+    pub me: Option<PeerRow>,
+}
+
+/// The one send path to a single recipient named by `to` (a peer's name or
+/// id, or `dashboard`/`cli`), for plain and structured messages: isolation
+/// (resolution among reachable peers), no message to oneself, the
+/// recipient's queue limit, then [`post`]. Validation of the body is the
+/// caller's.
+pub fn send_to(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    actor: &Actor,
+    to: &str,
+    body: Body,
+) -> Result<Sent> {
+    let (standing, me) = standing(t.conn, actor)?;
+    let from = Sender::of(actor, me.as_ref());
+    if let Some(kind) = operator_recipient(to) {
+        let id = post(t, sh, body.to(from, To::Operator(kind)))?;
+        let result = SendResult {
+            message_id: id,
+            to: Party {
+                kind: PartyKind::Operator,
+                id: kind.id().into(),
+                name: kind.id().into(),
+            },
+            state: DeliveryState::Delivered,
+            recipient_connected: true,
+        };
+        return Ok(Sent {
+            result,
+            target: None,
+            me,
+        });
+    }
+    let target =
+        resolve(t.conn, &standing, to).map_err(|e| unreachable_error(t.conn, &standing, to, e))?;
+    if me.as_ref().is_some_and(|m| m.id == target.id) {
+        return Err(ApiError::invalid("to", "you cannot send a message to yourself").into());
+    }
+    check_queue(t.conn, sh, &target)?;
+    let id = post(t, sh, body.to(from, To::Peer(&target)))?;
+    let result = SendResult {
+        message_id: id,
+        to: target.party(),
+        state: DeliveryState::Queued,
+        recipient_connected: sh.hub.is_connected(&target.id),
+    };
+    Ok(Sent {
+        result,
+        target: Some(target),
+        me,
+    })
+}
+
+impl Body {
+    /// A plain message (no type, no fields).
+    pub fn plain(text: String, context: Option<ContextSnapshot>) -> Self {
+        Self {
+            text,
+            msg_type: None,
+            metadata: None,
+            context,
+        }
+    }
+
+    fn to<'a>(self, from: Sender<'a>, to: To<'a>) -> Post<'a> {
+        Post {
+            from,
+            to,
+            text: self.text,
+            msg_type: self.msg_type,
+            metadata: self.metadata,
+            context: self.context,
+        }
+    }
+}
+
 /// Send one message (`send_message`).
 pub fn send(
     t: &mut Tx<'_>,
@@ -200,56 +294,48 @@ pub fn send(
 ) -> Result<SendResult> {
     let text = validate::message_text("text", &req.text)?;
     let context = req.context.as_ref().map(validate::context).transpose()?;
-    let (standing, me) = standing(t.conn, actor)?;
-    let from = Sender::of(actor, me.as_ref());
-    if let Some(kind) = operator_recipient(&req.to) {
-        let id = post(
-            t,
-            sh,
-            Post {
-                from,
-                to: To::Operator(kind),
-                text,
-                msg_type: None,
-                metadata: None,
-                context,
-            },
-        )?;
-        return Ok(SendResult {
-            message_id: id,
-            to: Party {
-                kind: PartyKind::Operator,
-                id: kind.id().into(),
-                name: kind.id().into(),
-            },
-            state: DeliveryState::Delivered,
-            recipient_connected: true,
-        });
-    }
-    let target = resolve(t.conn, &standing, &req.to)
-        .map_err(|e| unreachable_error(t.conn, &standing, &req.to, e))?;
-    if me.as_ref().is_some_and(|m| m.id == target.id) {
-        return Err(ApiError::invalid("to", "you cannot send a message to yourself").into());
-    }
-    check_queue(t.conn, sh, &target)?;
-    let id = post(
-        t,
-        sh,
-        Post {
-            from,
-            to: To::Peer(&target),
-            text,
-            msg_type: None,
-            metadata: None,
-            context,
-        },
-    )?;
-    Ok(SendResult {
+    Ok(send_to(t, sh, actor, &req.to, Body::plain(text, context))?.result)
+}
+
+/// The one send path to several recipients (a broadcast, a group): those
+/// whose queue is full are skipped; one message, a delivery row each.
+fn fan_out(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    from: Sender<'_>,
+    recipients: &[PeerRow],
+    scope: Option<Scope>,
+    body: Body,
+) -> Result<BroadcastResult> {
+    let to = match scope {
+        Some(scope) => To::Broadcast(scope, recipients),
+        None => To::Peers(recipients),
+    };
+    let id = post(t, sh, body.to(from, to))?;
+    let connected = recipients
+        .iter()
+        .filter(|p| sh.hub.is_connected(&p.id))
+        .count() as u32;
+    Ok(BroadcastResult {
         message_id: id,
-        to: target.party(),
-        state: DeliveryState::Queued,
-        recipient_connected: sh.hub.is_connected(&target.id),
+        recipients: recipients.iter().map(PeerRow::party).collect(),
+        connected,
     })
+}
+
+/// The peers among `candidates` whose queue has room (the others are skipped
+/// with a warning).
+fn with_room(conn: &Connection, sh: &Shared, candidates: Vec<PeerRow>) -> Vec<PeerRow> {
+    candidates
+        .into_iter()
+        .filter(|p| {
+            let ok = check_queue(conn, sh, p).is_ok();
+            if !ok {
+                tracing::warn!(peer = %p.name, "a message to several skips a peer whose queue is full");
+            }
+            ok
+        })
+        .collect()
 }
 
 /// Send one message to every peer in a scope of the caller's group (`broadcast_message`).
@@ -304,35 +390,42 @@ pub fn broadcast(
         }
         (None, Actor::Peer(_)) => return Err(ApiError::forbidden("unknown sender").into()),
     };
-    let mut recipients = Vec::new();
-    for p in candidates {
-        if check_queue(t.conn, sh, &p).is_ok() {
-            recipients.push(p);
-        } else {
-            tracing::warn!(peer = %p.name, "broadcast skips a peer whose queue is full");
-        }
-    }
-    let id = post(
+    let recipients = with_room(t.conn, sh, candidates);
+    fan_out(
         t,
         sh,
-        Post {
-            from,
-            to: To::Broadcast(req.scope, &recipients),
-            text,
-            msg_type: None,
-            metadata: None,
-            context,
-        },
-    )?;
-    let connected = recipients
-        .iter()
-        .filter(|p| sh.hub.is_connected(&p.id))
-        .count() as u32;
-    Ok(BroadcastResult {
-        message_id: id,
-        recipients: recipients.iter().map(PeerRow::party).collect(),
-        connected,
-    })
+        from,
+        &recipients,
+        Some(req.scope),
+        Body::plain(text, context),
+    )
+}
+
+/// The operator writes to one isolation group at once (the dashboard's
+/// "group" compose scope): one message, a delivery row per member.
+pub fn to_group(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    operator: OperatorKind,
+    group: &str,
+    text: &str,
+) -> Result<BroadcastResult> {
+    let text = validate::message_text("text", text)?;
+    let Some(gid) = groups::find(t.conn, group)? else {
+        return Err(ApiError::not_found(format!("no group {group:?}")).into());
+    };
+    let members = with_room(t.conn, sh, peers::in_namespace(t.conn, Some(&gid))?);
+    if members.is_empty() {
+        return Err(ApiError::invalid("id", "that group has no members to write to").into());
+    }
+    fan_out(
+        t,
+        sh,
+        Sender::Operator(operator),
+        &members,
+        None,
+        Body::plain(text, None),
+    )
 }
 
 /// Delete messages older than `cutoff` with everything that hangs off them.
