@@ -283,10 +283,11 @@ pub fn list(conn: &Connection, caller: &Caller, q: &DecisionQuery) -> Result<Vec
 pub fn query(conn: &Connection, f: &Filter) -> Result<Vec<DecisionView>> {
     let (all, group) = f.group.params();
     let mut stmt = conn.prepare_cached(&format!(
-        "{} WHERE (?1 = 0 OR d.group_id IS ?2) AND (?3 IS NULL OR d.key = ?3)
+        "{} WHERE {} AND (?3 IS NULL OR d.key = ?3)
            AND (?4 IS NULL OR d.category = ?4) AND (?5 IS NULL OR d.status = ?5)
          ORDER BY d.updated_at DESC, d.id LIMIT ?6",
-        select()
+        select(),
+        GroupFilter::sql("d.group_id", 1)
     ))?;
     let rows = stmt.query_map(
         params![
