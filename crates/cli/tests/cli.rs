@@ -13,15 +13,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Run the CLI and return its exit code with stdout and stderr.
 async fn cli_code(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = tokio::time::timeout(WAIT, env.command(args).output())
-        .await
-        .expect("cli timed out")
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run_output(env.command(args), WAIT).await
 }
 
 #[tokio::test]

@@ -7,21 +7,17 @@ mod common;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::*;
 use serde_json::Value;
 
 /// The real Claude Code's directory, put on PATH for the version gate.
 fn claude_dir() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/clients/claude-code-2.1.332/node_modules/.bin");
-    assert!(
-        d.join("claude").exists(),
-        "{} is missing: run `bash tests/clients/install.sh`",
-        d.display()
-    );
-    d
+    real_client("claude-code-2.1.332", "claude")
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 struct Doc {
@@ -41,15 +37,7 @@ impl Doc {
     async fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
         let mut c = self.env.command(args);
         c.current_dir(self.env.dir.path()).env("PATH", &self.path);
-        let out = tokio::time::timeout(WAIT * 2, c.output())
-            .await
-            .expect("cli timed out")
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        run_output(c, WAIT * 2).await
     }
 
     /// `doctor --json`: exit code and the gates by name.

@@ -5,7 +5,7 @@
 #[macro_use]
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::*;
 use serde_json::Value;
@@ -107,15 +107,7 @@ impl Home {
     async fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
         let mut c = self.env.command(args);
         c.current_dir(&self.work).env("PATH", "/usr/bin:/bin");
-        let out = tokio::time::timeout(WAIT, c.output())
-            .await
-            .expect("cli timed out")
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        run_output(c, WAIT).await
     }
 }
 
@@ -309,22 +301,8 @@ async fn install_names_what_it_looked_for_when_no_client_is_found() {
     assert!(err.contains("unknown client \"vim\""), "{err}");
 }
 
-/// The pinned real Claude Code (installed by `tests/clients/install.sh`).
-pub fn real_claude(version: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/clients")
-        .join(format!("claude-code-{version}"))
-        .join("node_modules/.bin/claude");
-    assert!(
-        p.exists(),
-        "{} is missing: run `bash tests/clients/install.sh`",
-        p.display()
-    );
-    p
-}
-
 async fn claude_mcp_list(h: &Home) -> String {
-    let mut c = tokio::process::Command::new(real_claude("2.1.332"));
+    let mut c = tokio::process::Command::new(real_client("claude-code-2.1.332", "claude"));
     c.args(["mcp", "list"])
         .current_dir(&h.work)
         .env_clear()
@@ -335,11 +313,7 @@ async fn claude_mcp_list(h: &Home) -> String {
         .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
-    let out = tokio::time::timeout(std::time::Duration::from_secs(60), c.output())
-        .await
-        .expect("claude mcp list timed out")
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    run_output(c, std::time::Duration::from_secs(60)).await.1
 }
 
 #[tokio::test]
