@@ -182,3 +182,159 @@ async fn an_older_client_busy_session_gets_the_message_within_its_turn() {
     let took = busy_session_cell(OLDER).await;
     eprintln!("busy {OLDER}: in the model's request after {took:?}");
 }
+
+/// Start a session, let it run one turn, and wait until it is idle at its
+/// prompt.
+async fn idle_session(env: &Env, opts: Options) -> Session {
+    let s = Session::start(env, opts).await;
+    let from = s.model.len();
+    s.type_line("Hello.");
+    s.model_request(from, "the typed prompt", has("Hello."))
+        .await;
+    s.wait_idle().await;
+    s
+}
+
+/// An idle session receives a message; it reaches the model with nobody
+/// typing. Returns the time from `send_message` to the request holding it
+/// and that request.
+async fn idle_wake_cell(env: &Env, s: &Session) -> (Duration, Recorded) {
+    let mut peer = sender(env).await;
+    let text = marker("idle");
+    let from = s.model.len();
+    let t0 = Instant::now();
+    send(&mut peer, s, &text).await;
+    // No keystroke from here on: only a push can start the turn.
+    let got = s
+        .model_request(from, "the peer's message, with nobody typing", has(&text))
+        .await;
+    (got.at - t0, got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_without_push_reads_the_message_at_its_next_tool_call() {
+    let _one = SERIAL.lock().await;
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    // No messaging socket, no hooks, no channels: only the tools are left.
+    let s = idle_session(
+        &env,
+        Options::new(CURRENT).env("CLAUDE_CODE_HARBOR_KITE", "0"),
+    )
+    .await;
+    assert!(
+        s.session_file()
+            .is_some_and(|f| f["messagingSocketPath"].is_null()),
+        "the messaging socket should be off: {:?}",
+        s.session_file()
+    );
+    let mut peer = sender(&env).await;
+    let text = marker("tool");
+    send(&mut peer, &s, &text).await;
+    // The person types; the model calls a tool, whose result carries the
+    // unread line; the model follows it and calls check_messages.
+    s.model.then(Reply::peers_tool("whoami", json!({})));
+    let from = s.model.len();
+    s.type_line("What is new?");
+    let told = s
+        .model_request(from, "a tool result with the unread line", |r| {
+            r.is_turn() && r.ends_with_tool_result() && r.last_message_text().contains("unread")
+        })
+        .await;
+    assert!(
+        told.last_message_text()
+            .contains("[claude-peers] 1 unread message"),
+        "{}",
+        told.last_message_text()
+    );
+    let got = s
+        .model_request(from, "the peer's message", has(&text))
+        .await;
+    assert!(got.ends_with_tool_result(), "read by check_messages");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the messaging-socket rung in the MCP server (ladder helper)"]
+async fn an_idle_session_wakes_without_a_keystroke() {
+    let _one = SERIAL.lock().await;
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let s = idle_session(&env, Options::new(CURRENT)).await;
+    let (took, got) = idle_wake_cell(&env, &s).await;
+    // The client's own preamble: the socket delivered it as a peer's prompt.
+    assert!(
+        got.last_message_text()
+            .contains("Another Claude session sent a message"),
+        "{}",
+        got.last_message_text()
+    );
+    eprintln!("idle {CURRENT} (socket): in the model's request after {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs `claude-peers install` (setup helper) and the Stop-hook waiter `claude-peers hook Stop` (ladder helper)"]
+async fn an_idle_older_client_is_woken_by_its_stop_hook() {
+    let _one = SERIAL.lock().await;
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let s = idle_session(&env, Options::new(OLDER).installed()).await;
+    let (took, got) = idle_wake_cell(&env, &s).await;
+    assert_woken_by_hook(&s, &got);
+    eprintln!("idle {OLDER} (wake hook): in the model's request after {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs `claude-peers install` (setup helper) and the Stop-hook waiter `claude-peers hook Stop` (ladder helper)"]
+async fn an_idle_session_without_its_socket_is_woken_by_its_stop_hook() {
+    let _one = SERIAL.lock().await;
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let opts = Options::new(CURRENT)
+        .env("CLAUDE_CODE_HARBOR_KITE", "0")
+        .installed();
+    let s = idle_session(&env, opts).await;
+    let (took, got) = idle_wake_cell(&env, &s).await;
+    assert_woken_by_hook(&s, &got);
+    eprintln!("idle {CURRENT} without socket (wake hook): in the model's request after {took:?}");
+}
+
+/// The turn that read the message was started by our Stop hook: some request
+/// before it carries the hook's wake text.
+fn assert_woken_by_hook(s: &Session, got: &Recorded) {
+    let woke = s
+        .model
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_turn() && r.at <= got.at)
+        .any(|r| r.last_message_text().contains("Stop hook"));
+    if !woke {
+        s.fail("no request carried the Stop hook's wake text");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs `claude-peers install` (setup helper) and next-turn injection by `claude-peers hook UserPromptSubmit` (ladder helper)"]
+async fn a_message_to_a_closed_session_reaches_it_when_it_is_resumed() {
+    let _one = SERIAL.lock().await;
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let session_id = "4b1f7a3e-0c55-4e0e-9a51-6f3d2c7e8a90";
+    let mut opts = Options::new(CURRENT).installed();
+    opts.args = vec!["--session-id".into(), session_id.into()];
+    let mut s = idle_session(&env, opts).await;
+    let name = s.peer_name.clone();
+    s.close();
+    let mut peer = sender(&env).await;
+    let text = marker("closed");
+    let r = peer
+        .call("send_message", json!({"to_id": name, "message": text}))
+        .await;
+    assert!(!r.is_error, "send_message failed: {}", r.text);
+    s.launch(&env, &["--resume".into(), session_id.into()])
+        .await;
+    assert_eq!(s.peer_name, name, "the resumed session is the same peer");
+    let from = s.model.len();
+    s.type_line("Where were we?");
+    s.model_request(from, "the message kept for the closed session", has(&text))
+        .await;
+}

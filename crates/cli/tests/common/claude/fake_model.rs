@@ -4,6 +4,9 @@
 //! (path, body, arrival time), and can be scripted: the next turn request
 //! answers with a `tool_use` block (to make the "model" call one of our MCP
 //! tools) and may be held until the test releases it (a busy session).
+//! Unscripted, it behaves like a model that follows our hints: told of
+//! unread peer messages (the unread line, a wake hook's text), it calls
+//! `check_messages`; otherwise it answers a short text and ends the turn.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -262,6 +265,7 @@ async fn handle(
         body: parsed,
     };
     let is_turn = rec.is_turn();
+    let last = rec.last_message_text();
     let stream = rec.body["stream"].as_bool().unwrap_or(false);
     let model = rec.body["model"]
         .as_str()
@@ -288,7 +292,7 @@ async fn handle(
     };
     let (reply, gate) = match step {
         Some(s) => (s.reply, s.gate),
-        None => (Reply::text("ok"), None),
+        None => (autopilot(&last), None),
     };
     if let Some(g) = gate {
         g.notified().await;
@@ -311,6 +315,22 @@ async fn handle(
         axum::Json(whole(&model, &reply, seq)).into_response()
     }
 }
+
+/// The unscripted answer to a turn whose last message is `last`: read the
+/// mail when told of it, else end the turn.
+fn autopilot(last: &str) -> Reply {
+    let told = last.contains("check_messages")
+        && (last.contains("[claude-peers]") || last.contains("hook"));
+    if told && !last.contains(CHECKED) {
+        Reply::peers_tool("check_messages", json!({}))
+    } else {
+        Reply::text("ok")
+    }
+}
+
+/// What `check_messages` answers when the inbox is empty (so the autopilot
+/// does not ask again).
+const CHECKED: &str = "No new messages.";
 
 fn not_found(path: &str) -> Response {
     (

@@ -67,6 +67,12 @@ pub struct Options {
     pub settings: Value,
     /// The MCP server entry; `None` = `claude-peers mcp`, as install writes it.
     pub mcp_server: Option<Value>,
+    /// Run `claude-peers install --client claude-code --scope user` in the
+    /// temporary HOME (our MCP server and hooks) instead of writing the
+    /// server entry here.
+    pub install: bool,
+    /// Extra arguments for the client.
+    pub args: Vec<String>,
 }
 
 impl Options {
@@ -76,7 +82,15 @@ impl Options {
             env: Vec::new(),
             settings: json!({}),
             mcp_server: None,
+            install: false,
+            args: Vec::new(),
         }
+    }
+
+    /// Set up with `claude-peers install` (MCP server and hooks).
+    pub fn installed(mut self) -> Self {
+        self.install = true;
+        self
     }
 
     pub fn env(mut self, k: &str, v: &str) -> Self {
@@ -93,6 +107,9 @@ pub struct Session {
     pub project: PathBuf,
     pub debug_log: PathBuf,
     tmux_socket: PathBuf,
+    tmux_conf: PathBuf,
+    /// The client's whole environment.
+    vars: Vec<(String, String)>,
     tag: String,
     /// The client's pid (the pane's process).
     pub pid: u32,
@@ -105,7 +122,6 @@ impl Session {
     /// Start a session in `env` (whose broker must be running) and wait
     /// until it sits at its prompt with our MCP server registered.
     pub async fn start(env: &Env, opts: Options) -> Session {
-        let bin = client_bin(opts.version);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let root = env.subdir(&format!("claude-{n}"));
         let home = root.join("home");
@@ -117,38 +133,13 @@ impl Session {
         let project = project.canonicalize().unwrap();
         let model = FakeModel::start().await;
         write_home(&home, &project, &opts);
-        let debug_log = root.join("client-debug.log");
         let tag = format!("{}-{n}", env.dir.path().display());
-        let tmux_socket = root.join("tmux.sock");
         let conf = root.join("tmux.conf");
         std::fs::write(
             &conf,
             "set -g remain-on-exit on\nset -g history-limit 10000\nset -g focus-events on\n",
         )
         .unwrap();
-
-        let mut cmd = Command::new("tmux");
-        cmd.env_clear()
-            .arg("-S")
-            .arg(&tmux_socket)
-            .arg("-f")
-            .arg(&conf)
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                "cc",
-                "-x",
-                "200",
-                "-y",
-                "50",
-                "-c",
-            ])
-            .arg(&project)
-            .arg("--")
-            .arg(&bin)
-            .arg("--debug-file")
-            .arg(&debug_log);
         let mut vars: Vec<(String, String)> = vec![
             ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
             ("HOME".into(), home.display().to_string()),
@@ -172,7 +163,54 @@ impl Session {
         ];
         vars.extend(env.vars.iter().cloned());
         vars.extend(opts.env.iter().cloned());
-        for (k, v) in &vars {
+        if opts.install {
+            install(&vars, &project);
+        }
+        let mut s = Session {
+            version: opts.version,
+            model,
+            home,
+            project,
+            debug_log: root.join("client-debug.log"),
+            tmux_socket: root.join("tmux.sock"),
+            tmux_conf: conf,
+            vars,
+            tag,
+            pid: 0,
+            peer_name: String::new(),
+            peer_id: String::new(),
+        };
+        s.launch(env, &opts.args).await;
+        s
+    }
+
+    /// Start the client (again) in this session's HOME and project, with
+    /// `args`, and wait until it is ready.
+    pub async fn launch(&mut self, env: &Env, args: &[String]) {
+        let mut cmd = Command::new("tmux");
+        cmd.env_clear()
+            .arg("-S")
+            .arg(&self.tmux_socket)
+            .arg("-f")
+            .arg(&self.tmux_conf)
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                "cc",
+                "-x",
+                "200",
+                "-y",
+                "50",
+                "-c",
+            ])
+            .arg(&self.project)
+            .arg("--")
+            .arg(client_bin(self.version))
+            .arg("--debug-file")
+            .arg(&self.debug_log)
+            .args(args);
+        for (k, v) in &self.vars {
             cmd.env(k, v);
         }
         let out = cmd
@@ -183,25 +221,12 @@ impl Session {
             "tmux new-session: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let mut s = Session {
-            version: opts.version,
-            model,
-            home,
-            project,
-            debug_log,
-            tmux_socket,
-            tag,
-            pid: 0,
-            peer_name: String::new(),
-            peer_id: String::new(),
-        };
-        s.pid = s
+        self.pid = self
             .tmux(&["display-message", "-p", "-t", "cc", "#{pane_pid}"])
             .trim()
             .parse()
             .expect("pane pid");
-        s.wait_ready(env).await;
-        s
+        self.wait_ready(env).await;
     }
 
     /// Run a tmux command against this session's server; its stdout.
@@ -388,8 +413,11 @@ fn write_home(home: &Path, project: &Path, opts: &Options) {
         "lastReleaseNotesSeen": opts.version,
         "customApiKeyResponses": {"approved": [key_tail], "rejected": []},
         "projects": projects,
-        "mcpServers": {"claude-peers": server},
     });
+    let mut config = config;
+    if !opts.install {
+        config["mcpServers"] = json!({"claude-peers": server});
+    }
     std::fs::write(
         home.join(".claude.json"),
         serde_json::to_vec_pretty(&config).unwrap(),
@@ -408,6 +436,24 @@ fn write_home(home: &Path, project: &Path, opts: &Options) {
         serde_json::to_vec_pretty(&settings).unwrap(),
     )
     .unwrap();
+}
+
+/// `claude-peers install --client claude-code --scope user`, as a person
+/// would run it, in the session's environment (its HOME).
+fn install(vars: &[(String, String)], project: &Path) {
+    let out = Command::new(BIN)
+        .args(["install", "--client", "claude-code", "--scope", "user"])
+        .env_clear()
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .current_dir(project)
+        .output()
+        .expect("claude-peers install");
+    assert!(
+        out.status.success(),
+        "claude-peers install failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Pids of processes whose environment holds `needle` (`VAR=value`).
