@@ -137,6 +137,8 @@ struct Shared {
     count: watch::Sender<usize>,
     script: Mutex<VecDeque<Step>>,
     turn_seq: Mutex<u64>,
+    /// Turn requests received, and answered with a reply that ends the turn.
+    turns: Mutex<(u64, u64)>,
 }
 
 /// The fake endpoint; stops when dropped.
@@ -153,6 +155,7 @@ impl FakeModel {
             count: watch::channel(0).0,
             script: Mutex::new(VecDeque::new()),
             turn_seq: Mutex::new(0),
+            turns: Mutex::new((0, 0)),
         });
         let app = Router::new()
             .fallback(handle)
@@ -184,6 +187,13 @@ impl FakeModel {
             gate: Some(gate.clone()),
         });
         Held { gate }
+    }
+
+    /// Whether every turn request so far was answered with a reply that ends
+    /// the turn (no tool call pending, no reply held).
+    pub fn turns_ended(&self) -> bool {
+        let (asked, ended) = *self.shared.turns.lock().unwrap();
+        asked == ended
     }
 
     /// Every request so far.
@@ -285,6 +295,9 @@ async fn handle(
     if path != "/v1/messages" {
         return not_found(&path);
     }
+    if is_turn {
+        shared.turns.lock().unwrap().0 += 1;
+    }
     let step = if is_turn {
         shared.script.lock().unwrap().pop_front()
     } else {
@@ -296,6 +309,9 @@ async fn handle(
     };
     if let Some(g) = gate {
         g.notified().await;
+    }
+    if is_turn && matches!(reply, Reply::Text(_)) {
+        shared.turns.lock().unwrap().1 += 1;
     }
     let seq = {
         let mut n = shared.turn_seq.lock().unwrap();
@@ -319,8 +335,9 @@ async fn handle(
 /// The unscripted answer to a turn whose last message is `last`: read the
 /// mail when told of it, else end the turn.
 fn autopilot(last: &str) -> Reply {
-    let told = last.contains("check_messages")
-        && (last.contains("[claude-peers]") || last.contains("hook"));
+    // Our unread line on a tool result, or a Stop hook's wake text.
+    let told = (last.contains("[claude-peers]") && last.contains("check_messages"))
+        || last.contains("Stop hook");
     if told && !last.contains(CHECKED) {
         Reply::peers_tool("check_messages", json!({}))
     } else {

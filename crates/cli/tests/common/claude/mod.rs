@@ -36,6 +36,10 @@ pub const MODEL_WAIT: Duration = Duration::from_secs(30);
 /// tmux server is killed, before it kills them.
 const EXIT_GRACE: Duration = Duration::from_secs(3);
 
+/// The client's debug-log line once our MCP server's handshake is done (both
+/// pinned versions).
+pub const CONNECTED: &str = "MCP server \"claude-peers\": Connection established";
+
 /// The environment variable every process of one session inherits, so that
 /// teardown finds them all (client, MCP servers, hooks and their children).
 const TAG_VAR: &str = "CLAUDE_PEERS_TEST_SESSION";
@@ -108,6 +112,7 @@ pub struct Session {
     pub debug_log: PathBuf,
     tmux_socket: PathBuf,
     tmux_conf: PathBuf,
+    launches: u32,
     /// The client's whole environment.
     vars: Vec<(String, String)>,
     tag: String,
@@ -174,6 +179,7 @@ impl Session {
             debug_log: root.join("client-debug.log"),
             tmux_socket: root.join("tmux.sock"),
             tmux_conf: conf,
+            launches: 0,
             vars,
             tag,
             pid: 0,
@@ -187,6 +193,10 @@ impl Session {
     /// Start the client (again) in this session's HOME and project, with
     /// `args`, and wait until it is ready.
     pub async fn launch(&mut self, env: &Env, args: &[String]) {
+        self.launches += 1;
+        self.debug_log = self
+            .debug_log
+            .with_file_name(format!("client-debug-{}.log", self.launches));
         let mut cmd = Command::new("tmux");
         cmd.env_clear()
             .arg("-S")
@@ -279,7 +289,7 @@ impl Session {
     /// Wait until the session is idle at its prompt.
     pub async fn wait_idle(&self) {
         self.wait_until("the session is idle at its prompt", START_WAIT, || {
-            self.at_prompt()
+            self.model.turns_ended() && self.at_prompt()
         })
         .await;
     }
@@ -291,7 +301,9 @@ impl Session {
             if Instant::now() > deadline {
                 self.fail("the session did not start with claude-peers registered");
             }
-            if self.at_prompt() {
+            // The client's side of the handshake too: before it, the model
+            // is told our tools are "still connecting".
+            if self.at_prompt() && self.debug_log().contains(CONNECTED) {
                 let peers = env
                     .admin()
                     .peers(&Default::default())
