@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use claude_peers_proto::limits;
 
-use crate::rules::AutoGroup;
+use crate::domain::rules::AutoGroup;
 
 /// Limits that an operator may tune (defaults in [`claude_peers_proto::limits`]).
 #[derive(Debug, Clone)]

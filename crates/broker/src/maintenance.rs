@@ -10,9 +10,11 @@ use rusqlite::params;
 
 use crate::error::Result;
 
-use crate::hub::Effect;
-use crate::state::AppState;
-use crate::{messages, peers, sessions};
+use crate::domain::messages;
+use crate::domain::peers;
+use crate::domain::sessions;
+use crate::http::state::AppState;
+use crate::runtime::hub::Effect;
 
 pub async fn run(state: AppState) {
     let mut shutdown = state.shutdown_rx();
@@ -86,7 +88,7 @@ pub async fn once(state: &AppState) -> Result<()> {
                     peers::remove(t, &sh, &p, "peer.removed", &format!("{} removed after being disconnected", p.name))?;
                 }
             }
-            crate::files::expire(t, &sh)?;
+            crate::coord::files::expire(t, &sh)?;
             let cutoff = t.now - RETENTION_MS;
             messages::expire(t, cutoff)?;
             let forgotten: Vec<(String, String)> = t

@@ -10,12 +10,14 @@
 //! - [`emoji`]: the eight reactions;
 //! - [`coord`]: the bodies of the coordination features (tasks, decisions,
 //!   verifications, proposals, approvals, active files, reports);
-//! - [`structured`]: the kinds of structured message, their fields and text.
+//! - [`structured`]: the kinds of structured message, their fields and text;
+//! - [`hooks`]: the Claude Code hooks that `install` writes and `hook` handles.
 
 pub mod api;
 pub mod coord;
 pub mod emoji;
 pub mod error;
+pub mod hooks;
 pub mod limits;
 pub mod names;
 pub mod paths;

@@ -7,6 +7,7 @@ use crate::ScopeArg;
 use crate::ctx::{Ctx, explain};
 
 pub async fn send(ctx: &Ctx, to: &str, text: &str) -> Result<()> {
+    ctx.require_broker().await?;
     let r = ctx
         .admin()?
         .send(&SendRequest {
@@ -37,6 +38,7 @@ pub async fn send(ctx: &Ctx, to: &str, text: &str) -> Result<()> {
 }
 
 pub async fn broadcast(ctx: &Ctx, scope: ScopeArg, text: &str) -> Result<()> {
+    ctx.require_broker().await?;
     let scope = match scope {
         ScopeArg::Machine => Scope::Machine,
         ScopeArg::Directory => Scope::Directory,

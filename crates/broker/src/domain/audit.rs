@@ -1,0 +1,146 @@
+//! The audit log: every state-changing action, with actor, time and details.
+
+use claude_peers_proto::api::{Party, PartyKind};
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::runtime::hub::Hub;
+use crate::runtime::store::Tx;
+
+/// Record `action` by `actor`. `group` is the group the action concerns.
+pub fn record(
+    t: &mut Tx<'_>,
+    hub: &Hub,
+    actor: &Party,
+    action: &str,
+    details: &str,
+    group: Option<&str>,
+) -> Result<()> {
+    t.conn
+        .prepare_cached(
+            "INSERT INTO audit (at, session_id, actor_kind, actor_id, actor_name, action, details, group_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            t.now,
+            hub.session(),
+            kind_str(actor.kind),
+            actor.id,
+            actor.name,
+            action,
+            details,
+            group
+        ])?;
+    Ok(())
+}
+
+pub fn kind_str(kind: PartyKind) -> &'static str {
+    match kind {
+        PartyKind::Peer => "peer",
+        PartyKind::Operator => "operator",
+        PartyKind::System => "system",
+    }
+}
+
+pub fn kind_from(s: &str) -> PartyKind {
+    match s {
+        "peer" => PartyKind::Peer,
+        "operator" => PartyKind::Operator,
+        _ => PartyKind::System,
+    }
+}
+
+/// One audit entry as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub actor: Party,
+    pub action: String,
+    pub details: String,
+    pub group_id: Option<String>,
+}
+
+/// The newest entries first, at most `limit`, optionally before id `before`.
+/// `group`: `Some(g)` keeps only entries of that group (`Some(None)` = lobby).
+pub fn list(
+    conn: &rusqlite::Connection,
+    limit: u32,
+    before: Option<i64>,
+    group: Option<Option<&str>>,
+) -> Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, actor_kind, actor_id, actor_name, action, details, group_id FROM audit
+         WHERE (?1 IS NULL OR id < ?1) AND (?2 = 0 OR group_id IS ?3)
+         ORDER BY id DESC LIMIT ?4",
+    )?;
+    let (filter, g) = match group {
+        None => (0, None),
+        Some(g) => (1, g),
+    };
+    let rows = stmt.query_map(params![before, filter, g, limit], |r| {
+        Ok(AuditEntry {
+            id: r.get(0)?,
+            at: claude_peers_proto::time::rfc3339(r.get(1)?),
+            actor: Party {
+                kind: kind_from(&r.get::<_, String>(2)?),
+                id: r.get(3)?,
+                name: r.get(4)?,
+            },
+            action: r.get(5)?,
+            details: r.get(6)?,
+            group_id: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Which audit entries [`query`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub limit: u32,
+    pub before: Option<i64>,
+    /// Actions starting with this.
+    pub action: Option<String>,
+    /// This actor (id or name).
+    pub actor: Option<String>,
+    /// `Some(g)`: only this group (`Some(None)` = the lobby).
+    pub group: Option<Option<String>>,
+    pub session: Option<String>,
+}
+
+/// The newest matching entries first.
+pub fn query(conn: &rusqlite::Connection, f: &Filter) -> Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, actor_kind, actor_id, actor_name, action, details, group_id FROM audit
+         WHERE (?1 IS NULL OR id < ?1)
+           AND (?2 IS NULL OR substr(action, 1, length(?2)) = ?2)
+           AND (?3 IS NULL OR actor_id = ?3 OR lower(actor_name) = lower(?3))
+           AND (?4 = 0 OR group_id IS ?5)
+           AND (?6 IS NULL OR session_id = ?6)
+         ORDER BY id DESC LIMIT ?7",
+    )?;
+    let (filter, g) = match &f.group {
+        None => (0, None),
+        Some(g) => (1, g.clone()),
+    };
+    let rows = stmt.query_map(
+        params![f.before, f.action, f.actor, filter, g, f.session, f.limit],
+        |r| {
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: claude_peers_proto::time::rfc3339(r.get(1)?),
+                actor: Party {
+                    kind: kind_from(&r.get::<_, String>(2)?),
+                    id: r.get(3)?,
+                    name: r.get(4)?,
+                },
+                action: r.get(5)?,
+                details: r.get(6)?,
+                group_id: r.get(7)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
