@@ -206,13 +206,7 @@ pub fn revoke(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor, id: &str) -> Resu
             "UPDATE decisions SET status = 'revoked', revoked_by_kind = ?2, revoked_by_id = ?3,
                revoked_by_name = ?4, updated_at = ?5 WHERE id = ?1",
         )?
-        .execute(params![
-            d.id,
-            audit::kind_str(by.kind),
-            by.id,
-            by.name,
-            t.now
-        ])?;
+        .execute(params![d.id, by.kind.as_str(), by.id, by.name, t.now])?;
     audit::record(
         t,
         &sh.hub,

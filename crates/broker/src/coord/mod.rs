@@ -19,7 +19,6 @@ use claude_peers_proto::limits::DEFAULT_COORD_PAGE;
 use claude_peers_proto::{ApiError, validate};
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::domain::audit;
 use crate::domain::context::Shared;
 use crate::domain::groups;
 use crate::domain::messages::{self, Post, Sender, To};
@@ -143,7 +142,7 @@ pub fn group_name_sql(g: &str) -> String {
 /// A party from its stored kind, id and name.
 pub fn party(kind: &str, id: String, name: String) -> Party {
     Party {
-        kind: audit::kind_from(kind),
+        kind: PartyKind::parse_or_system(kind),
         id,
         name,
     }

@@ -26,7 +26,7 @@ pub fn record(
         .execute(params![
             t.now,
             hub.session(),
-            kind_str(actor.kind),
+            actor.kind.as_str(),
             actor.id,
             actor.name,
             action,
@@ -34,22 +34,6 @@ pub fn record(
             group
         ])?;
     Ok(())
-}
-
-pub fn kind_str(kind: PartyKind) -> &'static str {
-    match kind {
-        PartyKind::Peer => "peer",
-        PartyKind::Operator => "operator",
-        PartyKind::System => "system",
-    }
-}
-
-pub fn kind_from(s: &str) -> PartyKind {
-    match s {
-        "peer" => PartyKind::Peer,
-        "operator" => PartyKind::Operator,
-        _ => PartyKind::System,
-    }
 }
 
 /// One audit entry as the API shows it.
@@ -83,7 +67,7 @@ pub fn list(
             id: r.get(0)?,
             at: claude_peers_proto::time::rfc3339(r.get(1)?),
             actor: Party {
-                kind: kind_from(&r.get::<_, String>(2)?),
+                kind: PartyKind::parse_or_system(&r.get::<_, String>(2)?),
                 id: r.get(3)?,
                 name: r.get(4)?,
             },
@@ -129,7 +113,7 @@ pub fn query(conn: &rusqlite::Connection, f: &Filter) -> Result<Vec<AuditEntry>>
                 id: r.get(0)?,
                 at: claude_peers_proto::time::rfc3339(r.get(1)?),
                 actor: Party {
-                    kind: kind_from(&r.get::<_, String>(2)?),
+                    kind: PartyKind::parse_or_system(&r.get::<_, String>(2)?),
                     id: r.get(3)?,
                     name: r.get(4)?,
                 },
