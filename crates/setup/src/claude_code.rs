@@ -157,6 +157,7 @@ pub fn add_server(
         text,
         &["mcpServers", SERVER_NAME],
         &server_entry(exe),
+        &["env"],
         &file.display().to_string(),
     )
 }

@@ -79,6 +79,7 @@ impl AgentClient for Gemini {
             before.as_deref(),
             &PATH,
             &server_entry(&host.exe),
+            &["env"],
             &file.display().to_string(),
         )?;
         Ok(vec![FileChange::plan(file, before, after, 0o644, |_| {
@@ -160,8 +161,15 @@ mod tests {
     #[test]
     fn add_and_remove_keep_the_rest_and_comments() {
         let exe = Path::new("/bin/claude-peers");
-        let (text, summary) =
-            mcp_json::add(FORMAT, Some(SETTINGS), &PATH, &server_entry(exe), "f").unwrap();
+        let (text, summary) = mcp_json::add(
+            FORMAT,
+            Some(SETTINGS),
+            &PATH,
+            &server_entry(exe),
+            &["env"],
+            "f",
+        )
+        .unwrap();
         assert_eq!(summary, vec!["add MCP server claude-peers"]);
         assert_eq!(
             text,

@@ -23,18 +23,33 @@ impl JsonFormat {
     }
 }
 
-/// Make `path` hold `entry`. Returns the new text and what changed, in words
-/// (nothing when it already held it).
+/// Make `path` hold `entry`. Keys of an existing entry that `entry` does not
+/// own stay, and so do those named in `keep` (e.g. the `env` a user added to
+/// our entry survives a re-install). Returns the new text and what changed, in
+/// words (nothing when it already held it).
 pub fn add(
     format: JsonFormat,
     text: Option<&str>,
     path: &[&str],
     entry: &Value,
+    keep: &[&str],
     file: &str,
 ) -> Result<(String, Vec<String>), SetupError> {
     let mut doc = format.parse(text, file)?;
     let before = doc.get(path);
-    let changed = doc.set(path, entry, file)?;
+    let want = match (&before, entry) {
+        (Some(Value::Object(old)), Value::Object(new)) => {
+            let mut merged = old.clone();
+            for (k, v) in new {
+                if !(keep.contains(&k.as_str()) && old.contains_key(k)) {
+                    merged.insert(k.clone(), v.clone());
+                }
+            }
+            Value::Object(merged)
+        }
+        _ => entry.clone(),
+    };
+    let changed = doc.set(path, &want, file)?;
     let name = path.last().copied().unwrap_or_default();
     let summary = match (changed, before) {
         (false, _) => vec![],
@@ -77,4 +92,30 @@ pub fn is_empty(format: JsonFormat, text: &str) -> bool {
         .parse(Some(text), "")
         .map(|d| d.is_empty_object())
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const F: JsonFormat = JsonFormat {
+        dialect: Dialect::Json,
+        key_order: &["command", "args", "env"],
+    };
+
+    #[test]
+    fn a_reinstall_keeps_what_the_user_added_to_our_entry() {
+        let text = r#"{"s": {"x": {"command": "/old", "args": ["mcp"], "env": {"CLAUDE_PEERS_TOOLS": "core"}, "timeout": 5}}}"#;
+        let entry = json!({"command": "/new", "args": ["mcp"], "env": {}});
+        let (out, summary) = add(F, Some(text), &["s", "x"], &entry, &["env"], "f").unwrap();
+        assert_eq!(summary, vec!["update MCP server x"]);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v["s"]["x"],
+            json!({"command": "/new", "args": ["mcp"], "env": {"CLAUDE_PEERS_TOOLS": "core"}, "timeout": 5})
+        );
+        let (_, summary) = add(F, Some(&out), &["s", "x"], &entry, &["env"], "f").unwrap();
+        assert!(summary.is_empty(), "idempotent with the user's additions");
+    }
 }

@@ -71,6 +71,7 @@ impl AgentClient for OpenCode {
             before.as_deref(),
             &PATH,
             &server_entry(&host.exe),
+            &["environment", "enabled"],
             &file.display().to_string(),
         )?;
         Ok(vec![FileChange::plan(file, before, after, 0o644, |_| {
@@ -146,16 +147,30 @@ mod tests {
     #[test]
     fn add_and_remove_keep_comments_and_trailing_commas() {
         let exe = Path::new("/bin/claude-peers");
-        let (text, summary) =
-            mcp_json::add(FORMAT, Some(CONFIG), &PATH, &server_entry(exe), "f").unwrap();
+        let (text, summary) = mcp_json::add(
+            FORMAT,
+            Some(CONFIG),
+            &PATH,
+            &server_entry(exe),
+            &["environment", "enabled"],
+            "f",
+        )
+        .unwrap();
         assert_eq!(summary, vec!["add MCP server claude-peers"]);
         assert!(text.contains("// models I use"), "{text}");
         assert!(
             text.contains("\"claude-peers\": {\n      \"type\": \"local\",\n      \"command\": [\"/bin/claude-peers\", \"mcp\"],"),
             "{text}"
         );
-        let (again, summary) =
-            mcp_json::add(FORMAT, Some(&text), &PATH, &server_entry(exe), "f").unwrap();
+        let (again, summary) = mcp_json::add(
+            FORMAT,
+            Some(&text),
+            &PATH,
+            &server_entry(exe),
+            &["environment", "enabled"],
+            "f",
+        )
+        .unwrap();
         assert!(summary.is_empty());
         assert_eq!(again, text);
         let (back, _) = mcp_json::remove(FORMAT, &text, &PATH, "f").unwrap();
