@@ -20,12 +20,13 @@ use claude_peers_proto::{ApiError, validate};
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::domain::audit;
+use crate::domain::context::Shared;
 use crate::domain::groups;
 use crate::domain::messages::{self, Post, Sender, To};
+use crate::domain::peers::standing;
 use crate::domain::peers::{self, PeerRow};
 use crate::domain::rules::{Actor, Standing, can_reach};
 use crate::error::{Error, Result};
-use crate::http::state::{Shared, actor_party, standing};
 use crate::runtime::ids;
 use crate::runtime::store::Tx;
 
@@ -51,7 +52,7 @@ impl Caller {
     pub fn party(&self) -> Party {
         match &self.me {
             Some(p) => p.party(),
-            None => actor_party(&self.actor),
+            None => self.actor.party(),
         }
     }
 
@@ -91,7 +92,7 @@ impl Caller {
             return Err(ApiError::invalid(field, format!("'{field}' cannot be empty")).into());
         }
         peers::resolve(conn, &self.standing, target)
-            .map_err(|e| messages::unreachable_error(conn, &self.standing, target, e))
+            .map_err(|e| peers::unreachable_error(conn, &self.standing, target, e))
     }
 }
 

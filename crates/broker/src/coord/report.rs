@@ -22,12 +22,12 @@ use crate::coord::tasks;
 use crate::coord::verifications;
 use crate::coord::{Caller, GroupFilter};
 use crate::domain::audit;
+use crate::domain::context::Shared;
 use crate::domain::groups;
 use crate::domain::peers;
 use crate::domain::rules::{Actor, Standing};
 use crate::domain::sessions;
 use crate::error::Result;
-use crate::http::state::Shared;
 use crate::runtime::store::Tx;
 
 /// Most rows of each section.
@@ -433,7 +433,7 @@ pub fn begin_session(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor) -> Result<
     audit::record(
         t,
         &sh.hub,
-        &crate::http::state::actor_party(actor),
+        &actor.party(),
         "session.begin",
         &format!("{id} (after {previous})"),
         None,

@@ -3,9 +3,14 @@
 //! - [`can_reach`]: who may see and message whom (group isolation). Listing,
 //!   name resolution, sending, broadcasting, history, pins, reactions and every
 //!   coordination feature call it; nothing re-implements it.
-//! - [`auto_group`]: which group a registering peer lands in.
+//! - [`auto_group`]: which group a registering peer lands in (the modes are
+//!   [`AutoGroup`], a configuration choice).
 
 use std::path::Path;
+
+use claude_peers_proto::api::{Party, PartyKind};
+
+use crate::config::AutoGroup;
 
 /// Who is acting on the broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +20,25 @@ pub enum Actor {
     /// A person: at the dashboard or the CLI (proved by the admin token or a
     /// dashboard session).
     Operator(OperatorKind),
+}
+
+impl Actor {
+    /// How an actor appears as a party to a message or in the audit log
+    /// (a peer by its id; see `PeerRow::party` for its current name).
+    pub fn party(&self) -> Party {
+        match self {
+            Actor::Peer(id) => Party {
+                kind: PartyKind::Peer,
+                id: id.clone(),
+                name: id.clone(),
+            },
+            Actor::Operator(kind) => Party {
+                kind: PartyKind::Operator,
+                id: kind.id().to_string(),
+                name: kind.id().to_string(),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,29 +72,6 @@ pub fn can_reach(from: &Standing, to_group: Option<&str>) -> bool {
     match from {
         Standing::Operator => true,
         Standing::Member(own) => own.as_deref() == to_group,
-    }
-}
-
-/// How registering peers are grouped automatically.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AutoGroup {
-    /// One group per repository and branch (the default).
-    #[default]
-    Branch,
-    /// One group per repository, whatever the branch.
-    Repo,
-    /// Everyone starts in the lobby.
-    Off,
-}
-
-impl AutoGroup {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "branch" => Self::Branch,
-            "repo" => Self::Repo,
-            "off" => Self::Off,
-            _ => return None,
-        })
     }
 }
 

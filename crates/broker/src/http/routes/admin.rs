@@ -32,7 +32,8 @@ use crate::domain::messages;
 use crate::domain::peers;
 use crate::domain::rules::{Actor, Standing};
 use crate::error::Result;
-use crate::http::auth::{DashboardSessions, Operator, identify};
+use crate::http::auth::{Operator, identify};
+use crate::http::signin::SignIns;
 use crate::http::state::AppState;
 use crate::runtime::ids::same_secret;
 
@@ -176,7 +177,7 @@ async fn login(
     let value = state.dashboard.issue(claude_peers_proto::time::now_ms());
     Ok((
         StatusCode::NO_CONTENT,
-        [(SET_COOKIE, DashboardSessions::cookie(&value))],
+        [(SET_COOKIE, SignIns::cookie(&value))],
     )
         .into_response())
 }
