@@ -305,3 +305,20 @@ async fn a_broker_left_from_before_an_upgrade_is_named_and_restarted() {
     let (code, v) = d.doctor().await;
     assert_eq!(code, Some(0), "{v:#}");
 }
+
+#[tokio::test]
+async fn every_client_found_is_checked() {
+    let d = Doc::new();
+    d.install().await;
+    // Codex is present too (its directory), but claude-peers is not registered there.
+    std::fs::create_dir_all(d.env.dir.path().join(".codex")).unwrap();
+    let (code, v) = d.doctor().await;
+    assert_eq!(code, Some(1));
+    assert_eq!(failed(&v), vec!["codex: server"]);
+    let fix = gate(&v, "codex: server")["fix"].as_str().unwrap();
+    assert_eq!(fix, "claude-peers install --client codex");
+    d.run_fix(fix).await;
+    let (code, v) = d.doctor().await;
+    assert_eq!(code, Some(0), "{v:#}");
+    assert_eq!(gate(&v, "codex: server")["outcome"], "pass");
+}

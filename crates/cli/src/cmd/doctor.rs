@@ -441,7 +441,14 @@ async fn client_gates(host: &Host, gates: &mut Gates) {
     if found.is_empty() {
         gates.fail(
             "clients",
-            "no agent client found on this machine (looked for Claude Code)",
+            format!(
+                "no agent client found on this machine (looked for: {})",
+                all_clients()
+                    .iter()
+                    .map(|c| c.id())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             "install Claude Code, then `claude-peers install`",
         );
         return;
@@ -484,6 +491,9 @@ async fn client_gates(host: &Host, gates: &mut Gates) {
                     fix.clone(),
                 );
             }
+        }
+        for note in &status.notes {
+            gates.skip(&format!("{id}: note"), note.clone());
         }
         if id == "claude-code" {
             claude_version_gate(host, gates).await;
