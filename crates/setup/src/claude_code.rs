@@ -359,16 +359,26 @@ impl AgentClient for ClaudeCode {
         let project_doc = read_optional(&project)?
             .map(|t| parse(Some(&t), &project))
             .transpose()?;
-        let cwd = host.cwd.display().to_string();
         let found = [
             user_doc
                 .as_ref()
                 .and_then(|d| d.get(&["mcpServers", SERVER_NAME]))
                 .map(|e| (e, format!("{} (user scope)", host.show(&user)))),
+            // Local scope: under the project's key (its git root or a folder
+            // above the current directory).
             user_doc
                 .as_ref()
-                .and_then(|d| d.get(&["projects", &cwd, "mcpServers", SERVER_NAME]))
-                .map(|e| (e, format!("{} (local scope, {cwd})", host.show(&user)))),
+                .and_then(|d| match d.get(&["projects"]) {
+                    Some(Value::Object(projects)) => projects
+                        .into_iter()
+                        .filter(|(dir, _)| host.cwd.starts_with(dir))
+                        .find_map(|(dir, p)| {
+                            let entry = p.get("mcpServers")?.get(SERVER_NAME)?.clone();
+                            Some((entry, dir))
+                        }),
+                    _ => None,
+                })
+                .map(|(e, dir)| (e, format!("{} (local scope, {dir})", host.show(&user)))),
             project_doc
                 .as_ref()
                 .and_then(|d| d.get(&["mcpServers", SERVER_NAME]))
@@ -599,6 +609,34 @@ mod tests {
         assert!(e.to_string().contains("`hooks` is not an object"), "{e}");
         let e = add_hooks(Some("{\"hooks\": {\"Stop\": {}}}"), exe(), f).unwrap_err();
         assert!(e.to_string().contains("hooks.Stop"), "{e}");
+    }
+
+    #[test]
+    fn status_finds_a_local_scope_registration_above_the_cwd() {
+        let home = tempfile::tempdir().unwrap();
+        let text = json!({"projects": {"/src/repo": {"mcpServers": {"claude-peers": {"type": "stdio", "command": "/bin/sh", "args": ["mcp"], "env": {}}}}}});
+        std::fs::write(home.path().join(".claude.json"), text.to_string()).unwrap();
+        let host = Host {
+            home: home.path().to_path_buf(),
+            cwd: "/src/repo/crates/cli".into(),
+            exe: "/bin/sh".into(),
+            path: None,
+            claude_config_dir: None,
+            codex_home: None,
+            xdg_config_home: None,
+        };
+        let st = ClaudeCode.status(&host).unwrap();
+        assert_eq!(
+            st.server.as_deref(),
+            Some("~/.claude.json (local scope, /src/repo)")
+        );
+        assert_eq!(st.server_problem, None);
+        assert_eq!(st.hooks_missing.len(), CLAUDE_CODE_HOOKS.len());
+        let elsewhere = Host {
+            cwd: "/src/other".into(),
+            ..host
+        };
+        assert_eq!(ClaudeCode.status(&elsewhere).unwrap().server, None);
     }
 
     #[test]
