@@ -5,7 +5,8 @@
 //! Gates, in order: the database's integrity; the broker answers (started the
 //! way a session starts it when it is down); the port is owned by our broker
 //! for this database; broker and binary are the same version (a broker left
-//! from before an upgrade is named); a message round-trips through the broker;
+//! from before an upgrade is named); a message round-trips through the broker
+//! (pushed on a stream, as sessions receive them);
 //! token and credential files are private; and for each agent client found,
 //! our MCP server is registered, our hooks are installed (where the client has
 //! them) and the client's version supports what we use.
@@ -16,8 +17,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use claude_peers_client::autostart::{Probe, ensure_broker, probe};
+use claude_peers_client::stream::{Incoming, Stream};
 use claude_peers_client::{BrokerClient, Endpoint};
 use claude_peers_proto::api::{Health, RegisterRequest, SendRequest};
+use claude_peers_proto::stream::{ClientFrame, ServerFrame};
 use claude_peers_setup::claude_code::{self, ClaudeCode};
 use claude_peers_setup::{AgentClient, Host, all_clients};
 use serde::Serialize;
@@ -237,7 +240,9 @@ async fn broker_gates(ctx: &Ctx, gates: &mut Gates) {
     match round_trip(&ctx.endpoint, admin.as_ref()).await {
         Ok(ms) => gates.pass(
             "round-trip",
-            format!("a message sent through the broker came back in {ms} ms"),
+            format!(
+                "a message sent through the broker was pushed back on a session's stream in {ms} ms"
+            ),
         ),
         Err(e) => gates.fail(
             "round-trip",
@@ -342,8 +347,9 @@ fn database_gate(endpoint: &Endpoint, gates: &mut Gates) -> bool {
     }
 }
 
-/// Register a short-lived peer, send it a message as the operator, read it back
-/// as that peer, and leave. Returns the milliseconds it took.
+/// Register a short-lived peer, open its stream as a session's MCP server
+/// does, send it a message as the operator, wait for the broker to push it,
+/// confirm it, and leave. Returns the milliseconds it took.
 async fn round_trip(endpoint: &Endpoint, admin: Option<&BrokerClient>) -> Result<u128> {
     let Some(admin) = admin else {
         bail!("no admin token for this database");
@@ -363,7 +369,11 @@ async fn round_trip(endpoint: &Endpoint, admin: Option<&BrokerClient>) -> Result
         .await?;
     let me = BrokerClient::new(endpoint, reg.token.clone());
     let text = format!("doctor round-trip {}", std::process::id());
-    let result = async {
+    let result = tokio::time::timeout(ROUND_TRIP_TIMEOUT, async {
+        let token = reg.token.as_deref().unwrap_or_default();
+        let mut stream = Stream::connect(endpoint, token)
+            .await
+            .map_err(anyhow::Error::msg)?;
         admin
             .send(&SendRequest {
                 to: reg.peer.id.clone(),
@@ -372,19 +382,29 @@ async fn round_trip(endpoint: &Endpoint, admin: Option<&BrokerClient>) -> Result
                 wait_ms: None,
             })
             .await?;
-        let deadline = Instant::now() + ROUND_TRIP_TIMEOUT;
         loop {
-            let check = me.check().await?;
-            if check.messages.iter().any(|m| m.text == text) {
-                return Ok(started.elapsed().as_millis());
+            match stream.next().await {
+                Incoming::Frame(ServerFrame::Message { message }) if message.text == text => {
+                    stream
+                        .send(&ClientFrame::Delivered {
+                            ids: vec![message.id],
+                        })
+                        .await
+                        .map_err(anyhow::Error::msg)?;
+                    return Ok(started.elapsed().as_millis());
+                }
+                Incoming::Closed => bail!("the broker closed the stream"),
+                _ => {}
             }
-            if Instant::now() > deadline {
-                bail!("not in the inbox after {} s", ROUND_TRIP_TIMEOUT.as_secs());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-    .await;
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Err(anyhow::anyhow!(
+            "not pushed within {} s",
+            ROUND_TRIP_TIMEOUT.as_secs()
+        ))
+    });
     let _ = me.leave(false).await;
     result
 }
