@@ -350,6 +350,16 @@ impl AgentClient for ClaudeCode {
         Ok(changes)
     }
 
+    fn install_notes(&self, host: &Host, scope: Scope) -> Vec<String> {
+        match scope {
+            Scope::User => Vec::new(),
+            Scope::Project => vec![format!(
+                "Claude Code asks each person to approve the servers of {} the first time it starts there",
+                host.show(&Self::project_config(host))
+            )],
+        }
+    }
+
     fn status(&self, host: &Host) -> Result<ClientStatus, SetupError> {
         let user = Self::user_config(host);
         let user_doc = read_optional(&user)?

@@ -126,8 +126,8 @@ pub trait AgentClient: Sync {
     fn has_project_scope(&self) -> bool {
         true
     }
-    /// What to tell the person after an install (nothing by default).
-    fn install_notes(&self, _host: &Host) -> Vec<String> {
+    /// What to tell the person after an install at `scope` (nothing by default).
+    fn install_notes(&self, _host: &Host, _scope: Scope) -> Vec<String> {
         Vec::new()
     }
 }

@@ -123,7 +123,7 @@ impl AgentClient for Gemini {
         let mut notes = Vec::new();
         let trusted = read_optional(&Self::trusted_folders(host))?;
         if !is_trusted(trusted.as_deref(), &host.cwd) {
-            notes.push(self.install_notes(host).concat());
+            notes.push(self.install_notes(host, Scope::User).concat());
         }
         Ok(ClientStatus {
             server,
@@ -134,7 +134,7 @@ impl AgentClient for Gemini {
         })
     }
 
-    fn install_notes(&self, host: &Host) -> Vec<String> {
+    fn install_notes(&self, host: &Host, _scope: Scope) -> Vec<String> {
         vec![format!(
             "Gemini CLI starts MCP servers only in trusted folders: trust each project folder when Gemini asks, or add it to {} as \"TRUST_FOLDER\"",
             host.show(&Self::trusted_folders(host))
