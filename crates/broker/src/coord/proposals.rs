@@ -233,7 +233,7 @@ pub fn vote(
         .execute(params![
             p.id,
             voter_id,
-            audit::kind_str(voter.kind),
+            voter.kind.as_str(),
             voter.name,
             vote.as_str(),
             reason,

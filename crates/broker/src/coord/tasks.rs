@@ -169,7 +169,7 @@ pub fn create(
             group,
             title,
             description,
-            audit::kind_str(creator.kind),
+            creator.kind.as_str(),
             creator.id,
             creator.name,
             assignee.as_ref().map(|a| a.id.clone()),
@@ -314,7 +314,7 @@ pub fn complete(
             task.id,
             result,
             t.now,
-            audit::kind_str(completer.kind),
+            completer.kind.as_str(),
             completer.id,
             completer.name
         ])?;

@@ -13,7 +13,6 @@ use claude_peers_proto::stream::Event;
 use claude_peers_proto::{ApiError, ErrorCode, validate};
 use rusqlite::{Connection, params};
 
-use crate::domain::audit;
 use crate::domain::context::Shared;
 use crate::domain::groups;
 use crate::domain::messages::views::{Viewer, view};
@@ -125,7 +124,7 @@ pub fn post(t: &mut Tx<'_>, sh: &Arc<Shared>, p: Post<'_>) -> Result<i64> {
         )?
         .execute(params![
             session,
-            audit::kind_str(from.kind),
+            from.kind.as_str(),
             from.id,
             from.name,
             p.from.group().or_else(|| recipients.first().and_then(|r| r.group_id.as_deref())),

@@ -106,7 +106,7 @@ pub fn react(
         t.conn.execute(
             "INSERT OR IGNORE INTO reactions (message_id, party_id, party_kind, party_name, emoji, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![id, who.id, audit::kind_str(who.kind), who.name, emoji, t.now],
+            params![id, who.id, who.kind.as_str(), who.name, emoji, t.now],
         )?
     };
     if changed > 0 {

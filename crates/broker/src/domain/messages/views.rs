@@ -8,7 +8,6 @@ use claude_peers_proto::api::{
 use claude_peers_proto::time::rfc3339;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::domain::audit;
 use crate::error::Result;
 
 /// Whose view of a message to build.
@@ -53,7 +52,7 @@ pub fn load(conn: &Connection, id: i64) -> Result<Option<MessageRow>> {
             };
             Ok(MessageRow {
                 id: r.get(0)?,
-                from: Party { kind: audit::kind_from(&r.get::<_, String>(1)?), id: r.get(2)?, name: r.get(3)? },
+                from: Party { kind: PartyKind::parse_or_system(&r.get::<_, String>(1)?), id: r.get(2)?, name: r.get(3)? },
                 to,
                 scope: r.get(7)?,
                 group_id: r.get(8)?,
@@ -67,15 +66,6 @@ pub fn load(conn: &Connection, id: i64) -> Result<Option<MessageRow>> {
             })
         })
         .optional()?)
-}
-
-fn scope_from(s: &str) -> Option<Scope> {
-    match s {
-        "machine" => Some(Scope::Machine),
-        "directory" => Some(Scope::Directory),
-        "repo" => Some(Scope::Repo),
-        _ => None,
-    }
 }
 
 /// Build the API view of message `id` for `viewer`.
@@ -118,7 +108,7 @@ pub fn view(conn: &Connection, id: i64, viewer: Viewer<'_>) -> Result<Option<Mes
             Ok((
                 r.get::<_, String>(0)?,
                 Party {
-                    kind: audit::kind_from(&r.get::<_, String>(1)?),
+                    kind: PartyKind::parse_or_system(&r.get::<_, String>(1)?),
                     id: r.get(2)?,
                     name: r.get(3)?,
                 },
@@ -139,7 +129,7 @@ pub fn view(conn: &Connection, id: i64, viewer: Viewer<'_>) -> Result<Option<Mes
         id: m.id,
         from: m.from,
         to: m.to,
-        scope: m.scope.as_deref().and_then(scope_from),
+        scope: m.scope.as_deref().and_then(Scope::parse),
         group: match (m.group_id, m.group_name) {
             (Some(id), Some(name)) => Some(claude_peers_proto::api::GroupRef { id, name }),
             _ => None,

@@ -105,7 +105,7 @@ async fn dashboard_state(
                 messages: messages::feed(c, &session, DEFAULT_HISTORY, None)?,
                 pinned: messages::pinned(c, &session)?,
                 typing: sh.hub.typing_since(now, TYPING_WINDOW_MS),
-                audit: audit::list(c, 50, None, None)?
+                audit: audit::list(c, 50, None, &GroupFilter::All)?
                     .into_iter()
                     .filter_map(|e| serde_json::to_value(e).ok())
                     .collect(),
@@ -193,8 +193,8 @@ async fn audit_log(
             .store
             .read(move |c| {
                 let group = match q.group.as_deref() {
-                    None => None,
-                    Some(g) => Some(crate::coord::find_group(c, g)?),
+                    None => GroupFilter::All,
+                    Some(g) => GroupFilter::One(crate::coord::find_group(c, g)?),
                 };
                 audit::query(
                     c,
