@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use claude_peers_proto::hooks::{CLAUDE_CODE_HOOKS, HookSpec};
 use serde_json::{Value, json};
 
-use crate::client::{AgentClient, ClientStatus, Host, Scope, read_optional};
+use crate::client::{
+    AgentClient, ClientStatus, Host, ListCommand, Scope, read_line, read_optional,
+};
 use crate::jsondoc::{Dialect, JsonDoc};
 use crate::mcp_json::{self, JsonFormat};
 use crate::{FileChange, SERVER_NAME, SetupError, shell};
@@ -288,6 +290,20 @@ impl AgentClient for ClaudeCode {
 
     fn command(&self) -> &'static str {
         "claude"
+    }
+
+    fn list_command(&self) -> ListCommand {
+        // `claude mcp list` starts each server and prints `NAME: CMD - ✔ Connected`.
+        ListCommand {
+            args: &["mcp", "list"],
+            read: |out| {
+                read_line(
+                    out,
+                    |l| l.starts_with("claude-peers: "),
+                    |l| l.ends_with("✔ Connected"),
+                )
+            },
+        }
     }
 
     fn detect(&self, host: &Host) -> bool {

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::client::{AgentClient, ClientStatus, Host, Scope, entry_problem, read_optional};
+use crate::client::{
+    AgentClient, ClientStatus, Host, ListCommand, Scope, entry_problem, read_line, read_optional,
+};
 use crate::jsondoc::Dialect;
 use crate::mcp_json::{self, JsonFormat};
 use crate::{FileChange, SERVER_NAME, SetupError};
@@ -65,6 +67,20 @@ impl AgentClient for Gemini {
 
     fn command(&self) -> &'static str {
         "gemini"
+    }
+
+    fn list_command(&self) -> ListCommand {
+        // `gemini mcp list` connects and prints `✓ NAME: CMD (stdio) - Connected`.
+        ListCommand {
+            args: &["mcp", "list"],
+            read: |out| {
+                read_line(
+                    out,
+                    |l| l.contains("claude-peers:"),
+                    |l| l.ends_with("- Connected"),
+                )
+            },
+        }
     }
 
     fn detect(&self, host: &Host) -> bool {

@@ -8,8 +8,9 @@
 //! from before an upgrade is named); a message round-trips through the broker
 //! (pushed on a stream, as sessions receive them);
 //! token and credential files are private; and for each agent client found,
-//! our MCP server is registered, our hooks are installed (where the client has
-//! them) and the client's version supports what we use.
+//! our MCP server is registered, the client's own listing command agrees, our
+//! hooks are installed (where the client has them) and the client's version
+//! supports what we use.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -22,7 +23,7 @@ use claude_peers_client::{BrokerClient, Endpoint};
 use claude_peers_proto::api::{Health, RegisterRequest, SendRequest};
 use claude_peers_proto::stream::{ClientFrame, ServerFrame};
 use claude_peers_setup::claude_code::{self, ClaudeCode};
-use claude_peers_setup::{AgentClient, Host, all_clients};
+use claude_peers_setup::{AgentClient, Host, Listed, all_clients};
 use serde::Serialize;
 
 use crate::cmd::setup::host;
@@ -30,6 +31,8 @@ use crate::ctx::Ctx;
 
 /// How long the client's `--version` may take.
 const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client's own listing command may take (it may start every server).
+const LIST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the round trip may take.
 const ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -512,12 +515,83 @@ async fn client_gates(host: &Host, gates: &mut Gates) {
                 );
             }
         }
+        if status.server.is_some() {
+            listed_gate(host, client, gates).await;
+        }
         for note in &status.notes {
             gates.skip(&format!("{id}: note"), note.clone());
         }
         if id == "claude-code" {
             claude_version_gate(host, gates).await;
         }
+    }
+}
+
+/// The client's own listing command agrees: our server is listed (and, where
+/// the client connects when listing, connected).
+async fn listed_gate(host: &Host, client: &dyn AgentClient, gates: &mut Gates) {
+    let id = client.id();
+    let gate = format!("{id}: listed");
+    let Some(bin) = host.which(client.command()) else {
+        gates.skip(
+            &gate,
+            format!(
+                "`{}` is not on PATH; its own list was not checked",
+                client.command()
+            ),
+        );
+        return;
+    };
+    let list = client.list_command();
+    let shown = format!("{} {}", client.command(), list.args.join(" "));
+    let out = tokio::time::timeout(
+        LIST_TIMEOUT,
+        tokio::process::Command::new(&bin)
+            .args(list.args)
+            .current_dir(&host.cwd)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await;
+    let text = match out {
+        Ok(Ok(o)) => format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Ok(Err(e)) => {
+            gates.fail(
+                &gate,
+                format!("`{shown}` did not run: {e}"),
+                format!("run `{shown}` by hand"),
+            );
+            return;
+        }
+        Err(_) => {
+            gates.fail(
+                &gate,
+                format!(
+                    "`{shown}` did not finish within {} s",
+                    LIST_TIMEOUT.as_secs()
+                ),
+                format!("run `{shown}` by hand"),
+            );
+            return;
+        }
+    };
+    match (list.read)(&text) {
+        Listed::Connected(line) => gates.pass(&gate, format!("`{shown}`: {line}")),
+        Listed::Failed(line) => gates.fail(
+            &gate,
+            format!("`{shown}` lists claude-peers but cannot connect: {line}"),
+            "run `claude-peers mcp` by hand (with the env of the entry) to see why it exits; `claude-peers doctor` in the project directory",
+        ),
+        Listed::Missing => gates.fail(
+            &gate,
+            format!("`{shown}` does not list claude-peers here"),
+            format!("claude-peers install --client {id}"),
+        ),
     }
 }
 
