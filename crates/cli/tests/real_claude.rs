@@ -227,14 +227,15 @@ async fn a_message_to_a_closed_session_reaches_it_when_it_is_resumed() {
     let mut opts = Options::new(CURRENT).installed();
     opts.args = vec!["--session-id".into(), session_id.into()];
     let (env, _b, mut s) = world(opts).await;
-    let name = s.peer_name.clone();
+    // By id: the name is free once the session has left.
+    let id = s.peer_id.clone();
     s.close();
     let mut peer = sender(&env).await;
     let text = marker("closed");
-    send(&mut peer, &name, &text).await;
+    send(&mut peer, &id, &text).await;
     s.launch(&env, &["--resume".into(), session_id.into()])
         .await;
-    assert_eq!(s.peer_name, name, "the resumed session is the same peer");
+    assert_eq!(s.peer_id, id, "the resumed session is the same peer");
     let d = at_next_prompt(&s, &text).await;
     eprintln!(
         "closed, resumed {CURRENT}: {} {:?} after the prompt",

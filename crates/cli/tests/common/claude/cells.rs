@@ -126,6 +126,18 @@ pub async fn idle(env: &Env, s: &Session, text: &str, wait: Duration) -> Result<
     let from = s.model.len();
     let t0 = Instant::now();
     send(&mut peer, &s.peer_name, text).await;
+    arrives(s, from, t0, text, wait).await
+}
+
+/// The first request from index `from` on holding `text`, within `wait`,
+/// timed from `t0`.
+pub async fn arrives(
+    s: &Session,
+    from: usize,
+    t0: Instant,
+    text: &str,
+    wait: Duration,
+) -> Result<Delivery, String> {
     let got = s
         .model
         .wait_from(
