@@ -41,6 +41,9 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/v1/state", get(dashboard_state))
+        .route("/v1/signin", post(login))
+        // The old name of the sign-in (before "session" meant only a
+        // collaboration session); kept for one release.
         .route("/v1/session", post(login))
         .route("/v1/audit", get(audit_log))
         .route("/v1/shutdown", post(shutdown))
