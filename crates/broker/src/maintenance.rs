@@ -88,6 +88,7 @@ pub async fn once(state: &AppState) -> Result<()> {
             }
             crate::files::expire(t, &sh)?;
             let cutoff = t.now - RETENTION_MS;
+            crate::shown::expire(t, cutoff)?;
             messages::expire(t, cutoff)?;
             let forgotten: Vec<(String, String)> = t
                 .conn

@@ -246,6 +246,7 @@ pub fn send(
             },
             state: DeliveryState::Delivered,
             recipient_connected: true,
+            reach: None,
         });
     }
     let target = peers::resolve(t.conn, &standing, &req.to)
@@ -266,11 +267,13 @@ pub fn send(
             context,
         },
     )?;
+    let connected = sh.hub.is_connected(&target.id);
     Ok(SendResult {
         message_id: id,
         to: target.party(),
         state: DeliveryState::Queued,
-        recipient_connected: sh.hub.is_connected(&target.id),
+        recipient_connected: connected,
+        reach: Some(sh.hub.reach.get(&target.id).recipient(connected)),
     })
 }
 

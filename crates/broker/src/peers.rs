@@ -120,6 +120,9 @@ impl PeerRow {
     }
 
     pub fn view(&self, sh: &Shared) -> PeerView {
+        let connected = sh.hub.is_connected(&self.id);
+        let reach = sh.hub.reach.get(&self.id);
+        let recipient = reach.recipient(connected && self.removed_at.is_none());
         PeerView {
             id: self.id.clone(),
             name: self.name.clone(),
@@ -127,7 +130,7 @@ impl PeerRow {
             group: self.group_ref(),
             status: self.status,
             state: self.state(),
-            connected: sh.hub.is_connected(&self.id),
+            connected,
             pid: self.pid,
             cwd: self.cwd.clone(),
             git_root: self.git_root.clone(),
@@ -136,6 +139,9 @@ impl PeerRow {
             summary: self.summary.clone(),
             registered_at: rfc3339(self.registered_at),
             last_seen: rfc3339(self.last_seen),
+            reach: recipient.reach,
+            holds_messages: recipient.holds_messages,
+            client: reach.client,
         }
     }
 }

@@ -61,6 +61,7 @@ pub fn send(
             },
             state: DeliveryState::Delivered,
             recipient_connected: true,
+            reach: None,
         });
     }
     let target = caller.resolve(t.conn, "to", &req.to)?;
@@ -88,10 +89,12 @@ pub fn send(
         &format!("#{id} {kind} → {}", target.name),
         target.group_id.as_deref(),
     )?;
+    let connected = sh.hub.is_connected(&target.id);
     Ok(SendResult {
         message_id: id,
         to: target.party(),
         state: DeliveryState::Queued,
-        recipient_connected: sh.hub.is_connected(&target.id),
+        recipient_connected: connected,
+        reach: Some(sh.hub.reach.get(&target.id).recipient(connected)),
     })
 }

@@ -99,6 +99,12 @@ enum Command {
     },
     /// Begin a new session now (session-scoped lists start empty).
     NewSession,
+    /// Handle a Claude Code hook (Claude Code runs this; JSON on stdin):
+    /// SessionStart, SessionEnd, UserPromptSubmit, PostToolUse, PreToolUse, Stop.
+    Hook {
+        /// The hook event name, as Claude Code spells it.
+        event: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -134,6 +140,10 @@ fn init_logging(default: &str) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Hooks log nothing: their stderr reaches the model.
+    if let Command::Hook { event } = &cli.command {
+        return cmd::hook::run(&cli.global, event);
+    }
     let result = match cli.command {
         Command::Broker(args) => {
             init_logging("info");
@@ -171,7 +181,9 @@ fn main() -> ExitCode {
                             cmd::report::report(&ctx, session.as_deref(), export).await
                         }
                         Command::NewSession => cmd::report::new_session(&ctx).await,
-                        Command::Broker(_) | Command::Mcp { .. } => unreachable!("handled above"),
+                        Command::Broker(_) | Command::Mcp { .. } | Command::Hook { .. } => {
+                            unreachable!("handled above")
+                        }
                     }
                 })
             })

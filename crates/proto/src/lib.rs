@@ -10,16 +10,20 @@
 //! - [`emoji`]: the eight reactions;
 //! - [`coord`]: the bodies of the coordination features (tasks, decisions,
 //!   verifications, proposals, approvals, active files, reports);
-//! - [`structured`]: the kinds of structured message, their fields and text.
+//! - [`structured`]: the kinds of structured message, their fields and text;
+//! - [`reach`]: the delivery ladder's rungs, each peer's reach, the client it runs in;
+//! - [`hooks`]: the Claude Code hooks claude-peers installs and handles.
 
 pub mod api;
 pub mod coord;
 pub mod emoji;
 pub mod error;
+pub mod hooks;
 pub mod limits;
 pub mod names;
 pub mod paths;
 pub mod process;
+pub mod reach;
 pub mod stream;
 pub mod structured;
 pub mod text;

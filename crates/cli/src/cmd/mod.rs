@@ -2,6 +2,7 @@
 
 pub mod broker;
 pub mod groups;
+pub mod hook;
 pub mod kill;
 pub mod mcp;
 pub mod report;
