@@ -8,7 +8,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use claude_peers_client::BrokerClient;
 use claude_peers_proto::api::{DeliveryState, ListPeersQuery, SendRequest};
