@@ -1,51 +1,30 @@
 //! The claude-peers broker: one daemon per machine that peers register with.
 //!
-//! - [`store`]: SQLite with one writer thread (group commit) and a reader pool;
-//! - [`hub`]: in-memory presence, wake-ups, event fan-out, token cache;
-//! - [`peers`], [`messages`], [`groups`], [`sessions`], [`audit`]: the domain,
-//!   each owning its SQL; [`rules`] holds the isolation and grouping rules;
-//! - coordination, one module each: [`structured`] messages, [`decisions`],
-//!   [`verifications`], [`proposals`], [`tasks`], [`approvals`], active
-//!   [`files`], the session [`report`]; [`coord`] holds what they share;
-//! - [`routes`]: the HTTP API, behind [`guard`] (Host/Origin/Content-Type) and
-//!   [`auth`] (tokens, dashboard sessions); [`stream`]: the WebSocket pushes;
-//! - [`maintenance`]: liveness and retention; [`singleton`]: one broker per database;
-//! - [`dashboard`]: the embedded web page.
+//! The source tree shows the layers; a module imports only from its own
+//! layer or the ones below it:
+//!
+//! - [`runtime`]: the store (SQLite, one writer thread with group commit, a
+//!   reader pool), the hub (presence, wake-ups, event fan-out, token cache),
+//!   ids, rate limits, one broker per database;
+//! - [`domain`]: peers, groups, messages and deliveries, sessions, the audit
+//!   log, each owning its SQL; `domain::rules` holds the isolation and grouping rules;
+//! - [`coord`]: the coordination features, one module each (structured
+//!   messages, decisions, verifications, proposals, tasks, approvals, active
+//!   files, the session report) and what they share;
+//! - [`http`]: the HTTP API behind the guard (Host/Origin/Content-Type) and
+//!   auth (tokens, dashboard sign-in), the WebSocket stream, the dashboard;
+//! - [`maintenance`]: liveness and retention, run beside the server.
 //!
 //! Invariant: the store never knows about HTTP, and nothing is announced
 //! (pushed, evented, answered) before it is committed.
 
-pub mod approvals;
-pub mod audit;
-pub mod auth;
 pub mod config;
 pub mod coord;
-pub mod dashboard;
-pub mod decisions;
+pub mod domain;
 pub mod error;
-pub mod files;
-pub mod groups;
-pub mod guard;
-pub mod hub;
-pub mod ids;
+pub mod http;
 pub mod maintenance;
-pub mod messages;
-pub mod peers;
-pub mod proposals;
-pub mod ratelimit;
-pub mod reach;
-pub mod report;
-pub mod routes;
-pub mod rules;
-pub mod sessions;
-pub mod shown;
-pub mod singleton;
-pub mod state;
-pub mod store;
-pub mod stream;
-pub mod structured;
-pub mod tasks;
-pub mod verifications;
+pub mod runtime;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,15 +34,19 @@ use std::time::{Duration, Instant};
 use claude_peers_proto::paths::StatePaths;
 use claude_peers_proto::time::now_ms;
 
-pub use config::{Config, DashboardLogin, Limits};
+pub use config::{AutoGroup, Config, DashboardLogin, Limits};
 pub use error::{Error, Result};
 
-use crate::hub::Hub;
-use crate::ratelimit::RateLimits;
-use crate::sessions::Activity;
-use crate::singleton::BrokerLock;
-use crate::state::{AppState, Shared};
-use crate::store::Store;
+use crate::domain::context::Shared;
+use crate::domain::sessions::Activity;
+use crate::domain::{peers, sessions};
+use crate::http::signin::SignIns;
+use crate::http::state::AppState;
+use crate::http::{auth, routes};
+use crate::runtime::hub::Hub;
+use crate::runtime::ratelimit::RateLimits;
+use crate::runtime::singleton::BrokerLock;
+use crate::runtime::store::Store;
 
 /// Refuse configurations that would expose the broker without protection.
 pub fn check_config(config: &Config) -> Result<()> {
@@ -212,7 +195,7 @@ pub async fn start(config: Config) -> Result<Running> {
 
     let state = AppState {
         store,
-        dashboard: Arc::new(auth::DashboardSessions::new(&admin_token)),
+        dashboard: Arc::new(SignIns::new(&admin_token)),
         admin_token: Arc::from(admin_token.as_str()),
         rates,
         started: Instant::now(),

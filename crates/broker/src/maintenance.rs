@@ -10,9 +10,12 @@ use rusqlite::params;
 
 use crate::error::Result;
 
-use crate::hub::Effect;
-use crate::state::AppState;
-use crate::{messages, peers, sessions};
+use crate::coord::files;
+use crate::domain::messages;
+use crate::domain::peers;
+use crate::domain::sessions;
+use crate::http::state::AppState;
+use crate::runtime::hub::Effect;
 
 pub async fn run(state: AppState) {
     let mut shutdown = state.shutdown_rx();
@@ -80,15 +83,17 @@ pub async fn once(state: &AppState) -> Result<()> {
         .store
         .write(move |t| {
             peers::touch(t, &connected)?;
-            peers::mark_stale(t, &sh, &stale)?;
+            let gone = peers::mark_stale(t, &sh, &stale)?;
+            files::clear_departed(t, &sh, gone)?;
             for id in &remove {
                 if let Some(p) = peers::get(t.conn, id)? {
-                    peers::remove(t, &sh, &p, "peer.removed", &format!("{} removed after being disconnected", p.name))?;
+                    let gone = peers::remove(t, &sh, &p, "peer.removed", &format!("{} removed after being disconnected", p.name))?;
+                    files::clear_departed(t, &sh, gone)?;
                 }
             }
-            crate::files::expire(t, &sh)?;
+            files::expire(t, &sh)?;
             let cutoff = t.now - RETENTION_MS;
-            crate::shown::expire(t, cutoff)?;
+            crate::domain::shown::expire(t, cutoff)?;
             messages::expire(t, cutoff)?;
             let forgotten: Vec<(String, String)> = t
                 .conn

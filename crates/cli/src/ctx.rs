@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use claude_peers_client::autostart::{Probe, probe};
 use claude_peers_client::{BrokerClient, ClientError, Endpoint};
 
 use crate::Global;
@@ -37,6 +38,21 @@ impl Ctx {
         Ok(t.trim().to_string())
     }
 
+    /// Fail with a message for people when no broker answers (before anything
+    /// reads the admin token, whose absence would only confuse). A one-shot
+    /// command does not start a broker: with a mistyped port or database it
+    /// would start an empty one and then report "no such peer".
+    pub async fn require_broker(&self) -> Result<()> {
+        match probe(&self.endpoint).await {
+            Probe::Ours(_) => Ok(()),
+            Probe::Down => Err(not_running(self)),
+            Probe::Foreign(why) => anyhow::bail!(
+                "port {} answers, but not as a claude-peers broker ({why}); set CLAUDE_PEERS_PORT to the broker's port",
+                self.endpoint.port
+            ),
+        }
+    }
+
     /// A client acting as the operator.
     pub fn admin(&self) -> Result<BrokerClient> {
         Ok(BrokerClient::new(&self.endpoint, Some(self.admin_token()?)))
@@ -56,13 +72,19 @@ pub fn endpoint(g: &Global) -> Endpoint {
     }
 }
 
+/// "The broker is not running", with how to start it.
+pub fn not_running(ctx: &Ctx) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the broker is not running at {} (database {}); start it with `claude-peers broker`, or open a Claude Code session with claude-peers (it starts the broker)",
+        ctx.endpoint.base_url(),
+        ctx.endpoint.db.display()
+    )
+}
+
 /// Turn a client error into a message for people.
 pub fn explain(e: ClientError, ctx: &Ctx) -> anyhow::Error {
     match e {
-        ClientError::Unreachable { .. } => anyhow::anyhow!(
-            "the broker is not running at {} (start it with `claude-peers broker`, or open a Claude Code session with claude-peers)",
-            ctx.endpoint.base_url()
-        ),
+        ClientError::Unreachable { .. } => not_running(ctx),
         other => anyhow::anyhow!(other),
     }
 }

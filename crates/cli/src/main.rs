@@ -16,7 +16,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "claude-peers",
     version,
-    about = "Connect Claude Code sessions: discovery, messages pushed at once, coordination, and a dashboard."
+    about = "Connect Claude Code sessions: discovery, messages pushed at once, coordination, and a dashboard.",
+    after_help = "Exit codes: 0 success; 1 error (for `doctor`: a check failed); 3 `status`: the broker is not running."
 )]
 struct Cli {
     #[command(flatten)]
@@ -57,7 +58,8 @@ enum Command {
         #[arg(long, env = "CLAUDE_PEERS_TOOLS", default_value = "full")]
         tools: ToolProfile,
     },
-    /// Broker status and peers.
+    /// Broker status and peers. Exit code 0 when the broker runs, 3 when it
+    /// does not, 1 on any other error.
     Status,
     /// List peers with their groups.
     Peers,
@@ -69,7 +71,7 @@ enum Command {
     },
     /// Send a message to every peer in a scope.
     Broadcast {
-        scope: ScopeArg,
+        scope: claude_peers_proto::api::Scope,
         #[arg(required = true, num_args = 1..)]
         message: Vec<String>,
     },
@@ -99,6 +101,14 @@ enum Command {
     },
     /// Begin a new session now (session-scoped lists start empty).
     NewSession,
+    /// Register the MCP server and hooks in the agent clients found (or named).
+    Install(cmd::setup::SetupArgs),
+    /// Remove exactly what `install` added.
+    Uninstall(cmd::setup::SetupArgs),
+    /// Check every gate (broker, database, port, versions, round trip, file
+    /// permissions, each client's registration and hooks); print the fix for
+    /// each failure. Exit code 1 when a check fails.
+    Doctor,
     /// Handle a Claude Code hook (Claude Code runs this; JSON on stdin):
     /// SessionStart, SessionEnd, UserPromptSubmit, PostToolUse, PreToolUse, Stop.
     Hook {
@@ -111,13 +121,6 @@ enum Command {
 enum ToolProfile {
     Full,
     Core,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ScopeArg {
-    Machine,
-    Directory,
-    Repo,
 }
 
 fn init_logging(default: &str) {
@@ -157,6 +160,14 @@ fn main() -> ExitCode {
             };
             current_thread().and_then(|rt| rt.block_on(cmd::mcp::run(&cli.global, profile)))
         }
+        Command::Install(args) => {
+            init_logging("warn");
+            cmd::setup::run(&args, cli.global.json, true)
+        }
+        Command::Uninstall(args) => {
+            init_logging("warn");
+            cmd::setup::run(&args, cli.global.json, false)
+        }
         command => {
             init_logging("warn");
             current_thread().and_then(|rt| {
@@ -181,9 +192,12 @@ fn main() -> ExitCode {
                             cmd::report::report(&ctx, session.as_deref(), export).await
                         }
                         Command::NewSession => cmd::report::new_session(&ctx).await,
-                        Command::Broker(_) | Command::Mcp { .. } | Command::Hook { .. } => {
-                            unreachable!("handled above")
-                        }
+                        Command::Doctor => cmd::doctor::run(&ctx).await,
+                        Command::Broker(_)
+                        | Command::Mcp { .. }
+                        | Command::Install(_)
+                        | Command::Uninstall(_)
+                        | Command::Hook { .. } => unreachable!("handled above"),
                     }
                 })
             })
@@ -191,12 +205,30 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<Exit>().is_some() => {
+            ExitCode::from(e.downcast_ref::<Exit>().map_or(1, |x| x.0))
+        }
         Err(e) => {
             eprintln!("claude-peers: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
+
+/// Exit code of `status` when the broker is not running (as `systemctl status`).
+pub const EXIT_NOT_RUNNING: u8 = 3;
+
+/// An error that only sets the exit code: the command already printed its answer.
+#[derive(Debug)]
+pub struct Exit(pub u8);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit code {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
 
 fn multi_thread() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()

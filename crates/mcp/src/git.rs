@@ -34,21 +34,25 @@ async fn run(cwd: &Path, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// One `git rev-parse` call for root, common dir and branch.
+/// Root and common dir from `git rev-parse`, the branch from `git symbolic-ref`
+/// (run together). The branch is read from `HEAD` itself, so a repository with
+/// no commit yet (right after `git init`) has its branch too; `rev-parse HEAD`
+/// fails there.
 pub async fn repo_info(cwd: &Path) -> RepoInfo {
-    let Some(out) = run(
-        cwd,
-        &[
-            "rev-parse",
-            "--path-format=absolute",
-            "--show-toplevel",
-            "--git-common-dir",
-            "--abbrev-ref",
-            "HEAD",
-        ],
-    )
-    .await
-    else {
+    let (paths, branch) = tokio::join!(
+        run(
+            cwd,
+            &[
+                "rev-parse",
+                "--path-format=absolute",
+                "--show-toplevel",
+                "--git-common-dir",
+            ],
+        ),
+        // Exit code 1 (no output) when HEAD is detached.
+        run(cwd, &["symbolic-ref", "--short", "-q", "HEAD"]),
+    );
+    let Some(out) = paths else {
         return RepoInfo::default();
     };
     let mut lines = out.lines().map(str::trim);
@@ -58,8 +62,9 @@ pub async fn repo_info(cwd: &Path) -> RepoInfo {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| c.to_string())
     });
-    let branch = lines
-        .next()
+    let branch = branch
+        .as_deref()
+        .map(str::trim)
         .filter(|b| !b.is_empty() && *b != "HEAD")
         .map(str::to_string);
     RepoInfo {

@@ -1,7 +1,7 @@
-//! The Claude Code hooks claude-peers installs (`claude-peers install`) and
-//! handles (`claude-peers hook EVENT`): one table, used by both.
+//! The hooks `claude-peers install` writes into Claude Code's user settings, and
+//! that `claude-peers hook EVENT` handles: one table, read by both.
 
-/// One hook entry in Claude Code's settings.
+/// One command hook: the event it runs on, its matcher, and its options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HookSpec {
     pub event: &'static str,
@@ -10,7 +10,7 @@ pub struct HookSpec {
     pub timeout_s: u32,
 }
 
-/// Every hook, in the order they are written.
+/// Claude Code's hooks, in the order they are written.
 pub const CLAUDE_CODE_HOOKS: &[HookSpec] = &[
     HookSpec {
         event: "SessionStart",

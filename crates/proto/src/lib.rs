@@ -12,7 +12,7 @@
 //!   verifications, proposals, approvals, active files, reports);
 //! - [`structured`]: the kinds of structured message, their fields and text;
 //! - [`reach`]: the delivery ladder's rungs, each peer's reach, the client it runs in;
-//! - [`hooks`]: the Claude Code hooks claude-peers installs and handles.
+//! - [`hooks`]: the Claude Code hooks that `install` writes and `hook` handles.
 
 pub mod api;
 pub mod coord;

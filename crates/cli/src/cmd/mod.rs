@@ -1,11 +1,13 @@
 //! One module per command.
 
 pub mod broker;
+pub mod doctor;
 pub mod groups;
 pub mod hook;
 pub mod kill;
 pub mod mcp;
 pub mod report;
 pub mod send;
+pub mod setup;
 pub mod status;
 pub mod watch;

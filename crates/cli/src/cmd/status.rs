@@ -50,7 +50,7 @@ pub async fn status(ctx: &Ctx) -> Result<()> {
             } else {
                 println!("Broker is not running ({}).", ctx.endpoint.base_url());
             }
-            return Ok(());
+            return Err(crate::Exit(crate::EXIT_NOT_RUNNING).into());
         }
         Probe::Foreign(why) => anyhow::bail!(
             "port {} answers, but not as a claude-peers broker ({why})",

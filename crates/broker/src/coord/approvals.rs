@@ -1,0 +1,243 @@
+//! Approvals: a peer asks another peer of its group to approve an action
+//! before taking it. Only the named approver answers, once; the requester is
+//! told at once. Approvals are advisory: nothing blocks the requester.
+
+use std::sync::Arc;
+
+use claude_peers_proto::ApiError;
+use claude_peers_proto::coord::{
+    ApprovalStatus, ApprovalView, ListQuery, RequestApproval, RespondApproval,
+};
+use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_REASON_BYTES};
+use claude_peers_proto::stream::Event;
+use claude_peers_proto::time::rfc3339;
+use claude_peers_proto::validate;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde_json::json;
+
+use crate::coord::{self, Caller, GroupFilter};
+use crate::domain::audit;
+use crate::domain::context::Shared;
+use crate::domain::peers;
+use crate::domain::rules::Actor;
+use crate::error::Result;
+use crate::runtime::hub::Effect;
+use crate::runtime::store::Tx;
+
+fn select() -> String {
+    format!(
+        "SELECT a.id, a.requester_id, {requester}, a.approver_id, {approver}, a.action, a.status,
+                a.reason, a.group_id, {group}, a.session_id, a.created_at, a.resolved_at
+         FROM approvals a",
+        requester = coord::name_sql("'peer'", "a.requester_id", "a.requester_name"),
+        approver = coord::name_sql("'peer'", "a.approver_id", "a.approver_name"),
+        group = coord::group_name_sql("a.group_id"),
+    )
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<ApprovalView> {
+    Ok(ApprovalView {
+        id: r.get(0)?,
+        requester: coord::peer_party(r.get(1)?, r.get(2)?),
+        approver: coord::peer_party(r.get(3)?, r.get(4)?),
+        action: r.get(5)?,
+        status: ApprovalStatus::parse(&r.get::<_, String>(6)?).unwrap_or(ApprovalStatus::Pending),
+        reason: r.get(7)?,
+        group: coord::group_ref(r.get(8)?, r.get(9)?),
+        session_id: r.get(10)?,
+        created_at: rfc3339(r.get(11)?),
+        resolved_at: r.get::<_, Option<i64>>(12)?.map(rfc3339),
+    })
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Option<ApprovalView>> {
+    Ok(conn
+        .prepare_cached(&format!("{} WHERE a.id = ?1", select()))?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
+fn group_id(a: &ApprovalView) -> Option<&str> {
+    a.group.as_ref().map(|g| g.id.as_str())
+}
+
+fn announce(t: &mut Tx<'_>, id: &str) -> Result<ApprovalView> {
+    let a = get(t.conn, id)?.ok_or_else(|| ApiError::internal("approval vanished"))?;
+    t.effect(Effect::event(Event::Approval {
+        approval: Box::new(a.clone()),
+    }));
+    Ok(a)
+}
+
+/// Ask a peer of the caller's group to approve an action.
+pub fn request(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    actor: &Actor,
+    req: &RequestApproval,
+) -> Result<ApprovalView> {
+    let action = validate::required_text("action", &req.action, MAX_FIELD_BYTES)?;
+    let caller = Caller::load(t.conn, actor)?;
+    let me = caller.peer("request an approval")?.clone();
+    let approver = caller.resolve(t.conn, "approver", &req.approver)?;
+    if approver.id == me.id {
+        return Err(ApiError::invalid(
+            "approver",
+            "you cannot approve your own request; ask another peer",
+        )
+        .into());
+    }
+    let session = coord::session(t, sh)?;
+    let id = coord::new_id(t.conn, "approvals", "appr")?;
+    t.conn
+        .prepare_cached(
+            "INSERT INTO approvals (id, session_id, group_id, requester_id, requester_name,
+               approver_id, approver_name, action, status, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9)",
+        )?
+        .execute(params![
+            id,
+            session,
+            me.group_id,
+            me.id,
+            me.name,
+            approver.id,
+            approver.name,
+            action,
+            t.now
+        ])?;
+    audit::record(
+        t,
+        &sh.hub,
+        &me.party(),
+        "approval.request",
+        &format!("{id} → {}: {}", approver.name, coord::preview(&action, 200)),
+        me.group_id.as_deref(),
+    )?;
+    coord::notify(
+        t,
+        sh,
+        caller.sender(),
+        std::slice::from_ref(&approver),
+        format!(
+            "**Approval requested** by {}: {action}\n\nApproval ID: `{id}`\nUse `respond_approval` to approve or reject.",
+            me.name
+        ),
+        "approval_request",
+        json!({"approval_id": id}),
+    )?;
+    announce(t, &id)
+}
+
+/// The named approver answers a pending request.
+pub fn respond(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    actor: &Actor,
+    id: &str,
+    req: &RespondApproval,
+) -> Result<ApprovalView> {
+    let reason = validate::text(
+        "reason",
+        req.reason.as_deref().unwrap_or(""),
+        MAX_REASON_BYTES,
+    )?;
+    let caller = Caller::load(t.conn, actor)?;
+    let id = coord::clean_id(id);
+    let a = match get(t.conn, &id)? {
+        Some(a) if caller.may_see(group_id(&a)) => a,
+        _ => return Err(coord::not_found("approval", &id)),
+    };
+    if !caller.is(&a.approver.id) {
+        return Err(ApiError::forbidden(format!(
+            "only the approver named in the request ({}) can answer approval {}",
+            a.approver.name, a.id
+        ))
+        .into());
+    }
+    if a.status != ApprovalStatus::Pending {
+        return Err(ApiError::conflict(format!(
+            "approval {} is already {}",
+            a.id,
+            a.status.as_str()
+        ))
+        .into());
+    }
+    let status = if req.approved {
+        ApprovalStatus::Approved
+    } else {
+        ApprovalStatus::Rejected
+    };
+    t.conn
+        .prepare_cached(
+            "UPDATE approvals SET status = ?2, reason = ?3, resolved_at = ?4 WHERE id = ?1",
+        )?
+        .execute(params![a.id, status.as_str(), reason, t.now])?;
+    let me = caller.party();
+    audit::record(
+        t,
+        &sh.hub,
+        &me,
+        &format!("approval.{}", status.as_str()),
+        &format!("{}: {}", a.id, coord::preview(&a.action, 200)),
+        group_id(&a),
+    )?;
+    let icon = if req.approved { "✅" } else { "❌" };
+    let mut text = format!(
+        "{icon} **Approval {}** by {}: {}",
+        status.as_str(),
+        me.name,
+        a.action
+    );
+    if !reason.is_empty() {
+        text.push_str(&format!("\n**Reason:** {reason}"));
+    }
+    text.push_str(&format!("\nApproval ID: `{}`", a.id));
+    if let Some(requester) = peers::get(t.conn, &a.requester.id)? {
+        coord::notify(
+            t,
+            sh,
+            caller.sender(),
+            std::slice::from_ref(&requester),
+            text,
+            "approval_response",
+            json!({"approval_id": a.id, "status": status.as_str()}),
+        )?;
+    }
+    announce(t, &a.id)
+}
+
+/// Approvals of the current session that `caller` may see, newest first.
+pub fn list(
+    conn: &Connection,
+    caller: &Caller,
+    session: &str,
+    q: &ListQuery,
+) -> Result<Vec<ApprovalView>> {
+    let filter = GroupFilter::for_caller(conn, caller, q.group.as_deref())?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| ApprovalStatus::field("status", s))
+        .transpose()?;
+    query(conn, &filter, session, status, coord::page(q.limit)?)
+}
+
+pub fn query(
+    conn: &Connection,
+    filter: &GroupFilter,
+    session: &str,
+    status: Option<ApprovalStatus>,
+    limit: u32,
+) -> Result<Vec<ApprovalView>> {
+    let rows = coord::in_session(
+        conn,
+        (&select(), "a"),
+        filter,
+        session,
+        status.map(ApprovalStatus::as_str),
+        limit,
+        from_row,
+    )?;
+    Ok(rows)
+}

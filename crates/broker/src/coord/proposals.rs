@@ -1,0 +1,419 @@
+//! Consensus: a peer puts a proposal to its group with a threshold of
+//! approvals (1-20, default 2). The other peers of that group vote approve or
+//! reject (one vote each, changeable while open); the person at the dashboard or
+//! CLI has one vote too; the author has none. After each vote the proposal
+//! resolves by [`outcome`]. The group is told of a new proposal; the author and
+//! the voters of its outcome.
+
+use std::sync::Arc;
+
+use claude_peers_proto::ApiError;
+use claude_peers_proto::api::PartyKind;
+use claude_peers_proto::coord::{
+    CastVote, CreateProposal, ListQuery, ProposalStatus, ProposalView, Vote, VoteView,
+};
+use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_REASON_BYTES, MAX_TITLE_BYTES};
+use claude_peers_proto::stream::Event;
+use claude_peers_proto::time::rfc3339;
+use claude_peers_proto::validate;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde_json::json;
+
+use crate::coord::{self, Caller, GroupFilter};
+use crate::domain::audit;
+use crate::domain::context::Shared;
+use crate::domain::peers;
+use crate::domain::peers::PeerRow;
+use crate::domain::rules::Actor;
+use crate::error::Result;
+use crate::runtime::hub::Effect;
+use crate::runtime::store::Tx;
+
+/// The voter id under which the operator's one vote is kept (whether cast at
+/// the dashboard or the CLI).
+pub const OPERATOR_VOTER: &str = "operator";
+
+/// Where a proposal stands after a vote.
+///
+/// - approved once approvals reach the threshold;
+/// - rejected once rejections reach it, or once approval has become impossible:
+///   the approvals so far plus every vote still possible (`undecided`: voters
+///   who may vote and have not) fall short of the threshold;
+/// - open otherwise.
+pub fn outcome(required: u32, approvals: u32, rejections: u32, undecided: u32) -> ProposalStatus {
+    if approvals >= required {
+        ProposalStatus::Approved
+    } else if rejections >= required || approvals + undecided < required {
+        ProposalStatus::Rejected
+    } else {
+        ProposalStatus::Open
+    }
+}
+
+fn select() -> String {
+    format!(
+        "SELECT p.id, p.title, p.description, p.author_id, {author}, p.required_votes, p.status,
+                p.group_id, {group}, p.session_id, p.created_at, p.resolved_at
+         FROM proposals p",
+        author = coord::name_sql("'peer'", "p.author_id", "p.author_name"),
+        group = coord::group_name_sql("p.group_id"),
+    )
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<ProposalView> {
+    Ok(ProposalView {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        description: r.get(2)?,
+        author: coord::peer_party(r.get(3)?, r.get(4)?),
+        required_votes: r.get(5)?,
+        status: ProposalStatus::parse(&r.get::<_, String>(6)?).unwrap_or(ProposalStatus::Open),
+        approvals: 0,
+        rejections: 0,
+        votes: Vec::new(),
+        group: coord::group_ref(r.get(7)?, r.get(8)?),
+        session_id: r.get(9)?,
+        created_at: rfc3339(r.get(10)?),
+        resolved_at: r.get::<_, Option<i64>>(11)?.map(rfc3339),
+    })
+}
+
+fn with_votes(conn: &Connection, mut p: ProposalView) -> Result<ProposalView> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT v.voter_kind, v.voter_id, {name}, v.vote, v.reason, v.updated_at
+         FROM proposal_votes v WHERE v.proposal_id = ?1 ORDER BY v.created_at, v.voter_id",
+        name = coord::name_sql("v.voter_kind", "v.voter_id", "v.voter_name")
+    ))?;
+    let rows = stmt.query_map([&p.id], |r| {
+        let kind: String = r.get(0)?;
+        let id: String = r.get(1)?;
+        let name: String = r.get(2)?;
+        // The operator's vote shows who cast it (dashboard or cli).
+        let voter = if kind == "operator" {
+            coord::party(&kind, name.clone(), name)
+        } else {
+            coord::party(&kind, id, name)
+        };
+        Ok(VoteView {
+            voter,
+            vote: Vote::parse(&r.get::<_, String>(3)?).unwrap_or(Vote::Reject),
+            reason: r.get(4)?,
+            at: rfc3339(r.get(5)?),
+        })
+    })?;
+    p.votes = rows.collect::<rusqlite::Result<_>>()?;
+    p.approvals = p.votes.iter().filter(|v| v.vote == Vote::Approve).count() as u32;
+    p.rejections = p.votes.iter().filter(|v| v.vote == Vote::Reject).count() as u32;
+    Ok(p)
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Option<ProposalView>> {
+    let p = conn
+        .prepare_cached(&format!("{} WHERE p.id = ?1", select()))?
+        .query_row([id], from_row)
+        .optional()?;
+    p.map(|p| with_votes(conn, p)).transpose()
+}
+
+fn group_id(p: &ProposalView) -> Option<&str> {
+    p.group.as_ref().map(|g| g.id.as_str())
+}
+
+fn announce(t: &mut Tx<'_>, id: &str) -> Result<ProposalView> {
+    let p = get(t.conn, id)?.ok_or_else(|| ApiError::internal("proposal vanished"))?;
+    t.effect(Effect::event(Event::Proposal {
+        proposal: Box::new(p.clone()),
+    }));
+    Ok(p)
+}
+
+/// Put a proposal to the caller's group.
+pub fn create(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    actor: &Actor,
+    req: &CreateProposal,
+) -> Result<ProposalView> {
+    let title = validate::required_line("title", &req.title, MAX_TITLE_BYTES)?;
+    let description = validate::text("description", &req.description, MAX_FIELD_BYTES)?;
+    let required = validate::votes_required(req.required_votes.as_ref())?;
+    let caller = Caller::load(t.conn, actor)?;
+    let me = caller.peer("create a proposal")?.clone();
+    let session = coord::session(t, sh)?;
+    let id = coord::new_id(t.conn, "proposals", "prop")?;
+    t.conn
+        .prepare_cached(
+            "INSERT INTO proposals (id, session_id, group_id, author_id, author_name, title,
+               description, required_votes, status, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9)",
+        )?
+        .execute(params![
+            id,
+            session,
+            me.group_id,
+            me.id,
+            me.name,
+            title,
+            description,
+            required,
+            t.now
+        ])?;
+    audit::record(
+        t,
+        &sh.hub,
+        &me.party(),
+        "proposal.create",
+        &format!("{id}: {} (needs {required})", coord::preview(&title, 120)),
+        me.group_id.as_deref(),
+    )?;
+    let others = coord::others_in(t.conn, me.group_id.as_deref(), &[&me.id])?;
+    let mut text = format!("**Proposal** by {}: {title}", me.name);
+    if !description.is_empty() {
+        text.push_str(&format!("\n{description}"));
+    }
+    text.push_str(&format!(
+        "\n\nApprovals needed: {required}\nProposal ID: `{id}`\nUse `vote_proposal` to approve or reject."
+    ));
+    coord::notify(
+        t,
+        sh,
+        caller.sender(),
+        &others,
+        text,
+        "proposal",
+        json!({"proposal_id": id, "required_votes": required}),
+    )?;
+    announce(t, &id)
+}
+
+/// Cast (or change) a vote, then resolve the proposal if the vote decides it.
+pub fn vote(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    actor: &Actor,
+    id: &str,
+    req: &CastVote,
+) -> Result<ProposalView> {
+    let vote = Vote::field("vote", &req.vote)?;
+    let reason = validate::text(
+        "reason",
+        req.reason.as_deref().unwrap_or(""),
+        MAX_REASON_BYTES,
+    )?;
+    let caller = Caller::load(t.conn, actor)?;
+    let id = coord::clean_id(id);
+    let p = match get(t.conn, &id)? {
+        Some(p) if caller.may_see(group_id(&p)) => p,
+        _ => return Err(coord::not_found("proposal", &id)),
+    };
+    if p.status != ProposalStatus::Open {
+        return Err(ApiError::conflict(format!(
+            "proposal {} is no longer open (it was {})",
+            p.id,
+            p.status.as_str()
+        ))
+        .into());
+    }
+    if caller.is(&p.author.id) {
+        return Err(ApiError::forbidden("you cannot vote on your own proposal").into());
+    }
+    let voter = caller.party();
+    let voter_id = match voter.kind {
+        PartyKind::Operator => OPERATOR_VOTER.to_string(),
+        _ => voter.id.clone(),
+    };
+    t.conn
+        .prepare_cached(
+            "INSERT INTO proposal_votes (proposal_id, voter_id, voter_kind, voter_name, vote, reason,
+               created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+             ON CONFLICT (proposal_id, voter_id) DO UPDATE SET voter_name = excluded.voter_name,
+               vote = excluded.vote, reason = excluded.reason, updated_at = excluded.updated_at",
+        )?
+        .execute(params![
+            p.id,
+            voter_id,
+            voter.kind.as_str(),
+            voter.name,
+            vote.as_str(),
+            reason,
+            t.now
+        ])?;
+    audit::record(
+        t,
+        &sh.hub,
+        &voter,
+        "proposal.vote",
+        &format!(
+            "{} on {} \"{}\"",
+            vote.as_str(),
+            p.id,
+            coord::preview(&p.title, 120)
+        ),
+        group_id(&p),
+    )?;
+    let p = get(t.conn, &p.id)?.ok_or_else(|| ApiError::internal("proposal vanished"))?;
+    let voted: Vec<&str> = p
+        .votes
+        .iter()
+        .map(|v| {
+            if v.voter.kind == PartyKind::Operator {
+                OPERATOR_VOTER
+            } else {
+                v.voter.id.as_str()
+            }
+        })
+        .collect();
+    let members = peers::in_namespace(t.conn, group_id(&p))?;
+    let undecided_peers = members
+        .iter()
+        .filter(|m| m.id != p.author.id && !voted.contains(&m.id.as_str()))
+        .count() as u32;
+    let undecided = undecided_peers + u32::from(!voted.contains(&OPERATOR_VOTER));
+    let status = outcome(p.required_votes, p.approvals, p.rejections, undecided);
+    if status != ProposalStatus::Open {
+        resolve(t, sh, &caller, &p, status, undecided)?;
+    }
+    announce(t, &p.id)
+}
+
+fn resolve(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    caller: &Caller,
+    p: &ProposalView,
+    status: ProposalStatus,
+    undecided: u32,
+) -> Result<()> {
+    t.conn
+        .prepare_cached("UPDATE proposals SET status = ?2, resolved_at = ?3 WHERE id = ?1")?
+        .execute(params![p.id, status.as_str(), t.now])?;
+    let why = if status == ProposalStatus::Approved {
+        format!("{} of {} approvals reached", p.approvals, p.required_votes)
+    } else if p.rejections >= p.required_votes {
+        format!(
+            "{} rejections reached the threshold of {}",
+            p.rejections, p.required_votes
+        )
+    } else {
+        format!(
+            "{} approvals with {undecided} possible vote(s) left cannot reach {}",
+            p.approvals, p.required_votes
+        )
+    };
+    audit::record(
+        t,
+        &sh.hub,
+        &caller.party(),
+        &format!("proposal.{}", status.as_str()),
+        &format!("{}: {} ({why})", p.id, coord::preview(&p.title, 120)),
+        group_id(p),
+    )?;
+    // The author and every peer that voted, except whoever cast the deciding vote.
+    let mut told: Vec<PeerRow> = Vec::new();
+    let ids = std::iter::once(p.author.id.as_str()).chain(
+        p.votes
+            .iter()
+            .filter(|v| v.voter.kind == PartyKind::Peer)
+            .map(|v| v.voter.id.as_str()),
+    );
+    for id in ids {
+        if !caller.is(id)
+            && !told.iter().any(|x| x.id == id)
+            && let Some(row) = peers::get(t.conn, id)?
+            && row.removed_at.is_none()
+        {
+            told.push(row);
+        }
+    }
+    let icon = if status == ProposalStatus::Approved {
+        "✅"
+    } else {
+        "❌"
+    };
+    coord::notify(
+        t,
+        sh,
+        caller.sender(),
+        &told,
+        format!(
+            "{icon} **Proposal {}:** {}\n{} approval(s), {} rejection(s) ({why})\nProposal ID: `{}`",
+            status.as_str(),
+            p.title,
+            p.approvals,
+            p.rejections,
+            p.id
+        ),
+        "proposal_result",
+        json!({"proposal_id": p.id, "status": status.as_str()}),
+    )?;
+    Ok(())
+}
+
+/// Proposals of the current session that `caller` may see, newest first.
+pub fn list(
+    conn: &Connection,
+    caller: &Caller,
+    session: &str,
+    q: &ListQuery,
+) -> Result<Vec<ProposalView>> {
+    let filter = GroupFilter::for_caller(conn, caller, q.group.as_deref())?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| ProposalStatus::field("status", s))
+        .transpose()?;
+    query(conn, &filter, session, status, coord::page(q.limit)?)
+}
+
+pub fn query(
+    conn: &Connection,
+    filter: &GroupFilter,
+    session: &str,
+    status: Option<ProposalStatus>,
+    limit: u32,
+) -> Result<Vec<ProposalView>> {
+    let rows = coord::in_session(
+        conn,
+        (&select(), "p"),
+        filter,
+        session,
+        status.map(ProposalStatus::as_str),
+        limit,
+        from_row,
+    )?;
+    rows.into_iter().map(|p| with_votes(conn, p)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approval_threshold() {
+        assert_eq!(outcome(2, 1, 0, 3), ProposalStatus::Open);
+        assert_eq!(outcome(2, 2, 0, 3), ProposalStatus::Approved);
+        assert_eq!(outcome(1, 1, 0, 0), ProposalStatus::Approved);
+        // Approvals are checked first: a 2-2 split with threshold 2 passes.
+        assert_eq!(outcome(2, 2, 2, 0), ProposalStatus::Approved);
+    }
+
+    #[test]
+    fn rejection_threshold() {
+        assert_eq!(outcome(2, 0, 1, 3), ProposalStatus::Open);
+        assert_eq!(outcome(2, 0, 2, 3), ProposalStatus::Rejected);
+    }
+
+    #[test]
+    fn rejected_when_approval_becomes_impossible() {
+        // Threshold 3: one approval, one rejection, one voter left → at most 2.
+        assert_eq!(outcome(3, 1, 1, 1), ProposalStatus::Rejected);
+        // …with two voters left it can still pass.
+        assert_eq!(outcome(3, 1, 1, 2), ProposalStatus::Open);
+        // Nobody left to vote and not enough approvals.
+        assert_eq!(outcome(2, 1, 0, 0), ProposalStatus::Rejected);
+        // Exactly enough possible votes left keeps it open.
+        assert_eq!(outcome(20, 0, 0, 20), ProposalStatus::Open);
+        assert_eq!(outcome(20, 0, 0, 19), ProposalStatus::Rejected);
+    }
+}

@@ -1,0 +1,279 @@
+//! Verification: a peer asks another peer of its group to check a claim
+//! (with the evidence it needs and the files to look at); only that verifier
+//! answers, once, `verified` or `failed` with its response and evidence. The
+//! verifier is told of the request, the requester of the answer.
+
+use std::sync::Arc;
+
+use claude_peers_proto::ApiError;
+use claude_peers_proto::coord::{
+    ListQuery, RequestVerification, RespondVerification, VerificationStatus, VerificationView,
+};
+use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_LIST_ITEMS, MAX_PATH_BYTES};
+use claude_peers_proto::stream::Event;
+use claude_peers_proto::time::rfc3339;
+use claude_peers_proto::validate;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde_json::json;
+
+use crate::coord::{self, Caller, GroupFilter};
+use crate::domain::audit;
+use crate::domain::context::Shared;
+use crate::domain::peers;
+use crate::domain::rules::Actor;
+use crate::error::Result;
+use crate::runtime::hub::Effect;
+use crate::runtime::store::Tx;
+
+fn select() -> String {
+    format!(
+        "SELECT v.id, v.requester_id, {requester}, v.verifier_id, {verifier}, v.claim,
+                v.evidence_needed, v.files_to_check, v.status, v.response, v.evidence,
+                v.group_id, {group}, v.session_id, v.created_at, v.resolved_at
+         FROM verifications v",
+        requester = coord::name_sql("'peer'", "v.requester_id", "v.requester_name"),
+        verifier = coord::name_sql("'peer'", "v.verifier_id", "v.verifier_name"),
+        group = coord::group_name_sql("v.group_id"),
+    )
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<VerificationView> {
+    Ok(VerificationView {
+        id: r.get(0)?,
+        requester: coord::peer_party(r.get(1)?, r.get(2)?),
+        verifier: coord::peer_party(r.get(3)?, r.get(4)?),
+        claim: r.get(5)?,
+        evidence_needed: r.get(6)?,
+        files_to_check: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
+        status: VerificationStatus::parse(&r.get::<_, String>(8)?)
+            .unwrap_or(VerificationStatus::Pending),
+        response: r.get(9)?,
+        evidence: r.get(10)?,
+        group: coord::group_ref(r.get(11)?, r.get(12)?),
+        session_id: r.get(13)?,
+        created_at: rfc3339(r.get(14)?),
+        resolved_at: r.get::<_, Option<i64>>(15)?.map(rfc3339),
+    })
+}
+
+pub fn get(conn: &Connection, id: &str) -> Result<Option<VerificationView>> {
+    Ok(conn
+        .prepare_cached(&format!("{} WHERE v.id = ?1", select()))?
+        .query_row([id], from_row)
+        .optional()?)
+}
+
+fn group_id(v: &VerificationView) -> Option<&str> {
+    v.group.as_ref().map(|g| g.id.as_str())
+}
+
+fn announce(t: &mut Tx<'_>, id: &str) -> Result<VerificationView> {
+    let v = get(t.conn, id)?.ok_or_else(|| ApiError::internal("verification vanished"))?;
+    t.effect(Effect::event(Event::Verification {
+        verification: Box::new(v.clone()),
+    }));
+    Ok(v)
+}
+
+/// Ask a peer of the caller's group to verify a claim.
+pub fn request(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    actor: &Actor,
+    req: &RequestVerification,
+) -> Result<VerificationView> {
+    let claim = validate::required_text("claim", &req.claim, MAX_FIELD_BYTES)?;
+    let evidence_needed = validate::text("evidence_needed", &req.evidence_needed, MAX_FIELD_BYTES)?;
+    let files = validate::string_list(
+        "files_to_check",
+        req.files_to_check.as_ref(),
+        MAX_LIST_ITEMS,
+        MAX_PATH_BYTES,
+    )?;
+    let caller = Caller::load(t.conn, actor)?;
+    let me = caller.peer("request a verification")?.clone();
+    let verifier = caller.resolve(t.conn, "verifier", &req.verifier)?;
+    if verifier.id == me.id {
+        return Err(ApiError::invalid(
+            "verifier",
+            "you cannot verify your own claim; ask another peer",
+        )
+        .into());
+    }
+    let session = coord::session(t, sh)?;
+    let id = coord::new_id(t.conn, "verifications", "ver")?;
+    t.conn
+        .prepare_cached(
+            "INSERT INTO verifications (id, session_id, group_id, requester_id, requester_name,
+               verifier_id, verifier_name, claim, evidence_needed, files_to_check, status, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11)",
+        )?
+        .execute(params![
+            id,
+            session,
+            me.group_id,
+            me.id,
+            me.name,
+            verifier.id,
+            verifier.name,
+            claim,
+            evidence_needed,
+            serde_json::to_string(&files).unwrap_or_else(|_| "[]".into()),
+            t.now
+        ])?;
+    audit::record(
+        t,
+        &sh.hub,
+        &me.party(),
+        "verification.request",
+        &format!("{id} → {}: {}", verifier.name, coord::preview(&claim, 200)),
+        me.group_id.as_deref(),
+    )?;
+    let mut text = format!(
+        "**Verification requested** by {}\n**Claim:** {claim}",
+        me.name
+    );
+    if !evidence_needed.is_empty() {
+        text.push_str(&format!("\n**Evidence needed:** {evidence_needed}"));
+    }
+    if !files.is_empty() {
+        text.push_str(&format!("\n**Files to check:** {}", files.join(", ")));
+    }
+    text.push_str(&format!(
+        "\n\nVerification ID: `{id}`\nUse `respond_verification` with status verified or failed."
+    ));
+    coord::notify(
+        t,
+        sh,
+        caller.sender(),
+        std::slice::from_ref(&verifier),
+        text,
+        "verification_request",
+        json!({"verification_id": id, "files_to_check": files}),
+    )?;
+    announce(t, &id)
+}
+
+/// The named verifier answers a pending verification.
+pub fn respond(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    actor: &Actor,
+    id: &str,
+    req: &RespondVerification,
+) -> Result<VerificationView> {
+    let status = match VerificationStatus::parse(&req.status) {
+        Some(s @ (VerificationStatus::Verified | VerificationStatus::Failed)) => s,
+        _ => {
+            return Err(ApiError::invalid(
+                "status",
+                format!("'status' must be verified or failed (got {:?})", req.status),
+            )
+            .into());
+        }
+    };
+    let response = validate::required_text("response", &req.response, MAX_FIELD_BYTES)?;
+    let evidence = validate::text(
+        "evidence",
+        req.evidence.as_deref().unwrap_or(""),
+        MAX_FIELD_BYTES,
+    )?;
+    let caller = Caller::load(t.conn, actor)?;
+    let id = coord::clean_id(id);
+    let v = match get(t.conn, &id)? {
+        Some(v) if caller.may_see(group_id(&v)) => v,
+        _ => return Err(coord::not_found("verification", &id)),
+    };
+    if !caller.is(&v.verifier.id) {
+        return Err(ApiError::forbidden(format!(
+            "only the verifier named in the request ({}) can answer verification {}",
+            v.verifier.name, v.id
+        ))
+        .into());
+    }
+    if v.status != VerificationStatus::Pending {
+        return Err(ApiError::conflict(format!(
+            "verification {} is already answered ({})",
+            v.id,
+            v.status.as_str()
+        ))
+        .into());
+    }
+    t.conn
+        .prepare_cached(
+            "UPDATE verifications SET status = ?2, response = ?3, evidence = ?4, resolved_at = ?5
+             WHERE id = ?1",
+        )?
+        .execute(params![v.id, status.as_str(), response, evidence, t.now])?;
+    let me = caller.party();
+    audit::record(
+        t,
+        &sh.hub,
+        &me,
+        &format!("verification.{}", status.as_str()),
+        &format!("{}: {}", v.id, coord::preview(&v.claim, 200)),
+        group_id(&v),
+    )?;
+    let icon = if status == VerificationStatus::Verified {
+        "✅"
+    } else {
+        "❌"
+    };
+    let mut text = format!(
+        "{icon} **Verification {}** by {}\n**Claim:** {}\n**Response:** {response}",
+        status.as_str(),
+        me.name,
+        v.claim
+    );
+    if !evidence.is_empty() {
+        text.push_str(&format!("\n**Evidence:** {evidence}"));
+    }
+    text.push_str(&format!("\nVerification ID: `{}`", v.id));
+    if let Some(requester) = peers::get(t.conn, &v.requester.id)? {
+        coord::notify(
+            t,
+            sh,
+            caller.sender(),
+            std::slice::from_ref(&requester),
+            text,
+            "verification_response",
+            json!({"verification_id": v.id, "status": status.as_str()}),
+        )?;
+    }
+    announce(t, &v.id)
+}
+
+/// Verifications of the current session that `caller` may see, newest first.
+pub fn list(
+    conn: &Connection,
+    caller: &Caller,
+    session: &str,
+    q: &ListQuery,
+) -> Result<Vec<VerificationView>> {
+    let filter = GroupFilter::for_caller(conn, caller, q.group.as_deref())?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| VerificationStatus::field("status", s))
+        .transpose()?;
+    query(conn, &filter, session, status, coord::page(q.limit)?)
+}
+
+pub fn query(
+    conn: &Connection,
+    filter: &GroupFilter,
+    session: &str,
+    status: Option<VerificationStatus>,
+    limit: u32,
+) -> Result<Vec<VerificationView>> {
+    let rows = coord::in_session(
+        conn,
+        (&select(), "v"),
+        filter,
+        session,
+        status.map(VerificationStatus::as_str),
+        limit,
+        from_row,
+    )?;
+    Ok(rows)
+}

@@ -1,0 +1,154 @@
+//! Routes: registration, the caller's own record, listing peers.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json as Reply, Router};
+use claude_peers_proto::api::{
+    LeaveQuery, ListPeersQuery, PeerView, RegisterRequest, RegisterResponse, Scope, UpdateMe,
+    WhoAmI,
+};
+use claude_peers_proto::{ApiError, ErrorCode};
+
+use super::extract::{Json, Query};
+use crate::coord::files;
+use crate::domain::messages;
+use crate::domain::peers;
+use crate::domain::peers::standing;
+use crate::domain::rules::Actor;
+use crate::error::Result;
+use crate::http::auth::PeerActor;
+use crate::http::state::AppState;
+use crate::runtime::ids::{hash_token, same_secret};
+
+use claude_peers_proto::api::JOIN_HEADER;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/peers", post(register).get(list))
+        .route("/v1/me", get(me).patch(update).delete(leave))
+}
+
+async fn register(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(req): Json<RegisterRequest>,
+) -> Result<Reply<RegisterResponse>> {
+    let local = addr.ip().is_loopback();
+    if !local || state.config().require_join_token {
+        let given = headers
+            .get(JOIN_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let ok = state
+            .config()
+            .join_token
+            .as_deref()
+            .is_some_and(|t| same_secret(t, given));
+        if !ok {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                format!(
+                    "registering from another machine needs the join token (header {JOIN_HEADER})"
+                ),
+            )
+            .into());
+        }
+    }
+    if let Err(ms) = state.rates.registrations.take("all") {
+        return Err(ApiError::rate_limited(
+            format!(
+                "too many registrations: at most {} per minute; retry in {ms} ms",
+                state.rates.registrations.capacity()
+            ),
+            ms,
+        )
+        .into());
+    }
+    let resume = crate::http::auth::bearer_header(&headers).map(hash_token);
+    let cc_session = req.cc_session.clone();
+    let sh = state.shared.clone();
+    let resp = state
+        .store
+        .write(move |t| peers::register(t, &sh, &req, resume.as_deref(), local))
+        .await?;
+    tracing::info!(peer = %resp.peer.name, id = %resp.peer.id, resumed = resp.resumed, "registered");
+    state
+        .hub()
+        .reach
+        .registered(&resp.peer.id, cc_session.as_deref());
+    Ok(Reply(resp))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(q): Query<ListPeersQuery>,
+) -> Result<Reply<Vec<PeerView>>> {
+    let sh = state.shared.clone();
+    let rows = state
+        .store
+        .read(move |c| {
+            let (standing, me) = standing(c, &actor)?;
+            let mut rows = peers::visible(c, &standing)?;
+            if let Some(me) = &me {
+                rows = peers::in_scope(rows, me, q.scope.unwrap_or(Scope::Machine));
+                if !q.include_self.unwrap_or(false) {
+                    rows.retain(|p| p.id != me.id);
+                }
+            }
+            if !q.include_stale.unwrap_or(true) {
+                rows.retain(|p| !p.stale);
+            }
+            Ok(rows)
+        })
+        .await?;
+    Ok(Reply(rows.iter().map(|p| p.view(&sh)).collect()))
+}
+
+async fn me(State(state): State<AppState>, PeerActor(id): PeerActor) -> Result<Reply<WhoAmI>> {
+    let sh = state.shared.clone();
+    let (peer, unread) = state
+        .store
+        .read(move |c| Ok((peers::require(c, &id)?, messages::unread_count(c, &id)?)))
+        .await?;
+    Ok(Reply(WhoAmI {
+        peer: peer.view(&sh),
+        unread,
+        session_id: sh.hub.session(),
+    }))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    PeerActor(id): PeerActor,
+    Json(change): Json<UpdateMe>,
+) -> Result<Reply<PeerView>> {
+    let sh = state.shared.clone();
+    Ok(Reply(
+        state
+            .store
+            .write(move |t| peers::update(t, &sh, &id, &change))
+            .await?,
+    ))
+}
+
+async fn leave(
+    State(state): State<AppState>,
+    PeerActor(id): PeerActor,
+    Query(q): Query<LeaveQuery>,
+) -> Result<StatusCode> {
+    let sh = state.shared.clone();
+    let notify = q.notify.unwrap_or(true);
+    state
+        .store
+        .write(move |t| {
+            let gone = peers::leave(t, &sh, &id, notify)?;
+            files::clear_departed(t, &sh, gone)
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,48 @@
+//! The state every request handler gets: the store, the shared domain
+//! context, rate limits, dashboard sign-ins, shutdown.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::domain::context::Shared;
+use crate::runtime::hub::Hub;
+use crate::runtime::ratelimit::RateLimits;
+use crate::runtime::store::Store;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub shared: Arc<Shared>,
+    pub admin_token: Arc<str>,
+    pub rates: Arc<RateLimits>,
+    pub started: Instant,
+    pub dashboard: Arc<crate::http::signin::SignIns>,
+    /// Limits the number of open streams.
+    pub streams: Arc<tokio::sync::Semaphore>,
+    /// Set to `true` to stop the broker.
+    pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Set by a shutdown that asks MCP servers not to start a new broker.
+    pub stay_down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AppState {
+    pub fn hub(&self) -> &Hub {
+        &self.shared.hub
+    }
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+    pub fn shutdown_rx(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+    pub fn shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+    /// Begin shutting down: streams close, the server stops accepting.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+        self.hub().kick_all();
+    }
+}

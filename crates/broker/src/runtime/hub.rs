@@ -1,0 +1,362 @@
+//! The hub: what the broker knows only in memory and what happens after a commit.
+//!
+//! - which peers hold a stream now (and since when the others are disconnected);
+//! - a wake-up per connected peer: the store is the queue, the wake-up only says
+//!   "look again", so a crash between commit and push loses nothing;
+//! - the fan-out of typed events to operator streams (dashboard, `watch`);
+//! - delivery updates for sends that wait for confirmation;
+//! - the token → peer cache, and the current session id.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use claude_peers_proto::api::DeliveryState;
+use claude_peers_proto::stream::{Event, ServerFrame};
+use tokio::sync::{Notify, broadcast};
+
+/// Something to do once a transaction has committed.
+#[derive(Debug)]
+pub enum Effect {
+    /// New messages wait for this peer: wake its stream.
+    Wake(String),
+    /// Tell operator streams.
+    Event(Box<Event>),
+    /// A delivery moved forward (wakes waiting sends).
+    Delivery {
+        message_id: i64,
+        recipient_id: String,
+        state: DeliveryState,
+    },
+    /// A token now belongs to this peer.
+    Token { hash: String, peer_id: String },
+    /// This token is gone.
+    ForgetToken { hash: String },
+    /// Close this peer's stream (it left or was removed).
+    Kick(String),
+    /// A new session began.
+    Session(String),
+}
+
+impl Effect {
+    /// An event for operator streams.
+    pub fn event(e: Event) -> Self {
+        Effect::Event(Box::new(e))
+    }
+}
+
+/// Waits, for a short while, until one delivery moves forward (a send that
+/// asked for `wait_ms`).
+pub struct DeliveryWaiter(broadcast::Receiver<DeliveryUpdate>);
+
+/// What a [`DeliveryWaiter`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    /// The delivery reached this state.
+    Reached(DeliveryState),
+    /// Nothing happened within the time.
+    TimedOut,
+    /// Updates were missed (the waiter lagged behind, or the hub closed): the
+    /// caller reads the state from the store instead.
+    Missed,
+}
+
+impl DeliveryWaiter {
+    /// Wait up to `wait` for the delivery of `message_id` to `recipient_id`.
+    pub async fn wait(
+        mut self,
+        message_id: i64,
+        recipient_id: &str,
+        wait: std::time::Duration,
+    ) -> Waited {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.0.recv()).await {
+                Ok(Ok(u)) if u.message_id == message_id && u.recipient_id == recipient_id => {
+                    return Waited::Reached(u.state);
+                }
+                Ok(Ok(_)) => continue,
+                Ok(Err(_)) => return Waited::Missed,
+                Err(_) => return Waited::TimedOut,
+            }
+        }
+    }
+}
+
+/// A delivery update, as seen by waiting sends.
+#[derive(Debug, Clone)]
+pub struct DeliveryUpdate {
+    pub message_id: i64,
+    pub recipient_id: String,
+    pub state: DeliveryState,
+}
+
+/// One connected stream of a peer.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub id: u64,
+    /// Look for new messages.
+    pub wake: Arc<Notify>,
+    /// Close: replaced by a newer stream, or the peer left.
+    pub kick: Arc<Notify>,
+}
+
+#[derive(Default)]
+struct Presence {
+    connected: HashMap<String, Connection>,
+    disconnected_since: HashMap<String, i64>,
+}
+
+pub struct Hub {
+    presence: Mutex<Presence>,
+    next_conn: AtomicU64,
+    events: broadcast::Sender<Arc<str>>,
+    deliveries: broadcast::Sender<DeliveryUpdate>,
+    tokens: RwLock<HashMap<String, String>>,
+    session: RwLock<String>,
+    /// Peers seen typing, with the time.
+    typing: Mutex<HashMap<String, i64>>,
+    /// How each peer can be reached, and its wake-hook waiters.
+    pub reach: crate::runtime::reach::Board,
+}
+
+impl Hub {
+    pub fn new(session: String) -> Self {
+        Self {
+            presence: Mutex::default(),
+            next_conn: AtomicU64::new(1),
+            events: broadcast::channel(4096).0,
+            deliveries: broadcast::channel(4096).0,
+            tokens: RwLock::default(),
+            session: RwLock::new(session),
+            typing: Mutex::default(),
+            reach: crate::runtime::reach::Board::default(),
+        }
+    }
+
+    /// Apply one commit's effects, in order.
+    pub fn apply(&self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Wake(peer) => {
+                    if let Some(c) = self.lock_presence().connected.get(&peer) {
+                        c.wake.notify_one();
+                    }
+                    self.reach.ring(&peer);
+                }
+                Effect::Event(event) => self.publish(*event),
+                Effect::Delivery {
+                    message_id,
+                    recipient_id,
+                    state,
+                } => {
+                    let _ = self.deliveries.send(DeliveryUpdate {
+                        message_id,
+                        recipient_id,
+                        state,
+                    });
+                }
+                Effect::Token { hash, peer_id } => {
+                    if let Ok(mut t) = self.tokens.write() {
+                        t.insert(hash, peer_id);
+                    }
+                }
+                Effect::ForgetToken { hash } => {
+                    if let Ok(mut t) = self.tokens.write() {
+                        t.remove(&hash);
+                    }
+                }
+                Effect::Kick(peer) => {
+                    if let Some(c) = self.lock_presence().connected.get(&peer) {
+                        c.kick.notify_one();
+                    }
+                    self.reach.kick(&peer);
+                }
+                Effect::Session(id) => {
+                    self.set_session(&id);
+                    self.publish(Event::Session { session_id: id });
+                }
+            }
+        }
+    }
+
+    fn lock_presence(&self) -> std::sync::MutexGuard<'_, Presence> {
+        self.presence.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Send an event to every operator stream.
+    pub fn publish(&self, event: Event) {
+        if self.events.receiver_count() == 0 {
+            return;
+        }
+        let frame = ServerFrame::Event {
+            event: Box::new(event),
+        };
+        match serde_json::to_string(&frame) {
+            Ok(json) => {
+                let _ = self.events.send(Arc::from(json));
+            }
+            Err(e) => tracing::error!(error = %e, "cannot serialise an event"),
+        }
+    }
+
+    /// Whether any operator stream listens (events need not be built otherwise).
+    pub fn has_subscribers(&self) -> bool {
+        self.events.receiver_count() > 0
+    }
+
+    /// Subscribe to operator events (serialised `ServerFrame::Event` JSON).
+    pub fn subscribe_events(&self) -> broadcast::Receiver<Arc<str>> {
+        self.events.subscribe()
+    }
+
+    /// Start watching delivery updates: call before the send is stored, so
+    /// that its update cannot be missed; then [`DeliveryWaiter::wait`].
+    pub fn delivery_waiter(&self) -> DeliveryWaiter {
+        DeliveryWaiter(self.deliveries.subscribe())
+    }
+
+    /// Register a new stream for `peer`; a previous stream of the same peer is told to close.
+    pub fn connect(&self, peer: &str) -> Connection {
+        let conn = Connection {
+            id: self.next_conn.fetch_add(1, Ordering::Relaxed),
+            wake: Arc::new(Notify::new()),
+            kick: Arc::new(Notify::new()),
+        };
+        let mut p = self.lock_presence();
+        if let Some(old) = p.connected.insert(peer.to_string(), conn.clone()) {
+            old.kick.notify_one();
+        }
+        p.disconnected_since.remove(peer);
+        conn
+    }
+
+    /// The stream `conn_id` of `peer` ended. Returns whether it was the current one
+    /// (a replaced stream ending does not make the peer disconnected).
+    pub fn disconnect(&self, peer: &str, conn_id: u64, now: i64) -> bool {
+        let mut p = self.lock_presence();
+        if p.connected.get(peer).is_some_and(|c| c.id == conn_id) {
+            p.connected.remove(peer);
+            p.disconnected_since.insert(peer.to_string(), now);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn is_connected(&self, peer: &str) -> bool {
+        self.lock_presence().connected.contains_key(peer)
+    }
+
+    /// Ids of the peers connected now.
+    pub fn connected_ids(&self) -> Vec<String> {
+        self.lock_presence().connected.keys().cloned().collect()
+    }
+
+    pub fn connected_count(&self) -> usize {
+        self.lock_presence().connected.len()
+    }
+
+    /// Since when `peer` is disconnected (`None` if connected or never seen by
+    /// this broker process).
+    pub fn disconnected_since(&self, peer: &str) -> Option<i64> {
+        self.lock_presence().disconnected_since.get(peer).copied()
+    }
+
+    /// Record that `peer` has been disconnected since `at`, unless connected or known.
+    pub fn assume_disconnected(&self, peer: &str, at: i64) {
+        let mut p = self.lock_presence();
+        if !p.connected.contains_key(peer) {
+            p.disconnected_since.entry(peer.to_string()).or_insert(at);
+        }
+    }
+
+    pub fn forget(&self, peer: &str) {
+        self.lock_presence().disconnected_since.remove(peer);
+    }
+
+    /// Tell every peer stream to close (broker shutdown).
+    pub fn kick_all(&self) {
+        for c in self.lock_presence().connected.values() {
+            c.kick.notify_one();
+        }
+    }
+
+    /// The peer a token hash belongs to.
+    pub fn peer_for_token(&self, hash: &str) -> Option<String> {
+        self.tokens.read().ok()?.get(hash).cloned()
+    }
+
+    pub fn load_tokens(&self, pairs: impl IntoIterator<Item = (String, String)>) {
+        if let Ok(mut t) = self.tokens.write() {
+            t.extend(pairs);
+        }
+    }
+
+    /// The current session id.
+    pub fn session(&self) -> String {
+        self.session.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Set the current session id.
+    pub fn set_session(&self, id: &str) {
+        if let Ok(mut s) = self.session.write() {
+            *s = id.to_string();
+        }
+    }
+
+    /// Record that `peer` is typing.
+    pub fn typing(&self, peer: &str, now: i64) {
+        if let Ok(mut t) = self.typing.lock() {
+            t.insert(peer.to_string(), now);
+        }
+        self.publish(Event::Typing {
+            peer_id: peer.to_string(),
+        });
+    }
+
+    /// Peers that typed within `window_ms`.
+    pub fn typing_since(&self, now: i64, window_ms: i64) -> Vec<String> {
+        let Ok(mut t) = self.typing.lock() else {
+            return Vec::new();
+        };
+        t.retain(|_, at| now - *at < window_ms);
+        t.keys().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn delivered(message_id: i64, to: &str) -> Effect {
+        Effect::Delivery {
+            message_id,
+            recipient_id: to.into(),
+            state: DeliveryState::Delivered,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_waiter_sees_its_own_delivery_and_ignores_others() {
+        let hub = Hub::new(String::new());
+        let waiter = hub.delivery_waiter();
+        hub.apply(vec![
+            delivered(1, "other"),
+            delivered(2, "b"),
+            delivered(1, "b"),
+        ]);
+        let seen = waiter.wait(1, "b", Duration::from_secs(5)).await;
+        assert_eq!(seen, Waited::Reached(DeliveryState::Delivered));
+    }
+
+    #[tokio::test]
+    async fn a_waiter_gives_up_at_its_deadline() {
+        let hub = Hub::new(String::new());
+        let waiter = hub.delivery_waiter();
+        hub.apply(vec![delivered(2, "b")]);
+        let seen = waiter.wait(1, "b", Duration::from_millis(20)).await;
+        assert_eq!(seen, Waited::TimedOut);
+    }
+}

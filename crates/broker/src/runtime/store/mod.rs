@@ -1,0 +1,257 @@
+//! The SQLite store: one writer thread, a small pool of readers.
+//!
+//! Every change goes through [`Store::write`]: the closure runs on the writer
+//! thread inside a transaction. Closures that arrive together share one commit
+//! (group commit), each inside its own savepoint so one failure does not undo the
+//! others. Nobody hears of a change before it is committed: the caller's answer
+//! and the change's [`Effect`]s (pushes to streams, dashboard events) are released
+//! only after `COMMIT` returns. WAL with `synchronous=NORMAL` makes a committed
+//! change survive a crash of the broker process.
+
+pub mod schema;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, mpsc};
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::oneshot;
+
+use crate::error::{Error, Result};
+use crate::runtime::hub::Effect;
+
+/// Most closures committed together.
+const MAX_BATCH: usize = 512;
+/// Read connections kept open.
+const READERS: usize = 4;
+
+/// What a write closure sees: the connection inside the transaction, the time of
+/// the batch, and where to put the effects to release after commit.
+pub struct Tx<'a> {
+    pub conn: &'a Connection,
+    pub now: i64,
+    effects: &'a mut Vec<Effect>,
+}
+
+impl Tx<'_> {
+    /// Release `effect` once this transaction has committed.
+    pub fn effect(&mut self, effect: Effect) {
+        self.effects.push(effect);
+    }
+}
+
+type Reply = Box<dyn FnOnce(Option<&str>) + Send>;
+type Sink = Arc<dyn Fn(Vec<Effect>) + Send + Sync>;
+
+/// One closure waiting for the writer.
+trait Job: Send {
+    /// Run inside the batch; say whether it succeeded and how to answer once the
+    /// batch's fate is known.
+    fn run(self: Box<Self>, t: &mut Tx<'_>) -> (bool, Reply);
+    /// The batch could not even start: answer with this error.
+    fn fail(self: Box<Self>, msg: &str);
+}
+
+struct WriteJob<F, T> {
+    f: F,
+    reply: oneshot::Sender<Result<T>>,
+}
+
+impl<F, T> Job for WriteJob<F, T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
+{
+    fn run(self: Box<Self>, t: &mut Tx<'_>) -> (bool, Reply) {
+        let WriteJob { f, reply } = *self;
+        let out = f(t);
+        let ok = out.is_ok();
+        let answer: Reply = Box::new(move |commit_err: Option<&str>| {
+            let out = match commit_err {
+                Some(e) if ok => Err(Error::Internal(format!("commit failed: {e}"))),
+                _ => out,
+            };
+            let _ = reply.send(out);
+        });
+        (ok, answer)
+    }
+
+    fn fail(self: Box<Self>, msg: &str) {
+        let _ = self.reply.send(Err(Error::Internal(format!(
+            "cannot begin a transaction: {msg}"
+        ))));
+    }
+}
+
+/// Handle to the store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    jobs: mpsc::SyncSender<Box<dyn Job>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    path: Arc<std::path::PathBuf>,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Every statement is prepared once and kept (the default cache of 16 is
+    // smaller than the broker's set of statements, and parsing SQL again on
+    // each call costs more than running it).
+    conn.set_prepared_statement_cache_capacity(256);
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    Ok(())
+}
+
+impl Store {
+    /// Open (creating and migrating if needed) the database at `path` and start
+    /// the writer thread. `sink` receives each commit's effects, in commit order.
+    pub fn open(path: &Path, sink: Sink) -> Result<Self> {
+        let mut conn = Connection::open(path)?;
+        configure(&conn)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Internal(format!(
+                "could not put {} in WAL mode (got {mode})",
+                path.display()
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        schema::migrate(&mut conn)?;
+
+        let (jobs, rx) = mpsc::sync_channel::<Box<dyn Job>>(8192);
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer_loop(conn, rx, sink))
+            .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self {
+            jobs,
+            readers: Arc::new(Mutex::new(Vec::new())),
+            path: Arc::new(path.to_path_buf()),
+        })
+    }
+
+    /// Run `f` on the writer thread in a transaction; its result is returned once
+    /// the transaction has committed. If `f` fails, its changes (and effects) are
+    /// undone and the error is returned.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel::<Result<T>>();
+        let job: Box<dyn Job> = Box::new(WriteJob { f, reply });
+        self.jobs.try_send(job).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => Error::Api(claude_peers_proto::ApiError::new(
+                claude_peers_proto::ErrorCode::Unavailable,
+                "the broker is overloaded (write queue full); retry shortly",
+            )),
+            mpsc::TrySendError::Disconnected(_) => Error::Internal("the store is closed".into()),
+        })?;
+        rx.await
+            .map_err(|_| Error::Internal("the store writer stopped".into()))?
+    }
+
+    /// Run `f` on a read-only connection (on a blocking thread). Sees every
+    /// change committed before it starts.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.lock().ok().and_then(|mut v| v.pop());
+            let conn = match conn {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        path.as_path(),
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    configure(&c)?;
+                    c
+                }
+            };
+            let out = f(&conn);
+            if let Ok(mut v) = readers.lock()
+                && v.len() < READERS
+            {
+                v.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("reader task failed: {e}")))?
+    }
+}
+
+/// Run a transaction-control statement, prepared once.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>, sink: Sink) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&mut conn, batch, &sink);
+    }
+    tracing::debug!("store writer stopped");
+}
+
+fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>, sink: &Sink) {
+    let now = claude_peers_proto::time::now_ms();
+    let mut effects = Vec::new();
+    let mut replies = Vec::with_capacity(batch.len());
+    let begin = run(conn, "BEGIN IMMEDIATE");
+    if let Err(e) = begin {
+        let msg = e.to_string();
+        tracing::error!(error = %msg, "cannot begin a transaction");
+        for job in batch {
+            job.fail(&msg);
+        }
+        return;
+    }
+    for job in batch {
+        let mark = effects.len();
+        let sp = run(conn, "SAVEPOINT job");
+        let mut t = Tx {
+            conn,
+            now,
+            effects: &mut effects,
+        };
+        let (ok, reply) = job.run(&mut t);
+        if sp.is_ok() {
+            if ok {
+                let _ = run(conn, "RELEASE job");
+            } else {
+                effects.truncate(mark);
+                let _ = run(conn, "ROLLBACK TO job");
+                let _ = run(conn, "RELEASE job");
+            }
+        }
+        replies.push(reply);
+    }
+    match run(conn, "COMMIT") {
+        Ok(()) => {
+            if !effects.is_empty() {
+                sink(effects);
+            }
+            for reply in replies {
+                reply(None);
+            }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            tracing::error!(error = %msg, "commit failed");
+            let _ = run(conn, "ROLLBACK");
+            for reply in replies {
+                reply(Some(&msg));
+            }
+        }
+    }
+}
