@@ -97,6 +97,16 @@ async fn a_session_with_a_messaging_socket_gets_messages_as_prompts_once() {
         listed.contains("reach: socket, client claude-code 2.1.80"),
         "{listed}"
     );
+    let (ok, table, _) = env.cli(&["peers"]).await;
+    assert!(
+        ok && table.contains("REACH") && table.contains("socket · claude-code 2.1.80"),
+        "{table}"
+    );
+    let (ok, json_out, _) = env.cli(&["peers", "--json"]).await;
+    assert!(
+        ok && json_out.contains("\"reach\": \"socket\""),
+        "{json_out}"
+    );
 
     let sent = a
         .call(
