@@ -193,7 +193,16 @@ async fn an_idle_older_client_is_woken_by_its_stop_hook() {
         idle(&env, &s, &marker("idle"), claude::MODEL_WAIT).await,
     );
     if d.rung != "wake" {
-        s.fail(&format!("delivered by {}, not by the Stop hook", d.rung));
+        s.fail(&format!(
+            "delivered by {}, not by the Stop hook: {}",
+            d.rung,
+            serde_json::to_string_pretty(
+                &d.request.body["messages"]
+                    .as_array()
+                    .map(|a| a[a.len().saturating_sub(3)..].to_vec())
+            )
+            .unwrap()
+        ));
     }
     eprintln!("idle {OLDER}: {} after {:?}", d.rung, d.took);
 }
@@ -211,7 +220,11 @@ async fn an_idle_session_without_its_socket_is_woken_by_its_stop_hook() {
         idle(&env, &s, &marker("idle"), claude::MODEL_WAIT).await,
     );
     if d.rung != "wake" {
-        s.fail(&format!("delivered by {}, not by the Stop hook", d.rung));
+        s.fail(&format!(
+            "delivered by {}, not by the Stop hook: {}",
+            d.rung,
+            d.request.last_message_text()
+        ));
     }
     eprintln!(
         "idle {CURRENT} without socket: {} after {:?}",
