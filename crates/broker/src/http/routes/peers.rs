@@ -69,10 +69,8 @@ async fn register(
         .into());
     }
     let resume = crate::http::auth::bearer_header(&headers).map(hash_token);
-    let sh = state.shared.clone();
     let resp = state
-        .store
-        .write(move |t| peers::register(t, &sh, &req, resume.as_deref(), local))
+        .write(move |t, sh| peers::register(t, sh, &req, resume.as_deref(), local))
         .await?;
     tracing::info!(peer = %resp.peer.name, id = %resp.peer.id, resumed = resp.resumed, "registered");
     Ok(Reply(resp))
@@ -122,11 +120,9 @@ async fn update(
     PeerActor(id): PeerActor,
     Json(change): Json<UpdateMe>,
 ) -> Result<Reply<PeerView>> {
-    let sh = state.shared.clone();
     Ok(Reply(
         state
-            .store
-            .write(move |t| peers::update(t, &sh, &id, &change))
+            .write(move |t, sh| peers::update(t, sh, &id, &change))
             .await?,
     ))
 }
