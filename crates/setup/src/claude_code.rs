@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 use claude_peers_proto::hooks::{CLAUDE_CODE_HOOKS, HookSpec};
 use serde_json::{Value, json};
 
-use crate::client::{AgentClient, ClientStatus, Host, Scope, read_optional};
+use crate::client::{
+    AgentClient, ClientStatus, Host, ListCommand, Scope, read_line, read_optional,
+};
 use crate::jsondoc::{Dialect, JsonDoc};
+use crate::mcp_json::{self, JsonFormat};
 use crate::{FileChange, SERVER_NAME, SetupError, shell};
 
 /// The oldest Claude Code verified with the channels and hooks claude-peers uses
@@ -129,12 +132,7 @@ const KEY_ORDER: &[&str] = &[
 ];
 
 fn parse(text: Option<&str>, file: &Path) -> Result<JsonDoc, SetupError> {
-    Ok(JsonDoc::parse(
-        text.unwrap_or("{}\n"),
-        Dialect::Json,
-        &file.display().to_string(),
-    )?
-    .with_key_order(KEY_ORDER))
+    FORMAT.parse(text, &file.display().to_string())
 }
 
 fn events(doc: &JsonDoc) -> Vec<String> {
@@ -144,37 +142,36 @@ fn events(doc: &JsonDoc) -> Vec<String> {
     }
 }
 
+/// How Claude Code writes its JSON files.
+const FORMAT: JsonFormat = JsonFormat {
+    dialect: Dialect::Json,
+    key_order: KEY_ORDER,
+};
+
 /// Register our server in a file with a top-level `mcpServers`.
 pub fn add_server(
     text: Option<&str>,
     exe: &Path,
     file: &Path,
 ) -> Result<(String, Vec<String>), SetupError> {
-    let mut doc = parse(text, file)?;
-    let before = doc.get(&["mcpServers", SERVER_NAME]);
-    let changed = doc.set(
+    mcp_json::add(
+        FORMAT,
+        text,
         &["mcpServers", SERVER_NAME],
         &server_entry(exe),
+        &["env"],
         &file.display().to_string(),
-    )?;
-    let summary = match (changed, before) {
-        (false, _) => vec![],
-        (true, None) => vec![format!("add MCP server {SERVER_NAME}")],
-        (true, Some(_)) => vec![format!("update MCP server {SERVER_NAME}")],
-    };
-    Ok((doc.render(), summary))
+    )
 }
 
 /// Remove our server (and `mcpServers` when that leaves it empty).
 pub fn remove_server(text: &str, file: &Path) -> Result<(String, Vec<String>), SetupError> {
-    let mut doc = parse(Some(text), file)?;
-    let removed = doc.remove(&["mcpServers", SERVER_NAME], 1);
-    let summary = if removed {
-        vec![format!("remove MCP server {SERVER_NAME}")]
-    } else {
-        vec![]
-    };
-    Ok((doc.render(), summary))
+    mcp_json::remove(
+        FORMAT,
+        text,
+        &["mcpServers", SERVER_NAME],
+        &file.display().to_string(),
+    )
 }
 
 /// Install our hooks: for each event of the table exactly one group of ours, as
@@ -281,28 +278,9 @@ fn change(
     new_mode: u32,
     delete_if_empty: bool,
 ) -> Result<FileChange, SetupError> {
-    let (mut text, summary) = after;
-    if before.is_none() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    let empty = delete_if_empty
-        && JsonDoc::parse(&text, Dialect::Json, "")
-            .map(|d| d.is_empty_object())
-            .unwrap_or(false);
-    let after = if summary.is_empty() {
-        before.clone()
-    } else if empty {
-        None
-    } else {
-        Some(text)
-    };
-    Ok(FileChange {
-        path,
-        before,
-        after,
-        new_mode,
-        summary,
-    })
+    Ok(FileChange::plan(path, before, after, new_mode, |t| {
+        delete_if_empty && mcp_json::is_empty(FORMAT, t)
+    }))
 }
 
 impl AgentClient for ClaudeCode {
@@ -312,6 +290,20 @@ impl AgentClient for ClaudeCode {
 
     fn command(&self) -> &'static str {
         "claude"
+    }
+
+    fn list_command(&self) -> ListCommand {
+        // `claude mcp list` starts each server and prints `NAME: CMD - ✔ Connected`.
+        ListCommand {
+            args: &["mcp", "list"],
+            read: |out| {
+                read_line(
+                    out,
+                    |l| l.starts_with("claude-peers: "),
+                    |l| l.ends_with("✔ Connected"),
+                )
+            },
+        }
     }
 
     fn detect(&self, host: &Host) -> bool {
@@ -374,6 +366,16 @@ impl AgentClient for ClaudeCode {
         Ok(changes)
     }
 
+    fn install_notes(&self, host: &Host, scope: Scope) -> Vec<String> {
+        match scope {
+            Scope::User => Vec::new(),
+            Scope::Project => vec![format!(
+                "Claude Code asks each person to approve the servers of {} the first time it starts there",
+                host.show(&Self::project_config(host))
+            )],
+        }
+    }
+
     fn status(&self, host: &Host) -> Result<ClientStatus, SetupError> {
         let user = Self::user_config(host);
         let user_doc = read_optional(&user)?
@@ -383,16 +385,26 @@ impl AgentClient for ClaudeCode {
         let project_doc = read_optional(&project)?
             .map(|t| parse(Some(&t), &project))
             .transpose()?;
-        let cwd = host.cwd.display().to_string();
         let found = [
             user_doc
                 .as_ref()
                 .and_then(|d| d.get(&["mcpServers", SERVER_NAME]))
                 .map(|e| (e, format!("{} (user scope)", host.show(&user)))),
+            // Local scope: under the project's key (its git root or a folder
+            // above the current directory).
             user_doc
                 .as_ref()
-                .and_then(|d| d.get(&["projects", &cwd, "mcpServers", SERVER_NAME]))
-                .map(|e| (e, format!("{} (local scope, {cwd})", host.show(&user)))),
+                .and_then(|d| match d.get(&["projects"]) {
+                    Some(Value::Object(projects)) => projects
+                        .into_iter()
+                        .filter(|(dir, _)| host.cwd.starts_with(dir))
+                        .find_map(|(dir, p)| {
+                            let entry = p.get("mcpServers")?.get(SERVER_NAME)?.clone();
+                            Some((entry, dir))
+                        }),
+                    _ => None,
+                })
+                .map(|(e, dir)| (e, format!("{} (local scope, {dir})", host.show(&user)))),
             project_doc
                 .as_ref()
                 .and_then(|d| d.get(&["mcpServers", SERVER_NAME]))
@@ -428,6 +440,7 @@ impl AgentClient for ClaudeCode {
             server_problem,
             has_hooks: true,
             hooks_missing,
+            notes: Vec::new(),
         })
     }
 }
@@ -622,6 +635,34 @@ mod tests {
         assert!(e.to_string().contains("`hooks` is not an object"), "{e}");
         let e = add_hooks(Some("{\"hooks\": {\"Stop\": {}}}"), exe(), f).unwrap_err();
         assert!(e.to_string().contains("hooks.Stop"), "{e}");
+    }
+
+    #[test]
+    fn status_finds_a_local_scope_registration_above_the_cwd() {
+        let home = tempfile::tempdir().unwrap();
+        let text = json!({"projects": {"/src/repo": {"mcpServers": {"claude-peers": {"type": "stdio", "command": "/bin/sh", "args": ["mcp"], "env": {}}}}}});
+        std::fs::write(home.path().join(".claude.json"), text.to_string()).unwrap();
+        let host = Host {
+            home: home.path().to_path_buf(),
+            cwd: "/src/repo/crates/cli".into(),
+            exe: "/bin/sh".into(),
+            path: None,
+            claude_config_dir: None,
+            codex_home: None,
+            xdg_config_home: None,
+        };
+        let st = ClaudeCode.status(&host).unwrap();
+        assert_eq!(
+            st.server.as_deref(),
+            Some("~/.claude.json (local scope, /src/repo)")
+        );
+        assert_eq!(st.server_problem, None);
+        assert_eq!(st.hooks_missing.len(), CLAUDE_CODE_HOOKS.len());
+        let elsewhere = Host {
+            cwd: "/src/other".into(),
+            ..host
+        };
+        assert_eq!(ClaudeCode.status(&elsewhere).unwrap().server, None);
     }
 
     #[test]

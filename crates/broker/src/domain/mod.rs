@@ -9,3 +9,4 @@ pub mod messages;
 pub mod peers;
 pub mod rules;
 pub mod sessions;
+pub mod shown;
