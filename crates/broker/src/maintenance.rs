@@ -108,6 +108,7 @@ pub async fn once(state: &AppState) -> Result<()> {
         })
         .await?;
     state.rates.prune();
+    state.shared.pairs.prune(std::time::Instant::now());
     Ok(())
 }
 

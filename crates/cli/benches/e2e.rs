@@ -192,6 +192,10 @@ async fn main() {
             "broker",
             "--sends-per-minute",
             "0",
+            "--pair-sends-per-minute",
+            "0",
+            "--chain-limit",
+            "0",
             "--requests-per-second",
             "0",
             "--registrations-per-minute",
@@ -325,6 +329,7 @@ async fn main() {
                     text: format!("t{i}-{j}"),
                     context: None,
                     wait_ms: None,
+                    ..Default::default()
                 })
                 .await
                 .is_ok()

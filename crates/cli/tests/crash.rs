@@ -18,7 +18,11 @@ use tokio::sync::Mutex;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_sigkill_mid_stream_loses_nothing_and_duplicates_nothing() {
     let env = Env::new();
-    let mut broker = Broker::start(&env, &["--sends-per-minute", "0"]).await;
+    let mut broker = Broker::start(
+        &env,
+        &["--sends-per-minute", "0", "--pair-sends-per-minute", "0"],
+    )
+    .await;
     let mut b = Mcp::start(&env, &env.subdir("b")).await;
     let who_before = b.call("whoami", json!({})).await.text;
     let b_name = b.name.clone();
@@ -44,6 +48,7 @@ async fn broker_sigkill_mid_stream_loses_nothing_and_duplicates_nothing() {
                     text: text.clone(),
                     context: None,
                     wait_ms: None,
+                    ..Default::default()
                 };
                 if let Ok(r) = c.send(&req).await {
                     accepted.lock().await.insert(r.message_id, text);
@@ -127,6 +132,7 @@ async fn unread_messages_come_back_to_a_restarted_mcp_server() {
             text: "are you there?".into(),
             context: None,
             wait_ms: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -174,6 +180,7 @@ async fn a_reconnecting_mcp_server_does_not_show_a_message_twice() {
             text: "once".into(),
             context: None,
             wait_ms: None,
+            ..Default::default()
         })
         .await
         .unwrap();

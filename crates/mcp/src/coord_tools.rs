@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::format;
-use crate::tools::{Out, Tools, err};
+use crate::tools::{IdArg, Out, Tools, err};
 
 /// A text field passed through as given, so the broker can name the field
 /// when its type is wrong.
@@ -75,6 +75,9 @@ impl JsonSchema for VotesArg {
 pub struct StructuredArgs {
     /// Recipient: peer name or id.
     pub to_id: String,
+    /// The message this one answers (its message_id); it joins that thread.
+    #[serde(default)]
+    pub reply_to: Option<IdArg>,
     /// question, decision, context_share, review_request or handoff.
     #[schemars(extend("enum" = ["question", "decision", "context_share", "review_request", "handoff"]))]
     pub msg_type: String,
@@ -370,15 +373,20 @@ impl Tools {
         let c = self.session.client().await?;
         let to = a.to_id.clone();
         let msg_type = a.msg_type.clone();
+        let reply_to = a.reply_to.as_ref().map(IdArg::get).transpose()?;
         let r = c
             .send_structured(&StructuredRequest {
                 to,
                 msg_type: msg_type.clone(),
                 fields: a.fields(),
                 context: Some(self.session.fresh_context().await),
+                reply_to,
             })
             .await
             .map_err(err)?;
+        if let Some(h) = &r.held {
+            return Ok(h.reason.clone());
+        }
         Ok(format!(
             "Structured {} #{} sent to {} (id {}): {}.",
             msg_type.trim(),

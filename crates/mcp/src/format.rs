@@ -1,7 +1,7 @@
 //! How tool results read: short, plain text, with the ids an agent needs to act
 //! (message ids for ack/pin/react, peer names and ids for replies).
 
-use claude_peers_proto::api::{DeliveryState, MessageView, PeerState, PeerView};
+use claude_peers_proto::api::{DeliveryState, MessageView, PeerState, PeerView, SearchHit};
 
 /// One peer, as a few lines.
 pub fn peer(p: &PeerView) -> String {
@@ -53,15 +53,41 @@ pub fn incoming(m: &MessageView) -> String {
     )
 }
 
+/// Where a message sits in its thread: `↩#N` for a reply, `(thread #N)`
+/// if the thread began elsewhere, nothing for a message that starts one.
+fn thread_mark(m: &MessageView) -> String {
+    match m.reply_to {
+        Some(r) if m.thread_id != r => format!(" ↩#{r} (thread #{})", m.thread_id),
+        Some(r) => format!(" ↩#{r}"),
+        None => String::new(),
+    }
+}
+
 /// A message in a history listing.
 pub fn line(m: &MessageView) -> String {
+    let held = if m.held { " [held]" } else { "" };
     format!(
-        "[{}] #{} {} → {}: {}",
+        "[{}] #{}{} {} → {}{held}: {}",
         m.sent_at,
         m.id,
+        thread_mark(m),
         m.from.name,
         target(m),
         m.text
+    )
+}
+
+/// A search hit: where and when, and the snippet around the match.
+pub fn hit(h: &SearchHit) -> String {
+    let m = &h.message;
+    format!(
+        "#{}{} {} → {} ({}): {}",
+        m.id,
+        thread_mark(m),
+        m.from.name,
+        target(m),
+        m.sent_at,
+        h.snippet.replace('\n', " ")
     )
 }
 

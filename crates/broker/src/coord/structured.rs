@@ -3,7 +3,8 @@
 //! operator. The fields are checked and rendered by
 //! [`claude_peers_proto::structured`]; the message keeps its `msg_type` and
 //! fields (metadata), which reach the recipient's channel meta. It counts as a
-//! send: same rate limit (applied by the route), same queue-depth rule.
+//! send: same rate limits (overall by the route, per pair here), same
+//! queue-depth rule, same loop guard; it may answer a message (`reply_to`).
 
 use std::sync::Arc;
 
@@ -14,8 +15,9 @@ use serde_json::Value;
 
 use crate::coord::Caller;
 use crate::domain::audit;
-use crate::domain::messages::{self, Post, To};
+use crate::domain::messages::{self, Conversation, Post, To};
 use crate::domain::rules::Actor;
+use crate::domain::{loops, threads};
 use crate::error::Result;
 use crate::http::state::Shared;
 use crate::runtime::store::Tx;
@@ -30,9 +32,10 @@ pub fn send(
     let msg = structured::parse(&req.msg_type, &req.fields)?;
     let context = req.context.as_ref().map(validate::context).transpose()?;
     let caller = Caller::load(t.conn, actor)?;
+    let place = threads::reply(t.conn, actor, req.reply_to)?;
     let kind = msg.msg_type.as_str();
     if let Some(op) = messages::operator_recipient(&req.to) {
-        let id = messages::post(
+        let id = messages::post_with(
             t,
             sh,
             Post {
@@ -43,7 +46,12 @@ pub fn send(
                 metadata: Some(Value::Object(msg.fields)),
                 context,
             },
-        )?;
+            Conversation {
+                place,
+                counted: false,
+            },
+        )?
+        .id;
         audit::record(
             t,
             &sh.hub,
@@ -61,6 +69,7 @@ pub fn send(
             },
             state: DeliveryState::Delivered,
             recipient_connected: true,
+            held: None,
         });
     }
     let target = caller.resolve(t.conn, "to", &req.to)?;
@@ -68,7 +77,10 @@ pub fn send(
         return Err(ApiError::invalid("to", "you cannot send a message to yourself").into());
     }
     messages::check_queue(t.conn, sh, &target)?;
-    let id = messages::post(
+    if let Some(me) = &caller.me {
+        loops::check_pair(sh, me, &target)?;
+    }
+    let posted = messages::post_with(
         t,
         sh,
         Post {
@@ -79,7 +91,12 @@ pub fn send(
             metadata: Some(Value::Object(msg.fields)),
             context,
         },
+        Conversation {
+            place,
+            counted: true,
+        },
     )?;
+    let id = posted.id;
     audit::record(
         t,
         &sh.hub,
@@ -93,5 +110,6 @@ pub fn send(
         to: target.party(),
         state: DeliveryState::Queued,
         recipient_connected: sh.hub.is_connected(&target.id),
+        held: posted.held,
     })
 }

@@ -11,8 +11,8 @@
 use std::sync::Arc;
 
 use claude_peers_proto::api::{
-    BroadcastRequest, BroadcastResult, ContextSnapshot, DeliveryState, DeliveryView, MessageView,
-    Party, PartyKind, ReactionView, Scope, SendRequest, SendResult,
+    BroadcastRequest, BroadcastResult, ContextSnapshot, DeliveryState, DeliveryView, HeldNotice,
+    MessageView, Party, PartyKind, ReactionView, Scope, SendRequest, SendResult,
 };
 use claude_peers_proto::emoji::{is_reaction, reaction_list};
 use claude_peers_proto::limits::MAX_PATH_BYTES;
@@ -22,9 +22,11 @@ use claude_peers_proto::{ApiError, ErrorCode, validate};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::domain::audit;
+use crate::domain::loops;
 use crate::domain::peers::{self, PeerRow};
 use crate::domain::rules::{Actor, OperatorKind, Standing, can_reach};
 use crate::domain::sessions;
+use crate::domain::threads::{self, Placement};
 use crate::error::Result;
 use crate::http::state::{Shared, actor_party, standing};
 use crate::runtime::hub::Effect;
@@ -94,9 +96,35 @@ pub struct Post<'a> {
     pub context: Option<ContextSnapshot>,
 }
 
+/// Where a message goes in threads and chains, besides its recipients.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Conversation {
+    pub place: Placement,
+    /// An agent's own message to other agents: counted by the loop guard.
+    pub counted: bool,
+}
+
+/// What storing a message did.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub id: i64,
+    /// Set when the loop guard held it (stored; no delivery yet).
+    pub held: Option<HeldNotice>,
+}
+
 /// Store a message and its deliveries, and wake its recipients. Checks nothing:
 /// callers have applied isolation, limits and validation.
 pub fn post(t: &mut Tx<'_>, sh: &Arc<Shared>, p: Post<'_>) -> Result<i64> {
+    Ok(post_with(t, sh, p, Conversation::default())?.id)
+}
+
+/// [`post`], in a thread and (if counted) in a chain of the loop guard.
+pub fn post_with(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    p: Post<'_>,
+    conv: Conversation,
+) -> Result<Posted> {
     let session = sessions::on_activity(t, &sh.hub, &sh.activity)?;
     let from = p.from.party();
     let (to_kind, to_party, scope, recipients): (&str, Option<Party>, Option<Scope>, &[PeerRow]) =
@@ -115,6 +143,12 @@ pub fn post(t: &mut Tx<'_>, sh: &Arc<Shared>, p: Post<'_>) -> Result<i64> {
             To::Broadcast(scope, rs) => ("broadcast", None, Some(*scope), rs),
             To::Peers(rs) => ("group", None, None, rs),
         };
+    let step = match &p.from {
+        Sender::Peer(me) if conv.counted && !recipients.is_empty() => {
+            Some(loops::step(t.conn, &me.id, sh.config.limits.chain_limit)?)
+        }
+        _ => None,
+    };
     let metadata = p.metadata.as_ref().map(|m| m.to_string());
     let context = match &p.context {
         Some(c) => Some(
@@ -125,8 +159,9 @@ pub fn post(t: &mut Tx<'_>, sh: &Arc<Shared>, p: Post<'_>) -> Result<i64> {
     t.conn
         .prepare_cached(
             "INSERT INTO messages (session_id, from_kind, from_id, from_name, group_id, to_kind, to_id,
-               to_name, scope, text, msg_type, metadata, context, sent_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+               to_name, scope, text, msg_type, metadata, context, sent_at, thread_id, reply_to,
+               chain_id, chain_depth, held)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         )?
         .execute(params![
             session,
@@ -142,9 +177,41 @@ pub fn post(t: &mut Tx<'_>, sh: &Arc<Shared>, p: Post<'_>) -> Result<i64> {
             p.msg_type,
             metadata,
             context,
-            t.now
+            t.now,
+            conv.place.thread_id,
+            conv.place.reply_to,
+            step.and_then(|s| s.chain_id),
+            step.map_or(0, |s| s.depth),
+            step.is_some_and(|s| s.hold),
         ])?;
     let id = t.conn.last_insert_rowid();
+    let held = match step {
+        Some(s) if s.hold => Some(loops::hold(t, sh, id, s, recipients)?),
+        _ => {
+            let to: Vec<(String, String)> = recipients
+                .iter()
+                .map(|r| (r.id.clone(), r.name.clone()))
+                .collect();
+            deliver(t, id, &to)?;
+            match (step, &p.from) {
+                (Some(s), _) => loops::advance(t, id, s, recipients)?,
+                (None, Sender::Operator(_)) => loops::reset(t, recipients)?,
+                _ => {}
+            }
+            None
+        }
+    };
+    if sh.hub.has_subscribers()
+        && let Some(view) = view(t.conn, id, Viewer::Full)?
+    {
+        t.effect(Effect::event(Event::Message { message: view }));
+    }
+    Ok(Posted { id, held })
+}
+
+/// Create the deliveries of stored message `id` for these recipients (id,
+/// name) and wake them.
+pub(crate) fn deliver(t: &mut Tx<'_>, id: i64, recipients: &[(String, String)]) -> Result<()> {
     {
         let mut stmt = t.conn.prepare_cached(
             "INSERT OR IGNORE INTO deliveries (recipient_id, message_id, recipient_name, state) VALUES (?1, ?2, ?3, 0)",
@@ -152,21 +219,16 @@ pub fn post(t: &mut Tx<'_>, sh: &Arc<Shared>, p: Post<'_>) -> Result<i64> {
         let mut count = t
             .conn
             .prepare_cached("UPDATE peers SET queued = queued + 1 WHERE id = ?1")?;
-        for r in recipients {
-            if stmt.execute(params![r.id, id, r.name])? > 0 {
-                count.execute([&r.id])?;
+        for (rid, name) in recipients {
+            if stmt.execute(params![rid, id, name])? > 0 {
+                count.execute([rid])?;
             }
         }
     }
-    for r in recipients {
-        t.effect(Effect::Wake(r.id.clone()));
+    for (rid, _) in recipients {
+        t.effect(Effect::Wake(rid.clone()));
     }
-    if sh.hub.has_subscribers()
-        && let Some(view) = view(t.conn, id, Viewer::Full)?
-    {
-        t.effect(Effect::event(Event::Message { message: view }));
-    }
-    Ok(id)
+    Ok(())
 }
 
 pub(crate) fn operator_recipient(to: &str) -> Option<OperatorKind> {
@@ -214,6 +276,21 @@ pub(crate) fn check_queue(conn: &Connection, sh: &Shared, to: &PeerRow) -> Resul
     Ok(())
 }
 
+/// The `msg_type` of a status update (`status: true`).
+pub const STATUS_TYPE: &str = "status";
+
+/// The text of a send: a status update is short and typed `status`.
+fn text_of(raw: &str, status: bool) -> Result<(String, Option<String>)> {
+    Ok(if status {
+        (
+            validate::status_text("text", raw)?,
+            Some(STATUS_TYPE.to_string()),
+        )
+    } else {
+        (validate::message_text("text", raw)?, None)
+    })
+}
+
 /// Send one message (`send_message`).
 pub fn send(
     t: &mut Tx<'_>,
@@ -221,23 +298,29 @@ pub fn send(
     actor: &Actor,
     req: &SendRequest,
 ) -> Result<SendResult> {
-    let text = validate::message_text("text", &req.text)?;
+    let (text, msg_type) = text_of(&req.text, req.status)?;
     let context = req.context.as_ref().map(validate::context).transpose()?;
+    let place = threads::reply(t.conn, actor, req.reply_to)?;
     let (standing, me) = standing(t.conn, actor)?;
     let from = Sender::of(actor, me.as_ref());
     if let Some(kind) = operator_recipient(&req.to) {
-        let id = post(
+        let id = post_with(
             t,
             sh,
             Post {
                 from,
                 to: To::Operator(kind),
                 text,
-                msg_type: None,
+                msg_type,
                 metadata: None,
                 context,
             },
-        )?;
+            Conversation {
+                place,
+                counted: false,
+            },
+        )?
+        .id;
         return Ok(SendResult {
             message_id: id,
             to: Party {
@@ -247,6 +330,7 @@ pub fn send(
             },
             state: DeliveryState::Delivered,
             recipient_connected: true,
+            held: None,
         });
     }
     let target = peers::resolve(t.conn, &standing, &req.to)
@@ -255,23 +339,31 @@ pub fn send(
         return Err(ApiError::invalid("to", "you cannot send a message to yourself").into());
     }
     check_queue(t.conn, sh, &target)?;
-    let id = post(
+    if let Some(me) = &me {
+        loops::check_pair(sh, me, &target)?;
+    }
+    let posted = post_with(
         t,
         sh,
         Post {
             from,
             to: To::Peer(&target),
             text,
-            msg_type: None,
+            msg_type,
             metadata: None,
             context,
         },
+        Conversation {
+            place,
+            counted: !req.status,
+        },
     )?;
     Ok(SendResult {
-        message_id: id,
+        message_id: posted.id,
         to: target.party(),
         state: DeliveryState::Queued,
         recipient_connected: sh.hub.is_connected(&target.id),
+        held: posted.held,
     })
 }
 
@@ -282,8 +374,9 @@ pub fn broadcast(
     actor: &Actor,
     req: &BroadcastRequest,
 ) -> Result<BroadcastResult> {
-    let text = validate::message_text("text", &req.text)?;
+    let (text, msg_type) = text_of(&req.text, req.status)?;
     let context = req.context.as_ref().map(validate::context).transpose()?;
+    let place = threads::reply(t.conn, actor, req.reply_to)?;
     let (standing, me) = standing(t.conn, actor)?;
     let everyone = peers::visible(t.conn, &standing)?;
     let (from, candidates) = match (&me, actor) {
@@ -335,16 +428,20 @@ pub fn broadcast(
             tracing::warn!(peer = %p.name, "broadcast skips a peer whose queue is full");
         }
     }
-    let id = post(
+    let posted = post_with(
         t,
         sh,
         Post {
             from,
             to: To::Broadcast(req.scope, &recipients),
             text,
-            msg_type: None,
+            msg_type,
             metadata: None,
             context,
+        },
+        Conversation {
+            place,
+            counted: !req.status,
         },
     )?;
     let connected = recipients
@@ -352,9 +449,10 @@ pub fn broadcast(
         .filter(|p| sh.hub.is_connected(&p.id))
         .count() as u32;
     Ok(BroadcastResult {
-        message_id: id,
+        message_id: posted.id,
         recipients: recipients.iter().map(PeerRow::party).collect(),
         connected,
+        held: posted.held,
     })
 }
 
@@ -365,6 +463,8 @@ pub enum Viewer<'a> {
     Full,
     /// A recipient: only its own delivery.
     Recipient(&'a str),
+    /// A peer that sent or received it: every delivery if it sent it, else its own.
+    Party(&'a str),
 }
 
 struct MessageRow {
@@ -380,6 +480,10 @@ struct MessageRow {
     context: Option<String>,
     pinned: bool,
     sent_at: i64,
+    thread_id: Option<i64>,
+    reply_to: Option<i64>,
+    chain_depth: u32,
+    held: bool,
 }
 
 fn load(conn: &Connection, id: i64) -> Result<Option<MessageRow>> {
@@ -387,7 +491,8 @@ fn load(conn: &Connection, id: i64) -> Result<Option<MessageRow>> {
         .prepare_cached(
             "SELECT m.id, m.from_kind, m.from_id, m.from_name, m.to_kind, m.to_id, m.to_name, m.scope,
                     m.group_id, (SELECT g.name FROM groups g WHERE g.id = m.group_id), m.text, m.msg_type,
-                    m.metadata, m.context, m.pinned, m.sent_at
+                    m.metadata, m.context, m.pinned, m.sent_at, m.thread_id, m.reply_to,
+                    m.chain_depth, m.held
              FROM messages m WHERE m.id = ?1",
         )?
         .query_row([id], |r| {
@@ -410,6 +515,10 @@ fn load(conn: &Connection, id: i64) -> Result<Option<MessageRow>> {
                 context: r.get(13)?,
                 pinned: r.get(14)?,
                 sent_at: r.get(15)?,
+                thread_id: r.get(16)?,
+                reply_to: r.get(17)?,
+                chain_depth: r.get(18)?,
+                held: r.get(19)?,
             })
         })
         .optional()?)
@@ -438,6 +547,8 @@ pub fn view(conn: &Connection, id: i64, viewer: Viewer<'_>) -> Result<Option<Mes
         let only = match viewer {
             Viewer::Full => None,
             Viewer::Recipient(r) => Some(r),
+            Viewer::Party(p) if p == m.from.id => None,
+            Viewer::Party(p) => Some(p),
         };
         let rows = stmt.query_map(params![id, only], |r| {
             Ok(DeliveryView {
@@ -496,6 +607,10 @@ pub fn view(conn: &Connection, id: i64, viewer: Viewer<'_>) -> Result<Option<Mes
         context: m.context.and_then(|s| serde_json::from_str(&s).ok()),
         sent_at: rfc3339(m.sent_at),
         pinned: m.pinned,
+        thread_id: m.thread_id.unwrap_or(m.id),
+        reply_to: m.reply_to,
+        chain_depth: m.chain_depth,
+        held: m.held,
         deliveries,
         reactions,
     }))
@@ -509,6 +624,15 @@ fn views(conn: &Connection, ids: Vec<i64>, viewer: Viewer<'_>) -> Result<Vec<Mes
         }
     }
     Ok(out)
+}
+
+/// The views of these messages for `actor` (a peer sees its own delivery of
+/// what it received, every delivery of what it sent; the operator sees all).
+pub fn views_for(conn: &Connection, ids: Vec<i64>, actor: &Actor) -> Result<Vec<MessageView>> {
+    match actor {
+        Actor::Peer(id) => views(conn, ids, Viewer::Party(id)),
+        Actor::Operator(_) => views(conn, ids, Viewer::Full),
+    }
 }
 
 /// Unread messages for `peer` with an id above `after`, oldest first.
@@ -828,6 +952,14 @@ pub fn react(
 
 /// Delete messages older than `cutoff` with everything that hangs off them.
 pub fn expire(t: &mut Tx<'_>, cutoff: i64) -> Result<usize> {
+    t.conn.execute(
+        "DELETE FROM held WHERE message_id IN (SELECT id FROM messages WHERE sent_at < ?1)",
+        [cutoff],
+    )?;
+    t.conn.execute(
+        "DELETE FROM record_threads WHERE message_id IN (SELECT id FROM messages WHERE sent_at < ?1)",
+        [cutoff],
+    )?;
     t.conn.execute(
         "DELETE FROM deliveries WHERE message_id IN (SELECT id FROM messages WHERE sent_at < ?1)",
         [cutoff],

@@ -13,7 +13,7 @@ use crate::domain::rules::{Actor, Standing};
 use crate::domain::sessions::Activity;
 use crate::error::Result;
 use crate::runtime::hub::Hub;
-use crate::runtime::ratelimit::RateLimits;
+use crate::runtime::ratelimit::{RateLimiter, RateLimits};
 use crate::runtime::store::Store;
 
 /// What write closures need besides the transaction.
@@ -21,6 +21,9 @@ pub struct Shared {
     pub hub: Hub,
     pub config: Config,
     pub activity: Activity,
+    /// The per-pair send limit (one peer to one other), applied where the
+    /// recipient is known (see `domain::loops`).
+    pub pairs: RateLimiter,
 }
 
 /// Everything a handler needs; cheap to clone.

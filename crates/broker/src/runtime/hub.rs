@@ -8,7 +8,7 @@
 //! - the token → peer cache, and the current session id.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use claude_peers_proto::api::DeliveryState;
@@ -34,6 +34,9 @@ pub enum Effect {
     ForgetToken { hash: String },
     /// Close this peer's stream (it left or was removed).
     Kick(String),
+    /// Messages from this id up became deliverable out of order (a released
+    /// chain): the peer's stream reads again from there.
+    Rewind { peer: String, from: i64 },
     /// A new session began.
     Session(String),
 }
@@ -61,6 +64,18 @@ pub struct Connection {
     pub wake: Arc<Notify>,
     /// Close: replaced by a newer stream, or the peer left.
     pub kick: Arc<Notify>,
+    /// The lowest message id that became deliverable behind the stream's
+    /// cursor (`i64::MAX`: none).
+    pub rewind: Arc<AtomicI64>,
+}
+
+impl Connection {
+    /// Where the stream should read from next, given its cursor: behind it
+    /// if older messages became deliverable since it last looked.
+    pub fn take_rewind(&self, cursor: i64) -> i64 {
+        let from = self.rewind.swap(i64::MAX, Ordering::AcqRel);
+        if from <= cursor { from - 1 } else { cursor }
+    }
 }
 
 #[derive(Default)]
@@ -129,6 +144,12 @@ impl Hub {
                         c.kick.notify_one();
                     }
                 }
+                Effect::Rewind { peer, from } => {
+                    if let Some(c) = self.lock_presence().connected.get(&peer) {
+                        c.rewind.fetch_min(from, Ordering::AcqRel);
+                        c.wake.notify_one();
+                    }
+                }
                 Effect::Session(id) => {
                     self.set_session(&id);
                     self.publish(Event::Session { session_id: id });
@@ -178,6 +199,7 @@ impl Hub {
             id: self.next_conn.fetch_add(1, Ordering::Relaxed),
             wake: Arc::new(Notify::new()),
             kick: Arc::new(Notify::new()),
+            rewind: Arc::new(AtomicI64::new(i64::MAX)),
         };
         let mut p = self.lock_presence();
         if let Some(old) = p.connected.insert(peer.to_string(), conn.clone()) {

@@ -369,6 +369,7 @@ async fn round_trip(endpoint: &Endpoint, admin: Option<&BrokerClient>) -> Result
                 text: text.clone(),
                 context: None,
                 wait_ms: None,
+                ..Default::default()
             })
             .await?;
         let deadline = Instant::now() + ROUND_TRIP_TIMEOUT;

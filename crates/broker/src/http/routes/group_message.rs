@@ -71,6 +71,7 @@ async fn send_to_group(
                 message_id: id,
                 recipients: members.iter().map(|p| p.party()).collect::<Vec<Party>>(),
                 connected,
+                held: None,
             })
         })
         .await?;

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod approvals;
+pub mod conversations;
 pub mod decisions;
 pub mod extract;
 pub mod files;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(peers::routes())
         .merge(messages::routes())
+        .merge(conversations::routes())
         .merge(groups::routes())
         .merge(structured::routes())
         .merge(decisions::routes())
