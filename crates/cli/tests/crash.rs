@@ -17,12 +17,9 @@ use tokio::sync::Mutex;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_sigkill_mid_stream_loses_nothing_and_duplicates_nothing() {
-    let env = Env::new();
-    let mut broker = Broker::start(
-        &env,
-        &["--sends-per-minute", "0", "--pair-sends-per-minute", "0"],
-    )
-    .await;
+    // The broker the MCP server starts after the crash reads the variable.
+    let env = Env::new().with("CLAUDE_PEERS_PAIR_SENDS_PER_MINUTE", "0");
+    let mut broker = Broker::start(&env, &["--sends-per-minute", "0"]).await;
     let mut b = Mcp::start(&env, &env.subdir("b")).await;
     let who_before = b.call("whoami", json!({})).await.text;
     let b_name = b.name.clone();

@@ -27,10 +27,10 @@ use claude_peers_proto::time::rfc3339;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::domain::audit;
+use crate::domain::context::Shared;
 use crate::domain::messages;
 use crate::domain::peers::PeerRow;
 use crate::error::Result;
-use crate::http::state::Shared;
 use crate::runtime::hub::Effect;
 use crate::runtime::store::Tx;
 

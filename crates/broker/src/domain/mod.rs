@@ -3,8 +3,10 @@
 //! every path obeys. Each module owns its SQL.
 
 pub mod audit;
+pub mod context;
 pub mod groups;
 pub mod loops;
+pub mod membership;
 pub mod messages;
 pub mod peers;
 pub mod rules;

@@ -12,10 +12,10 @@ use rusqlite::{Connection, named_params};
 
 use crate::domain::messages;
 use crate::domain::peers;
+use crate::domain::peers::standing;
 use crate::domain::rules::Actor;
 use crate::domain::threads::SEES_SQL;
 use crate::error::Result;
-use crate::http::state::standing;
 
 /// The FTS5 expression for a query: every word (or quoted phrase) must
 /// match; the last word also matches as a prefix (`sess` finds `session`).

@@ -16,7 +16,7 @@ use crate::domain::rules::Actor;
 use crate::domain::{loops, search, threads};
 use crate::error::Result;
 use crate::http::auth::Operator;
-use crate::http::state::{AppState, actor_party};
+use crate::http::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -65,7 +65,7 @@ async fn release(
     Path(id): Path<i64>,
 ) -> Result<Reply<ReleaseResult>> {
     let sh = state.shared.clone();
-    let by = actor_party(&Actor::Operator(k));
+    let by = Actor::Operator(k).party();
     Ok(Reply(
         state
             .store
