@@ -10,7 +10,7 @@ use rusqlite::params;
 
 use crate::error::Result;
 
-use crate::coord::files;
+use crate::coord::{files, proposals};
 use crate::domain::messages;
 use crate::domain::peers;
 use crate::domain::sessions;
@@ -90,6 +90,9 @@ pub async fn once(state: &AppState) -> Result<()> {
                     let gone = peers::remove(t, &sh, &p, "peer.removed", &format!("{} removed after being disconnected", p.name))?;
                     files::clear_departed(t, &sh, gone)?;
                 }
+            }
+            if !remove.is_empty() {
+                proposals::recheck_open(t, &sh)?;
             }
             files::expire(t, &sh)?;
             let cutoff = t.now - RETENTION_MS;

@@ -591,6 +591,85 @@ impl Tools {
         Ok(format!("Task {} marked as completed.", t.id))
     }
 
+    #[tool(
+        description = "What waits on you or on others for you, in one list: open proposals of your group (and whether you voted), verification requests to you and from you still pending, approvals waiting on you, and your own approval requests still pending."
+    )]
+    async fn list_open_items(&self) -> Out {
+        let c = self.session.client().await?;
+        let me = match self.session.me() {
+            Some(m) => m.id,
+            None => c.me().await.map_err(err)?.peer.id,
+        };
+        let open = |status: &str| ListQuery {
+            status: Some(status.to_string()),
+            ..Default::default()
+        };
+        let proposals = c.proposals(&open("open")).await.map_err(err)?;
+        let verifications = c.verifications(&open("pending")).await.map_err(err)?;
+        let approvals = c.approvals(&open("pending")).await.map_err(err)?;
+        let mut out = Vec::new();
+        let mut section = |title: &str, lines: Vec<String>| {
+            if !lines.is_empty() {
+                out.push(format!("{title} ({}):\n{}", lines.len(), lines.join("\n")));
+            }
+        };
+        section(
+            "Open proposals",
+            proposals
+                .iter()
+                .map(|p| {
+                    let mine = if p.author.id == me {
+                        "yours".to_string()
+                    } else if let Some(v) = p.votes.iter().find(|v| v.voter.id == me) {
+                        format!("you voted {}", v.vote.as_str())
+                    } else {
+                        "you have not voted".to_string()
+                    };
+                    format!(
+                        "- {} \"{}\" by {}: {}/{} approvals, {} rejection(s); {mine}",
+                        p.id, p.title, p.author.name, p.approvals, p.required_votes, p.rejections
+                    )
+                })
+                .collect(),
+        );
+        section(
+            "Verifications you are asked to do",
+            verifications
+                .iter()
+                .filter(|v| v.verifier.id == me)
+                .map(|v| format!("- {} from {}: {}", v.id, v.requester.name, v.claim))
+                .collect(),
+        );
+        section(
+            "Verifications you asked for",
+            verifications
+                .iter()
+                .filter(|v| v.requester.id == me)
+                .map(|v| format!("- {} by {}: {}", v.id, v.verifier.name, v.claim))
+                .collect(),
+        );
+        section(
+            "Approvals waiting on you",
+            approvals
+                .iter()
+                .filter(|a| a.approver.id == me)
+                .map(|a| format!("- {} from {}: {}", a.id, a.requester.name, a.action))
+                .collect(),
+        );
+        section(
+            "Your approval requests",
+            approvals
+                .iter()
+                .filter(|a| a.requester.id == me)
+                .map(|a| format!("- {} to {}: {}", a.id, a.approver.name, a.action))
+                .collect(),
+        );
+        if out.is_empty() {
+            return Ok("Nothing open: no proposals, verifications or approvals wait.".into());
+        }
+        Ok(out.join("\n\n"))
+    }
+
     #[tool(description = "List your group's tasks in this session, optionally by status.")]
     async fn list_tasks(&self, Parameters(a): Parameters<ListTasksArgs>) -> Out {
         let c = self.session.client().await?;

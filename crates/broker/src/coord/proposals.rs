@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
-use claude_peers_proto::api::PartyKind;
+use claude_peers_proto::api::{Party, PartyKind};
 use claude_peers_proto::coord::{
     CastVote, CreateProposal, ListQuery, ProposalStatus, ProposalView, Vote, VoteView,
 };
@@ -22,6 +22,7 @@ use serde_json::json;
 use crate::coord::{self, Caller, GroupFilter};
 use crate::domain::audit;
 use crate::domain::context::Shared;
+use crate::domain::messages::Sender;
 use crate::domain::peers;
 use crate::domain::peers::PeerRow;
 use crate::domain::rules::Actor;
@@ -183,6 +184,10 @@ pub fn create(
         "proposal",
         json!({"proposal_id": id, "required_votes": required}),
     )?;
+    // Fewer possible voters than the threshold: decided at once.
+    if let Some(p) = get(t.conn, &id)? {
+        settle(t, sh, None, &p)?;
+    }
     announce(t, &id)
 }
 
@@ -253,6 +258,13 @@ pub fn vote(
         group_id(&p),
     )?;
     let p = get(t.conn, &p.id)?.ok_or_else(|| ApiError::internal("proposal vanished"))?;
+    settle(t, sh, Some(&caller), &p)?;
+    announce(t, &p.id)
+}
+
+/// Votes still possible on `p`: listed members of its namespace other than
+/// its author who have not voted, and the operator if it has not.
+fn undecided(conn: &Connection, p: &ProposalView) -> Result<u32> {
     let voted: Vec<&str> = p
         .votes
         .iter()
@@ -264,27 +276,58 @@ pub fn vote(
             }
         })
         .collect();
-    let members = peers::in_namespace(t.conn, group_id(&p))?;
+    let members = peers::in_namespace(conn, group_id(p))?;
     let undecided_peers = members
         .iter()
         .filter(|m| m.id != p.author.id && !voted.contains(&m.id.as_str()))
         .count() as u32;
-    let undecided = undecided_peers + u32::from(!voted.contains(&OPERATOR_VOTER));
+    Ok(undecided_peers + u32::from(!voted.contains(&OPERATOR_VOTER)))
+}
+
+/// Resolve `p` if its outcome is decided (by a vote of `by`, or by the
+/// broker when `by` is `None`). Returns whether it was.
+fn settle(t: &mut Tx<'_>, sh: &Arc<Shared>, by: Option<&Caller>, p: &ProposalView) -> Result<bool> {
+    let undecided = undecided(t.conn, p)?;
     let status = outcome(p.required_votes, p.approvals, p.rejections, undecided);
-    if status != ProposalStatus::Open {
-        resolve(t, sh, &caller, &p, status, undecided)?;
+    if status == ProposalStatus::Open {
+        return Ok(false);
     }
-    announce(t, &p.id)
+    resolve(t, sh, by, p, status, undecided)?;
+    Ok(true)
+}
+
+/// Resolve every open proposal whose threshold can no longer be reached
+/// (a voter left, was removed, or moved to another group). Called where
+/// membership shrinks; cheap, as open proposals are few.
+pub fn recheck_open(t: &mut Tx<'_>, sh: &Arc<Shared>) -> Result<()> {
+    let ids: Vec<String> = t
+        .conn
+        .prepare_cached("SELECT id FROM proposals WHERE status = 'open' ORDER BY created_at")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in ids {
+        if let Some(p) = get(t.conn, &id)?
+            && settle(t, sh, None, &p)?
+        {
+            announce(t, &p.id)?;
+        }
+    }
+    Ok(())
 }
 
 fn resolve(
     t: &mut Tx<'_>,
     sh: &Arc<Shared>,
-    caller: &Caller,
+    by: Option<&Caller>,
     p: &ProposalView,
     status: ProposalStatus,
     undecided: u32,
 ) -> Result<()> {
+    let broker = Party {
+        kind: PartyKind::System,
+        id: "system".into(),
+        name: "claude-peers".into(),
+    };
     t.conn
         .prepare_cached("UPDATE proposals SET status = ?2, resolved_at = ?3 WHERE id = ?1")?
         .execute(params![p.id, status.as_str(), t.now])?;
@@ -304,7 +347,7 @@ fn resolve(
     audit::record(
         t,
         &sh.hub,
-        &caller.party(),
+        &by.map_or(broker, Caller::party),
         &format!("proposal.{}", status.as_str()),
         &format!("{}: {} ({why})", p.id, coord::preview(&p.title, 120)),
         group_id(p),
@@ -318,7 +361,7 @@ fn resolve(
             .map(|v| v.voter.id.as_str()),
     );
     for id in ids {
-        if !caller.is(id)
+        if !by.is_some_and(|c| c.is(id))
             && !told.iter().any(|x| x.id == id)
             && let Some(row) = peers::get(t.conn, id)?
             && row.removed_at.is_none()
@@ -334,7 +377,7 @@ fn resolve(
     coord::notify(
         t,
         sh,
-        caller.sender(),
+        by.map_or(Sender::System, Caller::sender),
         &told,
         format!(
             "{icon} **Proposal {}:** {}\n{} approval(s), {} rejection(s) ({why})\nProposal ID: `{}`",
