@@ -138,8 +138,16 @@ async fn an_unreachable_threshold_resolves_at_creation_and_when_voters_leave() {
     .await;
     // The author is told of both, the second naming why.
     let first = expect_channel(&mut ps[0], "proposal_result").await;
-    assert!(content(&first).contains("cannot reach 4"), "{}", content(&first));
+    assert!(
+        content(&first).contains("cannot reach 4"),
+        "{}",
+        content(&first)
+    );
     let second = expect_channel(&mut ps[0], "proposal_result").await;
     assert!(content(&second).contains(&prop), "{}", content(&second));
-    assert!(content(&second).contains("cannot reach 3"), "{}", content(&second));
+    assert!(
+        content(&second).contains("cannot reach 3"),
+        "{}",
+        content(&second)
+    );
 }
