@@ -347,6 +347,34 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    #[test]
+    fn a_rewind_moves_the_stream_back_once_and_only_backwards() {
+        let hub = Hub::new("s".into());
+        let conn = hub.connect("p");
+        assert_eq!(conn.take_rewind(50), 50, "nothing released: stay");
+        hub.apply(vec![
+            Effect::Rewind {
+                peer: "p".into(),
+                from: 30,
+            },
+            Effect::Rewind {
+                peer: "p".into(),
+                from: 20,
+            },
+        ]);
+        assert_eq!(conn.take_rewind(50), 19, "back to just before the lowest");
+        assert_eq!(conn.take_rewind(50), 50, "taken once");
+        hub.apply(vec![Effect::Rewind {
+            peer: "p".into(),
+            from: 60,
+        }]);
+        assert_eq!(
+            conn.take_rewind(50),
+            50,
+            "ahead of the cursor: nothing to re-read"
+        );
+    }
+
     fn delivered(message_id: i64, to: &str) -> Effect {
         Effect::Delivery {
             message_id,
