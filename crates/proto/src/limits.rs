@@ -55,6 +55,15 @@ pub const MAX_SEARCH_HITS: u32 = 100;
 pub const SNIPPET_WORDS: u32 = 12;
 /// Default API requests per second one token may make.
 pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 200;
+/// Longest `wait_for_messages` may wait, in seconds (below the usual 120 s
+/// tool-call timeout of MCP clients).
+pub const MAX_WAIT_FOR_MESSAGES_S: u64 = 110;
+/// Most messages one hook adds to the context at once (the rest stay unread
+/// and are counted).
+pub const MAX_INJECT_MESSAGES: u32 = 20;
+/// Longest text of one message a hook adds to the context, in bytes (longer
+/// ones are cut and point to `check_messages`).
+pub const MAX_INJECT_MESSAGE_BYTES: usize = 8 * 1024;
 /// Most simultaneous WebSocket connections the broker accepts.
 pub const MAX_STREAM_CONNECTIONS: usize = 512;
 
@@ -104,3 +113,14 @@ pub const DEFAULT_VOTES_REQUIRED: u32 = 2;
 pub const TYPING_WINDOW_MS: i64 = 5_000;
 /// Default page of coordination lists (tasks, proposals, …).
 pub const DEFAULT_COORD_PAGE: u32 = 100;
+
+// ------------------------------------------------ listings and previews
+
+/// Most pinned messages the session's pin list shows (oldest first).
+pub const MAX_PINNED: u32 = 200;
+/// Characters of a message shown in the audit entry of a pin.
+pub const PIN_PREVIEW_CHARS: usize = 60;
+/// Characters of a title (task, proposal) shown in audit entries and notices.
+pub const TITLE_PREVIEW_CHARS: usize = 120;
+/// Characters of a longer text (claim, action, decision value) shown in audit entries.
+pub const TEXT_PREVIEW_CHARS: usize = 200;

@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod decisions;
 pub mod files;
 pub mod proposals;
+pub mod record;
 pub mod report;
 pub mod structured;
 pub mod tasks;

@@ -12,4 +12,5 @@ pub mod peers;
 pub mod rules;
 pub mod search;
 pub mod sessions;
+pub mod shown;
 pub mod threads;

@@ -1,6 +1,6 @@
 //! Full-text search over messages: an FTS5 index of message text (kept by
 //! triggers in the transaction that stores or deletes a message, see schema
-//! migration 3), ranked by BM25, with a snippet around each hit. A peer finds
+//! migration 4), ranked by BM25, with a snippet around each hit. A peer finds
 //! only what it may see ([`threads::SEES_SQL`]: its own sends and receipts,
 //! as history); the operator finds everything.
 

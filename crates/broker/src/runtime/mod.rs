@@ -7,5 +7,6 @@
 pub mod hub;
 pub mod ids;
 pub mod ratelimit;
+pub mod reach;
 pub mod singleton;
 pub mod store;

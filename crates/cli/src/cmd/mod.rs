@@ -4,6 +4,7 @@ pub mod broker;
 pub mod conversations;
 pub mod doctor;
 pub mod groups;
+pub mod hook;
 pub mod kill;
 pub mod mcp;
 pub mod report;

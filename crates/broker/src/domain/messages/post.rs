@@ -308,6 +308,7 @@ pub fn send_to(
             state: DeliveryState::Delivered,
             recipient_connected: true,
             held: None,
+            reach: None,
         };
         return Ok(Sent {
             result,
@@ -326,11 +327,13 @@ pub fn send_to(
     }
     let conv = body.conv;
     let posted = post_with(t, sh, body.to(from, To::Peer(&target)), conv)?;
+    let connected = sh.hub.is_connected(&target.id);
     let result = SendResult {
         message_id: posted.id,
         to: target.party(),
         state: DeliveryState::Queued,
-        recipient_connected: sh.hub.is_connected(&target.id),
+        recipient_connected: connected,
+        reach: Some(sh.hub.reach.get(&target.id).recipient(connected)),
         held: posted.held,
     };
     Ok(Sent {

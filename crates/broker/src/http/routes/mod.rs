@@ -12,6 +12,7 @@ pub mod groups;
 pub mod messages;
 pub mod peers;
 pub mod proposals;
+pub mod reach;
 pub mod reports;
 pub mod structured;
 pub mod tasks;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::routes())
         .merge(group_message::routes())
         .merge(translate::routes())
+        .merge(reach::routes())
         .route("/v1/stream", get(crate::http::stream::handler))
         .merge(crate::http::dashboard::routes())
         .fallback(|| async { api_response(ApiError::not_found("no such route; see docs/API.md")) })

@@ -224,7 +224,20 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX active_files_path ON active_files (path);
     "#,
-    // 3: conversations. Threads (a reply names the message it answers and the
+    // 3: the delivery ladder: which rung showed which message to which Claude
+    // Code session of a recipient (shown once per session; see `shown.rs`).
+    r#"
+    CREATE TABLE shown (
+        recipient_id TEXT NOT NULL,
+        cc_session TEXT NOT NULL,
+        message_id INTEGER NOT NULL,
+        rung TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (recipient_id, cc_session, message_id, rung)
+    ) WITHOUT ROWID;
+    CREATE INDEX shown_message ON shown (message_id);
+    "#,
+    // 4: conversations. Threads (a reply names the message it answers and the
     // root of its thread; a root has no thread_id), the notifications of a
     // coordination record threaded under its first one, the loop guard's
     // chains and held messages, and a full-text index of message text kept by
