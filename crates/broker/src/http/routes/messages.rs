@@ -19,6 +19,7 @@ use crate::domain::messages;
 use crate::domain::peers;
 use crate::domain::peers::standing;
 use crate::domain::rules::Actor;
+use crate::domain::threads;
 use crate::error::Result;
 use crate::http::auth::{Operator, PeerActor};
 use crate::http::state::AppState;
@@ -163,8 +164,19 @@ async fn history(
     Query(q): Query<PageQuery>,
 ) -> Result<Reply<MessageList>> {
     let limit = validate::page(q.limit, DEFAULT_HISTORY)?;
+    if let Some(thread) = q.thread {
+        let messages = state
+            .store
+            .read(move |c| threads::messages(c, &Actor::Peer(id), thread, limit))
+            .await?;
+        return Ok(Reply(MessageList { messages }));
+    }
     let Some(other) = q.peer.clone() else {
-        return Err(ApiError::invalid("peer", "'peer' (name or id) is required").into());
+        return Err(ApiError::invalid(
+            "peer",
+            "'peer' (name or id) or 'thread' (a message id) is required",
+        )
+        .into());
     };
     let session = state.hub().session();
     let messages = state

@@ -13,7 +13,7 @@ use claude_peers_proto::api::{
 use claude_peers_proto::{ApiError, ErrorCode};
 
 use super::extract::{Json, Query};
-use crate::coord::files;
+use crate::coord::{files, proposals};
 use crate::domain::messages;
 use crate::domain::peers;
 use crate::domain::peers::standing;
@@ -143,7 +143,8 @@ async fn leave(
         .store
         .write(move |t| {
             let gone = peers::leave(t, &sh, &id, notify)?;
-            files::clear_departed(t, &sh, gone)
+            files::clear_departed(t, &sh, gone)?;
+            proposals::recheck_open(t, &sh)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
