@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-/// Tool name → its required parameters (SPEC section 10, plus the two added).
+/// Tool name → its required parameters (SPEC section 10, plus those added).
 const COORDINATION: &[(&str, &[&str])] = &[
     ("create_task", &["title"]),
     ("start_task", &["task_id"]),
@@ -31,6 +31,7 @@ const COORDINATION: &[(&str, &[&str])] = &[
     ),
     ("create_proposal", &["title", "description"]),
     ("vote_proposal", &["proposal_id", "vote"]),
+    ("list_open_items", &[]),
 ];
 
 fn tool<'a>(tools: &'a [Value], name: &str) -> &'a Value {
@@ -57,7 +58,11 @@ async fn the_full_profile_offers_every_coordination_tool_and_core_none() {
     let mut full = Mcp::start(&env, &cwd).await;
     let list = full.request("tools/list", json!({})).await;
     let tools = list["result"]["tools"].as_array().unwrap().clone();
-    assert_eq!(tools.len(), 14 + COORDINATION.len(), "{list}");
+    assert_eq!(
+        tools.len(),
+        claude_peers_mcp::tools::CORE.len() + COORDINATION.len(),
+        "{list}"
+    );
     for (name, want) in COORDINATION {
         let t = tool(&tools, name);
         let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();

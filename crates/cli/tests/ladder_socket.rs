@@ -233,6 +233,7 @@ async fn a_socket_that_is_not_there_falls_back_to_the_channel() {
             text: "hello".into(),
             context: None,
             wait_ms: None,
+            ..Default::default()
         })
         .await
         .unwrap();
