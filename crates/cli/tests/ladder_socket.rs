@@ -274,6 +274,8 @@ async fn wait_for_messages_returns_a_message_or_says_none_came() {
             text: "the reply you waited for".into(),
             context: None,
             wait_ms: None,
+            reply_to: None,
+            status: false,
         })
         .await
         .unwrap()

@@ -8,7 +8,6 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
-use claude_peers_proto::api::GroupRef;
 use claude_peers_proto::api::{Party, PartyKind};
 use claude_peers_proto::coord::{
     CastVote, CreateProposal, ProposalStatus, ProposalView, Vote, VoteView,
