@@ -64,6 +64,16 @@ pub fn defuse_tag(input: &str, tag: &str) -> String {
     out
 }
 
+/// Shorten `s` to `n` characters, flattened to one line, with `…` when cut:
+/// for audit details, notices and previews.
+pub fn preview(s: &str, n: usize) -> String {
+    let mut out: String = s.chars().take(n).collect();
+    if s.chars().count() > n {
+        out.push('…');
+    }
+    out.replace('\n', " ")
+}
+
 /// Truncate to at most `max` bytes on a character boundary.
 pub fn truncate_bytes(s: &str, max: usize) -> &str {
     if s.len() <= max {
