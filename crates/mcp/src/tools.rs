@@ -168,7 +168,7 @@ pub struct ReactArgs {
 #[tool_router(vis = "pub")]
 impl Tools {
     #[tool(
-        description = "List the other Claude Code sessions you can reach (your group only): name, id, status, directory, summary."
+        description = "List the other agent sessions (Claude Code, Codex, Gemini CLI, OpenCode) you can reach (your group only): name, id, status, directory, summary."
     )]
     async fn list_peers(&self, Parameters(a): Parameters<ListPeersArgs>) -> Out {
         let c = self.session.client().await?;
@@ -249,7 +249,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Read your unread messages (and mark them read). Use it when channel pushes are off, or to catch up."
+        description = "Read your unread messages (and mark them read): when a tool result says you have unread messages, or to catch up."
     )]
     async fn check_messages(&self) -> Out {
         let c = self.session.client().await?;
