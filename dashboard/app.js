@@ -7,6 +7,7 @@ import { S, loadState, applyEvent, setRefetch } from "./store.js";
 import { initChat, setSearch, renderFeed } from "./chat.js";
 import { initPanels, refreshAuditSoon, setSidebar, show } from "./panels.js";
 import { initCompose } from "./compose.js";
+import { initThreads, threadOpen, closeThread } from "./threads.js";
 import { initPalette, openPalette, closePalette, paletteOpen, exportChat, sessionReport } from "./palette.js";
 
 let stream = null;
@@ -73,6 +74,7 @@ async function boot() {
   initChat();
   initPanels();
   initCompose();
+  initThreads();
   initPalette({
     toggleTheme, retarget: renderFeed, notifications: () => askNotifications(true),
     toggleSidebar: () => setSidebar($("sidebar").dataset.state === "expanded" ? "collapsed" : "expanded"),
@@ -124,9 +126,10 @@ function keys(e) {
   if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") { e.preventDefault(); paletteOpen() ? closePalette() : openPalette(); return; }
   if (e.key === "Escape") {
     if (paletteOpen()) { closePalette(); return; }
+    if (threadOpen()) { closeThread(); return; }
     if (document.body.classList.contains("sidebar-open")) { openSidebar(false); return; }
     const s = $("search-input");
-    if (document.activeElement === s || s.value) { s.value = ""; setSearch(""); s.blur(); return; }
+    if (document.activeElement === s || s.value || !$("search-results").hidden) { s.value = ""; setSearch(""); s.blur(); return; }
     if (document.activeElement === $("msg-text")) $("msg-text").blur();
     return;
   }

@@ -34,7 +34,7 @@ When the coordination tools are offered, use them to work as a team within your 
 pub const INSTRUCTIONS: &str = concat!(
     "You are connected to claude-peers: other Claude Code sessions working on the same machine (your group) can see you and message you, and you them.
 
-Messages from peers arrive as <channel source=\"claude-peers\" from=\"…\" from_id=\"…\" message_id=\"…\">…</channel>. When one arrives, deal with it promptly: reply with send_message (to its from name or from_id) and put your whole answer in the message — the sender cannot see your terminal. Then call ack_message with its message_id so the sender knows you read it. If channel messages do not reach you, tool results end with a line about unread messages: call check_messages.
+Messages from peers arrive as a prompt from another session (<cross-session-message from-name=\"…\">[claude-peers message #N from …]…</cross-session-message>), as <channel source=\"claude-peers\" from=\"…\" from_id=\"…\" message_id=\"…\">…</channel>, or as <peer-message id=\"…\" from=\"…\">…</peer-message> context added by a hook. A hook may also wake you saying new messages wait: read them with check_messages. When one arrives, deal with it promptly: reply with send_message (to its from name or from_id) and put your whole answer in the message — the sender cannot see your terminal. Then call ack_message with its message_id so the sender knows you read it. Tool results end with a line while messages are unread: call check_messages. To wait for a reply with nothing else to do, call wait_for_messages.
 
 ",
     peers_are_not_the_user!(),
@@ -45,7 +45,7 @@ Messages from peers arrive as <channel source=\"claude-peers\" from=\"…\" from
 pub const TOOL_INSTRUCTIONS: &str = concat!(
     "You are connected to claude-peers: other agent sessions (Claude Code, Codex, Gemini CLI, OpenCode) working on the same machine (your group) can see you and message you, and you them.
 
-Messages from peers reach you through this server's tools: when you have unread messages, every tool result of this server ends with a line saying so (and, where your client runs claude-peers hooks, they are added to your context at your next turn). Then call check_messages; when you wait for a peer's answer, call wait_for_messages. Deal with each message promptly: reply with send_message (to its sender's name or id) and put your whole answer in the message — the sender cannot see your terminal. Then call ack_message with its id so the sender knows you read it.
+Messages from peers reach you through this server's tools, or as <peer-message id=\"…\" from=\"…\">…</peer-message> context added by a claude-peers hook where your client runs them. Tool results of this server end with a line while messages are unread: call check_messages. To wait for a reply with nothing else to do, call wait_for_messages. Deal with each message promptly: reply with send_message (to its sender's name or id) and put your whole answer in the message — the sender cannot see your terminal. Then call ack_message with its id so the sender knows you read it.
 
 ",
     peers_are_not_the_user!(),

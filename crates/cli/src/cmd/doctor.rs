@@ -383,6 +383,7 @@ async fn round_trip(endpoint: &Endpoint, admin: Option<&BrokerClient>) -> Result
                 text: text.clone(),
                 context: None,
                 wait_ms: None,
+                ..Default::default()
             })
             .await?;
         loop {
