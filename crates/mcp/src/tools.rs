@@ -51,7 +51,7 @@ pub(crate) fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-/// A message id, as a number or a string of digits (the channel meta carries strings).
+/// A message id, as a number or a string of digits (pushed messages carry strings).
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum IdArg {
@@ -111,7 +111,7 @@ pub struct BroadcastArgs {
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct MessageIdArgs {
-    /// The message id (message_id in the channel meta, or #N in tool results).
+    /// The message id (#N in tool results, message_id="N" in a pushed message).
     pub message_id: IdArg,
 }
 
@@ -137,7 +137,7 @@ pub struct HistoryArgs {
     /// The other peer's name or id (needed unless you give thread).
     #[serde(default)]
     pub peer_id: Option<String>,
-    /// A thread (thread_id in the channel meta): its messages you can see, oldest first.
+    /// A thread (thread_id of a message): its messages you can see, oldest first.
     #[serde(default)]
     pub thread: Option<IdArg>,
     /// How many messages (default 50, at most 500).
