@@ -133,10 +133,15 @@ enum Command {
     /// permissions, each client's registration and hooks); print the fix for
     /// each failure. Exit code 1 when a check fails.
     Doctor,
-    /// Handle a Claude Code hook (Claude Code runs this; JSON on stdin):
-    /// SessionStart, SessionEnd, UserPromptSubmit, PostToolUse, PreToolUse, Stop.
+    /// Handle an agent client's hook (the client runs this; JSON on stdin).
+    /// Claude Code: SessionStart, SessionEnd, UserPromptSubmit, PostToolUse,
+    /// PreToolUse, Stop. Gemini CLI (`--client gemini`): SessionStart,
+    /// SessionEnd, BeforeAgent, AfterTool, BeforeTool.
     Hook {
-        /// The hook event name, as Claude Code spells it.
+        /// The client running the hook: claude-code or gemini.
+        #[arg(long, default_value = "claude-code")]
+        client: String,
+        /// The hook event name, as the client spells it.
         event: String,
     },
 }
@@ -168,8 +173,8 @@ fn init_logging(default: &str) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Hooks log nothing: their stderr reaches the model.
-    if let Command::Hook { event } = &cli.command {
-        return cmd::hook::run(&cli.global, event);
+    if let Command::Hook { client, event } = &cli.command {
+        return cmd::hook::run(&cli.global, client, event);
     }
     let result = match cli.command {
         Command::Broker(args) => {

@@ -194,11 +194,30 @@ async fn gemini_lists_our_server_connected_in_a_trusted_folder() {
         out.contains("gemini: note: Gemini CLI starts MCP servers only in trusted folders"),
         "{out}"
     );
-    let expected = GEMINI.replace(
-        "      \"args\": []\n    }\n",
-        &format!(
-            "      \"args\": []\n    }},\n    \"claude-peers\": {{\n      \"command\": \"{}\",\n      \"args\": [\"mcp\"]\n    }}\n",
+    let hooks: Vec<String> = [
+        ("SessionStart", None),
+        ("SessionEnd", None),
+        ("BeforeAgent", None),
+        ("AfterTool", None),
+        ("BeforeTool", Some("write_file|replace")),
+    ]
+    .iter()
+    .map(|(event, matcher)| {
+        let matcher = matcher
+            .map(|m| format!("        \"matcher\": \"{m}\",\n"))
+            .unwrap_or_default();
+        format!(
+            "    \"{event}\": [\n      {{\n{matcher}        \"hooks\": [\n          {{\n            \"type\": \"command\",\n            \"command\": \"{} hook --client gemini {event}\",\n            \"timeout\": 10000\n          }}\n        ]\n      }}\n    ]",
             bin()
+        )
+    })
+    .collect();
+    let expected = GEMINI.replace(
+        "      \"args\": []\n    }\n  }\n",
+        &format!(
+            "      \"args\": []\n    }},\n    \"claude-peers\": {{\n      \"command\": \"{}\",\n      \"args\": [\"mcp\"]\n    }}\n  }},\n  \"hooks\": {{\n{}\n  }}\n",
+            bin(),
+            hooks.join(",\n")
         ),
     );
     assert_eq!(h.read(".gemini/settings.json"), expected);

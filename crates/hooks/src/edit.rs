@@ -1,4 +1,6 @@
-//! `PreToolUse` on Edit/Write/MultiEdit/NotebookEdit: the file is reported as
+//! Before a file-writing tool (Claude Code's `PreToolUse` on
+//! Edit/Write/MultiEdit/NotebookEdit, Gemini CLI's `BeforeTool` on
+//! write_file/replace): the file is reported as
 //! active for this peer (no tool call needed), and when another live peer of
 //! the same group is editing it, the user is asked (`ask`, the default) or the
 //! edit is refused (`deny`, with `CLAUDE_PEERS_FILE_CONFLICT=deny`), naming the
@@ -82,5 +84,5 @@ pub async fn pre_edit(env: &HookEnv, input: &HookInput) -> Outcome {
         who.join(" and "),
         others[0].peer.name
     );
-    Outcome::decision(conflict_decision(), &reason)
+    Outcome::decision(env.client, conflict_decision(), &reason)
 }

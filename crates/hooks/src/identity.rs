@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use claude_peers_client::credentials::{self, Credentials};
 use claude_peers_client::{BrokerClient, Endpoint};
 use claude_peers_proto::api::{PeerView, RegisterRequest};
+use claude_peers_proto::hooks::HookClient;
 
 /// Where the hook runs.
 #[derive(Debug, Clone)]
@@ -19,19 +20,28 @@ pub struct HookEnv {
     pub claude_pid: u32,
     /// The `claude-peers` executable (to start a broker at `SessionStart`).
     pub exe: PathBuf,
+    /// The client that runs the hook (its event names and answer shapes).
+    pub client: HookClient,
 }
 
 impl HookEnv {
-    /// From the environment Claude Code gives hooks.
-    pub fn from_env(endpoint: Endpoint, exe: PathBuf) -> Self {
-        let claude_pid = std::env::var("CLAUDE_PID")
-            .ok()
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(grandparent);
+    /// From the environment the client gives hooks.
+    pub fn from_env(endpoint: Endpoint, exe: PathBuf, client: HookClient) -> Self {
+        let claude_pid = match client {
+            HookClient::ClaudeCode => std::env::var("CLAUDE_PID")
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
+                .unwrap_or_else(grandparent),
+            // Gemini CLI runs hooks through `bash -c`, which may or may not
+            // exec our binary; its MCP servers are its own children. (A
+            // `CLAUDE_PID` in its environment would be its parent's.)
+            HookClient::Gemini => client_process(),
+        };
         Self {
             endpoint,
             claude_pid,
             exe,
+            client,
         }
     }
 
@@ -71,7 +81,12 @@ impl HookEnv {
 
 fn grandparent() -> u32 {
     let parent = std::os::unix::process::parent_id();
-    std::fs::read_to_string(format!("/proc/{parent}/stat"))
+    parent_of(parent).unwrap_or(parent)
+}
+
+/// The parent of `pid` (from `/proc/PID/stat`).
+fn parent_of(pid: u32) -> Option<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| {
             s.rsplit(')')
@@ -79,7 +94,21 @@ fn grandparent() -> u32 {
                 .and_then(|r| r.split_whitespace().nth(1))
                 .and_then(|p| p.parse().ok())
         })
-        .unwrap_or(parent)
+}
+
+/// Shells a client may run a hook command through.
+const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "busybox"];
+
+/// The client process that runs this hook: the parent, or the shell's parent
+/// when the parent is a shell.
+fn client_process() -> u32 {
+    let parent = std::os::unix::process::parent_id();
+    let comm = std::fs::read_to_string(format!("/proc/{parent}/comm")).unwrap_or_default();
+    if SHELLS.contains(&comm.trim()) {
+        parent_of(parent).unwrap_or(parent)
+    } else {
+        parent
+    }
 }
 
 /// Register the session (or resume it with the saved token), saving a new

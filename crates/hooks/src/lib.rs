@@ -1,4 +1,7 @@
-//! `claude-peers hook EVENT`: the Claude Code hooks of the delivery ladder.
+//! `claude-peers hook [--client C] EVENT`: the agent clients' hooks of the
+//! delivery ladder. Each client's table (`claude_peers_proto::hooks`) maps its
+//! event names to one service each; the services below are written once, and
+//! only the stdin/stdout shapes differ per client ([`input`], [`output`]).
 //!
 //! - [`input`]: the JSON the client writes on stdin;
 //! - [`identity`]: which peer a hook acts for (the session's saved token), and
@@ -25,31 +28,35 @@ pub mod wake;
 pub use identity::HookEnv;
 pub use output::Outcome;
 
-use claude_peers_proto::hooks::CLAUDE_CODE_HOOKS;
+pub use claude_peers_proto::hooks::HookClient;
+
+use claude_peers_proto::hooks::HookService;
 use claude_peers_proto::reach::TurnPoint;
 
 use input::HookInput;
 
-/// Run the hook for `event` on the client's stdin text.
+/// Run `env.client`'s hook for `event` on the client's stdin text.
 pub async fn run(env: &HookEnv, event: &str, stdin: &str) -> Outcome {
-    if !CLAUDE_CODE_HOOKS.iter().any(|h| h.event == event) {
-        let known: Vec<&str> = CLAUDE_CODE_HOOKS.iter().map(|h| h.event).collect();
+    let Some(spec) = env.client.spec(event) else {
+        let known: Vec<&str> = env.client.hooks().iter().map(|h| h.event).collect();
         return Outcome::fail_open(format!(
-            "unknown hook event {event:?} (known: {})",
+            "unknown {} hook event {event:?} (known: {})",
+            env.client.as_str(),
             known.join(", ")
         ));
-    }
+    };
     let input = match HookInput::parse(stdin) {
         Ok(i) => i,
         Err(e) => return Outcome::fail_open(e),
     };
-    match event {
-        "SessionStart" => start::session_start(env, &input).await,
-        "SessionEnd" => start::session_end(env, &input).await,
-        "UserPromptSubmit" => turn::next_turn(env, &input, event, TurnPoint::PromptSubmit).await,
-        "PostToolUse" => turn::next_turn(env, &input, event, TurnPoint::ToolDone).await,
-        "PreToolUse" => edit::pre_edit(env, &input).await,
-        "Stop" => wake::stop(env, &input).await,
-        _ => Outcome::quiet(),
+    match spec.service {
+        HookService::SessionStart => start::session_start(env, &input, event).await,
+        HookService::SessionEnd => start::session_end(env, &input).await,
+        HookService::PromptSubmit => {
+            turn::next_turn(env, &input, event, TurnPoint::PromptSubmit).await
+        }
+        HookService::ToolDone => turn::next_turn(env, &input, event, TurnPoint::ToolDone).await,
+        HookService::EditGuard => edit::pre_edit(env, &input).await,
+        HookService::StopWait => wake::stop(env, &input).await,
     }
 }

@@ -10,7 +10,7 @@ use crate::identity::{self, HookEnv};
 use crate::input::HookInput;
 use crate::output::{Outcome, messages_context};
 
-pub async fn session_start(env: &HookEnv, input: &HookInput) -> Outcome {
+pub async fn session_start(env: &HookEnv, input: &HookInput, event: &str) -> Outcome {
     if let Err(e) = ensure_broker(&env.endpoint, &env.exe).await {
         return Outcome::fail_open(format!("the broker is not available ({e})"));
     }
@@ -52,7 +52,7 @@ pub async fn session_start(env: &HookEnv, input: &HookInput) -> Outcome {
         .map(|g| g.name.as_str())
         .unwrap_or("the lobby");
     let mut text = format!(
-        "claude-peers: you are {} (id {}) in {group}; other Claude Code sessions of your group can message you and you them (list_peers, send_message). {} unread message{}.",
+        "claude-peers: you are {} (id {}) in {group}; other agent sessions of your group (Claude Code, Codex, Gemini CLI, OpenCode) can message you and you them (list_peers, send_message). {} unread message{}.",
         r.peer.name,
         r.peer.id,
         r.unread,
@@ -65,7 +65,7 @@ pub async fn session_start(env: &HookEnv, input: &HookInput) -> Outcome {
         text.push_str("\n\n");
         text.push_str(&messages_context(&r.messages, r.unread));
     }
-    Outcome::context("SessionStart", &text)
+    Outcome::context(event, &text)
 }
 
 pub async fn session_end(env: &HookEnv, input: &HookInput) -> Outcome {

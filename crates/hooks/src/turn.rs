@@ -1,9 +1,11 @@
-//! `UserPromptSubmit` and `PostToolUse`: the next-turn rung. Unread messages
+//! A turn begins or a tool call finished (Claude Code's `UserPromptSubmit` and
+//! `PostToolUse`, Gemini CLI's `BeforeAgent` and `AfterTool`): the next-turn rung. Unread messages
 //! the session was not shown by a higher rung are added as context (and become
 //! read); the session counts as busy until its `Stop`.
 
 use claude_peers_proto::reach::{InjectRequest, TurnPoint};
 
+use crate::HookClient;
 use crate::identity::HookEnv;
 use crate::input::HookInput;
 use crate::output::{Outcome, messages_context};
@@ -13,11 +15,11 @@ pub async fn next_turn(env: &HookEnv, input: &HookInput, event: &str, point: Tur
     let Some((client, _)) = env.client(&input.session_id) else {
         return Outcome::quiet();
     };
-    let seen = input
-        .transcript_path
-        .as_deref()
-        .map(transcript::channel_ids)
-        .unwrap_or_default();
+    // Only Claude Code has channels (whose messages its transcript shows).
+    let seen = match (env.client, input.transcript_path.as_deref()) {
+        (HookClient::ClaudeCode, Some(path)) => transcript::channel_ids(path),
+        _ => Vec::new(),
+    };
     let r = match client
         .inject(&InjectRequest {
             cc_session: input.session_id.clone(),

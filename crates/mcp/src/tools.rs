@@ -51,7 +51,7 @@ pub(crate) fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-/// A message id, as a number or a string of digits (the channel meta carries strings).
+/// A message id, as a number or a string of digits (pushed messages carry strings).
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum IdArg {
@@ -111,7 +111,7 @@ pub struct BroadcastArgs {
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct MessageIdArgs {
-    /// The message id (message_id in the channel meta, or #N in tool results).
+    /// The message id (#N in tool results, message_id="N" in a pushed message).
     pub message_id: IdArg,
 }
 
@@ -137,7 +137,7 @@ pub struct HistoryArgs {
     /// The other peer's name or id (needed unless you give thread).
     #[serde(default)]
     pub peer_id: Option<String>,
-    /// A thread (thread_id in the channel meta): its messages you can see, oldest first.
+    /// A thread (thread_id of a message): its messages you can see, oldest first.
     #[serde(default)]
     pub thread: Option<IdArg>,
     /// How many messages (default 50, at most 500).
@@ -204,7 +204,7 @@ pub struct ReactArgs {
 #[tool_router(vis = "pub")]
 impl Tools {
     #[tool(
-        description = "List the other Claude Code sessions you can reach (your group only): name, id, status, directory, summary."
+        description = "List the other agent sessions (Claude Code, Codex, Gemini CLI, OpenCode) you can reach (your group only): name, id, status, directory, summary."
     )]
     async fn list_peers(&self, Parameters(a): Parameters<ListPeersArgs>) -> Out {
         let c = self.session.client().await?;
@@ -295,7 +295,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Read your unread messages (and mark them read). Use it when channel pushes are off, or to catch up."
+        description = "Read your unread messages (and mark them read): when a tool result says you have unread messages, or to catch up."
     )]
     async fn check_messages(&self) -> Out {
         let c = self.session.client().await?;

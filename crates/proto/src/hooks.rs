@@ -1,51 +1,132 @@
-//! The hooks `claude-peers install` writes into Claude Code's user settings, and
-//! that `claude-peers hook EVENT` handles: one table, read by both.
+//! The hooks `claude-peers install` writes into each agent client's settings,
+//! and that `claude-peers hook [--client C] EVENT` handles: one table per
+//! client, read by both. Each entry names the service it runs; the services are
+//! the same for every client (one implementation each), only the event names
+//! and the stdin/stdout shapes differ.
+
+/// What a hook does (the same for every client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookService {
+    /// Register or resume the session; tell the model its name and unread count.
+    SessionStart,
+    /// Leave the network.
+    SessionEnd,
+    /// A turn begins: add unread messages to the context.
+    PromptSubmit,
+    /// A tool call finished: add unread messages to the context.
+    ToolDone,
+    /// A file-writing tool is about to run: report the file, guard conflicts.
+    EditGuard,
+    /// The turn ended: wait on the broker and wake the idle session.
+    StopWait,
+}
 
 /// One command hook: the event it runs on, its matcher, and its options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HookSpec {
     pub event: &'static str,
+    pub service: HookService,
     pub matcher: Option<&'static str>,
     pub async_rewake: bool,
     pub timeout_s: u32,
 }
 
+/// The agent clients whose hooks claude-peers handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HookClient {
+    #[default]
+    ClaudeCode,
+    Gemini,
+}
+
+impl HookClient {
+    /// Every client with hooks.
+    pub const ALL: [HookClient; 2] = [HookClient::ClaudeCode, HookClient::Gemini];
+
+    /// The name used on the command line (`--client gemini`), as in `install --client`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClaudeCode => "claude-code",
+            Self::Gemini => "gemini",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The client's hook table, in the order install writes it.
+    pub fn hooks(self) -> &'static [HookSpec] {
+        match self {
+            Self::ClaudeCode => CLAUDE_CODE_HOOKS,
+            Self::Gemini => GEMINI_HOOKS,
+        }
+    }
+
+    /// The entry for `event`, if this client's table has it.
+    pub fn spec(self, event: &str) -> Option<&'static HookSpec> {
+        self.hooks().iter().find(|h| h.event == event)
+    }
+}
+
+const fn hook(event: &'static str, service: HookService, timeout_s: u32) -> HookSpec {
+    HookSpec {
+        event,
+        service,
+        matcher: None,
+        async_rewake: false,
+        timeout_s,
+    }
+}
+
 /// Claude Code's hooks, in the order they are written.
 pub const CLAUDE_CODE_HOOKS: &[HookSpec] = &[
+    hook("SessionStart", HookService::SessionStart, 10),
+    hook("SessionEnd", HookService::SessionEnd, 10),
+    hook("UserPromptSubmit", HookService::PromptSubmit, 10),
+    hook("PostToolUse", HookService::ToolDone, 10),
     HookSpec {
-        event: "SessionStart",
-        matcher: None,
-        async_rewake: false,
-        timeout_s: 10,
-    },
-    HookSpec {
-        event: "SessionEnd",
-        matcher: None,
-        async_rewake: false,
-        timeout_s: 10,
-    },
-    HookSpec {
-        event: "UserPromptSubmit",
-        matcher: None,
-        async_rewake: false,
-        timeout_s: 10,
-    },
-    HookSpec {
-        event: "PostToolUse",
-        matcher: None,
-        async_rewake: false,
-        timeout_s: 10,
-    },
-    HookSpec {
-        event: "PreToolUse",
         matcher: Some("Edit|Write|MultiEdit|NotebookEdit"),
-        async_rewake: false,
-        timeout_s: 10,
+        ..hook("PreToolUse", HookService::EditGuard, 10)
     },
     HookSpec {
-        event: "Stop",
-        matcher: None,
         async_rewake: true,
-        timeout_s: 86400,
+        ..hook("Stop", HookService::StopWait, 86400)
     },
 ];
+
+/// Gemini CLI's hooks (0.61.0), in the order they are written. Its hooks are
+/// synchronous (no waiter can wake an idle session), so there is no `StopWait`.
+/// The file-writing tools are `write_file` and `replace` (the matcher is a regex).
+pub const GEMINI_HOOKS: &[HookSpec] = &[
+    hook("SessionStart", HookService::SessionStart, 10),
+    hook("SessionEnd", HookService::SessionEnd, 10),
+    hook("BeforeAgent", HookService::PromptSubmit, 10),
+    hook("AfterTool", HookService::ToolDone, 10),
+    HookSpec {
+        matcher: Some("write_file|replace"),
+        ..hook("BeforeTool", HookService::EditGuard, 10)
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_client_names_each_event_once() {
+        for client in HookClient::ALL {
+            assert_eq!(HookClient::parse(client.as_str()), Some(client));
+            let hooks = client.hooks();
+            for (i, h) in hooks.iter().enumerate() {
+                assert!(hooks[..i].iter().all(|o| o.event != h.event), "{h:?}");
+            }
+        }
+        assert_eq!(HookClient::parse("codex"), None);
+        assert_eq!(
+            HookClient::Gemini.spec("BeforeTool").map(|s| s.service),
+            Some(HookService::EditGuard)
+        );
+        assert!(HookClient::Gemini.spec("Stop").is_none());
+    }
+}

@@ -5,22 +5,21 @@
 
 use std::path::{Path, PathBuf};
 
-use claude_peers_proto::hooks::{CLAUDE_CODE_HOOKS, HookSpec};
+use claude_peers_proto::hooks::{HookClient, HookSpec};
 use serde_json::{Value, json};
 
 use crate::client::{
     AgentClient, ClientStatus, Host, ListCommand, Scope, read_line, read_optional,
 };
+use crate::hooks_json::HookStyle;
+pub use crate::hooks_json::is_our_hook;
 use crate::jsondoc::{Dialect, JsonDoc};
 use crate::mcp_json::{self, JsonFormat};
-use crate::{FileChange, SERVER_NAME, SetupError, shell};
+use crate::{FileChange, SERVER_NAME, SetupError};
 
 /// The oldest Claude Code verified with the channels and hooks claude-peers uses
 /// (`claude/channel`, command hooks with `asyncRewake`): 2.1.197.
 pub const MIN_VERSION: (u32, u32, u32) = (2, 1, 197);
-
-/// The name of our binary, by which our hook commands are recognised.
-const BIN_NAME: &str = "claude-peers";
 
 /// Claude Code.
 pub struct ClaudeCode;
@@ -63,60 +62,21 @@ pub fn server_entry(exe: &Path) -> Value {
     json!({"type": "stdio", "command": exe.display().to_string(), "args": ["mcp"], "env": {}})
 }
 
+/// How Claude Code writes our hooks.
+const HOOKS: HookStyle = HookStyle {
+    client: HookClient::ClaudeCode,
+    format: FORMAT,
+    timeout_ms: false,
+};
+
 /// The hook command for `event`.
 pub fn hook_command(exe: &Path, event: &str) -> String {
-    format!("{} hook {event}", shell::quote(&exe.display().to_string()))
+    HOOKS.command(exe, event)
 }
 
 /// The matcher group install writes for one hook.
 pub fn hook_group(exe: &Path, spec: &HookSpec) -> Value {
-    let mut hook = serde_json::Map::new();
-    hook.insert("type".into(), json!("command"));
-    hook.insert("command".into(), json!(hook_command(exe, spec.event)));
-    if spec.async_rewake {
-        hook.insert("asyncRewake".into(), json!(true));
-    }
-    hook.insert("timeout".into(), json!(spec.timeout_s));
-    let mut group = serde_json::Map::new();
-    if let Some(m) = spec.matcher {
-        group.insert("matcher".into(), json!(m));
-    }
-    group.insert("hooks".into(), json!([Value::Object(hook)]));
-    Value::Object(group)
-}
-
-/// Whether a hook entry is one of ours: a command hook running a binary called
-/// `claude-peers` with `hook` (from whatever path it was installed).
-pub fn is_our_hook(hook: &Value) -> bool {
-    let Some(cmd) = hook.get("command").and_then(Value::as_str) else {
-        return false;
-    };
-    let Some(words) = shell::split(cmd) else {
-        return false;
-    };
-    hook.get("type").and_then(Value::as_str) == Some("command")
-        && words.len() >= 2
-        && Path::new(&words[0]).file_name().and_then(|n| n.to_str()) == Some(BIN_NAME)
-        && words[1] == "hook"
-}
-
-fn has_our_hook(group: &Value) -> bool {
-    group
-        .get("hooks")
-        .and_then(Value::as_array)
-        .is_some_and(|hs| hs.iter().any(is_our_hook))
-}
-
-/// A group without our hooks: `None` when nothing of ours is in it, `Some(None)`
-/// when only ours were (drop the group), `Some(Some(g))` otherwise.
-fn without_ours(group: &Value) -> Option<Option<Value>> {
-    if !has_our_hook(group) {
-        return None;
-    }
-    let mut g = group.clone();
-    let hooks = g.get_mut("hooks").and_then(Value::as_array_mut)?;
-    hooks.retain(|h| !is_our_hook(h));
-    Some((!hooks.is_empty()).then_some(g))
+    HOOKS.group(exe, spec)
 }
 
 /// The order in which Claude Code writes the keys we add.
@@ -133,13 +93,6 @@ const KEY_ORDER: &[&str] = &[
 
 fn parse(text: Option<&str>, file: &Path) -> Result<JsonDoc, SetupError> {
     FORMAT.parse(text, &file.display().to_string())
-}
-
-fn events(doc: &JsonDoc) -> Vec<String> {
-    match doc.get(&["hooks"]) {
-        Some(Value::Object(m)) => m.keys().cloned().collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// How Claude Code writes its JSON files.
@@ -181,70 +134,13 @@ pub fn add_hooks(
     exe: &Path,
     file: &Path,
 ) -> Result<(String, Vec<String>), SetupError> {
-    let name = file.display().to_string();
-    let mut doc = parse(text, file)?;
-    if let Some(h) = doc.get(&["hooks"])
-        && !h.is_object()
-    {
-        return Err(SetupError::Shape {
-            file: name,
-            path: "hooks".into(),
-            expected: "an object",
-        });
-    }
-    let mut summary = Vec::new();
-    for spec in CLAUDE_CODE_HOOKS {
-        let path = ["hooks", spec.event];
-        let want = hook_group(exe, spec);
-        let groups = match doc.get(&path) {
-            None => vec![],
-            Some(Value::Array(a)) => a,
-            Some(_) => {
-                return Err(SetupError::Shape {
-                    file: name,
-                    path: format!("hooks.{}", spec.event),
-                    expected: "an array",
-                });
-            }
-        };
-        let ours: Vec<&Value> = groups.iter().filter(|g| has_our_hook(g)).collect();
-        if ours.len() == 1 && *ours[0] == want {
-            continue;
-        }
-        let had = !ours.is_empty();
-        doc.rewrite_array(&path, without_ours);
-        doc.append(&path, &want, &name)?;
-        summary.push(format!(
-            "{} hook {}",
-            if had { "update" } else { "add" },
-            spec.event
-        ));
-    }
-    // Ours in events the table no longer has (an older install).
-    for event in events(&doc) {
-        if CLAUDE_CODE_HOOKS.iter().any(|s| s.event == event) {
-            continue;
-        }
-        if doc.rewrite_array(&["hooks", &event], without_ours) {
-            doc.prune(&["hooks", &event], 1);
-            summary.push(format!("remove old hook {event}"));
-        }
-    }
-    Ok((doc.render(), summary))
+    HOOKS.add(text, exe, file)
 }
 
 /// Remove every hook of ours, leave the others; drop the event arrays and the
 /// `hooks` object that this leaves empty.
 pub fn remove_hooks(text: &str, file: &Path) -> Result<(String, Vec<String>), SetupError> {
-    let mut doc = parse(Some(text), file)?;
-    let mut summary = Vec::new();
-    for event in events(&doc) {
-        if doc.rewrite_array(&["hooks", &event], without_ours) {
-            doc.prune(&["hooks", &event], 2);
-            summary.push(format!("remove hook {event}"));
-        }
-    }
-    Ok((doc.render(), summary))
+    HOOKS.remove(text, file)
 }
 
 /// The events whose hook is missing or not as install writes it.
@@ -253,15 +149,7 @@ pub fn missing_hooks(
     exe: &Path,
     file: &Path,
 ) -> Result<Vec<String>, SetupError> {
-    let doc = parse(text, file)?;
-    Ok(CLAUDE_CODE_HOOKS
-        .iter()
-        .filter(|spec| {
-            let want = hook_group(exe, spec);
-            !doc.array(&["hooks", spec.event]).contains(&want)
-        })
-        .map(|spec| spec.event.to_string())
-        .collect())
+    HOOKS.missing(text, exe, file)
 }
 
 /// Parse `claude --version` output ("2.1.332 (Claude Code)").
@@ -448,6 +336,8 @@ impl AgentClient for ClaudeCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hooks_json::has_our_hook;
+    use claude_peers_proto::hooks::CLAUDE_CODE_HOOKS;
 
     const EXE: &str = "/opt/peers/bin/claude-peers";
 

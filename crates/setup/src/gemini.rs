@@ -1,15 +1,20 @@
 //! Gemini CLI: our MCP server in `~/.gemini/settings.json` (user scope) or
 //! `./.gemini/settings.json` (project scope), as `gemini mcp add` writes it.
 //! Gemini CLI starts MCP servers only in trusted folders; install says so and
-//! leaves that decision to the person. Its hooks are not installed yet.
+//! leaves that decision to the person. Our hooks (SessionStart, SessionEnd,
+//! BeforeAgent, AfterTool, BeforeTool on file writes) always go into the
+//! user's `~/.gemini/settings.json`: Gemini CLI fingerprints project hooks and
+//! warns when they change.
 
 use std::path::{Path, PathBuf};
 
+use claude_peers_proto::hooks::HookClient;
 use serde_json::{Value, json};
 
 use crate::client::{
     AgentClient, ClientStatus, Host, ListCommand, Scope, entry_problem, read_line, read_optional,
 };
+use crate::hooks_json::HookStyle;
 use crate::jsondoc::Dialect;
 use crate::mcp_json::{self, JsonFormat};
 use crate::{FileChange, SERVER_NAME, SetupError};
@@ -17,7 +22,16 @@ use crate::{FileChange, SERVER_NAME, SetupError};
 /// Gemini CLI reads its settings with comments allowed.
 const FORMAT: JsonFormat = JsonFormat {
     dialect: Dialect::Jsonc,
-    key_order: &["command", "args", "env"],
+    key_order: &[
+        "matcher", "hooks", "type", "command", "args", "env", "timeout",
+    ],
+};
+
+/// How Gemini CLI's hooks are written (`timeout` in milliseconds).
+const HOOKS: HookStyle = HookStyle {
+    client: HookClient::Gemini,
+    format: FORMAT,
+    timeout_ms: true,
 };
 
 const PATH: [&str; 2] = ["mcpServers", SERVER_NAME];
@@ -90,7 +104,7 @@ impl AgentClient for Gemini {
     fn install(&self, host: &Host, scope: Scope) -> Result<Vec<FileChange>, SetupError> {
         let file = Self::settings(host, scope);
         let before = read_optional(&file)?;
-        let after = mcp_json::add(
+        let (text, mut summary) = mcp_json::add(
             FORMAT,
             before.as_deref(),
             &PATH,
@@ -98,24 +112,72 @@ impl AgentClient for Gemini {
             &["env"],
             &file.display().to_string(),
         )?;
-        Ok(vec![FileChange::plan(file, before, after, 0o644, |_| {
-            false
-        })])
+        let mut changes = Vec::new();
+        let user = Self::settings(host, Scope::User);
+        if scope == Scope::User {
+            let (text, hooks) = HOOKS.add(Some(&text), &host.exe, &file)?;
+            summary.extend(hooks);
+            changes.push(FileChange::plan(
+                file,
+                before,
+                (text, summary),
+                0o644,
+                |_| false,
+            ));
+        } else {
+            changes.push(FileChange::plan(
+                file,
+                before,
+                (text, summary),
+                0o644,
+                |_| false,
+            ));
+            let before = read_optional(&user)?;
+            let after = HOOKS.add(before.as_deref(), &host.exe, &user)?;
+            changes.push(FileChange::plan(user, before, after, 0o644, |_| false));
+        }
+        Ok(changes)
     }
 
     fn uninstall(&self, host: &Host, scope: Scope) -> Result<Vec<FileChange>, SetupError> {
+        let user = Self::settings(host, Scope::User);
+        let mut changes = Vec::new();
         let file = Self::settings(host, scope);
-        let Some(before) = read_optional(&file)? else {
-            return Ok(vec![]);
-        };
-        let after = mcp_json::remove(FORMAT, &before, &PATH, &file.display().to_string())?;
-        Ok(vec![FileChange::plan(
-            file,
-            Some(before),
-            after,
-            0o644,
-            |t| mcp_json::is_empty(FORMAT, t),
-        )])
+        if let Some(before) = read_optional(&file)? {
+            let (mut text, mut summary) =
+                mcp_json::remove(FORMAT, &before, &PATH, &file.display().to_string())?;
+            if scope == Scope::User {
+                let (t, hooks) = HOOKS.remove(&text, &file)?;
+                text = t;
+                summary.extend(hooks);
+            }
+            changes.push(FileChange::plan(
+                file,
+                Some(before),
+                (text, summary),
+                0o644,
+                |t| mcp_json::is_empty(FORMAT, t),
+            ));
+        }
+        // The hooks serve every registration: keep them while a user-scope
+        // server of ours stays.
+        if scope == Scope::Project {
+            let before = read_optional(&user)?;
+            let user_server_stays = mcp_json::get(
+                FORMAT,
+                before.as_deref(),
+                &PATH,
+                &user.display().to_string(),
+            )?
+            .is_some();
+            if !user_server_stays && let Some(before) = before {
+                let after = HOOKS.remove(&before, &user)?;
+                changes.push(FileChange::plan(user, Some(before), after, 0o644, |t| {
+                    mcp_json::is_empty(FORMAT, t)
+                }));
+            }
+        }
+        Ok(changes)
     }
 
     fn status(&self, host: &Host) -> Result<ClientStatus, SetupError> {
@@ -141,11 +203,13 @@ impl AgentClient for Gemini {
         if !is_trusted(trusted.as_deref(), &host.cwd) {
             notes.push(self.install_notes(host, Scope::User).concat());
         }
+        let user = Self::settings(host, Scope::User);
+        let hooks_missing = HOOKS.missing(read_optional(&user)?.as_deref(), &host.exe, &user)?;
         Ok(ClientStatus {
             server,
             server_problem,
-            has_hooks: false,
-            hooks_missing: Vec::new(),
+            has_hooks: true,
+            hooks_missing,
             notes,
         })
     }
@@ -161,6 +225,7 @@ impl AgentClient for Gemini {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jsondoc::JsonDoc;
 
     const SETTINGS: &str = r#"{
   // the user's own note
@@ -197,6 +262,54 @@ mod tests {
         let (back, _) = mcp_json::remove(FORMAT, &text, &PATH, "f").unwrap();
         assert_eq!(back, SETTINGS);
     }
+
+    const WITH_HOOKS: &str = r#"{
+  // mine
+  "hooks": {
+    "BeforeTool": [
+      {
+        "matcher": "run_shell_command",
+        "hooks": [{"type": "command", "command": "/my/guard.sh", "timeout": 5000}]
+      }
+    ]
+  }
+}
+"#;
+
+    #[test]
+    fn hooks_are_added_once_and_removed_exactly() {
+        let exe = Path::new("/opt/my bin/claude-peers");
+        let f = Path::new("settings.json");
+        let (text, summary) = HOOKS.add(Some(WITH_HOOKS), exe, f).unwrap();
+        assert_eq!(summary.len(), GEMINI_HOOKS_LEN, "{summary:?}");
+        let v: Value = JsonDoc::parse(&text, Dialect::Jsonc, "f").unwrap().value();
+        // The user's BeforeTool group stays first; ours follows with the matcher.
+        assert_eq!(
+            v["hooks"]["BeforeTool"][0]["hooks"][0]["command"],
+            "/my/guard.sh"
+        );
+        assert_eq!(
+            v["hooks"]["BeforeTool"][1],
+            json!({"matcher": "write_file|replace", "hooks": [{"type": "command",
+                "command": "'/opt/my bin/claude-peers' hook --client gemini BeforeTool",
+                "timeout": 10000}]})
+        );
+        assert_eq!(
+            v["hooks"]["SessionStart"],
+            json!([{"hooks": [{"type": "command",
+                "command": "'/opt/my bin/claude-peers' hook --client gemini SessionStart",
+                "timeout": 10000}]}])
+        );
+        assert!(text.starts_with("{\n  // mine\n"), "{text}");
+        assert!(HOOKS.missing(Some(&text), exe, f).unwrap().is_empty());
+        let (again, summary) = HOOKS.add(Some(&text), exe, f).unwrap();
+        assert!(summary.is_empty(), "{summary:?}");
+        assert_eq!(again, text);
+        let (back, _) = HOOKS.remove(&text, f).unwrap();
+        assert_eq!(back, WITH_HOOKS);
+    }
+
+    const GEMINI_HOOKS_LEN: usize = claude_peers_proto::hooks::GEMINI_HOOKS.len();
 
     #[test]
     fn trust_follows_the_trusted_folders_file() {

@@ -6,6 +6,7 @@
 //! `install`, `uninstall` and `doctor` commands are thin layers over this crate.
 //! - [`jsondoc`]: edit JSON / JSONC in place, byte for byte outside our keys;
 //! - [`mcp_json`]: our server entry in a client's JSON file (add, remove, read);
+//! - [`hooks_json`]: our command hooks in a client's JSON settings (Claude Code, Gemini CLI);
 //! - [`change`]: a planned change to one file: its diff, backup and atomic write;
 //! - [`client`]: the [`AgentClient`] trait, the [`Host`] it looks at, the registry;
 //! - [`claude_code`]: Claude Code (MCP server in `~/.claude.json` or `.mcp.json`,
@@ -20,6 +21,7 @@ pub mod claude_code;
 pub mod client;
 pub mod codex;
 pub mod gemini;
+pub mod hooks_json;
 pub mod jsondoc;
 pub mod mcp_json;
 pub mod opencode;
