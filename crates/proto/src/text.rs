@@ -64,6 +64,15 @@ pub fn defuse_tag(input: &str, tag: &str) -> String {
     out
 }
 
+/// Shorten `s` to `n` characters, on one line, for audit details and previews.
+pub fn preview(s: &str, n: usize) -> String {
+    let mut out: String = s.chars().take(n).collect();
+    if s.chars().count() > n {
+        out.push('…');
+    }
+    out.replace('\n', " ")
+}
+
 /// Truncate to at most `max` bytes on a character boundary.
 pub fn truncate_bytes(s: &str, max: usize) -> &str {
     if s.len() <= max {

@@ -261,14 +261,7 @@ pub fn not_found(what: &str, id: &str) -> Error {
     ApiError::not_found(format!("no {what} with id {id:?} in your group")).into()
 }
 
-/// Shorten `s` to `n` characters for audit details and previews.
-pub fn preview(s: &str, n: usize) -> String {
-    let mut out: String = s.chars().take(n).collect();
-    if s.chars().count() > n {
-        out.push('…');
-    }
-    out.replace('\n', " ")
-}
+pub use claude_peers_proto::text::preview;
 
 /// The records of one coordination table in `session` and `filter`, newest
 /// first: `table` is the table's SELECT and the alias of its rows, and

@@ -28,8 +28,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::domain::audit;
 use crate::domain::context::Shared;
-use crate::domain::messages;
-use crate::domain::peers::PeerRow;
+use crate::domain::messages::deliveries as messages;
+use crate::domain::peers::rows::PeerRow;
 use crate::error::Result;
 use crate::runtime::hub::Effect;
 use crate::runtime::store::Tx;
@@ -192,7 +192,7 @@ fn chain_view(conn: &Connection, sh: &Shared, chain: i64) -> Result<Option<HeldC
         depth: rows.iter().map(|r| r.5).max().unwrap_or(0),
         limit: sh.config.limits.chain_limit,
         since: rfc3339(first.6),
-        preview: crate::coord::preview(&last.4, 120),
+        preview: claude_peers_proto::text::preview(&last.4, 120),
     }))
 }
 

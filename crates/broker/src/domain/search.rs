@@ -10,7 +10,7 @@ use claude_peers_proto::time::{now_ms, parse_since};
 use claude_peers_proto::{ApiError, validate};
 use rusqlite::{Connection, named_params};
 
-use crate::domain::messages;
+use crate::domain::messages::views as messages;
 use crate::domain::peers;
 use crate::domain::peers::standing;
 use crate::domain::rules::Actor;

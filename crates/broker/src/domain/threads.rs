@@ -11,7 +11,7 @@ use claude_peers_proto::ApiError;
 use claude_peers_proto::api::MessageView;
 use rusqlite::{Connection, OptionalExtension, named_params, params};
 
-use crate::domain::messages;
+use crate::domain::messages::views as messages;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::runtime::store::Tx;

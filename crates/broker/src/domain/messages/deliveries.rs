@@ -123,3 +123,25 @@ pub fn ack(t: &mut Tx<'_>, peer: &str, id: i64) -> Result<DeliveryState> {
         None => Err(ApiError::not_found(format!("no message with id {id}")).into()),
     }
 }
+
+/// Create the deliveries of stored message `id` for these recipients (id,
+/// name) and wake them.
+pub fn deliver(t: &mut Tx<'_>, id: i64, recipients: &[(String, String)]) -> Result<()> {
+    {
+        let mut stmt = t.conn.prepare_cached(
+            "INSERT OR IGNORE INTO deliveries (recipient_id, message_id, recipient_name, state) VALUES (?1, ?2, ?3, 0)",
+        )?;
+        let mut count = t
+            .conn
+            .prepare_cached("UPDATE peers SET queued = queued + 1 WHERE id = ?1")?;
+        for (rid, name) in recipients {
+            if stmt.execute(params![rid, id, name])? > 0 {
+                count.execute([rid])?;
+            }
+        }
+    }
+    for (rid, _) in recipients {
+        t.effect(Effect::Wake(rid.clone()));
+    }
+    Ok(())
+}

@@ -17,6 +17,7 @@ use rusqlite::{Connection, params};
 use crate::domain::context::Shared;
 use crate::domain::groups;
 use crate::domain::loops;
+use crate::domain::messages::deliveries::deliver;
 use crate::domain::messages::views::{Viewer, view};
 use crate::domain::peers::resolve::{resolve, unreachable_error};
 use crate::domain::peers::rows::{self as peers, PeerRow, standing};
@@ -205,28 +206,6 @@ pub fn post_with(
         t.effect(Effect::event(Event::Message { message: view }));
     }
     Ok(Posted { id, held })
-}
-
-/// Create the deliveries of stored message `id` for these recipients (id,
-/// name) and wake them.
-pub fn deliver(t: &mut Tx<'_>, id: i64, recipients: &[(String, String)]) -> Result<()> {
-    {
-        let mut stmt = t.conn.prepare_cached(
-            "INSERT OR IGNORE INTO deliveries (recipient_id, message_id, recipient_name, state) VALUES (?1, ?2, ?3, 0)",
-        )?;
-        let mut count = t
-            .conn
-            .prepare_cached("UPDATE peers SET queued = queued + 1 WHERE id = ?1")?;
-        for (rid, name) in recipients {
-            if stmt.execute(params![rid, id, name])? > 0 {
-                count.execute([rid])?;
-            }
-        }
-    }
-    for (rid, _) in recipients {
-        t.effect(Effect::Wake(rid.clone()));
-    }
-    Ok(())
 }
 
 pub fn operator_recipient(to: &str) -> Option<OperatorKind> {
