@@ -10,7 +10,7 @@ use claude_peers_proto::time::{now_ms, parse_since};
 use claude_peers_proto::{ApiError, validate};
 use rusqlite::{Connection, named_params};
 
-use crate::domain::messages;
+use crate::domain::messages::views;
 use crate::domain::peers;
 use crate::domain::peers::standing;
 use crate::domain::rules::Actor;
@@ -83,7 +83,7 @@ pub fn search(conn: &Connection, actor: &Actor, q: &SearchQuery) -> Result<Vec<S
         )?
         .collect::<rusqlite::Result<_>>()?;
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let views = messages::views_for(conn, ids, actor)?;
+    let views = views::views_for(conn, ids, actor)?;
     Ok(rows
         .into_iter()
         .zip(views)

@@ -11,7 +11,7 @@ use claude_peers_proto::ApiError;
 use claude_peers_proto::api::MessageView;
 use rusqlite::{Connection, OptionalExtension, named_params, params};
 
-use crate::domain::messages;
+use crate::domain::messages::views;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::runtime::store::Tx;
@@ -124,7 +124,7 @@ pub fn messages(
             |r| r.get(0),
         )?
         .collect::<rusqlite::Result<_>>()?;
-    messages::views_for(conn, ids, actor)
+    views::views_for(conn, ids, actor)
 }
 
 #[cfg(test)]
