@@ -8,7 +8,6 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
-use claude_peers_proto::api::GroupRef;
 use claude_peers_proto::api::{Party, PartyKind};
 use claude_peers_proto::coord::{
     CastVote, CreateProposal, ProposalStatus, ProposalView, Vote, VoteView,
@@ -16,13 +15,12 @@ use claude_peers_proto::coord::{
 use claude_peers_proto::limits::{
     MAX_FIELD_BYTES, MAX_REASON_BYTES, MAX_TITLE_BYTES, TITLE_PREVIEW_CHARS,
 };
-use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
 use rusqlite::{Connection, Row, params};
 use serde_json::json;
 
-use crate::coord::record::{self, Record};
+use crate::coord::record;
 use crate::coord::{self, Caller};
 use crate::domain::audit;
 use crate::domain::context::Shared;
@@ -82,28 +80,14 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ProposalView> {
     })
 }
 
-impl Record for ProposalView {
-    type Status = ProposalStatus;
-    const NAME: &'static str = "proposal";
-    const ALIAS: &'static str = "p";
-    fn select() -> String {
-        select()
-    }
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
-        from_row(r)
-    }
-    fn group(&self) -> Option<&GroupRef> {
-        self.group.as_ref()
-    }
-    fn event(self) -> Event {
-        Event::Proposal {
-            proposal: Box::new(self),
-        }
-    }
-    fn complete(self, conn: &Connection) -> Result<Self> {
-        with_votes(conn, self)
-    }
-}
+record::record!(
+    ProposalView,
+    ProposalStatus,
+    "proposal",
+    "p",
+    Proposal { proposal },
+    complete = with_votes
+);
 
 fn with_votes(conn: &Connection, mut p: ProposalView) -> Result<ProposalView> {
     let mut stmt = conn.prepare_cached(&format!(

@@ -43,10 +43,8 @@ async fn create(
     Operator(k): Operator,
     Json(req): Json<CreateGroup>,
 ) -> Result<(StatusCode, Reply<GroupView>)> {
-    let sh = state.shared.clone();
     let g = state
-        .store
-        .write(move |t| groups::create(t, &sh, &op(k), &req.name))
+        .write(move |t, sh| groups::create(t, sh, &op(k), &req.name))
         .await?;
     Ok((StatusCode::CREATED, Reply(g)))
 }

@@ -53,10 +53,8 @@ async fn send(
 ) -> Result<Reply<SendResult>> {
     let wait = validate::wait_ms("wait_ms", req.wait_ms)?;
     let waiter = (wait > 0).then(|| state.hub().delivery_waiter());
-    let sh = state.shared.clone();
     let mut result = state
-        .store
-        .write(move |t| messages::send(t, &sh, &actor, &req))
+        .write(move |t, sh| messages::send(t, sh, &actor, &req))
         .await?;
     if let Some(waiter) = waiter
         && result.state == DeliveryState::Queued
@@ -86,11 +84,9 @@ async fn broadcast(
     actor: Actor,
     Json(req): Json<BroadcastRequest>,
 ) -> Result<Reply<BroadcastResult>> {
-    let sh = state.shared.clone();
     Ok(Reply(
         state
-            .store
-            .write(move |t| messages::broadcast(t, &sh, &actor, &req))
+            .write(move |t, sh| messages::broadcast(t, sh, &actor, &req))
             .await?,
     ))
 }
