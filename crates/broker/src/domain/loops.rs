@@ -8,8 +8,8 @@
 //! deeper, in the same chain. A message from a person (dashboard, CLI) to a
 //! peer puts that peer back at zero. A message deeper than the limit is
 //! stored but *held*: no delivery yet, the sender is told why, the operator is
-//! told (event [`Event::Held`]); releasing the chain delivers every held
-//! message and puts the chain's peers back at zero.
+//! told (event [`Event::Held`]); releasing the chain (`messages::release`)
+//! delivers every held message and puts the chain's peers back at zero.
 //!
 //! Never counted, so never held: status updates (`status: true`), messages to
 //! a person, notices of the broker and of coordination features (task,
@@ -18,17 +18,14 @@
 //!
 //! The per-pair rate limit (one agent to one other, per minute) lives here too.
 
-use std::sync::Arc;
-
 use claude_peers_proto::ApiError;
-use claude_peers_proto::api::{HeldChain, HeldNotice, Party, PartyKind, ReleaseResult};
+use claude_peers_proto::api::{HeldChain, HeldNotice, Party, PartyKind};
+use claude_peers_proto::limits::TEXT_PREVIEW_CHARS;
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::domain::audit;
 use crate::domain::context::Shared;
-use crate::domain::messages::deliveries;
 use crate::domain::peers::rows::PeerRow;
 use crate::error::Result;
 use crate::runtime::hub::Effect;
@@ -192,64 +189,13 @@ fn chain_view(conn: &Connection, sh: &Shared, chain: i64) -> Result<Option<HeldC
         depth: rows.iter().map(|r| r.5).max().unwrap_or(0),
         limit: sh.config.limits.chain_limit,
         since: rfc3339(first.6),
-        preview: claude_peers_proto::text::preview(&last.4, 120),
+        preview: claude_peers_proto::text::preview(&last.4, TEXT_PREVIEW_CHARS),
     }))
 }
 
-fn recipients(json: &str) -> Vec<(String, String)> {
+/// The recipients (id, name) of a held message, as stored.
+pub fn recipients(json: &str) -> Vec<(String, String)> {
     serde_json::from_str(json).unwrap_or_default()
-}
-
-/// Release chain `chain` (the operator): deliver its held messages in order,
-/// and put every peer of the chain back at zero.
-pub fn release(t: &mut Tx<'_>, sh: &Arc<Shared>, by: &Party, chain: i64) -> Result<ReleaseResult> {
-    let rows: Vec<(i64, String)> = t
-        .conn
-        .prepare_cached(
-            "SELECT message_id, recipients FROM held WHERE chain_id = ?1 ORDER BY message_id",
-        )?
-        .query_map([chain], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    if rows.is_empty() {
-        return Err(ApiError::not_found(format!("no held chain {chain}")).into());
-    }
-    let mut released = Vec::with_capacity(rows.len());
-    for (id, to) in rows {
-        let to = recipients(&to);
-        t.conn
-            .prepare_cached("UPDATE messages SET held = 0 WHERE id = ?1")?
-            .execute([id])?;
-        deliveries::deliver(t, id, &to)?;
-        for (peer, _) in &to {
-            t.effect(Effect::Rewind {
-                peer: peer.clone(),
-                from: id,
-            });
-        }
-        released.push(id);
-    }
-    t.conn
-        .prepare_cached("DELETE FROM held WHERE chain_id = ?1")?
-        .execute([chain])?;
-    t.conn
-        .prepare_cached("DELETE FROM chains WHERE chain_id = ?1")?
-        .execute([chain])?;
-    audit::record(
-        t,
-        &sh.hub,
-        by,
-        "chain.release",
-        &format!("chain {chain}: {} message(s) delivered", released.len()),
-        None,
-    )?;
-    t.effect(Effect::event(Event::Released {
-        chain_id: chain,
-        released: released.clone(),
-    }));
-    Ok(ReleaseResult {
-        chain_id: chain,
-        released,
-    })
 }
 
 /// Apply the per-pair rate limit: `from` may send `to` at most the

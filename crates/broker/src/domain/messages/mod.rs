@@ -16,6 +16,7 @@
 pub mod deliveries;
 pub mod post;
 pub mod reactions;
+pub mod release;
 pub mod views;
 
 pub use deliveries::{ack, check, deliver, mark_delivered, mark_read};
@@ -24,4 +25,5 @@ pub use post::{
     expire, operator_recipient, post, post_with, send, send_to, to_group,
 };
 pub use reactions::{pin, react};
+pub use release::release_chain;
 pub use views::{Viewer, feed, history, pinned, sent, unread_after, unread_count, view, views_for};

@@ -13,7 +13,7 @@ use claude_peers_proto::validate;
 
 use super::extract::{Path, Query};
 use crate::domain::rules::Actor;
-use crate::domain::{loops, search, threads};
+use crate::domain::{loops, messages, search, threads};
 use crate::error::Result;
 use crate::http::auth::Operator;
 use crate::http::state::AppState;
@@ -69,7 +69,7 @@ async fn release(
     Ok(Reply(
         state
             .store
-            .write(move |t| loops::release(t, &sh, &by, id))
+            .write(move |t| messages::release_chain(t, &sh, &by, id))
             .await?,
     ))
 }
