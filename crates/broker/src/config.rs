@@ -80,6 +80,11 @@ pub struct Config {
     pub translate_url: Option<String>,
     /// API key sent to that endpoint, if it needs one.
     pub translate_key: Option<String>,
+    /// Relay sessions' permission prompts to the operator (`--permission-relay`).
+    /// Off by default.
+    pub permission_relay: bool,
+    /// How long a relayed permission request waits in the lane before it expires.
+    pub permission_timeout_ms: i64,
 }
 
 impl Config {
@@ -101,6 +106,8 @@ impl Config {
             spawned: false,
             translate_url: None,
             translate_key: None,
+            permission_relay: false,
+            permission_timeout_ms: limits::DEFAULT_PERMISSION_TIMEOUT_MS,
         }
     }
 

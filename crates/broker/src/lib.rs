@@ -152,6 +152,7 @@ pub async fn start(config: Config) -> Result<Running> {
         hub: Hub::new(String::new()),
         config,
         activity: Activity::new(now),
+        permissions: Default::default(),
     });
     let sink = {
         let sh = shared.clone();

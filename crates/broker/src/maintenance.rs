@@ -68,6 +68,12 @@ pub fn judge(state: &AppState, listed: &[peers::PeerRow], now: i64) -> (Vec<Stri
 /// One round of maintenance.
 pub async fn once(state: &AppState) -> Result<()> {
     let now = now_ms();
+    let expired = state.shared.permissions.expire(now);
+    crate::http::routes::permissions::gone(
+        state,
+        expired,
+        claude_peers_proto::permissions::PermissionOutcome::Expired,
+    );
     let listed = state.store.read(peers::all).await?;
     let (stale, remove) = judge(state, &listed, now);
     let connected = state.hub().connected_ids();

@@ -101,6 +101,12 @@ enum Command {
     },
     /// Begin a new session now (session-scoped lists start empty).
     NewSession,
+    /// Sessions' permission prompts relayed to you (broker --permission-relay):
+    /// list them, or allow / deny one.
+    Permissions {
+        #[command(subcommand)]
+        action: Option<cmd::permissions::PermissionAction>,
+    },
     /// Register the MCP server and hooks in the agent clients found (or named).
     Install(cmd::setup::SetupArgs),
     /// Remove exactly what `install` added.
@@ -189,6 +195,9 @@ fn main() -> ExitCode {
                             cmd::report::report(&ctx, session.as_deref(), export).await
                         }
                         Command::NewSession => cmd::report::new_session(&ctx).await,
+                        Command::Permissions { action } => {
+                            cmd::permissions::run(&ctx, action).await
+                        }
                         Command::Doctor => cmd::doctor::run(&ctx).await,
                         Command::Broker(_)
                         | Command::Mcp { .. }

@@ -504,6 +504,25 @@ impl BrokerClient {
         self.get("/v1/audit", q).await
     }
 
+    /// Pending permission requests, newest first (operator).
+    pub async fn permissions(&self) -> Result<claude_peers_proto::permissions::PermissionList> {
+        self.get("/v1/permissions", &()).await
+    }
+
+    /// Allow or deny a pending permission request (operator).
+    pub async fn answer_permission(
+        &self,
+        id: &str,
+        behavior: claude_peers_proto::permissions::Behavior,
+    ) -> Result<claude_peers_proto::permissions::PermissionAnswered> {
+        self.send_json(
+            Method::POST,
+            &format!("/v1/permissions/{}", seg(id)),
+            &claude_peers_proto::permissions::AnswerPermission { behavior },
+        )
+        .await
+    }
+
     /// A raw call, for routes added later or for tests.
     pub async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,

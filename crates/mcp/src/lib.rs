@@ -8,15 +8,19 @@
 //! - [`session`]: the link to the broker (auto-start, registration, stream,
 //!   reconnect) and the pusher that turns messages into channel notifications;
 //! - [`channel`]: the exact shape of those notifications;
+//! - [`permission`]: the permission relay (capability decided at `initialize`,
+//!   requests to the broker, the operator's answers back to Claude Code);
 //! - [`git`]: repository, branch and recent files, gathered in the background.
 //!
-//! The handshake is answered at once; registration happens in the background, so
-//! a slow or absent broker never delays Claude Code's start.
+//! The handshake is answered as soon as the broker's `/health` says whether the
+//! permission relay is on (at most `RELAY_PROBE_WAIT_MS`, 3 s, when the broker
+//! is slow or absent); registration happens in the background.
 
 pub mod channel;
 pub mod coord_tools;
 pub mod format;
 pub mod git;
+pub mod permission;
 pub mod server;
 pub mod session;
 pub mod tools;

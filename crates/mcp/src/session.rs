@@ -106,6 +106,8 @@ pub struct Session {
     /// Our credentials slot (None if the directory is unusable).
     claim: Option<credentials::Claim>,
     parent_pid: u32,
+    /// The permission relay (see [`crate::permission`]).
+    pub relay: crate::permission::Relay,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -142,6 +144,7 @@ impl Session {
             last_typing: Mutex::new(None),
             claim,
             parent_pid,
+            relay: Default::default(),
         })
     }
 
@@ -330,7 +333,10 @@ impl Session {
     async fn connect(&self) -> Result<Stream, String> {
         if self.stay_down.load(Ordering::Relaxed) {
             match probe(&self.opts.endpoint).await {
-                Probe::Ours(_) => self.stay_down.store(false, Ordering::Relaxed),
+                Probe::Ours(h) => {
+                    self.relay.learned(h.permission_relay);
+                    self.stay_down.store(false, Ordering::Relaxed)
+                }
                 _ => {
                     return Err(
                         "the broker was stopped on purpose; waiting for it to come back".into(),
@@ -338,7 +344,8 @@ impl Session {
                 }
             }
         } else {
-            ensure_broker(&self.opts.endpoint, &self.opts.exe).await?;
+            let h = ensure_broker(&self.opts.endpoint, &self.opts.exe).await?;
+            self.relay.learned(h.permission_relay);
         }
         let req = self.registration().await;
         let saved = self.claim.as_ref().and_then(|c| credentials::load(&c.path));
@@ -405,8 +412,10 @@ impl Session {
         let (mut reader, mut writer) = stream.split();
         let acks = self.ack_rx.clone();
         let typing = self.typing.clone();
+        let out = self.relay.out_rx.clone();
         let writer_task = tokio::spawn(async move {
             let mut rx = acks.lock().await;
+            let mut out = out.lock().await;
             loop {
                 let frame = tokio::select! {
                     first = rx.recv() => {
@@ -421,6 +430,7 @@ impl Session {
                         ClientFrame::Delivered { ids }
                     }
                     _ = typing.notified() => ClientFrame::Typing,
+                    Some(frame) = out.recv() => frame,
                 };
                 if writer.send(&frame).await.is_err() {
                     break;
@@ -428,10 +438,14 @@ impl Session {
             }
             writer.close().await;
         });
+        self.relay.resend();
         loop {
             match reader.next().await {
                 Incoming::Frame(ServerFrame::Hello { peer: Some(p), .. }) => self.set_me(*p),
                 Incoming::Frame(ServerFrame::Message { message }) => self.receive(*message),
+                Incoming::Frame(ServerFrame::PermissionDecision { decision }) => {
+                    self.write_permission_answer(decision).await
+                }
                 Incoming::Frame(ServerFrame::Shutdown { stay_down, reason }) => {
                     tracing::info!(%reason, stay_down, "the broker is stopping");
                     self.stay_down.store(stay_down, Ordering::Relaxed);
@@ -442,6 +456,22 @@ impl Session {
             }
         }
         writer_task.abort();
+    }
+
+    /// Write the operator's answer to a permission request into the session.
+    async fn write_permission_answer(
+        &self,
+        d: claude_peers_proto::permissions::PermissionDecision,
+    ) {
+        let (Some(n), Some(peer)) = (self.relay.answer(d), self.mcp.get()) else {
+            return;
+        };
+        if let Err(e) = peer
+            .send_notification(ServerNotification::CustomNotification(n))
+            .await
+        {
+            tracing::warn!(error = %e, "cannot write a permission answer to Claude Code");
+        }
     }
 
     fn receive(&self, m: MessageView) {

@@ -21,6 +21,7 @@ pub mod hooks;
 pub mod limits;
 pub mod names;
 pub mod paths;
+pub mod permissions;
 pub mod process;
 pub mod stream;
 pub mod structured;

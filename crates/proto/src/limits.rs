@@ -85,3 +85,23 @@ pub const DEFAULT_VOTES_REQUIRED: u32 = 2;
 pub const TYPING_WINDOW_MS: i64 = 5_000;
 /// Default page of coordination lists (tasks, proposals, …).
 pub const DEFAULT_COORD_PAGE: u32 = 100;
+
+// The human's side: permission relay, the "needs you" lane, notifications.
+
+/// Longest permission request id (Claude Code sends five letters), in bytes.
+pub const MAX_PERMISSION_REQUEST_ID_BYTES: usize = 64;
+/// Longest tool name of a permission request, in bytes.
+pub const MAX_PERMISSION_TOOL_BYTES: usize = 128;
+/// Longest description of a permission request, in bytes.
+pub const MAX_PERMISSION_DESCRIPTION_BYTES: usize = 2_000;
+/// Longest input preview of a permission request (the client cuts at 200 characters), in bytes.
+pub const MAX_PERMISSION_PREVIEW_BYTES: usize = 2_000;
+/// Pending permission requests one session may have at once (older ones are dropped).
+pub const MAX_PENDING_PERMISSIONS_PER_PEER: usize = 32;
+/// Default time a permission request waits in the lane before it expires (the
+/// terminal prompt still works; a request answered in the terminal leaves the
+/// lane at the latest then).
+pub const DEFAULT_PERMISSION_TIMEOUT_MS: i64 = 10 * 60_000;
+/// How long the MCP server waits, while answering `initialize`, to learn from
+/// the broker whether the permission relay is on.
+pub const RELAY_PROBE_WAIT_MS: u64 = 3_000;

@@ -12,6 +12,9 @@ use crate::api::{DeliveryState, GroupView, MessageView, Party, PeerView};
 use crate::coord::{
     ActiveFilesView, ApprovalView, DecisionView, ProposalView, TaskView, VerificationView,
 };
+use crate::permissions::{
+    PermissionDecision, PermissionOutcome, PermissionRequest, PermissionView,
+};
 
 /// Broker → client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,6 +34,9 @@ pub enum ServerFrame {
     Event { event: Box<Event> },
     /// The broker is stopping. `stay_down`: do not start a new one by yourself.
     Shutdown { reason: String, stay_down: bool },
+    /// The operator answered one of this session's permission requests (peer
+    /// streams only): write it to Claude Code as `notifications/claude/channel/permission`.
+    PermissionDecision { decision: PermissionDecision },
 }
 
 /// Client → broker.
@@ -41,6 +47,9 @@ pub enum ClientFrame {
     Delivered { ids: Vec<i64> },
     /// The peer is composing (shown as a typing indicator on the dashboard).
     Typing,
+    /// Claude Code asked this session's person for permission to use a tool;
+    /// relay it to the operator (ignored unless the broker's relay is on).
+    PermissionRequest { request: PermissionRequest },
 }
 
 /// A change, as pushed to the dashboard and `claude-peers watch`.
@@ -88,4 +97,11 @@ pub enum Event {
     Approval { approval: Box<ApprovalView> },
     /// Active files changed: every peer's current list (replaces the previous one).
     ActiveFiles { active_files: Vec<ActiveFilesView> },
+    /// A session asks the operator for permission to use a tool.
+    Permission { permission: Box<PermissionView> },
+    /// A permission request left the lane (answered, expired, session ended).
+    PermissionGone {
+        id: String,
+        outcome: PermissionOutcome,
+    },
 }

@@ -340,7 +340,10 @@ pub fn markdown(
             },
             ..Default::default()
         },
-    )?;
+    )?
+    .into_iter()
+    .filter(|e| matches!(filter, GroupFilter::All) || !audit::operator_only(&e.action))
+    .collect();
     if !activity.is_empty() {
         md.push_str("\n## Recent Activity\n\n");
         for e in &activity {

@@ -35,6 +35,12 @@ pub fn record(
     Ok(())
 }
 
+/// Actions only the operator may see (a session's permission prompts and the
+/// operator's answers): views built for peers leave them out.
+pub fn operator_only(action: &str) -> bool {
+    action.starts_with("permission.")
+}
+
 pub fn kind_str(kind: PartyKind) -> &'static str {
     match kind {
         PartyKind::Peer => "peer",

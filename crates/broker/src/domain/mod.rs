@@ -5,5 +5,6 @@ pub mod audit;
 pub mod groups;
 pub mod messages;
 pub mod peers;
+pub mod permissions;
 pub mod rules;
 pub mod sessions;

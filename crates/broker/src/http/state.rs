@@ -21,6 +21,8 @@ pub struct Shared {
     pub hub: Hub,
     pub config: Config,
     pub activity: Activity,
+    /// Pending permission requests and the links that carry their answers.
+    pub permissions: crate::domain::permissions::Permissions,
 }
 
 /// Everything a handler needs; cheap to clone.

@@ -79,6 +79,15 @@ pub struct BrokerArgs {
         hide_env_values = true
     )]
     translate_key: Option<String>,
+    /// Relay sessions' permission prompts to the operator (dashboard,
+    /// `claude-peers permissions`): MCP servers started while it is on ask
+    /// Claude Code for them. Off by default.
+    #[arg(long = "permission-relay", env = "CLAUDE_PEERS_PERMISSION_RELAY", value_parser = parse_flag, default_value = "0", num_args = 0..=1, default_missing_value = "1")]
+    permission_relay: bool,
+    /// Milliseconds a relayed permission request waits for the operator before
+    /// it leaves the lane (the terminal prompt still works).
+    #[arg(long = "permission-timeout-ms", env = "CLAUDE_PEERS_PERMISSION_TIMEOUT_MS", default_value_t = limits::DEFAULT_PERMISSION_TIMEOUT_MS)]
+    permission_timeout_ms: i64,
     /// Set when an MCP server started this broker.
     #[arg(long, hide = true)]
     spawned: bool,
@@ -138,6 +147,14 @@ pub async fn run(g: &Global, a: BrokerArgs) -> Result<()> {
         active_files_ttl_ms: a.active_files_ttl_ms.max(1_000),
     };
     config.spawned = a.spawned;
+    config.permission_relay = a.permission_relay;
+    if a.permission_timeout_ms < 1_000 {
+        anyhow::bail!(
+            "--permission-timeout-ms must be at least 1000 (got {})",
+            a.permission_timeout_ms
+        );
+    }
+    config.permission_timeout_ms = a.permission_timeout_ms;
     config.translate_url = a.translate_url.filter(|u| !u.trim().is_empty());
     config.translate_key = a.translate_key.filter(|k| !k.is_empty());
     if let Some(u) = &config.translate_url

@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod groups;
 pub mod kill;
 pub mod mcp;
+pub mod permissions;
 pub mod report;
 pub mod send;
 pub mod setup;

@@ -10,6 +10,7 @@ pub mod group_message;
 pub mod groups;
 pub mod messages;
 pub mod peers;
+pub mod permissions;
 pub mod proposals;
 pub mod reports;
 pub mod structured;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::routes())
         .merge(group_message::routes())
         .merge(translate::routes())
+        .merge(permissions::routes())
         .route("/v1/stream", get(crate::http::stream::handler))
         .merge(crate::http::dashboard::routes())
         .fallback(|| async { api_response(ApiError::not_found("no such route; see docs/API.md")) })
