@@ -85,6 +85,8 @@ pub struct Config {
     pub permission_relay: bool,
     /// How long a relayed permission request waits in the lane before it expires.
     pub permission_timeout_ms: i64,
+    /// Unread mail to a peer that is not connected counts as unreachable after this long.
+    pub unreachable_after_ms: i64,
 }
 
 impl Config {
@@ -108,6 +110,7 @@ impl Config {
             translate_key: None,
             permission_relay: false,
             permission_timeout_ms: limits::DEFAULT_PERMISSION_TIMEOUT_MS,
+            unreachable_after_ms: limits::DEFAULT_UNREACHABLE_AFTER_MS,
         }
     }
 

@@ -74,6 +74,9 @@ pub async fn once(state: &AppState) -> Result<()> {
         expired,
         claude_peers_proto::permissions::PermissionOutcome::Expired,
     );
+    if let Err(e) = crate::http::routes::needs_you::escalate_unreachable(state).await {
+        tracing::warn!(error = %e, "cannot look for unreachable mail");
+    }
     let listed = state.store.read(peers::all).await?;
     let (stale, remove) = judge(state, &listed, now);
     let connected = state.hub().connected_ids();

@@ -20,6 +20,7 @@ pub mod error;
 pub mod hooks;
 pub mod limits;
 pub mod names;
+pub mod needs_you;
 pub mod paths;
 pub mod permissions;
 pub mod process;

@@ -105,3 +105,8 @@ pub const DEFAULT_PERMISSION_TIMEOUT_MS: i64 = 10 * 60_000;
 /// How long the MCP server waits, while answering `initialize`, to learn from
 /// the broker whether the permission relay is on.
 pub const RELAY_PROBE_WAIT_MS: u64 = 3_000;
+/// Default time a message may stay unread by a recipient that is not connected
+/// before it shows in the "needs you" lane as unreachable mail (and its sender is told).
+pub const DEFAULT_UNREACHABLE_AFTER_MS: i64 = 5 * 60_000;
+/// Most items of each kind the "needs you" lane lists.
+pub const MAX_NEEDS_YOU_PER_KIND: u32 = 100;

@@ -12,6 +12,7 @@ use crate::api::{DeliveryState, GroupView, MessageView, Party, PeerView};
 use crate::coord::{
     ActiveFilesView, ApprovalView, DecisionView, ProposalView, TaskView, VerificationView,
 };
+use crate::needs_you::NeedsYouItem;
 use crate::permissions::{
     PermissionDecision, PermissionOutcome, PermissionRequest, PermissionView,
 };
@@ -99,6 +100,9 @@ pub enum Event {
     ActiveFiles { active_files: Vec<ActiveFilesView> },
     /// A session asks the operator for permission to use a tool.
     Permission { permission: Box<PermissionView> },
+    /// Something new waits on the person that no other event announces
+    /// (unreachable mail), or the lane changed (messages marked read, mail dismissed).
+    NeedsYou { item: Option<Box<NeedsYouItem>> },
     /// A permission request left the lane (answered, expired, session ended).
     PermissionGone {
         id: String,

@@ -88,6 +88,11 @@ pub struct BrokerArgs {
     /// it leaves the lane (the terminal prompt still works).
     #[arg(long = "permission-timeout-ms", env = "CLAUDE_PEERS_PERMISSION_TIMEOUT_MS", default_value_t = limits::DEFAULT_PERMISSION_TIMEOUT_MS)]
     permission_timeout_ms: i64,
+    /// Milliseconds a direct message may stay unread by a peer that is not
+    /// connected before it shows as unreachable in the "needs you" lane (its
+    /// sender is told once).
+    #[arg(long = "unreachable-after-ms", env = "CLAUDE_PEERS_UNREACHABLE_AFTER_MS", default_value_t = limits::DEFAULT_UNREACHABLE_AFTER_MS)]
+    unreachable_after_ms: i64,
     /// Set when an MCP server started this broker.
     #[arg(long, hide = true)]
     spawned: bool,
@@ -155,6 +160,7 @@ pub async fn run(g: &Global, a: BrokerArgs) -> Result<()> {
         );
     }
     config.permission_timeout_ms = a.permission_timeout_ms;
+    config.unreachable_after_ms = a.unreachable_after_ms.max(0);
     config.translate_url = a.translate_url.filter(|u| !u.trim().is_empty());
     config.translate_key = a.translate_key.filter(|k| !k.is_empty());
     if let Some(u) = &config.translate_url

@@ -9,6 +9,7 @@ pub mod files;
 pub mod group_message;
 pub mod groups;
 pub mod messages;
+pub mod needs_you;
 pub mod peers;
 pub mod permissions;
 pub mod proposals;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(group_message::routes())
         .merge(translate::routes())
         .merge(permissions::routes())
+        .merge(needs_you::routes())
         .route("/v1/stream", get(crate::http::stream::handler))
         .merge(crate::http::dashboard::routes())
         .fallback(|| async { api_response(ApiError::not_found("no such route; see docs/API.md")) })
