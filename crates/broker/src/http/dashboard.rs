@@ -48,6 +48,7 @@ const ASSETS: &[Asset] = &[
     asset!("compose.js", JS),
     asset!("palette.js", JS),
     asset!("translate.js", JS),
+    asset!("needs.js", JS),
 ];
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
