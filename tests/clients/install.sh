@@ -16,19 +16,24 @@ fi
 for name in "$@"; do
   dir="$here/$name"
   [ -f "$dir/package.json" ] || { echo "clients: no $dir/package.json" >&2; exit 1; }
-  bin="$dir/node_modules/.bin/claude"
+  # Each client: its command, and the step npm's (gated) install script would run.
   case "$name" in
-    claude-code-*)
-      if [ -x "$bin" ] && "$bin" --version >/dev/null 2>&1; then continue; fi
-      echo "clients: installing $name" >&2
-      (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
-      (cd "$dir" && node node_modules/@anthropic-ai/claude-code/install.cjs >/dev/null)
-      "$bin" --version >/dev/null
-      ;;
-    *)
-      if [ -d "$dir/node_modules" ]; then continue; fi
-      echo "clients: installing $name" >&2
-      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-      ;;
+    claude-code-*) cmd=claude;   post="node node_modules/@anthropic-ai/claude-code/install.cjs" ;;
+    codex-*)       cmd=codex;    post="" ;;   # native package listed explicitly in package.json
+    gemini-cli-*)  cmd=gemini;   post="" ;;   # plain JavaScript
+    opencode-*)    cmd=opencode; post="node node_modules/opencode-ai/postinstall.mjs" ;;
+    *) echo "clients: do not know how to install $name" >&2; exit 1 ;;
   esac
+  bin="$dir/node_modules/.bin/$cmd"
+  if [ -x "$bin" ] && HOME="$(mktemp -d)" "$bin" --version >/dev/null 2>&1; then continue; fi
+  echo "clients: installing $name" >&2
+  case "$name" in
+    # opencode-ai's published optionalDependencies do not round-trip through its
+    # lock file (`npm ci` reports them missing); package.json pins both exact
+    # versions, so a plain install with the lock is just as fixed.
+    opencode-*) (cd "$dir" && npm install --no-save --no-audit --no-fund --ignore-scripts --loglevel=error) ;;
+    *) (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) ;;
+  esac
+  if [ -n "$post" ]; then (cd "$dir" && $post >/dev/null); fi
+  HOME="$(mktemp -d)" "$bin" --version >/dev/null
 done

@@ -5,8 +5,6 @@ use std::path::PathBuf;
 
 use claude_peers_proto::limits;
 
-use crate::domain::rules::AutoGroup;
-
 /// Limits that an operator may tune (defaults in [`claude_peers_proto::limits`]).
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -117,5 +115,28 @@ impl Config {
     /// Whether the broker listens only on a loopback address.
     pub fn loopback_only(&self) -> bool {
         self.bind.is_loopback()
+    }
+}
+
+/// How registering peers are grouped automatically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AutoGroup {
+    /// One group per repository and branch (the default).
+    #[default]
+    Branch,
+    /// One group per repository, whatever the branch.
+    Repo,
+    /// Everyone starts in the lobby.
+    Off,
+}
+
+impl AutoGroup {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "branch" => Self::Branch,
+            "repo" => Self::Repo,
+            "off" => Self::Off,
+            _ => return None,
+        })
     }
 }

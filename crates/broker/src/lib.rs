@@ -34,12 +34,14 @@ use std::time::{Duration, Instant};
 use claude_peers_proto::paths::StatePaths;
 use claude_peers_proto::time::now_ms;
 
-pub use config::{Config, DashboardLogin, Limits};
+pub use config::{AutoGroup, Config, DashboardLogin, Limits};
 pub use error::{Error, Result};
 
+use crate::domain::context::Shared;
 use crate::domain::sessions::Activity;
 use crate::domain::{peers, sessions};
-use crate::http::state::{AppState, Shared};
+use crate::http::signin::SignIns;
+use crate::http::state::AppState;
 use crate::http::{auth, routes};
 use crate::runtime::hub::Hub;
 use crate::runtime::ratelimit::RateLimits;
@@ -194,7 +196,7 @@ pub async fn start(config: Config) -> Result<Running> {
 
     let state = AppState {
         store,
-        dashboard: Arc::new(auth::DashboardSessions::new(&admin_token)),
+        dashboard: Arc::new(SignIns::new(&admin_token)),
         admin_token: Arc::from(admin_token.as_str()),
         rates,
         started: Instant::now(),

@@ -10,6 +10,7 @@ use rusqlite::params;
 
 use crate::error::Result;
 
+use crate::coord::files;
 use crate::domain::messages;
 use crate::domain::peers;
 use crate::domain::sessions;
@@ -91,13 +92,15 @@ pub async fn once(state: &AppState) -> Result<()> {
         .store
         .write(move |t| {
             peers::touch(t, &connected)?;
-            peers::mark_stale(t, &sh, &stale)?;
+            let gone = peers::mark_stale(t, &sh, &stale)?;
+            files::clear_departed(t, &sh, gone)?;
             for id in &remove {
                 if let Some(p) = peers::get(t.conn, id)? {
-                    peers::remove(t, &sh, &p, "peer.removed", &format!("{} removed after being disconnected", p.name))?;
+                    let gone = peers::remove(t, &sh, &p, "peer.removed", &format!("{} removed after being disconnected", p.name))?;
+                    files::clear_departed(t, &sh, gone)?;
                 }
             }
-            crate::coord::files::expire(t, &sh)?;
+            files::expire(t, &sh)?;
             let cutoff = t.now - RETENTION_MS;
             messages::expire(t, cutoff)?;
             let forgotten: Vec<(String, String)> = t

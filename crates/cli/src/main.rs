@@ -71,7 +71,7 @@ enum Command {
     },
     /// Send a message to every peer in a scope.
     Broadcast {
-        scope: ScopeArg,
+        scope: claude_peers_proto::api::Scope,
         #[arg(required = true, num_args = 1..)]
         message: Vec<String>,
     },
@@ -127,13 +127,6 @@ enum Command {
 enum ToolProfile {
     Full,
     Core,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ScopeArg {
-    Machine,
-    Directory,
-    Repo,
 }
 
 fn init_logging(default: &str) {

@@ -175,6 +175,18 @@ async fn automatic_groups_are_keyed_by_repository_and_branch() {
 }
 
 #[tokio::test]
+async fn a_repository_without_commits_has_its_branch_group() {
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let dir = env.dir.path().join("fresh");
+    std::fs::create_dir_all(&dir).unwrap();
+    git(&dir, &["init", "-q", "-b", "trunk"]);
+    let mut a = Mcp::start(&env, &dir).await;
+    let who = a.call("whoami", json!({})).await.text;
+    assert!(who.contains("group: fresh/trunk"), "{who}");
+}
+
+#[tokio::test]
 async fn worktrees_of_one_repository_share_a_group_in_repo_mode() {
     let env = Env::new();
     let _b = Broker::start(&env, &["--auto-group", "repo"]).await;

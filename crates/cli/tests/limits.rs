@@ -224,3 +224,42 @@ async fn request_and_registration_rates_are_limited() {
     assert_eq!(err.code(), Some(ErrorCode::RateLimited));
     assert!(err.to_string().contains("too many registrations"), "{err}");
 }
+
+/// The send limit is a layer on the routes that store messages for other
+/// peers: votes and answers count like sends; pins and reactions store
+/// nothing for anyone and do not count.
+#[tokio::test]
+async fn votes_and_answers_count_as_sends_pins_and_reactions_do_not() {
+    use claude_peers_proto::coord::{CastVote, RespondApproval};
+    use claude_peers_proto::emoji::REACTIONS;
+    let env = Env::new();
+    let _b = Broker::start(&env, &["--sends-per-minute", "2"]).await;
+    let (to, _) = env.register("/to", |_| {}).await;
+    let (_, a) = env.register("/a", |_| {}).await;
+    let id = a
+        .send(&send(&to.peer.id, "m1".into()))
+        .await
+        .unwrap()
+        .message_id;
+    a.send(&send(&to.peer.id, "m2".into())).await.unwrap();
+    // The budget is spent: a vote and an answer are refused before anything else.
+    let vote = CastVote {
+        vote: "approve".into(),
+        reason: None,
+    };
+    let err = a.vote("prop-none00", &vote).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::RateLimited), "{err}");
+    let answer = RespondApproval {
+        approved: true,
+        reason: None,
+    };
+    let err = a
+        .respond_approval("appr-none00", &answer)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::RateLimited), "{err}");
+    a.pin(id, true).await.expect("a pin is not a send");
+    a.react(id, REACTIONS[0], false)
+        .await
+        .expect("a reaction is not a send");
+}

@@ -5,7 +5,7 @@
 //! client drops the whole notification otherwise). The content is cleaned and
 //! cannot close or forge a `<channel>` block.
 
-use claude_peers_proto::api::{MessageView, PartyKind};
+use claude_peers_proto::api::MessageView;
 use claude_peers_proto::text::{clean, clean_line, defuse_channel_tags, truncate_bytes};
 use serde_json::{Map, Value, json};
 
@@ -32,14 +32,7 @@ pub fn params(m: &MessageView) -> Value {
     put("from", &m.from.name);
     put("from_name", &m.from.name);
     put("from_id", &m.from.id);
-    put(
-        "from_kind",
-        match m.from.kind {
-            PartyKind::Peer => "peer",
-            PartyKind::Operator => "operator",
-            PartyKind::System => "system",
-        },
-    );
+    put("from_kind", m.from.kind.as_str());
     put("message_id", &m.id.to_string());
     put("sent_at", &m.sent_at);
     let kind = match (&m.to, m.scope) {
@@ -100,7 +93,7 @@ pub fn params(m: &MessageView) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use claude_peers_proto::api::{ContextSnapshot, Party};
+    use claude_peers_proto::api::{ContextSnapshot, Party, PartyKind};
 
     fn msg(text: &str) -> MessageView {
         MessageView {

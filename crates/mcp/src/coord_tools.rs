@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use claude_peers_proto::coord::{
     CastVote, CompleteTask, CreateProposal, CreateTask, DecisionQuery, ListQuery, PostDecision,
     ProposalStatus, RequestApproval, RequestVerification, RespondApproval, RespondVerification,
-    SetActiveFiles, StructuredRequest, TaskStatus, TaskView,
+    SetActiveFiles, StructuredRequest, TaskStatus, TaskView, Verdict, Vote,
 };
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
@@ -210,19 +210,12 @@ pub struct RequestVerificationArgs {
     pub files_to_check: Option<ListArg>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum VerdictArg {
-    Verified,
-    Failed,
-}
-
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RespondVerificationArgs {
     /// The verification id (ver-…).
     pub verification_id: String,
     /// verified or failed.
-    pub status: VerdictArg,
+    pub status: Verdict,
     /// Your findings.
     pub response: String,
     /// Proof: output, line numbers, test names.
@@ -241,19 +234,12 @@ pub struct CreateProposalArgs {
     pub required_votes: Option<VotesArg>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum VoteArg {
-    Approve,
-    Reject,
-}
-
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct VoteArgs {
     /// The proposal id (prop-…).
     pub proposal_id: String,
     /// approve or reject.
-    pub vote: VoteArg,
+    pub vote: Vote,
     /// Why.
     #[serde(default)]
     pub reason: Option<String>,
@@ -286,19 +272,11 @@ pub struct CompleteTaskArgs {
     pub result: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskStatusArg {
-    Pending,
-    InProgress,
-    Completed,
-}
-
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ListTasksArgs {
     /// Only tasks with this status.
     #[serde(default)]
-    pub status: Option<TaskStatusArg>,
+    pub status: Option<TaskStatus>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -490,10 +468,7 @@ impl Tools {
     ) -> Out {
         need_id("verification_id", &a.verification_id)?;
         let c = self.session.client().await?;
-        let status = match a.status {
-            VerdictArg::Verified => "verified",
-            VerdictArg::Failed => "failed",
-        };
+        let status = a.status.as_str();
         let v = c
             .respond_verification(
                 &a.verification_id,
@@ -538,10 +513,7 @@ impl Tools {
     async fn vote_proposal(&self, Parameters(a): Parameters<VoteArgs>) -> Out {
         need_id("proposal_id", &a.proposal_id)?;
         let c = self.session.client().await?;
-        let vote = match a.vote {
-            VoteArg::Approve => "approve",
-            VoteArg::Reject => "reject",
-        };
+        let vote = a.vote.as_str();
         let p = c
             .vote(
                 &a.proposal_id,
@@ -614,11 +586,7 @@ impl Tools {
     #[tool(description = "List your group's tasks in this session, optionally by status.")]
     async fn list_tasks(&self, Parameters(a): Parameters<ListTasksArgs>) -> Out {
         let c = self.session.client().await?;
-        let status = a.status.map(|s| match s {
-            TaskStatusArg::Pending => "pending",
-            TaskStatusArg::InProgress => "in_progress",
-            TaskStatusArg::Completed => "completed",
-        });
+        let status = a.status.map(TaskStatus::as_str);
         let list = c
             .tasks(&ListQuery {
                 status: status.map(str::to_string),

@@ -48,24 +48,6 @@ pub(crate) fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ScopeArg {
-    Machine,
-    Directory,
-    Repo,
-}
-
-impl From<ScopeArg> for Scope {
-    fn from(s: ScopeArg) -> Self {
-        match s {
-            ScopeArg::Machine => Scope::Machine,
-            ScopeArg::Directory => Scope::Directory,
-            ScopeArg::Repo => Scope::Repo,
-        }
-    }
-}
-
 /// A message id, as a number or a string of digits (the channel meta carries strings).
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
@@ -92,7 +74,7 @@ pub struct ListPeersArgs {
     /// machine = every peer you can reach; directory = same working directory;
     /// repo = same git repository (worktrees included). Default: machine.
     #[serde(default)]
-    pub scope: Option<ScopeArg>,
+    pub scope: Option<Scope>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -106,7 +88,7 @@ pub struct SendArgs {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct BroadcastArgs {
     /// Who receives it, within your group: machine, directory or repo.
-    pub scope: ScopeArg,
+    pub scope: Scope,
     /// The message (Markdown).
     pub message: String,
 }
@@ -145,19 +127,10 @@ pub struct SummaryArgs {
     pub summary: String,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StatusArg {
-    Online,
-    Away,
-    Busy,
-    Idle,
-}
-
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct StatusArgs {
     /// online, away, busy or idle.
-    pub status: StatusArg,
+    pub status: PresenceStatus,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -187,7 +160,7 @@ impl Tools {
     )]
     async fn list_peers(&self, Parameters(a): Parameters<ListPeersArgs>) -> Out {
         let c = self.session.client().await?;
-        let scope: Scope = a.scope.unwrap_or(ScopeArg::Machine).into();
+        let scope = a.scope.unwrap_or(Scope::Machine);
         let peers = c
             .peers(&ListPeersQuery {
                 scope: Some(scope),
@@ -372,12 +345,7 @@ impl Tools {
     #[tool(description = "Set your presence: online, away, busy or idle.")]
     async fn set_status(&self, Parameters(a): Parameters<StatusArgs>) -> Out {
         let c = self.session.client().await?;
-        let status = match a.status {
-            StatusArg::Online => PresenceStatus::Online,
-            StatusArg::Away => PresenceStatus::Away,
-            StatusArg::Busy => PresenceStatus::Busy,
-            StatusArg::Idle => PresenceStatus::Idle,
-        };
+        let status = a.status;
         let me = c
             .update_me(&UpdateMe {
                 status: Some(status),

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 pub const JOIN_HEADER: &str = "x-claude-peers-join";
 
 /// Which peers a listing or broadcast covers. Always within the caller's group.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
@@ -29,9 +31,19 @@ impl Scope {
             Scope::Repo => "repo",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "machine" => Self::Machine,
+            "directory" => Self::Directory,
+            "repo" => Self::Repo,
+            _ => return None,
+        })
+    }
 }
 
 /// What a peer says about its availability.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum PresenceStatus {
@@ -64,6 +76,7 @@ impl PresenceStatus {
 }
 
 /// Whether a peer's MCP server is there.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PeerState {
@@ -77,6 +90,7 @@ pub enum PeerState {
 }
 
 /// Where one message stands for one recipient. Only moves forward.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
@@ -116,6 +130,7 @@ impl DeliveryState {
 }
 
 /// Who a party to a message is.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PartyKind {
@@ -125,6 +140,25 @@ pub enum PartyKind {
     Operator,
     /// The broker itself (departure notices and the like).
     System,
+}
+
+impl PartyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Peer => "peer",
+            Self::Operator => "operator",
+            Self::System => "system",
+        }
+    }
+
+    /// The kind stored as [`PartyKind::as_str`]; anything else is the broker itself.
+    pub fn parse_or_system(s: &str) -> Self {
+        match s {
+            "peer" => Self::Peer,
+            "operator" => Self::Operator,
+            _ => Self::System,
+        }
+    }
 }
 
 /// A sender or recipient, as shown to people and agents.

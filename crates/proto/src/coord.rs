@@ -12,6 +12,7 @@ macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vm])* $v),+ }
 
@@ -84,6 +85,14 @@ string_enum!(
     Vote {
         Approve = "approve",
         Reject = "reject",
+    }
+);
+
+string_enum!(
+    /// A verifier's answer to a verification request.
+    Verdict {
+        Verified = "verified",
+        Failed = "failed",
     }
 );
 

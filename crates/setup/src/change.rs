@@ -28,6 +28,35 @@ pub struct FileChange {
 }
 
 impl FileChange {
+    /// The change from `before` to a transform's result `(text, summary)`: no
+    /// change when the summary is empty; a new file ends with a newline; the
+    /// file is deleted when `delete(text)` says what is left is nothing.
+    pub fn plan(
+        path: PathBuf,
+        before: Option<String>,
+        (mut text, summary): (String, Vec<String>),
+        new_mode: u32,
+        delete: impl Fn(&str) -> bool,
+    ) -> Self {
+        if before.is_none() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        let after = if summary.is_empty() {
+            before.clone()
+        } else if delete(&text) {
+            None
+        } else {
+            Some(text)
+        };
+        Self {
+            path,
+            before,
+            after,
+            new_mode,
+            summary,
+        }
+    }
+
     /// Whether applying it would change nothing.
     pub fn is_noop(&self) -> bool {
         self.before == self.after

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::client::{AgentClient, ClientStatus, Host, Scope, read_optional};
 use crate::jsondoc::{Dialect, JsonDoc};
+use crate::mcp_json::{self, JsonFormat};
 use crate::{FileChange, SERVER_NAME, SetupError, shell};
 
 /// The oldest Claude Code verified with the channels and hooks claude-peers uses
@@ -129,12 +130,7 @@ const KEY_ORDER: &[&str] = &[
 ];
 
 fn parse(text: Option<&str>, file: &Path) -> Result<JsonDoc, SetupError> {
-    Ok(JsonDoc::parse(
-        text.unwrap_or("{}\n"),
-        Dialect::Json,
-        &file.display().to_string(),
-    )?
-    .with_key_order(KEY_ORDER))
+    FORMAT.parse(text, &file.display().to_string())
 }
 
 fn events(doc: &JsonDoc) -> Vec<String> {
@@ -144,37 +140,36 @@ fn events(doc: &JsonDoc) -> Vec<String> {
     }
 }
 
+/// How Claude Code writes its JSON files.
+const FORMAT: JsonFormat = JsonFormat {
+    dialect: Dialect::Json,
+    key_order: KEY_ORDER,
+};
+
 /// Register our server in a file with a top-level `mcpServers`.
 pub fn add_server(
     text: Option<&str>,
     exe: &Path,
     file: &Path,
 ) -> Result<(String, Vec<String>), SetupError> {
-    let mut doc = parse(text, file)?;
-    let before = doc.get(&["mcpServers", SERVER_NAME]);
-    let changed = doc.set(
+    mcp_json::add(
+        FORMAT,
+        text,
         &["mcpServers", SERVER_NAME],
         &server_entry(exe),
+        &["env"],
         &file.display().to_string(),
-    )?;
-    let summary = match (changed, before) {
-        (false, _) => vec![],
-        (true, None) => vec![format!("add MCP server {SERVER_NAME}")],
-        (true, Some(_)) => vec![format!("update MCP server {SERVER_NAME}")],
-    };
-    Ok((doc.render(), summary))
+    )
 }
 
 /// Remove our server (and `mcpServers` when that leaves it empty).
 pub fn remove_server(text: &str, file: &Path) -> Result<(String, Vec<String>), SetupError> {
-    let mut doc = parse(Some(text), file)?;
-    let removed = doc.remove(&["mcpServers", SERVER_NAME], 1);
-    let summary = if removed {
-        vec![format!("remove MCP server {SERVER_NAME}")]
-    } else {
-        vec![]
-    };
-    Ok((doc.render(), summary))
+    mcp_json::remove(
+        FORMAT,
+        text,
+        &["mcpServers", SERVER_NAME],
+        &file.display().to_string(),
+    )
 }
 
 /// Install our hooks: for each event of the table exactly one group of ours, as
@@ -281,28 +276,9 @@ fn change(
     new_mode: u32,
     delete_if_empty: bool,
 ) -> Result<FileChange, SetupError> {
-    let (mut text, summary) = after;
-    if before.is_none() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    let empty = delete_if_empty
-        && JsonDoc::parse(&text, Dialect::Json, "")
-            .map(|d| d.is_empty_object())
-            .unwrap_or(false);
-    let after = if summary.is_empty() {
-        before.clone()
-    } else if empty {
-        None
-    } else {
-        Some(text)
-    };
-    Ok(FileChange {
-        path,
-        before,
-        after,
-        new_mode,
-        summary,
-    })
+    Ok(FileChange::plan(path, before, after, new_mode, |t| {
+        delete_if_empty && mcp_json::is_empty(FORMAT, t)
+    }))
 }
 
 impl AgentClient for ClaudeCode {
@@ -428,6 +404,7 @@ impl AgentClient for ClaudeCode {
             server_problem,
             has_hooks: true,
             hooks_missing,
+            notes: Vec::new(),
         })
     }
 }

@@ -27,6 +27,10 @@ pub struct Host {
     pub path: Option<OsString>,
     /// `CLAUDE_CONFIG_DIR` (Claude Code keeps its files there instead of HOME).
     pub claude_config_dir: Option<PathBuf>,
+    /// `CODEX_HOME` (Codex CLI's directory instead of `~/.codex`).
+    pub codex_home: Option<PathBuf>,
+    /// `XDG_CONFIG_HOME` (OpenCode's configuration lives under it, default `~/.config`).
+    pub xdg_config_home: Option<PathBuf>,
 }
 
 impl Host {
@@ -41,9 +45,9 @@ impl Host {
             cwd: std::env::current_dir()?,
             exe,
             path: std::env::var_os("PATH"),
-            claude_config_dir: std::env::var_os("CLAUDE_CONFIG_DIR")
-                .filter(|d| !d.is_empty())
-                .map(PathBuf::from),
+            claude_config_dir: dir_var("CLAUDE_CONFIG_DIR"),
+            codex_home: dir_var("CODEX_HOME"),
+            xdg_config_home: dir_var("XDG_CONFIG_HOME"),
         })
     }
 
@@ -67,6 +71,26 @@ impl Host {
     }
 }
 
+fn dir_var(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+}
+
+/// What is wrong with a registered server whose command is `command` (`None`
+/// when nothing is).
+pub fn entry_problem(command: &str, args_ok: bool) -> Option<String> {
+    if command.is_empty() {
+        Some("the entry has no command".to_string())
+    } else if !Path::new(command).is_file() {
+        Some(format!("its command {command} does not exist"))
+    } else if !args_ok {
+        Some("its arguments are not `mcp`".to_string())
+    } else {
+        None
+    }
+}
+
 /// What a client's configuration says about claude-peers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientStatus {
@@ -79,6 +103,9 @@ pub struct ClientStatus {
     pub has_hooks: bool,
     /// Hooks missing or different from what install writes (event names).
     pub hooks_missing: Vec<String>,
+    /// Something the person must know or do that no file change covers (e.g.
+    /// Gemini CLI starts MCP servers only in trusted folders).
+    pub notes: Vec<String>,
 }
 
 /// One agent client: Claude Code, and the others as they are added.
@@ -95,11 +122,24 @@ pub trait AgentClient: Sync {
     fn uninstall(&self, host: &Host, scope: Scope) -> Result<Vec<FileChange>, SetupError>;
     /// What the configuration says now.
     fn status(&self, host: &Host) -> Result<ClientStatus, SetupError>;
+    /// Whether the client has a project-scope configuration we write.
+    fn has_project_scope(&self) -> bool {
+        true
+    }
+    /// What to tell the person after an install (nothing by default).
+    fn install_notes(&self, _host: &Host) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Every client claude-peers can install into.
 pub fn all_clients() -> &'static [&'static dyn AgentClient] {
-    &[&crate::claude_code::ClaudeCode]
+    &[
+        &crate::claude_code::ClaudeCode,
+        &crate::codex::Codex,
+        &crate::gemini::Gemini,
+        &crate::opencode::OpenCode,
+    ]
 }
 
 /// The client called `id`.

@@ -5,16 +5,24 @@
 //! text transforms that keep everything else in the file as it was. The CLI's
 //! `install`, `uninstall` and `doctor` commands are thin layers over this crate.
 //! - [`jsondoc`]: edit JSON / JSONC in place, byte for byte outside our keys;
+//! - [`mcp_json`]: our server entry in a client's JSON file (add, remove, read);
 //! - [`change`]: a planned change to one file: its diff, backup and atomic write;
 //! - [`client`]: the [`AgentClient`] trait, the [`Host`] it looks at, the registry;
 //! - [`claude_code`]: Claude Code (MCP server in `~/.claude.json` or `.mcp.json`,
 //!   hooks in `~/.claude/settings.json`);
+//! - [`codex`]: Codex CLI (`~/.codex/config.toml`, edited with `toml_edit`);
+//! - [`gemini`]: Gemini CLI (`settings.json`, user or project; folder trust);
+//! - [`opencode`]: OpenCode (`opencode.json[c]`, user or project);
 //! - [`shell`]: quoting and splitting the hook command line.
 
 pub mod change;
 pub mod claude_code;
 pub mod client;
+pub mod codex;
+pub mod gemini;
 pub mod jsondoc;
+pub mod mcp_json;
+pub mod opencode;
 pub mod shell;
 
 pub use change::FileChange;
@@ -46,6 +54,8 @@ pub enum SetupError {
         file: String,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Unsupported(String),
     #[error("unknown client {0:?} (known: {1})")]
     UnknownClient(String, String),
 }

@@ -17,10 +17,10 @@ use serde_json::json;
 
 use crate::coord::{self, Caller, GroupFilter};
 use crate::domain::audit;
+use crate::domain::context::Shared;
 use crate::domain::peers;
 use crate::domain::rules::Actor;
 use crate::error::Result;
-use crate::http::state::Shared;
 use crate::runtime::hub::Effect;
 use crate::runtime::store::Tx;
 

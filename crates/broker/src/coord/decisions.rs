@@ -20,9 +20,9 @@ use serde_json::json;
 
 use crate::coord::{self, Caller, GroupFilter};
 use crate::domain::audit;
+use crate::domain::context::Shared;
 use crate::domain::rules::Actor;
 use crate::error::Result;
-use crate::http::state::Shared;
 use crate::runtime::hub::Effect;
 use crate::runtime::store::Tx;
 
@@ -206,13 +206,7 @@ pub fn revoke(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor, id: &str) -> Resu
             "UPDATE decisions SET status = 'revoked', revoked_by_kind = ?2, revoked_by_id = ?3,
                revoked_by_name = ?4, updated_at = ?5 WHERE id = ?1",
         )?
-        .execute(params![
-            d.id,
-            audit::kind_str(by.kind),
-            by.id,
-            by.name,
-            t.now
-        ])?;
+        .execute(params![d.id, by.kind.as_str(), by.id, by.name, t.now])?;
     audit::record(
         t,
         &sh.hub,
@@ -283,10 +277,11 @@ pub fn list(conn: &Connection, caller: &Caller, q: &DecisionQuery) -> Result<Vec
 pub fn query(conn: &Connection, f: &Filter) -> Result<Vec<DecisionView>> {
     let (all, group) = f.group.params();
     let mut stmt = conn.prepare_cached(&format!(
-        "{} WHERE (?1 = 0 OR d.group_id IS ?2) AND (?3 IS NULL OR d.key = ?3)
+        "{} WHERE {} AND (?3 IS NULL OR d.key = ?3)
            AND (?4 IS NULL OR d.category = ?4) AND (?5 IS NULL OR d.status = ?5)
          ORDER BY d.updated_at DESC, d.id LIMIT ?6",
-        select()
+        select(),
+        GroupFilter::sql("d.group_id", 1)
     ))?;
     let rows = stmt.query_map(
         params![

@@ -24,11 +24,11 @@ use serde_json::json;
 
 use crate::coord;
 use crate::domain::audit;
+use crate::domain::context::Shared;
 use crate::domain::messages::Sender;
-use crate::domain::peers::{self, PeerRow};
+use crate::domain::peers::{self, Departed, PeerRow};
 use crate::domain::rules::{Standing, can_reach};
 use crate::error::Result;
-use crate::http::state::Shared;
 use crate::runtime::hub::Effect;
 use crate::runtime::store::Tx;
 
@@ -235,12 +235,16 @@ pub fn set(
     })
 }
 
-/// Forget a peer's files (it left, was removed or went stale).
-pub fn clear_peer(t: &mut Tx<'_>, sh: &Shared, peer_id: &str) -> Result<()> {
-    let n = t
-        .conn
-        .prepare_cached("DELETE FROM active_files WHERE peer_id = ?1")?
-        .execute([peer_id])?;
+/// Forget the files of peers that left, were removed or went stale (the
+/// domain's peer lifecycle hands them up as [`Departed`]).
+pub fn clear_departed(t: &mut Tx<'_>, sh: &Shared, departed: Departed) -> Result<()> {
+    let mut n = 0;
+    for peer_id in &departed.0 {
+        n += t
+            .conn
+            .prepare_cached("DELETE FROM active_files WHERE peer_id = ?1")?
+            .execute([peer_id])?;
+    }
     if n > 0 {
         announce(t, sh)?;
     }

@@ -20,13 +20,14 @@ use claude_peers_proto::limits::DEFAULT_COORD_PAGE;
 use claude_peers_proto::{ApiError, validate};
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::domain::audit;
+use crate::domain::context::Shared;
 use crate::domain::groups;
 use crate::domain::messages::{self, Post, Sender, To};
+use crate::domain::peers::standing;
 use crate::domain::peers::{self, PeerRow};
+pub use crate::domain::rules::GroupFilter;
 use crate::domain::rules::{Actor, Standing, can_reach};
 use crate::error::{Error, Result};
-use crate::http::state::{Shared, actor_party, standing};
 use crate::runtime::ids;
 use crate::runtime::store::Tx;
 
@@ -52,7 +53,7 @@ impl Caller {
     pub fn party(&self) -> Party {
         match &self.me {
             Some(p) => p.party(),
-            None => actor_party(&self.actor),
+            None => self.actor.party(),
         }
     }
 
@@ -92,7 +93,7 @@ impl Caller {
             return Err(ApiError::invalid(field, format!("'{field}' cannot be empty")).into());
         }
         peers::resolve(conn, &self.standing, target)
-            .map_err(|e| messages::unreachable_error(conn, &self.standing, target, e))
+            .map_err(|e| peers::unreachable_error(conn, &self.standing, target, e))
     }
 }
 
@@ -142,7 +143,7 @@ pub fn group_name_sql(g: &str) -> String {
 /// A party from its stored kind, id and name.
 pub fn party(kind: &str, id: String, name: String) -> Party {
     Party {
-        kind: audit::kind_from(kind),
+        kind: PartyKind::parse_or_system(kind),
         id,
         name,
     }
@@ -165,37 +166,20 @@ pub fn group_ref(id: Option<String>, name: Option<String>) -> Option<GroupRef> {
     })
 }
 
-/// Which groups a listing covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GroupFilter {
-    /// Every group and the lobby (the operator).
-    All,
-    /// One namespace (`None` = the lobby).
-    One(Option<String>),
-}
-
 impl GroupFilter {
     /// The filter for `caller`: a peer sees its own namespace only; the
     /// operator sees all, or the group it asks for (`lobby` = the lobby).
     pub fn for_caller(conn: &Connection, caller: &Caller, asked: Option<&str>) -> Result<Self> {
         let asked = asked.map(str::trim).filter(|g| !g.is_empty());
         match (&caller.standing, asked) {
-            (Standing::Member(own), None) => Ok(Self::One(own.clone())),
+            (Standing::Member(_), None) => Ok(Self::of(&caller.standing)),
             (Standing::Member(_), Some(_)) => Err(ApiError::invalid(
                 "group",
                 "'group' is for the operator; a peer always sees its own group",
             )
             .into()),
-            (Standing::Operator, None) => Ok(Self::All),
+            (Standing::Operator, None) => Ok(Self::of(&caller.standing)),
             (Standing::Operator, Some(g)) => Ok(Self::One(find_group(conn, g)?)),
-        }
-    }
-
-    /// Parameters for `(?a = 0 OR group_id IS ?b)`.
-    pub fn params(&self) -> (i64, Option<String>) {
-        match self {
-            Self::All => (0, None),
-            Self::One(g) => (1, g.clone()),
         }
     }
 }
@@ -284,9 +268,10 @@ pub fn in_session<T>(
 ) -> Result<Vec<T>> {
     let (all, group) = filter.params();
     let mut stmt = conn.prepare_cached(&format!(
-        "{select} WHERE {alias}.session_id = ?1 AND (?2 = 0 OR {alias}.group_id IS ?3)
+        "{select} WHERE {alias}.session_id = ?1 AND {}
            AND (?4 IS NULL OR {alias}.status = ?4)
-         ORDER BY {alias}.created_at DESC, {alias}.id DESC LIMIT ?5"
+         ORDER BY {alias}.created_at DESC, {alias}.id DESC LIMIT ?5",
+        GroupFilter::sql(&format!("{alias}.group_id"), 2)
     ))?;
     let rows = stmt.query_map(rusqlite::params![session, all, group, status, limit], row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

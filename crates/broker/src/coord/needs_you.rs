@@ -15,11 +15,10 @@ use claude_peers_proto::time::rfc3339;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::coord::{GroupFilter, approvals, preview, proposals, verifications};
-use crate::domain::audit;
+use crate::domain::context::Shared;
 use crate::domain::messages::{self, Post, Sender, To};
 use crate::domain::peers;
 use crate::error::Result;
-use crate::http::state::Shared;
 use crate::runtime::store::Tx;
 
 /// `kv` key: the operator has seen messages up to this id.
@@ -31,7 +30,7 @@ const UNREACHABLE_PREFIX: &str = "unreachable:";
 const TITLE_PREVIEW: usize = 80;
 
 fn kind_from(s: &str) -> PartyKind {
-    audit::kind_from(s)
+    PartyKind::parse_or_system(s)
 }
 
 /// A direct message unread by a recipient that is not connected.

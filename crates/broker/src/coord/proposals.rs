@@ -21,11 +21,11 @@ use serde_json::json;
 
 use crate::coord::{self, Caller, GroupFilter};
 use crate::domain::audit;
+use crate::domain::context::Shared;
 use crate::domain::peers;
 use crate::domain::peers::PeerRow;
 use crate::domain::rules::Actor;
 use crate::error::Result;
-use crate::http::state::Shared;
 use crate::runtime::hub::Effect;
 use crate::runtime::store::Tx;
 
@@ -233,7 +233,7 @@ pub fn vote(
         .execute(params![
             p.id,
             voter_id,
-            audit::kind_str(voter.kind),
+            voter.kind.as_str(),
             voter.name,
             vote.as_str(),
             reason,

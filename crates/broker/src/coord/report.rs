@@ -22,12 +22,12 @@ use crate::coord::tasks;
 use crate::coord::verifications;
 use crate::coord::{Caller, GroupFilter};
 use crate::domain::audit;
+use crate::domain::context::Shared;
 use crate::domain::groups;
 use crate::domain::peers;
-use crate::domain::rules::{Actor, Standing};
+use crate::domain::rules::Actor;
 use crate::domain::sessions;
 use crate::error::Result;
-use crate::http::state::Shared;
 use crate::runtime::store::Tx;
 
 /// Most rows of each section.
@@ -61,10 +61,7 @@ pub fn markdown(
     session: &str,
     now: i64,
 ) -> Result<String> {
-    let filter = match &caller.standing {
-        Standing::Operator => GroupFilter::All,
-        Standing::Member(g) => GroupFilter::One(g.clone()),
-    };
+    let filter = GroupFilter::of(&caller.standing);
     let (all, group) = filter.params();
     let mut md = String::new();
     let started = sessions::started_at(conn, session)?;
@@ -313,10 +310,11 @@ pub fn markdown(
     }
 
     let stats: Vec<(String, i64)> = conn
-        .prepare_cached(
-            "SELECT from_name, count(*) FROM messages WHERE session_id = ?1 AND (?2 = 0 OR group_id IS ?3)
+        .prepare_cached(&format!(
+            "SELECT from_name, count(*) FROM messages WHERE session_id = ?1 AND {}
              GROUP BY from_kind, from_id ORDER BY count(*) DESC, from_name",
-        )?
+            GroupFilter::sql("group_id", 2)
+        ))?
         .query_map(params![session, all, group], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let total: i64 = stats.iter().map(|(_, n)| n).sum();
@@ -334,10 +332,7 @@ pub fn markdown(
         &audit::Filter {
             limit: ACTIVITY_ROWS as u32,
             session: Some(session.to_string()),
-            group: match &filter {
-                GroupFilter::All => None,
-                GroupFilter::One(g) => Some(g.clone()),
-            },
+            group: filter.clone(),
             ..Default::default()
         },
     )?
@@ -436,7 +431,7 @@ pub fn begin_session(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor) -> Result<
     audit::record(
         t,
         &sh.hub,
-        &crate::http::state::actor_party(actor),
+        &actor.party(),
         "session.begin",
         &format!("{id} (after {previous})"),
         None,

@@ -2,25 +2,26 @@
 //! review request, handoff) to one peer of the caller's group, or to the
 //! operator. The fields are checked and rendered by
 //! [`claude_peers_proto::structured`]; the message keeps its `msg_type` and
-//! fields (metadata), which reach the recipient's channel meta. It counts as a
-//! send: same rate limit (applied by the route), same queue-depth rule.
+//! fields (metadata), which reach the recipient's channel meta. It is sent by
+//! the same path as a plain message (isolation, queue depth) and counts
+//! against the same send limit.
 
 use std::sync::Arc;
 
-use claude_peers_proto::api::{DeliveryState, Party, PartyKind, SendResult};
+use claude_peers_proto::api::SendResult;
 use claude_peers_proto::coord::StructuredRequest;
-use claude_peers_proto::{ApiError, structured, validate};
+use claude_peers_proto::{structured, validate};
 use serde_json::Value;
 
-use crate::coord::Caller;
 use crate::domain::audit;
-use crate::domain::messages::{self, Post, To};
+use crate::domain::context::Shared;
+use crate::domain::messages::{self, Body};
 use crate::domain::rules::Actor;
 use crate::error::Result;
-use crate::http::state::Shared;
 use crate::runtime::store::Tx;
 
-/// Send a structured message.
+/// Send a structured message: parsed and rendered here, sent by the one
+/// send path (`messages::send_to`), then audited.
 pub fn send(
     t: &mut Tx<'_>,
     sh: &Arc<Shared>,
@@ -29,69 +30,33 @@ pub fn send(
 ) -> Result<SendResult> {
     let msg = structured::parse(&req.msg_type, &req.fields)?;
     let context = req.context.as_ref().map(validate::context).transpose()?;
-    let caller = Caller::load(t.conn, actor)?;
     let kind = msg.msg_type.as_str();
-    if let Some(op) = messages::operator_recipient(&req.to) {
-        let id = messages::post(
-            t,
-            sh,
-            Post {
-                from: caller.sender(),
-                to: To::Operator(op),
-                text: msg.text,
-                msg_type: Some(kind.to_string()),
-                metadata: Some(Value::Object(msg.fields)),
-                context,
-            },
-        )?;
-        audit::record(
-            t,
-            &sh.hub,
-            &caller.party(),
-            "message.structured",
-            &format!("{kind} → {}", op.id()),
-            caller.me.as_ref().and_then(|m| m.group_id.as_deref()),
-        )?;
-        return Ok(SendResult {
-            message_id: id,
-            to: Party {
-                kind: PartyKind::Operator,
-                id: op.id().into(),
-                name: op.id().into(),
-            },
-            state: DeliveryState::Delivered,
-            recipient_connected: true,
-        });
-    }
-    let target = caller.resolve(t.conn, "to", &req.to)?;
-    if caller.is(&target.id) {
-        return Err(ApiError::invalid("to", "you cannot send a message to yourself").into());
-    }
-    messages::check_queue(t.conn, sh, &target)?;
-    let id = messages::post(
+    let sent = messages::send_to(
         t,
         sh,
-        Post {
-            from: caller.sender(),
-            to: To::Peer(&target),
+        actor,
+        &req.to,
+        Body {
             text: msg.text,
             msg_type: Some(kind.to_string()),
             metadata: Some(Value::Object(msg.fields)),
             context,
         },
     )?;
-    audit::record(
-        t,
-        &sh.hub,
-        &caller.party(),
-        "message.structured",
-        &format!("#{id} {kind} → {}", target.name),
-        target.group_id.as_deref(),
-    )?;
-    Ok(SendResult {
-        message_id: id,
-        to: target.party(),
-        state: DeliveryState::Queued,
-        recipient_connected: sh.hub.is_connected(&target.id),
-    })
+    let by = match &sent.me {
+        Some(me) => me.party(),
+        None => actor.party(),
+    };
+    let (details, group) = match &sent.target {
+        Some(target) => (
+            format!("#{} {kind} → {}", sent.result.message_id, target.name),
+            target.group_id.as_deref(),
+        ),
+        None => (
+            format!("{kind} → {}", sent.result.to.id),
+            sent.me.as_ref().and_then(|m| m.group_id.as_deref()),
+        ),
+    };
+    audit::record(t, &sh.hub, &by, "message.structured", &details, group)?;
+    Ok(sent.result)
 }

@@ -18,11 +18,11 @@ use serde_json::json;
 
 use crate::coord::{self, Caller, GroupFilter};
 use crate::domain::audit;
+use crate::domain::context::Shared;
 use crate::domain::peers;
 use crate::domain::peers::PeerRow;
 use crate::domain::rules::Actor;
 use crate::error::Result;
-use crate::http::state::Shared;
 use crate::runtime::hub::Effect;
 use crate::runtime::store::Tx;
 
@@ -169,7 +169,7 @@ pub fn create(
             group,
             title,
             description,
-            audit::kind_str(creator.kind),
+            creator.kind.as_str(),
             creator.id,
             creator.name,
             assignee.as_ref().map(|a| a.id.clone()),
@@ -314,7 +314,7 @@ pub fn complete(
             task.id,
             result,
             t.now,
-            audit::kind_str(completer.kind),
+            completer.kind.as_str(),
             completer.id,
             completer.name
         ])?;

@@ -4,6 +4,7 @@ use claude_peers_proto::api::{Party, PartyKind};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::rules::GroupFilter;
 use crate::error::Result;
 use crate::runtime::hub::Hub;
 use crate::runtime::store::Tx;
@@ -25,7 +26,7 @@ pub fn record(
         .execute(params![
             t.now,
             hub.session(),
-            kind_str(actor.kind),
+            actor.kind.as_str(),
             actor.id,
             actor.name,
             action,
@@ -41,22 +42,6 @@ pub fn operator_only(action: &str) -> bool {
     action.starts_with("permission.")
 }
 
-pub fn kind_str(kind: PartyKind) -> &'static str {
-    match kind {
-        PartyKind::Peer => "peer",
-        PartyKind::Operator => "operator",
-        PartyKind::System => "system",
-    }
-}
-
-pub fn kind_from(s: &str) -> PartyKind {
-    match s {
-        "peer" => PartyKind::Peer,
-        "operator" => PartyKind::Operator,
-        _ => PartyKind::System,
-    }
-}
-
 /// One audit entry as the API shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -69,28 +54,26 @@ pub struct AuditEntry {
 }
 
 /// The newest entries first, at most `limit`, optionally before id `before`.
-/// `group`: `Some(g)` keeps only entries of that group (`Some(None)` = lobby).
+/// `group`: which namespaces' entries.
 pub fn list(
     conn: &rusqlite::Connection,
     limit: u32,
     before: Option<i64>,
-    group: Option<Option<&str>>,
+    group: &GroupFilter,
 ) -> Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, at, actor_kind, actor_id, actor_name, action, details, group_id FROM audit
-         WHERE (?1 IS NULL OR id < ?1) AND (?2 = 0 OR group_id IS ?3)
+         WHERE (?1 IS NULL OR id < ?1) AND {}
          ORDER BY id DESC LIMIT ?4",
-    )?;
-    let (filter, g) = match group {
-        None => (0, None),
-        Some(g) => (1, g),
-    };
+        GroupFilter::sql("group_id", 2)
+    ))?;
+    let (filter, g) = group.params();
     let rows = stmt.query_map(params![before, filter, g, limit], |r| {
         Ok(AuditEntry {
             id: r.get(0)?,
             at: claude_peers_proto::time::rfc3339(r.get(1)?),
             actor: Party {
-                kind: kind_from(&r.get::<_, String>(2)?),
+                kind: PartyKind::parse_or_system(&r.get::<_, String>(2)?),
                 id: r.get(3)?,
                 name: r.get(4)?,
             },
@@ -111,26 +94,24 @@ pub struct Filter {
     pub action: Option<String>,
     /// This actor (id or name).
     pub actor: Option<String>,
-    /// `Some(g)`: only this group (`Some(None)` = the lobby).
-    pub group: Option<Option<String>>,
+    /// Which namespaces' entries.
+    pub group: GroupFilter,
     pub session: Option<String>,
 }
 
 /// The newest matching entries first.
 pub fn query(conn: &rusqlite::Connection, f: &Filter) -> Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, at, actor_kind, actor_id, actor_name, action, details, group_id FROM audit
          WHERE (?1 IS NULL OR id < ?1)
            AND (?2 IS NULL OR substr(action, 1, length(?2)) = ?2)
            AND (?3 IS NULL OR actor_id = ?3 OR lower(actor_name) = lower(?3))
-           AND (?4 = 0 OR group_id IS ?5)
+           AND {}
            AND (?6 IS NULL OR session_id = ?6)
          ORDER BY id DESC LIMIT ?7",
-    )?;
-    let (filter, g) = match &f.group {
-        None => (0, None),
-        Some(g) => (1, g.clone()),
-    };
+        GroupFilter::sql("group_id", 4)
+    ))?;
+    let (filter, g) = f.group.params();
     let rows = stmt.query_map(
         params![f.before, f.action, f.actor, filter, g, f.session, f.limit],
         |r| {
@@ -138,7 +119,7 @@ pub fn query(conn: &rusqlite::Connection, f: &Filter) -> Result<Vec<AuditEntry>>
                 id: r.get(0)?,
                 at: claude_peers_proto::time::rfc3339(r.get(1)?),
                 actor: Party {
-                    kind: kind_from(&r.get::<_, String>(2)?),
+                    kind: PartyKind::parse_or_system(&r.get::<_, String>(2)?),
                     id: r.get(3)?,
                     name: r.get(4)?,
                 },

@@ -1,5 +1,6 @@
 //! Isolation groups: automatic ones (one per repository and branch) and manual
-//! ones the operator creates. Membership changes are announced as events.
+//! ones the operator creates. Membership changes are announced as events;
+//! moving peers between groups is `domain::membership`.
 
 use std::sync::Arc;
 
@@ -11,19 +12,19 @@ use claude_peers_proto::time::rfc3339;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::domain::audit;
-use crate::domain::peers::{self, PeerRow};
+use crate::domain::context::Shared;
+use crate::domain::peers::rows::{self as peers, PeerRow};
 use crate::domain::rules::{Actor, Standing};
 use crate::error::Result;
-use crate::http::state::Shared;
 use crate::runtime::hub::Effect;
 use crate::runtime::ids;
 use crate::runtime::store::Tx;
 
-struct GroupRow {
-    id: String,
-    name: String,
-    auto: bool,
-    created_at: i64,
+pub struct GroupRow {
+    pub id: String,
+    pub name: String,
+    pub auto: bool,
+    pub created_at: i64,
 }
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GroupRow> {
@@ -74,7 +75,7 @@ pub fn ensure_auto(t: &mut Tx<'_>, _sh: &Arc<Shared>, key: &str, name: &str) -> 
     Ok(id)
 }
 
-fn get(conn: &Connection, id: &str) -> Result<Option<GroupRow>> {
+pub fn get(conn: &Connection, id: &str) -> Result<Option<GroupRow>> {
     Ok(conn
         .prepare_cached("SELECT id, name, auto_key, created_at FROM groups WHERE id = ?1")?
         .query_row([id], row)
@@ -153,73 +154,8 @@ pub fn create(
         "INSERT INTO groups (id, name, name_key, auto_key, created_at) VALUES (?1, ?2, ?3, NULL, ?4)",
         params![id, name, name.to_lowercase(), t.now],
     )?;
-    audit::record(
-        t,
-        &sh.hub,
-        &crate::http::state::actor_party(actor),
-        "group.create",
-        &name,
-        Some(&id),
-    )?;
+    audit::record(t, &sh.hub, &actor.party(), "group.create", &name, Some(&id))?;
     announce(t, sh, &id)?;
     let g = get(t.conn, &id)?.ok_or_else(|| ApiError::internal("group vanished"))?;
     view(t.conn, g)
-}
-
-/// Move a peer into a group (or the lobby) (operator).
-pub fn assign(
-    t: &mut Tx<'_>,
-    sh: &Arc<Shared>,
-    actor: &Actor,
-    peer_id: &str,
-    group: Option<&str>,
-) -> Result<()> {
-    let peer = peers::require(t.conn, peer_id)?;
-    if peer.removed_at.is_some() {
-        return Err(ApiError::conflict(format!("{} is not listed any more", peer.name)).into());
-    }
-    let target = match group {
-        None => None,
-        Some(g) if g.eq_ignore_ascii_case("lobby") => None,
-        Some(g) => {
-            Some(find(t.conn, g)?.ok_or_else(|| ApiError::not_found(format!("no group {g:?}")))?)
-        }
-    };
-    let moved = peers::move_to(t, sh, &peer, target.as_deref(), true, true)?;
-    let dest = moved.group_name.clone().unwrap_or_else(|| "lobby".into());
-    audit::record(
-        t,
-        &sh.hub,
-        &crate::http::state::actor_party(actor),
-        "group.assign",
-        &format!("{} → {dest}", moved.name),
-        target.as_deref(),
-    )?;
-    Ok(())
-}
-
-/// Delete a group; its members go to the lobby (operator).
-pub fn delete(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor, id_or_name: &str) -> Result<()> {
-    let id = find(t.conn, id_or_name)?
-        .ok_or_else(|| ApiError::not_found(format!("no group {id_or_name:?}")))?;
-    let g = get(t.conn, &id)?.ok_or_else(|| ApiError::not_found("no such group"))?;
-    for member in peers::in_namespace(t.conn, Some(&id))? {
-        peers::move_to(t, sh, &member, None, true, false)?;
-    }
-    // Removed peers that pointed at the group go back to the lobby too.
-    t.conn.execute(
-        "UPDATE peers SET group_id = NULL WHERE group_id = ?1",
-        [&id],
-    )?;
-    t.conn.execute("DELETE FROM groups WHERE id = ?1", [&id])?;
-    audit::record(
-        t,
-        &sh.hub,
-        &crate::http::state::actor_party(actor),
-        "group.delete",
-        &g.name,
-        Some(&id),
-    )?;
-    t.effect(Effect::event(Event::GroupDeleted { id }));
-    Ok(())
 }

@@ -3,9 +3,17 @@
 //! - [`can_reach`]: who may see and message whom (group isolation). Listing,
 //!   name resolution, sending, broadcasting, history, pins, reactions and every
 //!   coordination feature call it; nothing re-implements it.
-//! - [`auto_group`]: which group a registering peer lands in.
+//! - [`GroupFilter`]: the same rule in SQL, for listings that filter in the
+//!   database: built from the same [`Standing`] ([`GroupFilter::of`]), with a
+//!   test that the two always agree.
+//! - [`auto_group`]: which group a registering peer lands in (the modes are
+//!   [`AutoGroup`], a configuration choice).
 
 use std::path::Path;
+
+use claude_peers_proto::api::{Party, PartyKind};
+
+use crate::config::AutoGroup;
 
 /// Who is acting on the broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +23,25 @@ pub enum Actor {
     /// A person: at the dashboard or the CLI (proved by the admin token or a
     /// dashboard session).
     Operator(OperatorKind),
+}
+
+impl Actor {
+    /// How an actor appears as a party to a message or in the audit log
+    /// (a peer by its id; see `PeerRow::party` for its current name).
+    pub fn party(&self) -> Party {
+        match self {
+            Actor::Peer(id) => Party {
+                kind: PartyKind::Peer,
+                id: id.clone(),
+                name: id.clone(),
+            },
+            Actor::Operator(kind) => Party {
+                kind: PartyKind::Operator,
+                id: kind.id().to_string(),
+                name: kind.id().to_string(),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,26 +78,42 @@ pub fn can_reach(from: &Standing, to_group: Option<&str>) -> bool {
     }
 }
 
-/// How registering peers are grouped automatically.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AutoGroup {
-    /// One group per repository and branch (the default).
+/// Which namespaces a listing covers, as SQL over a `group_id` column: the
+/// database form of [`can_reach`].
+///
+/// [`GroupFilter::of`] a standing keeps exactly the rows [`can_reach`] allows
+/// (tested below against SQLite). The operator may narrow a listing to one
+/// namespace ([`GroupFilter::One`]), never widen a peer's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum GroupFilter {
+    /// Every group and the lobby (the operator).
     #[default]
-    Branch,
-    /// One group per repository, whatever the branch.
-    Repo,
-    /// Everyone starts in the lobby.
-    Off,
+    All,
+    /// One namespace (`None` = the lobby).
+    One(Option<String>),
 }
 
-impl AutoGroup {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "branch" => Self::Branch,
-            "repo" => Self::Repo,
-            "off" => Self::Off,
-            _ => return None,
-        })
+impl GroupFilter {
+    /// Everything an actor standing at `standing` may reach.
+    pub fn of(standing: &Standing) -> Self {
+        match standing {
+            Standing::Operator => Self::All,
+            Standing::Member(own) => Self::One(own.clone()),
+        }
+    }
+
+    /// The SQL condition on `column`, taking the two parameters
+    /// [`GroupFilter::params`] at positions `?{at}` and `?{at + 1}`.
+    pub fn sql(column: &str, at: usize) -> String {
+        format!("(?{at} = 0 OR {column} IS ?{})", at + 1)
+    }
+
+    /// The two parameters of [`GroupFilter::sql`].
+    pub fn params(&self) -> (i64, Option<String>) {
+        match self {
+            Self::All => (0, None),
+            Self::One(g) => (1, g.clone()),
+        }
     }
 }
 
@@ -132,6 +175,62 @@ mod tests {
         assert!(!can_reach(&a, Some("b")), "groups do not see each other");
         assert!(can_reach(&Standing::Operator, Some("b")));
         assert!(can_reach(&Standing::Operator, None));
+    }
+
+    /// The SQL filter keeps exactly the rows `can_reach` allows, for every
+    /// standing and every namespace (including ids SQL could confuse: an
+    /// empty string, `NULL`-looking text, case).
+    #[test]
+    fn the_sql_filter_agrees_with_can_reach() {
+        use proptest::prelude::*;
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, group_id TEXT)")
+            .unwrap();
+        let sql = format!(
+            "SELECT id FROM t WHERE {} ORDER BY id",
+            GroupFilter::sql("group_id", 1)
+        );
+        let namespace = prop_oneof![
+            Just(None),
+            prop::sample::select(vec!["a", "b", "A", "", "NULL", "lobby"])
+                .prop_map(|s| Some(s.to_string())),
+        ];
+        let standing = prop_oneof![
+            Just(Standing::Operator),
+            namespace.clone().prop_map(Standing::Member),
+        ];
+        let mut runner = proptest::test_runner::TestRunner::default();
+        runner
+            .run(
+                &(standing, prop::collection::vec(namespace, 0..12)),
+                |(standing, rows)| {
+                    conn.execute("DELETE FROM t", []).unwrap();
+                    for (i, g) in rows.iter().enumerate() {
+                        conn.execute(
+                            "INSERT INTO t (id, group_id) VALUES (?1, ?2)",
+                            rusqlite::params![i as i64, g],
+                        )
+                        .unwrap();
+                    }
+                    let (all, group) = GroupFilter::of(&standing).params();
+                    let kept: Vec<i64> = conn
+                        .prepare(&sql)
+                        .unwrap()
+                        .query_map(rusqlite::params![all, group], |r| r.get(0))
+                        .unwrap()
+                        .collect::<rusqlite::Result<_>>()
+                        .unwrap();
+                    let allowed: Vec<i64> = rows
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, g)| can_reach(&standing, g.as_deref()))
+                        .map(|(i, _)| i as i64)
+                        .collect();
+                    prop_assert_eq!(kept, allowed);
+                    Ok(())
+                },
+            )
+            .unwrap();
     }
 
     #[test]

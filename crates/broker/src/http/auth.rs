@@ -1,12 +1,10 @@
-//! Who is calling: peer tokens, the operator's admin token, dashboard sessions.
+//! Who is calling: peer tokens, the operator's admin token, the dashboard sign-in.
 //!
 //! - A peer proves itself with the token it was issued at registration
 //!   (`Authorization: Bearer cpt_…`). The broker keeps only its SHA-256.
 //! - A person at the CLI uses the admin token, kept in a file beside the
 //!   database, readable only by its owner (mode 0600).
-//! - A person at the dashboard holds a session cookie (HttpOnly,
-//!   SameSite=Strict), signed with the admin token so it survives a broker
-//!   restart and dies when the admin token changes.
+//! - A person at the dashboard holds a sign-in cookie (see [`crate::http::signin`]).
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -17,17 +15,12 @@ use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use claude_peers_proto::{ApiError, ErrorCode};
-use sha2::{Digest, Sha256};
 
 use crate::domain::rules::{Actor, OperatorKind};
 use crate::error::Error;
+use crate::http::signin::SIGNIN_COOKIE;
 use crate::http::state::AppState;
 use crate::runtime::ids::{hash_token, new_token, same_secret};
-
-/// Name of the dashboard session cookie.
-pub const SESSION_COOKIE: &str = "cp_session";
-/// How long a dashboard session lasts.
-pub const SESSION_TTL_MS: i64 = 7 * 24 * 3_600_000;
 
 /// Read the admin token from `path`, creating it (mode 0600) if missing. A file
 /// that others can read is tightened to 0600 with a warning.
@@ -80,55 +73,6 @@ pub fn load_or_create_admin_token(path: &Path) -> Result<String, Error> {
     }
 }
 
-/// Signs and checks dashboard session cookies.
-pub struct DashboardSessions {
-    key: String,
-}
-
-impl DashboardSessions {
-    pub fn new(admin_token: &str) -> Self {
-        Self {
-            key: format!("dashboard-session:{admin_token}"),
-        }
-    }
-
-    fn mac(&self, body: &str) -> String {
-        hex::encode(Sha256::digest(format!("{}|{body}", self.key).as_bytes()))
-    }
-
-    /// A new session value, valid for [`SESSION_TTL_MS`] from `now`.
-    pub fn issue(&self, now: i64) -> String {
-        let body = format!(
-            "{}.{}",
-            now + SESSION_TTL_MS,
-            crate::runtime::ids::short_id(16)
-        );
-        let mac = self.mac(&body);
-        format!("{body}.{mac}")
-    }
-
-    pub fn valid(&self, value: &str, now: i64) -> bool {
-        let Some((body, mac)) = value.rsplit_once('.') else {
-            return false;
-        };
-        let Some((expiry, _)) = body.split_once('.') else {
-            return false;
-        };
-        let Ok(expiry) = expiry.parse::<i64>() else {
-            return false;
-        };
-        expiry > now && same_secret(&self.mac(body), mac)
-    }
-
-    /// The `Set-Cookie` header value for `value`.
-    pub fn cookie(value: &str) -> String {
-        format!(
-            "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-            SESSION_TTL_MS / 1000
-        )
-    }
-}
-
 /// The bearer token of a request, if any.
 pub fn bearer(parts: &Parts) -> Option<&str> {
     bearer_header(&parts.headers)
@@ -170,7 +114,7 @@ pub fn identify(parts: &Parts, state: &AppState) -> Result<Actor, Error> {
             )),
         };
     }
-    if let Some(value) = cookie(parts, SESSION_COOKIE)
+    if let Some(value) = cookie(parts, SIGNIN_COOKIE)
         && state
             .dashboard
             .valid(value, claude_peers_proto::time::now_ms())
@@ -189,6 +133,10 @@ impl FromRequestParts<AppState> for Actor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Identified already by a layer (the send limit): once per request.
+        if let Some(actor) = parts.extensions.get::<Actor>() {
+            return Ok(actor.clone());
+        }
         let actor = identify(parts, state)?;
         if let Actor::Peer(id) = &actor
             && let Err(ms) = state.rates.requests.take(id)
@@ -248,19 +196,6 @@ impl FromRequestParts<AppState> for PeerActor {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dashboard_sessions_are_signed_and_expire() {
-        let s = DashboardSessions::new("cpt_0123456789abcdef0123456789abcdef");
-        let v = s.issue(1_000);
-        assert!(s.valid(&v, 2_000));
-        assert!(!s.valid(&v, 1_000 + SESSION_TTL_MS + 1), "expired");
-        let other = DashboardSessions::new("cpt_ffffffffffffffffffffffffffffffff");
-        assert!(!other.valid(&v, 2_000), "another admin token");
-        let forged = v.replacen(|c: char| c.is_ascii_digit(), "9", 1);
-        assert!(!s.valid(&forged, 2_000), "tampered expiry");
-        assert!(!s.valid("garbage", 2_000));
-    }
 
     #[test]
     fn admin_token_file_is_private() {

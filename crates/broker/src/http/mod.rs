@@ -6,5 +6,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod guard;
 pub mod routes;
+pub mod sendlimit;
+pub mod signin;
 pub mod state;
 pub mod stream;

@@ -45,6 +45,44 @@ impl Effect {
     }
 }
 
+/// Waits, for a short while, until one delivery moves forward (a send that
+/// asked for `wait_ms`).
+pub struct DeliveryWaiter(broadcast::Receiver<DeliveryUpdate>);
+
+/// What a [`DeliveryWaiter`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    /// The delivery reached this state.
+    Reached(DeliveryState),
+    /// Nothing happened within the time.
+    TimedOut,
+    /// Updates were missed (the waiter lagged behind, or the hub closed): the
+    /// caller reads the state from the store instead.
+    Missed,
+}
+
+impl DeliveryWaiter {
+    /// Wait up to `wait` for the delivery of `message_id` to `recipient_id`.
+    pub async fn wait(
+        mut self,
+        message_id: i64,
+        recipient_id: &str,
+        wait: std::time::Duration,
+    ) -> Waited {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.0.recv()).await {
+                Ok(Ok(u)) if u.message_id == message_id && u.recipient_id == recipient_id => {
+                    return Waited::Reached(u.state);
+                }
+                Ok(Ok(_)) => continue,
+                Ok(Err(_)) => return Waited::Missed,
+                Err(_) => return Waited::TimedOut,
+            }
+        }
+    }
+}
+
 /// A delivery update, as seen by waiting sends.
 #[derive(Debug, Clone)]
 pub struct DeliveryUpdate {
@@ -167,9 +205,10 @@ impl Hub {
         self.events.subscribe()
     }
 
-    /// Subscribe to delivery updates (before a send, to wait for its delivery).
-    pub fn subscribe_deliveries(&self) -> broadcast::Receiver<DeliveryUpdate> {
-        self.deliveries.subscribe()
+    /// Start watching delivery updates: call before the send is stored, so
+    /// that its update cannot be missed; then [`DeliveryWaiter::wait`].
+    pub fn delivery_waiter(&self) -> DeliveryWaiter {
+        DeliveryWaiter(self.deliveries.subscribe())
     }
 
     /// Register a new stream for `peer`; a previous stream of the same peer is told to close.
@@ -278,5 +317,41 @@ impl Hub {
         };
         t.retain(|_, at| now - *at < window_ms);
         t.keys().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn delivered(message_id: i64, to: &str) -> Effect {
+        Effect::Delivery {
+            message_id,
+            recipient_id: to.into(),
+            state: DeliveryState::Delivered,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_waiter_sees_its_own_delivery_and_ignores_others() {
+        let hub = Hub::new(String::new());
+        let waiter = hub.delivery_waiter();
+        hub.apply(vec![
+            delivered(1, "other"),
+            delivered(2, "b"),
+            delivered(1, "b"),
+        ]);
+        let seen = waiter.wait(1, "b", Duration::from_secs(5)).await;
+        assert_eq!(seen, Waited::Reached(DeliveryState::Delivered));
+    }
+
+    #[tokio::test]
+    async fn a_waiter_gives_up_at_its_deadline() {
+        let hub = Hub::new(String::new());
+        let waiter = hub.delivery_waiter();
+        hub.apply(vec![delivered(2, "b")]);
+        let seen = waiter.wait(1, "b", Duration::from_millis(20)).await;
+        assert_eq!(seen, Waited::TimedOut);
     }
 }

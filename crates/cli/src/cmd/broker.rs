@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use claude_peers_broker::domain::rules::AutoGroup;
+use claude_peers_broker::AutoGroup;
 use claude_peers_broker::{Config, DashboardLogin, Limits};
 use claude_peers_proto::limits;
 

@@ -257,7 +257,8 @@ fn version_gate(health: &Health, full: Option<&Health>, gates: &mut Gates) {
     let replaced = exe
         .as_ref()
         .is_some_and(|e| e.to_string_lossy().ends_with(" (deleted)"));
-    let fix = "claude-peers kill-broker --allow-restart   (running sessions start the new broker by themselves)";
+    // Running sessions start the new broker by themselves.
+    let fix = "claude-peers kill-broker --allow-restart";
     let who = match pid {
         Some(p) => format!("the broker (pid {p})"),
         None => "the broker".to_string(),
@@ -266,7 +267,7 @@ fn version_gate(health: &Health, full: Option<&Health>, gates: &mut Gates) {
         gates.fail(
             "version",
             format!(
-                "{who} runs version {}, this claude-peers is {mine}: a broker left from before an upgrade",
+                "{who} runs version {}, this claude-peers is {mine}: a broker left from before an upgrade (stop it; sessions start the new one)",
                 health.version
             ),
             fix,
@@ -275,7 +276,7 @@ fn version_gate(health: &Health, full: Option<&Health>, gates: &mut Gates) {
         gates.fail(
             "version",
             format!(
-                "{who} runs a binary that has since been replaced or deleted ({}): a broker left from before an upgrade",
+                "{who} runs a binary that has since been replaced or deleted ({}): a broker left from before an upgrade (stop it; sessions start the new one)",
                 exe.map(|e| e.display().to_string()).unwrap_or_default()
             ),
             fix,
@@ -440,7 +441,14 @@ async fn client_gates(host: &Host, gates: &mut Gates) {
     if found.is_empty() {
         gates.fail(
             "clients",
-            "no agent client found on this machine (looked for Claude Code)",
+            format!(
+                "no agent client found on this machine (looked for: {})",
+                all_clients()
+                    .iter()
+                    .map(|c| c.id())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             "install Claude Code, then `claude-peers install`",
         );
         return;
@@ -483,6 +491,9 @@ async fn client_gates(host: &Host, gates: &mut Gates) {
                     fix.clone(),
                 );
             }
+        }
+        for note in &status.notes {
+            gates.skip(&format!("{id}: note"), note.clone());
         }
         if id == "claude-code" {
             claude_version_gate(host, gates).await;

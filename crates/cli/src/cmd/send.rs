@@ -3,7 +3,6 @@
 use anyhow::Result;
 use claude_peers_proto::api::{BroadcastOrigin, BroadcastRequest, Scope, SendRequest};
 
-use crate::ScopeArg;
 use crate::ctx::{Ctx, explain};
 
 pub async fn send(ctx: &Ctx, to: &str, text: &str) -> Result<()> {
@@ -37,13 +36,8 @@ pub async fn send(ctx: &Ctx, to: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn broadcast(ctx: &Ctx, scope: ScopeArg, text: &str) -> Result<()> {
+pub async fn broadcast(ctx: &Ctx, scope: Scope, text: &str) -> Result<()> {
     ctx.require_broker().await?;
-    let scope = match scope {
-        ScopeArg::Machine => Scope::Machine,
-        ScopeArg::Directory => Scope::Directory,
-        ScopeArg::Repo => Scope::Repo,
-    };
     let origin = if scope == Scope::Machine {
         None
     } else {

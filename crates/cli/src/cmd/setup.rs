@@ -9,8 +9,8 @@ use serde_json::json;
 /// Options of `install` and `uninstall`.
 #[derive(clap::Args, Debug)]
 pub struct SetupArgs {
-    /// A client to act on (repeatable): claude-code. Default: every client found
-    /// on this machine (for uninstall: every client).
+    /// A client to act on (repeatable): claude-code, codex, gemini, opencode.
+    /// Default: every client found on this machine (for uninstall: every client).
     #[arg(long = "client", value_name = "CLIENT")]
     pub clients: Vec<String>,
     /// Where to register the MCP server: `user` (every project) or `project`
@@ -22,7 +22,7 @@ pub struct SetupArgs {
     pub dry_run: bool,
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ScopeArg {
     User,
     Project,
@@ -61,6 +61,16 @@ fn chosen(args: &SetupArgs, host: &Host, install: bool) -> Result<Vec<&'static d
         .iter()
         .copied()
         .filter(|c| c.detect(host))
+        .filter(|c| {
+            let keep = args.scope == ScopeArg::User || c.has_project_scope();
+            if !keep {
+                eprintln!(
+                    "{}: skipped: it has no project-scope configuration (use --scope user)",
+                    c.id()
+                );
+            }
+            keep
+        })
         .collect();
     if found.is_empty() {
         let known: Vec<_> = all_clients().iter().map(|c| c.id()).collect();
@@ -109,6 +119,7 @@ pub fn run(args: &SetupArgs, json_out: bool, install: bool) -> Result<()> {
                 json!({
                     "client": client.id(),
                     "changed": !files.is_empty(),
+                    "notes": if install { client.install_notes(&host) } else { vec![] },
                     "files": files.iter().map(|(c, backup)| json!({
                         "file": c.path,
                         "summary": c.summary,
@@ -163,6 +174,13 @@ pub fn run(args: &SetupArgs, json_out: bool, install: bool) -> Result<()> {
         println!();
         for (change, _) in files {
             print!("{}", change.diff());
+        }
+    }
+    if install {
+        for (client, _) in &report {
+            for note in client.install_notes(&host) {
+                println!("{}: note: {note}", client.id());
+            }
         }
     }
     if install && !args.dry_run && report.iter().any(|(_, f)| !f.is_empty()) {

@@ -145,6 +145,35 @@ impl Env {
     }
 }
 
+/// Run a command to completion within `timeout`: (exit code, stdout, stderr).
+pub async fn run_output(mut cmd: Command, timeout: Duration) -> (Option<i32>, String, String) {
+    let out = tokio::time::timeout(timeout, cmd.output())
+        .await
+        .expect("command timed out")
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The pinned real client `command` of `tests/clients/<folder>` (installed by
+/// `bash tests/clients/install.sh`, which `scripts/test.sh` runs first).
+pub fn real_client(folder: &str, command: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/clients")
+        .join(folder)
+        .join("node_modules/.bin")
+        .join(command);
+    assert!(
+        p.exists(),
+        "{} is missing: run `bash tests/clients/install.sh`",
+        p.display()
+    );
+    p
+}
+
 impl Drop for Env {
     /// Stop any broker that serves this test's database (auto-started ones
     /// are detached and would outlive the test).

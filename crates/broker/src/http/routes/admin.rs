@@ -32,7 +32,8 @@ use crate::domain::messages;
 use crate::domain::peers;
 use crate::domain::rules::{Actor, Standing};
 use crate::error::Result;
-use crate::http::auth::{DashboardSessions, Operator, identify};
+use crate::http::auth::{Operator, identify};
+use crate::http::signin::SignIns;
 use crate::http::state::AppState;
 use crate::runtime::ids::same_secret;
 
@@ -105,7 +106,7 @@ async fn dashboard_state(
                 messages: messages::feed(c, &session, DEFAULT_HISTORY, None)?,
                 pinned: messages::pinned(c, &session)?,
                 typing: sh.hub.typing_since(now, TYPING_WINDOW_MS),
-                audit: audit::list(c, 50, None, None)?
+                audit: audit::list(c, 50, None, &GroupFilter::All)?
                     .into_iter()
                     .filter_map(|e| serde_json::to_value(e).ok())
                     .collect(),
@@ -177,7 +178,7 @@ async fn login(
     let value = state.dashboard.issue(claude_peers_proto::time::now_ms());
     Ok((
         StatusCode::NO_CONTENT,
-        [(SET_COOKIE, DashboardSessions::cookie(&value))],
+        [(SET_COOKIE, SignIns::cookie(&value))],
     )
         .into_response())
 }
@@ -193,8 +194,8 @@ async fn audit_log(
             .store
             .read(move |c| {
                 let group = match q.group.as_deref() {
-                    None => None,
-                    Some(g) => Some(crate::coord::find_group(c, g)?),
+                    None => GroupFilter::All,
+                    Some(g) => GroupFilter::One(crate::coord::find_group(c, g)?),
                 };
                 audit::query(
                     c,

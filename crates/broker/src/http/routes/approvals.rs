@@ -2,22 +2,27 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json as Reply, Router};
 use claude_peers_proto::coord::{ApprovalView, ListQuery, RequestApproval, RespondApproval};
 
 use super::extract::{Json, Path, Query};
-use super::messages::check_send_rate;
 use crate::coord::Caller;
 use crate::coord::approvals;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::http::state::AppState;
 
-pub fn routes() -> Router<AppState> {
+/// Routes that store messages for other peers (counted by the send limit).
+pub fn sends() -> Router<AppState> {
     Router::new()
-        .route("/v1/approvals", post(request).get(list))
+        .route("/v1/approvals", post(request))
         .route("/v1/approvals/{id}/respond", post(respond))
+}
+
+/// The other routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/approvals", get(list))
 }
 
 async fn request(
@@ -25,7 +30,6 @@ async fn request(
     actor: Actor,
     Json(req): Json<RequestApproval>,
 ) -> Result<(StatusCode, Reply<ApprovalView>)> {
-    check_send_rate(&state, &actor)?;
     let sh = state.shared.clone();
     let a = state
         .store

@@ -2,22 +2,27 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json as Reply, Router};
 use claude_peers_proto::coord::{DecisionQuery, DecisionView, PostDecision};
 
 use super::extract::{Json, Path, Query};
-use super::messages::check_send_rate;
 use crate::coord::Caller;
 use crate::coord::decisions;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::http::state::AppState;
 
-pub fn routes() -> Router<AppState> {
+/// Routes that store messages for other peers (counted by the send limit).
+pub fn sends() -> Router<AppState> {
     Router::new()
-        .route("/v1/decisions", post(post_decision).get(list))
+        .route("/v1/decisions", post(post_decision))
         .route("/v1/decisions/{id}/revoke", post(revoke))
+}
+
+/// The other routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/decisions", get(list))
 }
 
 async fn post_decision(
@@ -25,7 +30,6 @@ async fn post_decision(
     actor: Actor,
     Json(req): Json<PostDecision>,
 ) -> Result<(StatusCode, Reply<DecisionView>)> {
-    check_send_rate(&state, &actor)?;
     let sh = state.shared.clone();
     let (d, updated) = state
         .store

@@ -8,10 +8,11 @@ use claude_peers_proto::time::now_ms;
 
 use super::extract::Json;
 use crate::coord::files;
+use crate::domain::peers::standing;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::http::auth::PeerActor;
-use crate::http::state::{AppState, standing};
+use crate::http::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/files", put(set).get(list))

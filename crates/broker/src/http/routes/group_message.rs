@@ -5,14 +5,11 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json as Reply, Router};
-use claude_peers_proto::api::{BroadcastResult, Party};
-use claude_peers_proto::{ApiError, validate};
+use claude_peers_proto::api::BroadcastResult;
 use serde::Deserialize;
 
 use super::extract::{Json, Path};
-use crate::domain::groups;
-use crate::domain::messages::{self, Post, Sender, To};
-use crate::domain::peers;
+use crate::domain::messages;
 use crate::error::Result;
 use crate::http::auth::Operator;
 use crate::http::state::AppState;
@@ -37,42 +34,7 @@ async fn send_to_group(
     let sh = state.shared.clone();
     let out = state
         .store
-        .write(move |t| {
-            let text = validate::message_text("text", &req.text)?;
-            let Some(gid) = groups::find(t.conn, &group)? else {
-                return Err(ApiError::not_found(format!("no group {group:?}")).into());
-            };
-            let members: Vec<_> = peers::in_namespace(t.conn, Some(&gid))?
-                .into_iter()
-                .filter(|p| messages::check_queue(t.conn, &sh, p).is_ok())
-                .collect();
-            if members.is_empty() {
-                return Err(
-                    ApiError::invalid("id", "that group has no members to write to").into(),
-                );
-            }
-            let id = messages::post(
-                t,
-                &sh,
-                Post {
-                    from: Sender::Operator(k),
-                    to: To::Peers(&members),
-                    text,
-                    msg_type: None,
-                    metadata: None,
-                    context: None,
-                },
-            )?;
-            let connected = members
-                .iter()
-                .filter(|p| sh.hub.is_connected(&p.id))
-                .count() as u32;
-            Ok(BroadcastResult {
-                message_id: id,
-                recipients: members.iter().map(|p| p.party()).collect::<Vec<Party>>(),
-                connected,
-            })
-        })
+        .write(move |t| messages::to_group(t, &sh, k, &group, &req.text))
         .await?;
     Ok(Reply(out))
 }

@@ -7,11 +7,12 @@ use axum::{Json as Reply, Router};
 use claude_peers_proto::api::{AssignGroup, CreateGroup, GroupList, GroupView};
 
 use super::extract::{Json, Path};
-use crate::domain::groups;
+use crate::domain::peers::standing;
 use crate::domain::rules::{Actor, OperatorKind};
+use crate::domain::{groups, membership};
 use crate::error::Result;
 use crate::http::auth::Operator;
-use crate::http::state::{AppState, standing};
+use crate::http::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -57,7 +58,7 @@ async fn remove(
     let sh = state.shared.clone();
     state
         .store
-        .write(move |t| groups::delete(t, &sh, &op(k), &id))
+        .write(move |t| membership::delete_group(t, &sh, &op(k), &id))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -71,7 +72,7 @@ async fn assign(
     let sh = state.shared.clone();
     state
         .store
-        .write(move |t| groups::assign(t, &sh, &op(k), &peer, req.group.as_deref()))
+        .write(move |t| membership::assign(t, &sh, &op(k), &peer, req.group.as_deref()))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,15 +17,24 @@ use claude_peers_proto::{ApiError, validate};
 use super::extract::{Json, Path, Query};
 use crate::domain::messages;
 use crate::domain::peers;
+use crate::domain::peers::standing;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::http::auth::{Operator, PeerActor};
-use crate::http::state::{AppState, standing};
+use crate::http::state::AppState;
+use crate::runtime::hub::Waited;
 
+/// Routes that store messages for other peers (counted by the send limit).
+pub fn sends() -> Router<AppState> {
+    Router::new()
+        .route("/v1/messages", post(send))
+        .route("/v1/broadcasts", post(broadcast))
+}
+
+/// The other routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/v1/messages", post(send).get(feed))
-        .route("/v1/broadcasts", post(broadcast))
+        .route("/v1/messages", get(feed))
         .route("/v1/inbox", get(inbox))
         .route("/v1/inbox/check", post(check))
         .route("/v1/inbox/read", post(read))
@@ -34,24 +43,6 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/messages/{id}/ack", post(ack))
         .route("/v1/messages/{id}/pin", post(pin))
         .route("/v1/messages/{id}/reactions", post(react))
-}
-
-/// Apply the per-peer send rate limit.
-pub(crate) fn check_send_rate(state: &AppState, actor: &Actor) -> Result<()> {
-    if let Actor::Peer(id) = actor
-        && let Err(ms) = state.rates.sends.take(id)
-    {
-        let per_min = state.rates.sends.capacity();
-        return Err(ApiError::rate_limited(
-            format!(
-                "rate limited: at most {per_min} messages per minute; retry in {:.1} s",
-                ms as f64 / 1000.0
-            ),
-            ms,
-        )
-        .into());
-    }
-    Ok(())
 }
 
 async fn send(
@@ -67,41 +58,29 @@ async fn send(
         )
         .into());
     }
-    check_send_rate(&state, &actor)?;
-    let mut updates = (wait > 0).then(|| state.hub().subscribe_deliveries());
+    let waiter = (wait > 0).then(|| state.hub().delivery_waiter());
     let sh = state.shared.clone();
     let mut result = state
         .store
         .write(move |t| messages::send(t, &sh, &actor, &req))
         .await?;
-    if let Some(rx) = updates.as_mut()
+    if let Some(waiter) = waiter
         && result.state == DeliveryState::Queued
         && result.recipient_connected
     {
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(wait);
-        loop {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Ok(u))
-                    if u.message_id == result.message_id && u.recipient_id == result.to.id =>
+        let (id, to) = (result.message_id, result.to.id.clone());
+        match waiter.wait(id, &to, Duration::from_millis(wait)).await {
+            Waited::Reached(s) => result.state = result.state.max(s),
+            Waited::TimedOut => {}
+            Waited::Missed => {
+                if let Some(v) = state
+                    .store
+                    .read(move |c| messages::view(c, id, messages::Viewer::Recipient(&to)))
+                    .await?
+                    && let Some(s) = v.deliveries.first().map(|d| d.state)
                 {
-                    result.state = result.state.max(u.state);
-                    break;
+                    result.state = s;
                 }
-                Ok(Ok(_)) => continue,
-                // Lagged or closed: read the state instead.
-                Ok(Err(_)) => {
-                    let (id, to) = (result.message_id, result.to.id.clone());
-                    if let Some(v) = state
-                        .store
-                        .read(move |c| messages::view(c, id, messages::Viewer::Recipient(&to)))
-                        .await?
-                        && let Some(s) = v.deliveries.first().map(|d| d.state)
-                    {
-                        result.state = s;
-                    }
-                    break;
-                }
-                Err(_) => break,
             }
         }
     }
@@ -113,7 +92,6 @@ async fn broadcast(
     actor: Actor,
     Json(req): Json<BroadcastRequest>,
 ) -> Result<Reply<BroadcastResult>> {
-    check_send_rate(&state, &actor)?;
     let sh = state.shared.clone();
     Ok(Reply(
         state

@@ -28,13 +28,31 @@ use claude_peers_proto::limits::MAX_BODY_BYTES;
 use crate::error::api_response;
 use crate::http::state::AppState;
 
+/// The routes that store messages for other peers: each request counts
+/// against the send limit, applied here once as a layer
+/// ([`crate::http::sendlimit`] says what counts and why).
+fn sends(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(messages::sends())
+        .merge(structured::sends())
+        .merge(decisions::sends())
+        .merge(verifications::sends())
+        .merge(proposals::sends())
+        .merge(tasks::sends())
+        .merge(approvals::sends())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::sendlimit::layer,
+        ))
+}
+
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .merge(sends(&state))
         .merge(admin::routes())
         .merge(peers::routes())
         .merge(messages::routes())
         .merge(groups::routes())
-        .merge(structured::routes())
         .merge(decisions::routes())
         .merge(verifications::routes())
         .merge(proposals::routes())

@@ -18,7 +18,7 @@ use crate::domain::audit;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::http::auth::Operator;
-use crate::http::state::{AppState, actor_party};
+use crate::http::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -65,7 +65,7 @@ async fn dismiss(
 ) -> Result<StatusCode> {
     let recipient = validate::required_line("recipient", &req.recipient, 64)?;
     let sh = state.shared.clone();
-    let by = actor_party(&Actor::Operator(kind));
+    let by = Actor::Operator(kind).party();
     state
         .store
         .write(move |t| {

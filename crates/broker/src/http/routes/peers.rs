@@ -13,12 +13,14 @@ use claude_peers_proto::api::{
 use claude_peers_proto::{ApiError, ErrorCode};
 
 use super::extract::{Json, Query};
+use crate::coord::files;
 use crate::domain::messages;
 use crate::domain::peers;
+use crate::domain::peers::standing;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::http::auth::PeerActor;
-use crate::http::state::{AppState, standing};
+use crate::http::state::AppState;
 use crate::runtime::ids::{hash_token, same_secret};
 
 use claude_peers_proto::api::JOIN_HEADER;
@@ -138,7 +140,10 @@ async fn leave(
     let notify = q.notify.unwrap_or(true);
     state
         .store
-        .write(move |t| peers::leave(t, &sh, &id, notify))
+        .write(move |t| {
+            let gone = peers::leave(t, &sh, &id, notify)?;
+            files::clear_departed(t, &sh, gone)
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -21,7 +21,7 @@ use crate::domain::peers;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::http::auth::Operator;
-use crate::http::state::{AppState, actor_party};
+use crate::http::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -49,7 +49,7 @@ async fn answer(
              (`claude-peers permissions` lists the pending ones)"
         ))
     })?;
-    let by = actor_party(&Actor::Operator(kind));
+    let by = Actor::Operator(kind).party();
     let details = format!(
         "{} {} for {} (request {}, permission {}) from the {}",
         req.behavior.as_str(),

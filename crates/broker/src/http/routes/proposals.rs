@@ -2,22 +2,27 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json as Reply, Router};
 use claude_peers_proto::coord::{CastVote, CreateProposal, ListQuery, ProposalView};
 
 use super::extract::{Json, Path, Query};
-use super::messages::check_send_rate;
 use crate::coord::Caller;
 use crate::coord::proposals;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::http::state::AppState;
 
-pub fn routes() -> Router<AppState> {
+/// Routes that store messages for other peers (counted by the send limit).
+pub fn sends() -> Router<AppState> {
     Router::new()
-        .route("/v1/proposals", post(create).get(list))
+        .route("/v1/proposals", post(create))
         .route("/v1/proposals/{id}/votes", post(vote))
+}
+
+/// The other routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/proposals", get(list))
 }
 
 async fn create(
@@ -25,7 +30,6 @@ async fn create(
     actor: Actor,
     Json(req): Json<CreateProposal>,
 ) -> Result<(StatusCode, Reply<ProposalView>)> {
-    check_send_rate(&state, &actor)?;
     let sh = state.shared.clone();
     let p = state
         .store

@@ -2,24 +2,29 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json as Reply, Router};
 use claude_peers_proto::coord::{
     ListQuery, RequestVerification, RespondVerification, VerificationView,
 };
 
 use super::extract::{Json, Path, Query};
-use super::messages::check_send_rate;
 use crate::coord::Caller;
 use crate::coord::verifications;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::http::state::AppState;
 
-pub fn routes() -> Router<AppState> {
+/// Routes that store messages for other peers (counted by the send limit).
+pub fn sends() -> Router<AppState> {
     Router::new()
-        .route("/v1/verifications", post(request).get(list))
+        .route("/v1/verifications", post(request))
         .route("/v1/verifications/{id}/respond", post(respond))
+}
+
+/// The other routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/verifications", get(list))
 }
 
 async fn request(
@@ -27,7 +32,6 @@ async fn request(
     actor: Actor,
     Json(req): Json<RequestVerification>,
 ) -> Result<(StatusCode, Reply<VerificationView>)> {
-    check_send_rate(&state, &actor)?;
     let sh = state.shared.clone();
     let v = state
         .store

@@ -1,0 +1,16 @@
+//! What every write of the domain and coordination layers needs besides the
+//! transaction: the hub (to read presence), the configuration and the
+//! activity clock of the session rule.
+
+use crate::config::Config;
+use crate::domain::sessions::Activity;
+use crate::runtime::hub::Hub;
+
+/// Shared by every request handler and write closure (inside `AppState`).
+pub struct Shared {
+    pub hub: Hub,
+    pub config: Config,
+    pub activity: Activity,
+    /// Pending permission requests and the links that carry their answers.
+    pub permissions: crate::domain::permissions::Permissions,
+}

@@ -1,0 +1,442 @@
+//! Posting: the one place a message and its deliveries are stored and its
+//! recipients woken ([`post`]), the sends built on it (`send_message`,
+//! `broadcast_message`), the recipient's queue limit, and retention.
+
+use std::sync::Arc;
+
+use claude_peers_proto::api::{
+    BroadcastRequest, BroadcastResult, ContextSnapshot, DeliveryState, Party, PartyKind, Scope,
+    SendRequest, SendResult,
+};
+use claude_peers_proto::limits::MAX_PATH_BYTES;
+use claude_peers_proto::stream::Event;
+use claude_peers_proto::{ApiError, ErrorCode, validate};
+use rusqlite::{Connection, params};
+
+use crate::domain::context::Shared;
+use crate::domain::groups;
+use crate::domain::messages::views::{Viewer, view};
+use crate::domain::peers::resolve::{resolve, unreachable_error};
+use crate::domain::peers::rows::{self as peers, PeerRow, standing};
+use crate::domain::rules::{Actor, OperatorKind};
+use crate::domain::sessions;
+use crate::error::Result;
+use crate::runtime::hub::Effect;
+use crate::runtime::store::Tx;
+
+/// Who a message is from.
+pub enum Sender<'a> {
+    Peer(&'a PeerRow),
+    Operator(OperatorKind),
+    /// The broker itself.
+    System,
+}
+
+impl<'a> Sender<'a> {
+    /// The sender for an actor: its peer row if it is a peer, else the person.
+    pub fn of(actor: &Actor, me: Option<&'a PeerRow>) -> Self {
+        match (me, actor) {
+            (Some(p), _) => Sender::Peer(p),
+            (None, Actor::Operator(k)) => Sender::Operator(*k),
+            (None, Actor::Peer(_)) => Sender::System,
+        }
+    }
+
+    fn party(&self) -> Party {
+        match self {
+            Sender::Peer(p) => p.party(),
+            Sender::Operator(k) => Party {
+                kind: PartyKind::Operator,
+                id: k.id().into(),
+                name: k.id().into(),
+            },
+            Sender::System => Party {
+                kind: PartyKind::System,
+                id: "system".into(),
+                name: "claude-peers".into(),
+            },
+        }
+    }
+
+    fn group(&self) -> Option<&str> {
+        match self {
+            Sender::Peer(p) => p.group_id.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Who a message is for.
+pub enum To<'a> {
+    /// One peer.
+    Peer(&'a PeerRow),
+    /// The person at the dashboard or CLI (no delivery rows: the feed shows it).
+    Operator(OperatorKind),
+    /// Everyone in a scope.
+    Broadcast(Scope, &'a [PeerRow]),
+    /// Several peers at once (notices of coordination features).
+    Peers(&'a [PeerRow]),
+}
+
+/// A message to store.
+pub struct Post<'a> {
+    pub from: Sender<'a>,
+    pub to: To<'a>,
+    pub text: String,
+    pub msg_type: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+    pub context: Option<ContextSnapshot>,
+}
+
+/// Store a message and its deliveries, and wake its recipients. Checks nothing:
+/// callers have applied isolation, limits and validation.
+pub fn post(t: &mut Tx<'_>, sh: &Arc<Shared>, p: Post<'_>) -> Result<i64> {
+    let session = sessions::on_activity(t, &sh.hub, &sh.activity)?;
+    let from = p.from.party();
+    let (to_kind, to_party, scope, recipients): (&str, Option<Party>, Option<Scope>, &[PeerRow]) =
+        match &p.to {
+            To::Peer(r) => ("peer", Some(r.party()), None, std::slice::from_ref(*r)),
+            To::Operator(k) => (
+                "operator",
+                Some(Party {
+                    kind: PartyKind::Operator,
+                    id: k.id().into(),
+                    name: k.id().into(),
+                }),
+                None,
+                &[],
+            ),
+            To::Broadcast(scope, rs) => ("broadcast", None, Some(*scope), rs),
+            To::Peers(rs) => ("group", None, None, rs),
+        };
+    let metadata = p.metadata.as_ref().map(|m| m.to_string());
+    let context = match &p.context {
+        Some(c) => Some(
+            serde_json::to_string(c).map_err(|e| crate::error::Error::Internal(e.to_string()))?,
+        ),
+        None => None,
+    };
+    t.conn
+        .prepare_cached(
+            "INSERT INTO messages (session_id, from_kind, from_id, from_name, group_id, to_kind, to_id,
+               to_name, scope, text, msg_type, metadata, context, sent_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )?
+        .execute(params![
+            session,
+            from.kind.as_str(),
+            from.id,
+            from.name,
+            p.from.group().or_else(|| recipients.first().and_then(|r| r.group_id.as_deref())),
+            to_kind,
+            to_party.as_ref().map(|x| x.id.clone()),
+            to_party.as_ref().map(|x| x.name.clone()),
+            scope.map(Scope::as_str),
+            p.text,
+            p.msg_type,
+            metadata,
+            context,
+            t.now
+        ])?;
+    let id = t.conn.last_insert_rowid();
+    {
+        let mut stmt = t.conn.prepare_cached(
+            "INSERT OR IGNORE INTO deliveries (recipient_id, message_id, recipient_name, state) VALUES (?1, ?2, ?3, 0)",
+        )?;
+        let mut count = t
+            .conn
+            .prepare_cached("UPDATE peers SET queued = queued + 1 WHERE id = ?1")?;
+        for r in recipients {
+            if stmt.execute(params![r.id, id, r.name])? > 0 {
+                count.execute([&r.id])?;
+            }
+        }
+    }
+    for r in recipients {
+        t.effect(Effect::Wake(r.id.clone()));
+    }
+    if sh.hub.has_subscribers()
+        && let Some(view) = view(t.conn, id, Viewer::Full)?
+    {
+        t.effect(Effect::event(Event::Message { message: view }));
+    }
+    Ok(id)
+}
+
+pub fn operator_recipient(to: &str) -> Option<OperatorKind> {
+    match to.trim().to_ascii_lowercase().as_str() {
+        "dashboard" => Some(OperatorKind::Dashboard),
+        "cli" => Some(OperatorKind::Cli),
+        _ => None,
+    }
+}
+
+/// Check the recipient's queue has room (the count of queued deliveries is
+/// kept on the peer row, so this is O(1)).
+pub fn check_queue(conn: &Connection, sh: &Shared, to: &PeerRow) -> Result<()> {
+    let limit = sh.config.limits.queue_depth;
+    let queued: u32 = conn
+        .prepare_cached("SELECT queued FROM peers WHERE id = ?1")?
+        .query_row([&to.id], |r| r.get(0))?;
+    if queued >= limit {
+        return Err(ApiError::new(
+            ErrorCode::QueueFull,
+            format!(
+                "{}'s queue is full: {queued} messages are waiting to be delivered (limit {limit}); it is probably not connected",
+                to.name
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// What a message says: its text and, for structured and coordination
+/// messages, its type and fields (metadata), and the sender's context.
+pub struct Body {
+    pub text: String,
+    pub msg_type: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+    pub context: Option<ContextSnapshot>,
+}
+
+/// A message stored for one recipient, and who that was.
+pub struct Sent {
+    pub result: SendResult,
+    /// The recipient peer (`None`: the operator).
+    pub target: Option<PeerRow>,
+    /// The sender's peer row (`None`: the operator).
+    pub me: Option<PeerRow>,
+}
+
+/// The one send path to a single recipient named by `to` (a peer's name or
+/// id, or `dashboard`/`cli`), for plain and structured messages: isolation
+/// (resolution among reachable peers), no message to oneself, the
+/// recipient's queue limit, then [`post`]. Validation of the body is the
+/// caller's.
+pub fn send_to(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    actor: &Actor,
+    to: &str,
+    body: Body,
+) -> Result<Sent> {
+    let (standing, me) = standing(t.conn, actor)?;
+    let from = Sender::of(actor, me.as_ref());
+    if let Some(kind) = operator_recipient(to) {
+        let id = post(t, sh, body.to(from, To::Operator(kind)))?;
+        let result = SendResult {
+            message_id: id,
+            to: Party {
+                kind: PartyKind::Operator,
+                id: kind.id().into(),
+                name: kind.id().into(),
+            },
+            state: DeliveryState::Delivered,
+            recipient_connected: true,
+        };
+        return Ok(Sent {
+            result,
+            target: None,
+            me,
+        });
+    }
+    let target =
+        resolve(t.conn, &standing, to).map_err(|e| unreachable_error(t.conn, &standing, to, e))?;
+    if me.as_ref().is_some_and(|m| m.id == target.id) {
+        return Err(ApiError::invalid("to", "you cannot send a message to yourself").into());
+    }
+    check_queue(t.conn, sh, &target)?;
+    let id = post(t, sh, body.to(from, To::Peer(&target)))?;
+    let result = SendResult {
+        message_id: id,
+        to: target.party(),
+        state: DeliveryState::Queued,
+        recipient_connected: sh.hub.is_connected(&target.id),
+    };
+    Ok(Sent {
+        result,
+        target: Some(target),
+        me,
+    })
+}
+
+impl Body {
+    /// A plain message (no type, no fields).
+    pub fn plain(text: String, context: Option<ContextSnapshot>) -> Self {
+        Self {
+            text,
+            msg_type: None,
+            metadata: None,
+            context,
+        }
+    }
+
+    fn to<'a>(self, from: Sender<'a>, to: To<'a>) -> Post<'a> {
+        Post {
+            from,
+            to,
+            text: self.text,
+            msg_type: self.msg_type,
+            metadata: self.metadata,
+            context: self.context,
+        }
+    }
+}
+
+/// Send one message (`send_message`).
+pub fn send(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    actor: &Actor,
+    req: &SendRequest,
+) -> Result<SendResult> {
+    let text = validate::message_text("text", &req.text)?;
+    let context = req.context.as_ref().map(validate::context).transpose()?;
+    Ok(send_to(t, sh, actor, &req.to, Body::plain(text, context))?.result)
+}
+
+/// The one send path to several recipients (a broadcast, a group): those
+/// whose queue is full are skipped; one message, a delivery row each.
+fn fan_out(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    from: Sender<'_>,
+    recipients: &[PeerRow],
+    scope: Option<Scope>,
+    body: Body,
+) -> Result<BroadcastResult> {
+    let to = match scope {
+        Some(scope) => To::Broadcast(scope, recipients),
+        None => To::Peers(recipients),
+    };
+    let id = post(t, sh, body.to(from, to))?;
+    let connected = recipients
+        .iter()
+        .filter(|p| sh.hub.is_connected(&p.id))
+        .count() as u32;
+    Ok(BroadcastResult {
+        message_id: id,
+        recipients: recipients.iter().map(PeerRow::party).collect(),
+        connected,
+    })
+}
+
+/// The peers among `candidates` whose queue has room (the others are skipped
+/// with a warning).
+fn with_room(conn: &Connection, sh: &Shared, candidates: Vec<PeerRow>) -> Vec<PeerRow> {
+    candidates
+        .into_iter()
+        .filter(|p| {
+            let ok = check_queue(conn, sh, p).is_ok();
+            if !ok {
+                tracing::warn!(peer = %p.name, "a message to several skips a peer whose queue is full");
+            }
+            ok
+        })
+        .collect()
+}
+
+/// Send one message to every peer in a scope of the caller's group (`broadcast_message`).
+pub fn broadcast(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    actor: &Actor,
+    req: &BroadcastRequest,
+) -> Result<BroadcastResult> {
+    let text = validate::message_text("text", &req.text)?;
+    let context = req.context.as_ref().map(validate::context).transpose()?;
+    let (standing, me) = standing(t.conn, actor)?;
+    let everyone = peers::visible(t.conn, &standing)?;
+    let (from, candidates) = match (&me, actor) {
+        (Some(me), _) => {
+            if req.origin.is_some() {
+                return Err(ApiError::invalid(
+                    "origin",
+                    "'origin' is for the operator; a peer broadcasts from where it registered",
+                )
+                .into());
+            }
+            (
+                Sender::Peer(me),
+                peers::in_scope(everyone, me, req.scope)
+                    .into_iter()
+                    .filter(|p| p.id != me.id)
+                    .collect::<Vec<_>>(),
+            )
+        }
+        (None, Actor::Operator(k)) => {
+            let targets = match (&req.origin, req.scope) {
+                (_, Scope::Machine) => everyone,
+                (Some(o), scope) => {
+                    let cwd = validate::required_line("origin.cwd", &o.cwd, MAX_PATH_BYTES)?;
+                    let repo = validate::optional_line(
+                        "origin.git_common_dir",
+                        o.git_common_dir.as_deref(),
+                        MAX_PATH_BYTES,
+                    )?;
+                    peers::in_scope_of(everyone, &cwd, repo.as_deref(), scope)
+                }
+                (None, _) => {
+                    return Err(ApiError::invalid(
+                        "origin",
+                        "a 'directory' or 'repo' broadcast by the operator needs 'origin' (the directory it is aimed at)",
+                    )
+                    .into());
+                }
+            };
+            (Sender::Operator(*k), targets)
+        }
+        (None, Actor::Peer(_)) => return Err(ApiError::forbidden("unknown sender").into()),
+    };
+    let recipients = with_room(t.conn, sh, candidates);
+    fan_out(
+        t,
+        sh,
+        from,
+        &recipients,
+        Some(req.scope),
+        Body::plain(text, context),
+    )
+}
+
+/// The operator writes to one isolation group at once (the dashboard's
+/// "group" compose scope): one message, a delivery row per member.
+pub fn to_group(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    operator: OperatorKind,
+    group: &str,
+    text: &str,
+) -> Result<BroadcastResult> {
+    let text = validate::message_text("text", text)?;
+    let Some(gid) = groups::find(t.conn, group)? else {
+        return Err(ApiError::not_found(format!("no group {group:?}")).into());
+    };
+    let members = with_room(t.conn, sh, peers::in_namespace(t.conn, Some(&gid))?);
+    if members.is_empty() {
+        return Err(ApiError::invalid("id", "that group has no members to write to").into());
+    }
+    fan_out(
+        t,
+        sh,
+        Sender::Operator(operator),
+        &members,
+        None,
+        Body::plain(text, None),
+    )
+}
+
+/// Delete messages older than `cutoff` with everything that hangs off them.
+pub fn expire(t: &mut Tx<'_>, cutoff: i64) -> Result<usize> {
+    t.conn.execute(
+        "DELETE FROM deliveries WHERE message_id IN (SELECT id FROM messages WHERE sent_at < ?1)",
+        [cutoff],
+    )?;
+    t.conn.execute(
+        "DELETE FROM reactions WHERE message_id IN (SELECT id FROM messages WHERE sent_at < ?1)",
+        [cutoff],
+    )?;
+    Ok(t.conn
+        .execute("DELETE FROM messages WHERE sent_at < ?1", [cutoff])?)
+}

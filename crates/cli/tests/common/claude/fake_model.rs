@@ -1,0 +1,422 @@
+//! A fake Anthropic Messages API on 127.0.0.1, so the real Claude Code runs
+//! offline: it answers `POST /v1/messages` with a streamed (SSE) reply in the
+//! event order the client expects, RECORDS every request the client makes
+//! (path, body, arrival time), and can be scripted: the next turn request
+//! answers with a `tool_use` block (to make the "model" call one of our MCP
+//! tools) and may be held until the test releases it (a busy session).
+//! Unscripted, it behaves like a model that follows our hints: told of
+//! unread peer messages (the unread line, a wake hook's text), it calls
+//! `check_messages`; otherwise it answers a short text and ends the turn.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, watch};
+
+/// Largest request body accepted (the client's turn requests are ~60 KB; a
+/// long session grows them).
+const MAX_BODY: usize = 64 << 20;
+
+/// One request the client made.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub at: Instant,
+    pub method: String,
+    pub path: String,
+    pub body: Value,
+}
+
+impl Recorded {
+    /// A main-loop request: the model is asked for the session's next step
+    /// (it offers tools). Side requests (titles, quota probes) offer none.
+    pub fn is_turn(&self) -> bool {
+        self.path.starts_with("/v1/messages")
+            && !self.path.starts_with("/v1/messages/count_tokens")
+            && self.body["tools"].as_array().is_some_and(|t| !t.is_empty())
+    }
+
+    /// Every text the model is given in `messages` (text blocks and tool
+    /// results), joined.
+    pub fn messages_text(&self) -> String {
+        let mut out = String::new();
+        for m in self.body["messages"].as_array().into_iter().flatten() {
+            collect_text(&m["content"], &mut out);
+        }
+        out
+    }
+
+    /// The text of the last message only (what is new in this request).
+    pub fn last_message_text(&self) -> String {
+        let mut out = String::new();
+        if let Some(m) = self.body["messages"].as_array().and_then(|a| a.last()) {
+            collect_text(&m["content"], &mut out);
+        }
+        out
+    }
+
+    /// Whether the last message carries a tool result.
+    pub fn ends_with_tool_result(&self) -> bool {
+        self.body["messages"]
+            .as_array()
+            .and_then(|a| a.last())
+            .and_then(|m| m["content"].as_array())
+            .is_some_and(|c| c.iter().any(|b| b["type"] == "tool_result"))
+    }
+}
+
+fn collect_text(content: &Value, out: &mut String) {
+    match content {
+        Value::String(s) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        Value::Array(blocks) => {
+            for b in blocks {
+                if let Some(t) = b["text"].as_str() {
+                    out.push_str(t);
+                    out.push('\n');
+                }
+                if b["type"] == "tool_result" {
+                    collect_text(&b["content"], out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What the model answers to a turn request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Text, then `end_turn`.
+    Text(String),
+    /// A short text, then one `tool_use` block, then `tool_use` stop.
+    Tool { name: String, input: Value },
+}
+
+impl Reply {
+    pub fn text(s: &str) -> Self {
+        Reply::Text(s.into())
+    }
+
+    /// Call one of our MCP tools (the client names them `mcp__SERVER__TOOL`).
+    pub fn peers_tool(tool: &str, input: Value) -> Self {
+        Reply::Tool {
+            name: format!("mcp__claude-peers__{tool}"),
+            input,
+        }
+    }
+}
+
+/// A reply that is sent only once the test opens its gate.
+pub struct Held {
+    gate: Arc<Notify>,
+}
+
+impl Held {
+    /// Let the held reply go.
+    pub fn release(&self) {
+        self.gate.notify_one();
+    }
+}
+
+struct Step {
+    reply: Reply,
+    gate: Option<Arc<Notify>>,
+}
+
+struct Shared {
+    requests: Mutex<Vec<Recorded>>,
+    count: watch::Sender<usize>,
+    script: Mutex<VecDeque<Step>>,
+    turn_seq: Mutex<u64>,
+    /// Turn requests received, and answered with a reply that ends the turn.
+    turns: Mutex<(u64, u64)>,
+}
+
+/// The fake endpoint; stops when dropped.
+pub struct FakeModel {
+    pub url: String,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeModel {
+    pub async fn start() -> FakeModel {
+        let shared = Arc::new(Shared {
+            requests: Mutex::new(Vec::new()),
+            count: watch::channel(0).0,
+            script: Mutex::new(VecDeque::new()),
+            turn_seq: Mutex::new(0),
+            turns: Mutex::new((0, 0)),
+        });
+        let app = Router::new()
+            .fallback(handle)
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeModel { url, shared, task }
+    }
+
+    /// Answer the next turn request (after those already scripted) with `reply`.
+    pub fn then(&self, reply: Reply) {
+        self.shared
+            .script
+            .lock()
+            .unwrap()
+            .push_back(Step { reply, gate: None });
+    }
+
+    /// Answer the next turn request with `reply`, but only when the returned
+    /// [`Held`] is released: until then the session is busy in a turn.
+    pub fn then_held(&self, reply: Reply) -> Held {
+        let gate = Arc::new(Notify::new());
+        self.shared.script.lock().unwrap().push_back(Step {
+            reply,
+            gate: Some(gate.clone()),
+        });
+        Held { gate }
+    }
+
+    /// Whether every turn request so far was answered with a reply that ends
+    /// the turn (no tool call pending, no reply held).
+    pub fn turns_ended(&self) -> bool {
+        let (asked, ended) = *self.shared.turns.lock().unwrap();
+        asked == ended
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// Number of requests so far (an index for [`FakeModel::wait_from`]).
+    pub fn len(&self) -> usize {
+        self.shared.requests.lock().unwrap().len()
+    }
+
+    /// The first request at index `from` or later that satisfies `pred`,
+    /// waiting up to `timeout` for it.
+    pub async fn wait_from(
+        &self,
+        from: usize,
+        timeout: Duration,
+        what: &str,
+        pred: impl Fn(&Recorded) -> bool,
+    ) -> Result<Recorded, String> {
+        let mut rx = self.shared.count.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            {
+                let reqs = self.shared.requests.lock().unwrap();
+                if let Some(r) = reqs.iter().skip(from).find(|r| pred(r)) {
+                    return Ok(r.clone());
+                }
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => {}
+                _ => {
+                    return Err(format!(
+                        "no request to the model within {timeout:?}: {what}; {}",
+                        self.summary()
+                    ));
+                }
+            }
+        }
+    }
+
+    /// One line per request, for failure messages.
+    pub fn summary(&self) -> String {
+        let reqs = self.shared.requests.lock().unwrap();
+        let mut s = format!("{} requests recorded:", reqs.len());
+        for (i, r) in reqs.iter().enumerate() {
+            let last: String = r.last_message_text().chars().take(160).collect();
+            s.push_str(&format!(
+                "\n  #{i} {} {} turn={} last={last:?}",
+                r.method,
+                r.path,
+                r.is_turn()
+            ));
+        }
+        s
+    }
+}
+
+impl Drop for FakeModel {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let parsed: Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    let rec = Recorded {
+        at: Instant::now(),
+        method: method.to_string(),
+        path: path.clone(),
+        body: parsed,
+    };
+    let is_turn = rec.is_turn();
+    let last = rec.last_message_text();
+    let stream = rec.body["stream"].as_bool().unwrap_or(false);
+    let model = rec.body["model"]
+        .as_str()
+        .unwrap_or("claude-fake")
+        .to_string();
+    {
+        let mut reqs = shared.requests.lock().unwrap();
+        reqs.push(rec);
+        shared.count.send_replace(reqs.len());
+    }
+    if method != Method::POST {
+        return not_found(&path);
+    }
+    if path == "/v1/messages/count_tokens" {
+        return axum::Json(json!({"input_tokens": 100})).into_response();
+    }
+    if path != "/v1/messages" {
+        return not_found(&path);
+    }
+    if is_turn {
+        shared.turns.lock().unwrap().0 += 1;
+    }
+    let step = if is_turn {
+        shared.script.lock().unwrap().pop_front()
+    } else {
+        None
+    };
+    let (reply, gate) = match step {
+        Some(s) => (s.reply, s.gate),
+        None => (autopilot(&last), None),
+    };
+    if let Some(g) = gate {
+        g.notified().await;
+    }
+    if is_turn && matches!(reply, Reply::Text(_)) {
+        shared.turns.lock().unwrap().1 += 1;
+    }
+    let seq = {
+        let mut n = shared.turn_seq.lock().unwrap();
+        *n += 1;
+        *n
+    };
+    if stream {
+        (
+            [
+                (header::CONTENT_TYPE, "text/event-stream"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            sse(&model, &reply, seq),
+        )
+            .into_response()
+    } else {
+        axum::Json(whole(&model, &reply, seq)).into_response()
+    }
+}
+
+/// The unscripted answer to a turn whose last message is `last`: read the
+/// mail when told of it, else end the turn.
+fn autopilot(last: &str) -> Reply {
+    // Our unread line on a tool result, or a Stop hook's wake text.
+    let told = (last.contains("[claude-peers]") && last.contains("check_messages"))
+        || last.contains("Stop hook");
+    if told && !last.contains(CHECKED) {
+        Reply::peers_tool("check_messages", json!({}))
+    } else {
+        Reply::text("ok")
+    }
+}
+
+/// What `check_messages` answers when the inbox is empty (so the autopilot
+/// does not ask again).
+const CHECKED: &str = "No new messages.";
+
+fn not_found(path: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"type": "error", "error": {"type": "not_found_error", "message": format!("fake model: no {path}")}})),
+    )
+        .into_response()
+}
+
+/// The content blocks of a reply, complete.
+fn blocks(reply: &Reply, seq: u64) -> (Vec<Value>, &'static str) {
+    match reply {
+        Reply::Text(t) => (vec![json!({"type": "text", "text": t})], "end_turn"),
+        Reply::Tool { name, input } => (
+            vec![
+                json!({"type": "text", "text": format!("Calling {name}.")}),
+                json!({"type": "tool_use", "id": format!("toolu_fake_{seq}"), "name": name, "input": input}),
+            ],
+            "tool_use",
+        ),
+    }
+}
+
+fn usage() -> Value {
+    json!({"input_tokens": 100, "output_tokens": 10, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0})
+}
+
+/// A non-streamed reply.
+fn whole(model: &str, reply: &Reply, seq: u64) -> Value {
+    let (content, stop) = blocks(reply, seq);
+    json!({"id": format!("msg_fake_{seq}"), "type": "message", "role": "assistant", "model": model,
+           "content": content, "stop_reason": stop, "stop_sequence": null, "usage": usage()})
+}
+
+/// A streamed reply: message_start, ping, per block start/delta/stop,
+/// message_delta (stop reason), message_stop.
+fn sse(model: &str, reply: &Reply, seq: u64) -> String {
+    let mut events = vec![
+        json!({"type": "message_start", "message": {"id": format!("msg_fake_{seq}"), "type": "message", "role": "assistant",
+               "model": model, "content": [], "stop_reason": null, "stop_sequence": null, "usage": usage()}}),
+        json!({"type": "ping"}),
+    ];
+    let (content, stop) = blocks(reply, seq);
+    for (i, b) in content.iter().enumerate() {
+        let (start, delta) = match b["type"].as_str() {
+            Some("tool_use") => (
+                json!({"type": "tool_use", "id": b["id"], "name": b["name"], "input": {}}),
+                json!({"type": "input_json_delta", "partial_json": b["input"].to_string()}),
+            ),
+            _ => (
+                json!({"type": "text", "text": ""}),
+                json!({"type": "text_delta", "text": b["text"]}),
+            ),
+        };
+        events.push(json!({"type": "content_block_start", "index": i, "content_block": start}));
+        events.push(json!({"type": "content_block_delta", "index": i, "delta": delta}));
+        events.push(json!({"type": "content_block_stop", "index": i}));
+    }
+    events.push(
+        json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null},
+                       "usage": {"output_tokens": 10}}),
+    );
+    events.push(json!({"type": "message_stop"}));
+    let mut out = String::new();
+    for e in events {
+        out.push_str(&format!(
+            "event: {}\ndata: {e}\n\n",
+            e["type"].as_str().unwrap()
+        ));
+    }
+    out
+}

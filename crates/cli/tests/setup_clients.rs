@@ -1,0 +1,267 @@
+//! `install --client codex|gemini|opencode` through the real binary, checked
+//! with each real client's own listing command (pinned in `tests/clients/`) in
+//! a temporary HOME with the user's existing configuration, and `uninstall`
+//! giving the files back byte for byte.
+
+#[macro_use]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// How long a client's listing command may take.
+const LIST_TIMEOUT: Duration = Duration::from_secs(90);
+
+struct Home {
+    env: Env,
+    work: PathBuf,
+}
+
+impl Home {
+    fn new() -> Self {
+        let env = Env::new();
+        let work = env.subdir("work");
+        Self { env, work }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.env.dir.path().join(rel)
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    async fn cli(&self, args: &[&str]) -> String {
+        let mut c = self.env.command(args);
+        c.current_dir(&self.work).env("PATH", "/usr/bin:/bin");
+        let (code, out, err) = run_output(c, WAIT).await;
+        assert_eq!(code, Some(0), "{args:?}: {out}{err}");
+        out
+    }
+
+    /// Run a real client's command in the work directory, HOME = the temp dir,
+    /// the broker on the test's port and database.
+    async fn client(&self, bin: &Path, args: &[&str]) -> String {
+        let mut c = tokio::process::Command::new(bin);
+        c.args(args)
+            .current_dir(&self.work)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", self.env.dir.path())
+            .env("CLAUDE_PEERS_PORT", self.env.port.to_string())
+            .env("CLAUDE_PEERS_DB", &self.env.db)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        let (_, out, err) = run_output(c, LIST_TIMEOUT).await;
+        format!("{out}{err}")
+    }
+}
+
+fn bin() -> String {
+    std::fs::canonicalize(BIN).unwrap().display().to_string()
+}
+
+/// Start `command args` and do the MCP handshake with it: the server answers
+/// `initialize` as claude-peers.
+async fn handshake(h: &Home, command: &str, args: &[String]) -> Value {
+    let mut child = tokio::process::Command::new(command)
+        .args(args)
+        .current_dir(&h.work)
+        .env("HOME", h.env.dir.path())
+        .env("CLAUDE_PEERS_PORT", h.env.port.to_string())
+        .env("CLAUDE_PEERS_DB", &h.env.db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "codex-mcp-client", "version": "0.171.0"}}});
+    stdin
+        .write_all(format!("{init}\n").as_bytes())
+        .await
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("no answer to initialize")
+        .unwrap()
+        .unwrap();
+    let _ = child.kill().await;
+    serde_json::from_str(&line).unwrap()
+}
+
+const CODEX: &str = r#"# Codex configuration
+model = "gpt-5-codex"   # the default model
+approval_policy = "on-request"
+
+# Servers I use every day
+[mcp_servers.docs]
+command = "/bin/false"
+args = ["--stdio"]
+
+[profiles.fast]
+model = "gpt-5-mini"
+"#;
+
+#[tokio::test]
+async fn codex_lists_our_server_and_it_answers_the_handshake() {
+    let h = Home::new();
+    h.write(".codex/config.toml", CODEX);
+    let out = h.cli(&["install"]).await;
+    assert!(out.contains("codex: install changed"), "{out}");
+    let expected = CODEX.replace(
+        "args = [\"--stdio\"]\n",
+        &format!(
+            "args = [\"--stdio\"]\n\n[mcp_servers.claude-peers]\ncommand = \"{}\"\nargs = [\"mcp\"]\n",
+            bin()
+        ),
+    );
+    assert_eq!(h.read(".codex/config.toml"), expected);
+
+    let codex = real_client("codex-0.171.0", "codex");
+    let listed = h.client(&codex, &["mcp", "list", "--json"]).await;
+    let json_start = listed.find('[').unwrap_or_else(|| panic!("{listed}"));
+    let servers: Vec<Value> = serde_json::from_str(
+        listed[json_start..]
+            .lines()
+            .take_while(|l| !l.starts_with("WARNING"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_str(),
+    )
+    .unwrap_or_else(|e| panic!("{e}: {listed}"));
+    let ours = servers
+        .iter()
+        .find(|s| s["name"] == "claude-peers")
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(ours["enabled"], true);
+    let command = ours["transport"]["command"].as_str().unwrap();
+    assert_eq!(command, bin());
+    let args: Vec<String> = serde_json::from_value(ours["transport"]["args"].clone()).unwrap();
+    assert_eq!(args, vec!["mcp"]);
+    // `codex mcp list` does not start servers: do the handshake ourselves.
+    let answer = handshake(&h, command, &args).await;
+    assert_eq!(
+        answer["result"]["serverInfo"]["name"], "claude-peers",
+        "{answer}"
+    );
+
+    let out = h.cli(&["uninstall", "--client", "codex"]).await;
+    assert!(out.contains("remove MCP server claude-peers"), "{out}");
+    assert_eq!(h.read(".codex/config.toml"), CODEX);
+    let listed = h.client(&codex, &["mcp", "list", "--json"]).await;
+    assert!(!listed.contains("claude-peers"), "{listed}");
+}
+
+const GEMINI: &str = r#"{
+  "ui": {
+    "theme": "GitHub"
+  },
+  "mcpServers": {
+    "broken": {
+      "command": "/bin/false",
+      "args": []
+    }
+  }
+}
+"#;
+
+#[tokio::test]
+async fn gemini_lists_our_server_connected_in_a_trusted_folder() {
+    let h = Home::new();
+    h.write(".gemini/settings.json", GEMINI);
+    let trusted = json!({h.work.display().to_string(): "TRUST_FOLDER"}).to_string();
+    h.write(".gemini/trustedFolders.json", &trusted);
+    let out = h.cli(&["install", "--client", "gemini"]).await;
+    assert!(
+        out.contains("gemini: note: Gemini CLI starts MCP servers only in trusted folders"),
+        "{out}"
+    );
+    let expected = GEMINI.replace(
+        "      \"args\": []\n    }\n",
+        &format!(
+            "      \"args\": []\n    }},\n    \"claude-peers\": {{\n      \"command\": \"{}\",\n      \"args\": [\"mcp\"]\n    }}\n",
+            bin()
+        ),
+    );
+    assert_eq!(h.read(".gemini/settings.json"), expected);
+
+    let gemini = real_client("gemini-cli-0.61.0", "gemini");
+    let listed = h.client(&gemini, &["mcp", "list"]).await;
+    let line = listed
+        .lines()
+        .find(|l| l.contains("claude-peers:"))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(
+        line.contains(&format!("{} mcp", bin())) && line.ends_with("- Connected"),
+        "{listed}"
+    );
+
+    h.cli(&["uninstall", "--client", "gemini"]).await;
+    assert_eq!(h.read(".gemini/settings.json"), GEMINI);
+    assert_eq!(h.read(".gemini/trustedFolders.json"), trusted);
+}
+
+const OPENCODE: &str = r#"{
+  "$schema": "https://opencode.ai/config.json",
+  // my models
+  "model": "anthropic/claude-sonnet-4",
+  "mcp": {
+    "broken": {
+      "type": "local",
+      "command": ["/bin/false"],
+      "enabled": false,
+    },
+  },
+}
+"#;
+
+#[tokio::test]
+async fn opencode_lists_our_server_connected() {
+    let h = Home::new();
+    h.write(".config/opencode/opencode.jsonc", OPENCODE);
+    let out = h.cli(&["install"]).await;
+    assert!(out.contains("opencode: install changed"), "{out}");
+    let text = h.read(".config/opencode/opencode.jsonc");
+    assert!(
+        text.starts_with(
+            "{\n  \"$schema\": \"https://opencode.ai/config.json\",\n  // my models\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "    \"claude-peers\": {{\n      \"type\": \"local\",\n      \"command\": [\"{}\", \"mcp\"],\n    }},\n",
+            bin()
+        )),
+        "{text}"
+    );
+
+    let opencode = real_client("opencode-1.18.33", "opencode");
+    let listed = h.client(&opencode, &["mcp", "list"]).await;
+    let line = listed
+        .lines()
+        .find(|l| l.contains("claude-peers"))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(line.contains('✓') && line.contains("connected"), "{listed}");
+
+    h.cli(&["uninstall"]).await;
+    assert_eq!(h.read(".config/opencode/opencode.jsonc"), OPENCODE);
+}
