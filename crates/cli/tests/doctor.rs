@@ -107,6 +107,7 @@ async fn every_gate_passes_after_install() {
         "round-trip",
         "permissions",
         "claude-code: server",
+        "claude-code: listed",
         "claude-code: hooks",
         "claude-code: version",
     ] {
@@ -142,6 +143,25 @@ async fn not_registered_then_fixed_by_the_printed_command() {
 }
 
 #[tokio::test]
+async fn the_clients_own_list_must_show_it_connected() {
+    let d = Doc::new();
+    d.install().await;
+    // The user gave our entry an environment that makes the server fail.
+    let file = d.env.dir.path().join(".claude.json");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    v["mcpServers"]["claude-peers"]["env"] = serde_json::json!({"CLAUDE_PEERS_TOOLS": "bogus"});
+    std::fs::write(&file, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    let (code, v) = d.doctor().await;
+    assert_eq!(code, Some(1));
+    assert_eq!(failed(&v), vec!["claude-code: listed"], "{v:#}");
+    let g = gate(&v, "claude-code: listed");
+    assert!(
+        g["detail"].as_str().unwrap().contains("cannot connect"),
+        "{g}"
+    );
+}
+
+#[tokio::test]
 async fn a_missing_hook_is_named() {
     let d = Doc::new();
     d.install().await;
@@ -163,7 +183,15 @@ async fn an_old_claude_code_is_refused() {
     // A `claude` that reports an old version, first on PATH.
     let bin = d.env.subdir("oldbin");
     let fake = bin.join("claude");
-    std::fs::write(&fake, "#!/bin/sh\necho '2.0.14 (Claude Code)'\n").unwrap();
+    // Everything but `--version` goes to the real client.
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then echo '2.0.14 (Claude Code)'; else exec {} \"$@\"; fi\n",
+            claude_dir().join("claude").display()
+        ),
+    )
+    .unwrap();
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     d.path = format!("{}:{}", bin.display(), d.path);
     let (code, v) = d.doctor().await;

@@ -11,46 +11,13 @@ mod common;
 #[path = "common/claude/mod.rs"]
 mod claude;
 
-use std::time::{Duration, Instant};
-
-use claude::{CURRENT, OLDER, Options, Recorded, Reply, Session};
+use claude::cells::*;
+use claude::{CURRENT, OLDER, Options, Session};
 use common::*;
 use serde_json::{Value, json};
 
 /// One real-client test at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// A message text no other request could contain.
-fn marker(what: &str) -> String {
-    format!(
-        "peer-note-{what}-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
-}
-
-/// A peer that sends: our MCP server in its own directory, over stdio.
-async fn sender(env: &Env) -> Mcp {
-    Mcp::start(env, &env.subdir("sender")).await
-}
-
-/// `send_message` from `from` to the session; the tool's answer.
-async fn send(from: &mut Mcp, to: &Session, text: &str) -> String {
-    let r = from
-        .call(
-            "send_message",
-            json!({"to_id": to.peer_name, "message": text}),
-        )
-        .await;
-    assert!(!r.is_error, "send_message failed: {}", r.text);
-    r.text
-}
-
-fn has(text: &str) -> impl Fn(&Recorded) -> bool + '_ {
-    move |r: &Recorded| r.is_turn() && r.messages_text().contains(text)
-}
 
 /// JSON-RPC lines of a file written by `tee`.
 fn jsonl(path: &std::path::Path) -> Vec<Value> {
@@ -84,13 +51,14 @@ async fn the_current_client_lands_on_2025_11_25_with_the_channel_capability() {
 
     let sent = jsonl(&sent);
     let answered = jsonl(&answered);
+    let short = |v: &Value| v.to_string().chars().take(300).collect::<String>();
     eprintln!("client → server:");
     for v in &sent {
-        eprintln!("  {v}");
+        eprintln!("  {}", short(v));
     }
     eprintln!("server → client:");
     for v in &answered {
-        eprintln!("  {v}");
+        eprintln!("  {}", short(v));
     }
     let answer_to = |id: &Value| {
         answered
@@ -137,86 +105,40 @@ async fn the_current_client_lands_on_2025_11_25_with_the_channel_capability() {
         "{line}"
     );
 }
-
-/// A session in a turn (its model reply held) receives a message; the turn
-/// goes on (the model calls our tools) and the message is in a later request
-/// of the same turn, without anyone typing.
-async fn busy_session_cell(version: &'static str) -> Duration {
+/// A session of `opts` on a fresh broker.
+async fn world(opts: Options) -> (Env, Broker, Session) {
     let env = Env::new();
-    let _b = Broker::start(&env, &[]).await;
-    let s = Session::start(&env, Options::new(version)).await;
-    let mut peer = sender(&env).await;
-    let text = marker("busy");
+    let b = Broker::start(&env, &[]).await;
+    let s = Session::start(&env, opts).await;
+    (env, b, s)
+}
 
-    let held = s.model.then_held(Reply::peers_tool("whoami", json!({})));
-    s.model.then(Reply::peers_tool("check_messages", json!({})));
-    let from = s.model.len();
-    s.type_line("Please look at the build.");
-    s.model_request(from, "the typed prompt", has("Please look at the build."))
-        .await;
-    let from = s.model.len();
-    let t0 = Instant::now();
-    send(&mut peer, &s, &text).await;
-    held.release();
-    let got = s
-        .model_request(from, "the peer's message", has(&text))
-        .await;
-    got.at - t0
+/// Unwrap a cell's delivery, or fail with the session's diagnostics.
+fn delivered(s: &Session, d: Result<Delivery, String>) -> Delivery {
+    d.unwrap_or_else(|e| s.fail(&e))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_session_gets_the_message_within_its_turn() {
     let _one = SERIAL.lock().await;
-    let took = busy_session_cell(CURRENT).await;
-    eprintln!("busy {CURRENT}: in the model's request after {took:?}");
+    let (env, _b, s) = world(Options::new(CURRENT)).await;
+    let d = delivered(&s, busy(&env, &s, &marker("busy")).await);
+    eprintln!("busy {CURRENT}: {} after {:?}", d.rung, d.took);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_older_client_busy_session_gets_the_message_within_its_turn() {
     let _one = SERIAL.lock().await;
-    let took = busy_session_cell(OLDER).await;
-    eprintln!("busy {OLDER}: in the model's request after {took:?}");
-}
-
-/// Start a session, let it run one turn, and wait until it is idle at its
-/// prompt.
-async fn idle_session(env: &Env, opts: Options) -> Session {
-    let s = Session::start(env, opts).await;
-    let from = s.model.len();
-    s.type_line("Hello.");
-    s.model_request(from, "the typed prompt", has("Hello."))
-        .await;
-    s.wait_idle().await;
-    s
-}
-
-/// An idle session receives a message; it reaches the model with nobody
-/// typing. Returns the time from `send_message` to the request holding it
-/// and that request.
-async fn idle_wake_cell(env: &Env, s: &Session) -> (Duration, Recorded) {
-    let mut peer = sender(env).await;
-    let text = marker("idle");
-    let from = s.model.len();
-    let t0 = Instant::now();
-    send(&mut peer, s, &text).await;
-    // No keystroke from here on: only a push can start the turn.
-    let got = s
-        .model_request(from, "the peer's message, with nobody typing", has(&text))
-        .await;
-    (got.at - t0, got)
+    let (env, _b, s) = world(Options::new(OLDER)).await;
+    let d = delivered(&s, busy(&env, &s, &marker("busy")).await);
+    eprintln!("busy {OLDER}: {} after {:?}", d.rung, d.took);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_without_push_reads_the_message_at_its_next_tool_call() {
     let _one = SERIAL.lock().await;
-    let env = Env::new();
-    let _b = Broker::start(&env, &[]).await;
     // No messaging socket, no hooks, no channels: only the tools are left.
-    let s = idle_session(
-        &env,
-        Options::new(CURRENT).env("CLAUDE_CODE_HARBOR_KITE", "0"),
-    )
-    .await;
+    let (env, _b, s) = world(Options::new(CURRENT).env("CLAUDE_CODE_HARBOR_KITE", "0")).await;
     assert!(
         s.session_file()
             .is_some_and(|f| f["messagingSocketPath"].is_null()),
@@ -225,111 +147,98 @@ async fn a_session_without_push_reads_the_message_at_its_next_tool_call() {
     );
     let mut peer = sender(&env).await;
     let text = marker("tool");
-    send(&mut peer, &s, &text).await;
+    send(&mut peer, &s.peer_name, &text).await;
     // The person types; the model calls a tool, whose result carries the
     // unread line; the model follows it and calls check_messages.
-    s.model.then(Reply::peers_tool("whoami", json!({})));
-    let from = s.model.len();
-    s.type_line("What is new?");
-    let told = s
-        .model_request(from, "a tool result with the unread line", |r| {
-            r.is_turn() && r.ends_with_tool_result() && r.last_message_text().contains("unread")
-        })
-        .await;
-    assert!(
-        told.last_message_text()
-            .contains("[claude-peers] 1 unread message"),
-        "{}",
-        told.last_message_text()
-    );
-    let got = s
-        .model_request(from, "the peer's message", has(&text))
-        .await;
-    assert!(got.ends_with_tool_result(), "read by check_messages");
+    let d = at_next_prompt(&s, &text).await;
+    let told = s.model.requests().into_iter().any(|r| {
+        r.ends_with_tool_result()
+            && r.last_message_text()
+                .contains("[claude-peers] 1 unread message")
+    });
+    if !told || d.rung != "tool-only" {
+        s.fail(&format!(
+            "expected the unread line, then check_messages; got {}",
+            d.rung
+        ));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the messaging-socket rung in the MCP server (ladder helper)"]
 async fn an_idle_session_wakes_without_a_keystroke() {
     let _one = SERIAL.lock().await;
-    let env = Env::new();
-    let _b = Broker::start(&env, &[]).await;
-    let s = idle_session(&env, Options::new(CURRENT)).await;
-    let (took, got) = idle_wake_cell(&env, &s).await;
-    // The client's own preamble: the socket delivered it as a peer's prompt.
-    assert!(
-        got.last_message_text()
-            .contains("Another Claude session sent a message"),
-        "{}",
-        got.last_message_text()
+    let (env, _b, s) = world(Options::new(CURRENT)).await;
+    let d = delivered(
+        &s,
+        idle(&env, &s, &marker("idle"), claude::MODEL_WAIT).await,
     );
-    eprintln!("idle {CURRENT} (socket): in the model's request after {took:?}");
+    // The client's own preamble: the socket delivered it as a peer's prompt.
+    if d.rung != "socket" {
+        s.fail(&format!(
+            "delivered by {}, not by the session's socket",
+            d.rung
+        ));
+    }
+    eprintln!("idle {CURRENT}: {} after {:?}", d.rung, d.took);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs `claude-peers install` (setup helper) and the Stop-hook waiter `claude-peers hook Stop` (ladder helper)"]
+#[ignore = "needs the Stop-hook waiter `claude-peers hook Stop` (ladder helper)"]
 async fn an_idle_older_client_is_woken_by_its_stop_hook() {
     let _one = SERIAL.lock().await;
-    let env = Env::new();
-    let _b = Broker::start(&env, &[]).await;
-    let s = idle_session(&env, Options::new(OLDER).installed()).await;
-    let (took, got) = idle_wake_cell(&env, &s).await;
-    assert_woken_by_hook(&s, &got);
-    eprintln!("idle {OLDER} (wake hook): in the model's request after {took:?}");
+    let (env, _b, s) = world(Options::new(OLDER).installed()).await;
+    let d = delivered(
+        &s,
+        idle(&env, &s, &marker("idle"), claude::MODEL_WAIT).await,
+    );
+    if d.rung != "wake" {
+        s.fail(&format!("delivered by {}, not by the Stop hook", d.rung));
+    }
+    eprintln!("idle {OLDER}: {} after {:?}", d.rung, d.took);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs `claude-peers install` (setup helper) and the Stop-hook waiter `claude-peers hook Stop` (ladder helper)"]
+#[ignore = "needs the Stop-hook waiter `claude-peers hook Stop` (ladder helper)"]
 async fn an_idle_session_without_its_socket_is_woken_by_its_stop_hook() {
     let _one = SERIAL.lock().await;
-    let env = Env::new();
-    let _b = Broker::start(&env, &[]).await;
     let opts = Options::new(CURRENT)
         .env("CLAUDE_CODE_HARBOR_KITE", "0")
         .installed();
-    let s = idle_session(&env, opts).await;
-    let (took, got) = idle_wake_cell(&env, &s).await;
-    assert_woken_by_hook(&s, &got);
-    eprintln!("idle {CURRENT} without socket (wake hook): in the model's request after {took:?}");
-}
-
-/// The turn that read the message was started by our Stop hook: some request
-/// before it carries the hook's wake text.
-fn assert_woken_by_hook(s: &Session, got: &Recorded) {
-    let woke = s
-        .model
-        .requests()
-        .into_iter()
-        .filter(|r| r.is_turn() && r.at <= got.at)
-        .any(|r| r.last_message_text().contains("Stop hook"));
-    if !woke {
-        s.fail("no request carried the Stop hook's wake text");
+    let (env, _b, s) = world(opts).await;
+    let d = delivered(
+        &s,
+        idle(&env, &s, &marker("idle"), claude::MODEL_WAIT).await,
+    );
+    if d.rung != "wake" {
+        s.fail(&format!("delivered by {}, not by the Stop hook", d.rung));
     }
+    eprintln!(
+        "idle {CURRENT} without socket: {} after {:?}",
+        d.rung, d.took
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs `claude-peers install` (setup helper) and next-turn injection by `claude-peers hook UserPromptSubmit` (ladder helper)"]
+#[ignore = "needs next-turn injection (`claude-peers hook UserPromptSubmit`) and a peer identity that survives a client restart (ladder helper)"]
 async fn a_message_to_a_closed_session_reaches_it_when_it_is_resumed() {
     let _one = SERIAL.lock().await;
-    let env = Env::new();
-    let _b = Broker::start(&env, &[]).await;
     let session_id = "4b1f7a3e-0c55-4e0e-9a51-6f3d2c7e8a90";
     let mut opts = Options::new(CURRENT).installed();
     opts.args = vec!["--session-id".into(), session_id.into()];
-    let mut s = idle_session(&env, opts).await;
-    let name = s.peer_name.clone();
+    let (env, _b, mut s) = world(opts).await;
+    // By id: the name is free once the session has left.
+    let id = s.peer_id.clone();
     s.close();
     let mut peer = sender(&env).await;
     let text = marker("closed");
-    let r = peer
-        .call("send_message", json!({"to_id": name, "message": text}))
-        .await;
-    assert!(!r.is_error, "send_message failed: {}", r.text);
+    send(&mut peer, &id, &text).await;
     s.launch(&env, &["--resume".into(), session_id.into()])
         .await;
-    assert_eq!(s.peer_name, name, "the resumed session is the same peer");
-    let from = s.model.len();
-    s.type_line("Where were we?");
-    s.model_request(from, "the message kept for the closed session", has(&text))
-        .await;
+    assert_eq!(s.peer_id, id, "the resumed session is the same peer");
+    let d = at_next_prompt(&s, &text).await;
+    eprintln!(
+        "closed, resumed {CURRENT}: {} {:?} after the prompt",
+        d.rung, d.took
+    );
 }

@@ -240,6 +240,10 @@ async fn project_scope_uses_mcp_json_and_uninstall_leaves_no_trace() {
         .run(&["install", "--client", "claude-code", "--scope", "project"])
         .await;
     assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("claude-code: note: Claude Code asks each person to approve"),
+        "{out}"
+    );
     let mcp: Value =
         serde_json::from_str(&std::fs::read_to_string(h.work.join(".mcp.json")).unwrap()).unwrap();
     assert_eq!(

@@ -208,7 +208,7 @@ impl Tools {
     )]
     async fn broadcast_message(&self, Parameters(a): Parameters<BroadcastArgs>) -> Out {
         let c = self.session.client().await?;
-        let scope: Scope = a.scope.into();
+        let scope = a.scope;
         let r = c
             .broadcast(&BroadcastRequest {
                 scope,

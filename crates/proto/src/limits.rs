@@ -86,6 +86,17 @@ pub const TYPING_WINDOW_MS: i64 = 5_000;
 /// Default page of coordination lists (tasks, proposals, …).
 pub const DEFAULT_COORD_PAGE: u32 = 100;
 
+// ------------------------------------------------ listings and previews
+
+/// Most pinned messages the session's pin list shows (oldest first).
+pub const MAX_PINNED: u32 = 200;
+/// Characters of a message shown in the audit entry of a pin.
+pub const PIN_PREVIEW_CHARS: usize = 60;
+/// Characters of a title (task, proposal) shown in audit entries and notices.
+pub const TITLE_PREVIEW_CHARS: usize = 120;
+/// Characters of a longer text (claim, action, decision value) shown in audit entries.
+pub const TEXT_PREVIEW_CHARS: usize = 200;
+
 // The human's side: permission relay, the "needs you" lane, notifications.
 
 /// Longest permission request id (Claude Code sends five letters), in bytes.

@@ -85,6 +85,18 @@ pub fn page(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
     }
 }
 
+/// A send's `wait_ms`: how long to wait for the "delivered" confirmation
+/// (absent = 0), at most [`MAX_SEND_WAIT_MS`].
+pub fn wait_ms(field: &str, wait: Option<u64>) -> Result<u64, ApiError> {
+    match wait.unwrap_or(0) {
+        w if w <= MAX_SEND_WAIT_MS => Ok(w),
+        _ => Err(ApiError::invalid(
+            field,
+            format!("'{field}' can be at most {MAX_SEND_WAIT_MS}"),
+        )),
+    }
+}
+
 /// A context snapshot: each field cleaned and capped, at most
 /// [`MAX_CONTEXT_FILES`] files.
 pub fn context(ctx: &ContextSnapshot) -> Result<ContextSnapshot, ApiError> {
@@ -259,6 +271,17 @@ pub fn votes_required(value: Option<&serde_json::Value>) -> Result<u32, ApiError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wait_ms_is_bounded_and_names_its_field() {
+        assert_eq!(wait_ms("wait_ms", None).unwrap(), 0);
+        assert_eq!(
+            wait_ms("wait_ms", Some(MAX_SEND_WAIT_MS)).unwrap(),
+            MAX_SEND_WAIT_MS
+        );
+        let e = wait_ms("wait_ms", Some(MAX_SEND_WAIT_MS + 1)).unwrap_err();
+        assert!(e.to_string().contains("'wait_ms' can be at most"), "{e}");
+    }
     use crate::ErrorCode;
 
     #[test]

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use claude_peers_proto::hooks::{CLAUDE_CODE_HOOKS, HookSpec};
 use serde_json::{Value, json};
 
-use crate::client::{AgentClient, ClientStatus, Host, Scope, read_optional};
+use crate::client::{
+    AgentClient, ClientStatus, Host, ListCommand, Scope, read_line, read_optional,
+};
 use crate::jsondoc::{Dialect, JsonDoc};
 use crate::mcp_json::{self, JsonFormat};
 use crate::{FileChange, SERVER_NAME, SetupError, shell};
@@ -290,6 +292,20 @@ impl AgentClient for ClaudeCode {
         "claude"
     }
 
+    fn list_command(&self) -> ListCommand {
+        // `claude mcp list` starts each server and prints `NAME: CMD - ✔ Connected`.
+        ListCommand {
+            args: &["mcp", "list"],
+            read: |out| {
+                read_line(
+                    out,
+                    |l| l.starts_with("claude-peers: "),
+                    |l| l.ends_with("✔ Connected"),
+                )
+            },
+        }
+    }
+
     fn detect(&self, host: &Host) -> bool {
         Self::user_config(host).exists()
             || Self::config_dir(host).is_dir()
@@ -350,6 +366,16 @@ impl AgentClient for ClaudeCode {
         Ok(changes)
     }
 
+    fn install_notes(&self, host: &Host, scope: Scope) -> Vec<String> {
+        match scope {
+            Scope::User => Vec::new(),
+            Scope::Project => vec![format!(
+                "Claude Code asks each person to approve the servers of {} the first time it starts there",
+                host.show(&Self::project_config(host))
+            )],
+        }
+    }
+
     fn status(&self, host: &Host) -> Result<ClientStatus, SetupError> {
         let user = Self::user_config(host);
         let user_doc = read_optional(&user)?
@@ -359,16 +385,26 @@ impl AgentClient for ClaudeCode {
         let project_doc = read_optional(&project)?
             .map(|t| parse(Some(&t), &project))
             .transpose()?;
-        let cwd = host.cwd.display().to_string();
         let found = [
             user_doc
                 .as_ref()
                 .and_then(|d| d.get(&["mcpServers", SERVER_NAME]))
                 .map(|e| (e, format!("{} (user scope)", host.show(&user)))),
+            // Local scope: under the project's key (its git root or a folder
+            // above the current directory).
             user_doc
                 .as_ref()
-                .and_then(|d| d.get(&["projects", &cwd, "mcpServers", SERVER_NAME]))
-                .map(|e| (e, format!("{} (local scope, {cwd})", host.show(&user)))),
+                .and_then(|d| match d.get(&["projects"]) {
+                    Some(Value::Object(projects)) => projects
+                        .into_iter()
+                        .filter(|(dir, _)| host.cwd.starts_with(dir))
+                        .find_map(|(dir, p)| {
+                            let entry = p.get("mcpServers")?.get(SERVER_NAME)?.clone();
+                            Some((entry, dir))
+                        }),
+                    _ => None,
+                })
+                .map(|(e, dir)| (e, format!("{} (local scope, {dir})", host.show(&user)))),
             project_doc
                 .as_ref()
                 .and_then(|d| d.get(&["mcpServers", SERVER_NAME]))
@@ -599,6 +635,34 @@ mod tests {
         assert!(e.to_string().contains("`hooks` is not an object"), "{e}");
         let e = add_hooks(Some("{\"hooks\": {\"Stop\": {}}}"), exe(), f).unwrap_err();
         assert!(e.to_string().contains("hooks.Stop"), "{e}");
+    }
+
+    #[test]
+    fn status_finds_a_local_scope_registration_above_the_cwd() {
+        let home = tempfile::tempdir().unwrap();
+        let text = json!({"projects": {"/src/repo": {"mcpServers": {"claude-peers": {"type": "stdio", "command": "/bin/sh", "args": ["mcp"], "env": {}}}}}});
+        std::fs::write(home.path().join(".claude.json"), text.to_string()).unwrap();
+        let host = Host {
+            home: home.path().to_path_buf(),
+            cwd: "/src/repo/crates/cli".into(),
+            exe: "/bin/sh".into(),
+            path: None,
+            claude_config_dir: None,
+            codex_home: None,
+            xdg_config_home: None,
+        };
+        let st = ClaudeCode.status(&host).unwrap();
+        assert_eq!(
+            st.server.as_deref(),
+            Some("~/.claude.json (local scope, /src/repo)")
+        );
+        assert_eq!(st.server_problem, None);
+        assert_eq!(st.hooks_missing.len(), CLAUDE_CODE_HOOKS.len());
+        let elsewhere = Host {
+            cwd: "/src/other".into(),
+            ..host
+        };
+        assert_eq!(ClaudeCode.status(&elsewhere).unwrap().server, None);
     }
 
     #[test]

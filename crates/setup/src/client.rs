@@ -108,6 +108,34 @@ pub struct ClientStatus {
     pub notes: Vec<String>,
 }
 
+/// What a client's own listing command says about our server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listed {
+    /// Listed and connected (or, for a client whose listing never connects, listed).
+    Connected(String),
+    /// Listed, but the client could not connect to it.
+    Failed(String),
+    /// Not in the list.
+    Missing,
+}
+
+/// The client's own listing command: its arguments, and how to read its output.
+#[derive(Debug, Clone, Copy)]
+pub struct ListCommand {
+    pub args: &'static [&'static str],
+    pub read: fn(&str) -> Listed,
+}
+
+/// Read a listing where our server has one line, found by `find`, that says
+/// it is connected when `ok` holds.
+pub fn read_line(out: &str, find: impl Fn(&str) -> bool, ok: impl Fn(&str) -> bool) -> Listed {
+    match out.lines().map(str::trim).find(|l| find(l)) {
+        None => Listed::Missing,
+        Some(l) if ok(l) => Listed::Connected(l.to_string()),
+        Some(l) => Listed::Failed(l.to_string()),
+    }
+}
+
 /// One agent client: Claude Code, and the others as they are added.
 pub trait AgentClient: Sync {
     /// The name used on the command line (`--client claude-code`).
@@ -122,12 +150,14 @@ pub trait AgentClient: Sync {
     fn uninstall(&self, host: &Host, scope: Scope) -> Result<Vec<FileChange>, SetupError>;
     /// What the configuration says now.
     fn status(&self, host: &Host) -> Result<ClientStatus, SetupError>;
+    /// The client's own command that lists its MCP servers.
+    fn list_command(&self) -> ListCommand;
     /// Whether the client has a project-scope configuration we write.
     fn has_project_scope(&self) -> bool {
         true
     }
-    /// What to tell the person after an install (nothing by default).
-    fn install_notes(&self, _host: &Host) -> Vec<String> {
+    /// What to tell the person after an install at `scope` (nothing by default).
+    fn install_notes(&self, _host: &Host, _scope: Scope) -> Vec<String> {
         Vec::new()
     }
 }

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{Array, DocumentMut, Item, Table, value};
 
-use crate::client::{AgentClient, ClientStatus, Host, Scope, entry_problem, read_optional};
+use crate::client::{
+    AgentClient, ClientStatus, Host, ListCommand, Listed, Scope, entry_problem, read_optional,
+};
 use crate::{FileChange, SERVER_NAME, SetupError};
 
 const TABLE: &str = "mcp_servers";
@@ -131,6 +133,20 @@ impl AgentClient for Codex {
 
     fn command(&self) -> &'static str {
         "codex"
+    }
+
+    fn list_command(&self) -> ListCommand {
+        // `codex mcp list --json` prints the configuration only (it never starts a server).
+        ListCommand {
+            args: &["mcp", "list", "--json"],
+            read: |out| {
+                if out.contains("\"name\": \"claude-peers\"") {
+                    Listed::Connected("listed (Codex does not connect when listing)".into())
+                } else {
+                    Listed::Missing
+                }
+            },
+        }
     }
 
     fn has_project_scope(&self) -> bool {

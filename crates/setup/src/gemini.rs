@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::client::{AgentClient, ClientStatus, Host, Scope, entry_problem, read_optional};
+use crate::client::{
+    AgentClient, ClientStatus, Host, ListCommand, Scope, entry_problem, read_line, read_optional,
+};
 use crate::jsondoc::Dialect;
 use crate::mcp_json::{self, JsonFormat};
 use crate::{FileChange, SERVER_NAME, SetupError};
@@ -67,6 +69,20 @@ impl AgentClient for Gemini {
         "gemini"
     }
 
+    fn list_command(&self) -> ListCommand {
+        // `gemini mcp list` connects and prints `✓ NAME: CMD (stdio) - Connected`.
+        ListCommand {
+            args: &["mcp", "list"],
+            read: |out| {
+                read_line(
+                    out,
+                    |l| l.contains("claude-peers:"),
+                    |l| l.ends_with("- Connected"),
+                )
+            },
+        }
+    }
+
     fn detect(&self, host: &Host) -> bool {
         host.home.join(".gemini").is_dir() || host.which(self.command()).is_some()
     }
@@ -123,7 +139,7 @@ impl AgentClient for Gemini {
         let mut notes = Vec::new();
         let trusted = read_optional(&Self::trusted_folders(host))?;
         if !is_trusted(trusted.as_deref(), &host.cwd) {
-            notes.push(self.install_notes(host).concat());
+            notes.push(self.install_notes(host, Scope::User).concat());
         }
         Ok(ClientStatus {
             server,
@@ -134,7 +150,7 @@ impl AgentClient for Gemini {
         })
     }
 
-    fn install_notes(&self, host: &Host) -> Vec<String> {
+    fn install_notes(&self, host: &Host, _scope: Scope) -> Vec<String> {
         vec![format!(
             "Gemini CLI starts MCP servers only in trusted folders: trust each project folder when Gemini asks, or add it to {} as \"TRUST_FOLDER\"",
             host.show(&Self::trusted_folders(host))

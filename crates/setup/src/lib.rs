@@ -26,7 +26,9 @@ pub mod opencode;
 pub mod shell;
 
 pub use change::FileChange;
-pub use client::{AgentClient, ClientStatus, Host, Scope, all_clients, client_by_id};
+pub use client::{
+    AgentClient, ClientStatus, Host, ListCommand, Listed, Scope, all_clients, client_by_id,
+};
 
 /// Name under which our MCP server is registered in every client.
 pub const SERVER_NAME: &str = "claude-peers";

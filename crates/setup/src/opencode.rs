@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::client::{AgentClient, ClientStatus, Host, Scope, entry_problem, read_optional};
+use crate::client::{
+    AgentClient, ClientStatus, Host, ListCommand, Scope, entry_problem, read_line, read_optional,
+};
 use crate::jsondoc::Dialect;
 use crate::mcp_json::{self, JsonFormat};
 use crate::{FileChange, SERVER_NAME, SetupError};
@@ -57,6 +59,14 @@ impl AgentClient for OpenCode {
 
     fn command(&self) -> &'static str {
         "opencode"
+    }
+
+    fn list_command(&self) -> ListCommand {
+        // `opencode mcp list` connects and marks each server `✓` (connected) or `✗`.
+        ListCommand {
+            args: &["mcp", "list"],
+            read: |out| read_line(out, |l| l.contains("claude-peers"), |l| l.contains('✓')),
+        }
     }
 
     fn detect(&self, host: &Host) -> bool {

@@ -8,7 +8,7 @@ use claude_peers_proto::ApiError;
 use claude_peers_proto::coord::{
     ApprovalStatus, ApprovalView, ListQuery, RequestApproval, RespondApproval,
 };
-use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_REASON_BYTES};
+use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_REASON_BYTES, TEXT_PREVIEW_CHARS};
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
@@ -111,7 +111,11 @@ pub fn request(
         &sh.hub,
         &me.party(),
         "approval.request",
-        &format!("{id} → {}: {}", approver.name, coord::preview(&action, 200)),
+        &format!(
+            "{id} → {}: {}",
+            approver.name,
+            coord::preview(&action, TEXT_PREVIEW_CHARS)
+        ),
         me.group_id.as_deref(),
     )?;
     coord::notify(
@@ -179,7 +183,11 @@ pub fn respond(
         &sh.hub,
         &me,
         &format!("approval.{}", status.as_str()),
-        &format!("{}: {}", a.id, coord::preview(&a.action, 200)),
+        &format!(
+            "{}: {}",
+            a.id,
+            coord::preview(&a.action, TEXT_PREVIEW_CHARS)
+        ),
         group_id(&a),
     )?;
     let icon = if req.approved { "✅" } else { "❌" };

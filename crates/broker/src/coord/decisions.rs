@@ -10,7 +10,7 @@ use std::sync::Arc;
 use claude_peers_proto::ApiError;
 use claude_peers_proto::coord::{DecisionQuery, DecisionStatus, DecisionView, PostDecision};
 use claude_peers_proto::limits::{
-    MAX_CATEGORY_BYTES, MAX_FIELD_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES,
+    MAX_CATEGORY_BYTES, MAX_FIELD_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, TEXT_PREVIEW_CHARS,
 };
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
@@ -159,7 +159,10 @@ pub fn post(
         &sh.hub,
         &author,
         "decision.post",
-        &format!("[{category}] {key} = {}", coord::preview(&value, 200)),
+        &format!(
+            "[{category}] {key} = {}",
+            coord::preview(&value, TEXT_PREVIEW_CHARS)
+        ),
         group.as_deref(),
     )?;
     let others = coord::others_in(t.conn, group.as_deref(), &[&me.id])?;

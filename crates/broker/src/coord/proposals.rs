@@ -12,7 +12,9 @@ use claude_peers_proto::api::PartyKind;
 use claude_peers_proto::coord::{
     CastVote, CreateProposal, ListQuery, ProposalStatus, ProposalView, Vote, VoteView,
 };
-use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_REASON_BYTES, MAX_TITLE_BYTES};
+use claude_peers_proto::limits::{
+    MAX_FIELD_BYTES, MAX_REASON_BYTES, MAX_TITLE_BYTES, TITLE_PREVIEW_CHARS,
+};
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
@@ -163,7 +165,10 @@ pub fn create(
         &sh.hub,
         &me.party(),
         "proposal.create",
-        &format!("{id}: {} (needs {required})", coord::preview(&title, 120)),
+        &format!(
+            "{id}: {} (needs {required})",
+            coord::preview(&title, TITLE_PREVIEW_CHARS)
+        ),
         me.group_id.as_deref(),
     )?;
     let others = coord::others_in(t.conn, me.group_id.as_deref(), &[&me.id])?;
@@ -248,7 +253,7 @@ pub fn vote(
             "{} on {} \"{}\"",
             vote.as_str(),
             p.id,
-            coord::preview(&p.title, 120)
+            coord::preview(&p.title, TITLE_PREVIEW_CHARS)
         ),
         group_id(&p),
     )?;
@@ -306,7 +311,11 @@ fn resolve(
         &sh.hub,
         &caller.party(),
         &format!("proposal.{}", status.as_str()),
-        &format!("{}: {} ({why})", p.id, coord::preview(&p.title, 120)),
+        &format!(
+            "{}: {} ({why})",
+            p.id,
+            coord::preview(&p.title, TITLE_PREVIEW_CHARS)
+        ),
         group_id(p),
     )?;
     // The author and every peer that voted, except whoever cast the deciding vote.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
 use claude_peers_proto::coord::{CompleteTask, CreateTask, ListQuery, TaskStatus, TaskView};
-use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_TITLE_BYTES};
+use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_TITLE_BYTES, TITLE_PREVIEW_CHARS};
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
@@ -177,8 +177,12 @@ pub fn create(
             t.now
         ])?;
     let details = match &assignee {
-        Some(a) => format!("{id}: {} → {}", coord::preview(&title, 120), a.name),
-        None => format!("{id}: {}", coord::preview(&title, 120)),
+        Some(a) => format!(
+            "{id}: {} → {}",
+            coord::preview(&title, TITLE_PREVIEW_CHARS),
+            a.name
+        ),
+        None => format!("{id}: {}", coord::preview(&title, TITLE_PREVIEW_CHARS)),
     };
     audit::record(
         t,
@@ -249,7 +253,11 @@ pub fn start(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor, id: &str) -> Resul
         &sh.hub,
         &me.party(),
         "task.start",
-        &format!("{}: {}", task.id, coord::preview(&task.title, 120)),
+        &format!(
+            "{}: {}",
+            task.id,
+            coord::preview(&task.title, TITLE_PREVIEW_CHARS)
+        ),
         group_id(&task),
     )?;
     if task.creator.kind == claude_peers_proto::api::PartyKind::Peer
@@ -323,7 +331,11 @@ pub fn complete(
         &sh.hub,
         &completer,
         "task.complete",
-        &format!("{}: {}", task.id, coord::preview(&task.title, 120)),
+        &format!(
+            "{}: {}",
+            task.id,
+            coord::preview(&task.title, TITLE_PREVIEW_CHARS)
+        ),
         group_id(&task),
     )?;
     // Tell the creator and the assignee, but not whoever completed it.

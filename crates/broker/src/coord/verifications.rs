@@ -9,7 +9,9 @@ use claude_peers_proto::ApiError;
 use claude_peers_proto::coord::{
     ListQuery, RequestVerification, RespondVerification, VerificationStatus, VerificationView,
 };
-use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_LIST_ITEMS, MAX_PATH_BYTES};
+use claude_peers_proto::limits::{
+    MAX_FIELD_BYTES, MAX_LIST_ITEMS, MAX_PATH_BYTES, TEXT_PREVIEW_CHARS,
+};
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
@@ -126,7 +128,11 @@ pub fn request(
         &sh.hub,
         &me.party(),
         "verification.request",
-        &format!("{id} → {}: {}", verifier.name, coord::preview(&claim, 200)),
+        &format!(
+            "{id} → {}: {}",
+            verifier.name,
+            coord::preview(&claim, TEXT_PREVIEW_CHARS)
+        ),
         me.group_id.as_deref(),
     )?;
     let mut text = format!(
@@ -211,7 +217,7 @@ pub fn respond(
         &sh.hub,
         &me,
         &format!("verification.{}", status.as_str()),
-        &format!("{}: {}", v.id, coord::preview(&v.claim, 200)),
+        &format!("{}: {}", v.id, coord::preview(&v.claim, TEXT_PREVIEW_CHARS)),
         group_id(&v),
     )?;
     let icon = if status == VerificationStatus::Verified {

@@ -5,10 +5,12 @@
 //! Gates, in order: the database's integrity; the broker answers (started the
 //! way a session starts it when it is down); the port is owned by our broker
 //! for this database; broker and binary are the same version (a broker left
-//! from before an upgrade is named); a message round-trips through the broker;
+//! from before an upgrade is named); a message round-trips through the broker
+//! (pushed on a stream, as sessions receive them);
 //! token and credential files are private; and for each agent client found,
-//! our MCP server is registered, our hooks are installed (where the client has
-//! them) and the client's version supports what we use.
+//! our MCP server is registered, the client's own listing command agrees, our
+//! hooks are installed (where the client has them) and the client's version
+//! supports what we use.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -16,10 +18,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use claude_peers_client::autostart::{Probe, ensure_broker, probe};
+use claude_peers_client::stream::{Incoming, Stream};
 use claude_peers_client::{BrokerClient, Endpoint};
 use claude_peers_proto::api::{Health, RegisterRequest, SendRequest};
+use claude_peers_proto::stream::{ClientFrame, ServerFrame};
 use claude_peers_setup::claude_code::{self, ClaudeCode};
-use claude_peers_setup::{AgentClient, Host, all_clients};
+use claude_peers_setup::{AgentClient, Host, Listed, all_clients};
 use serde::Serialize;
 
 use crate::cmd::setup::host;
@@ -27,6 +31,8 @@ use crate::ctx::Ctx;
 
 /// How long the client's `--version` may take.
 const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client's own listing command may take (it may start every server).
+const LIST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the round trip may take.
 const ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -237,7 +243,9 @@ async fn broker_gates(ctx: &Ctx, gates: &mut Gates) {
     match round_trip(&ctx.endpoint, admin.as_ref()).await {
         Ok(ms) => gates.pass(
             "round-trip",
-            format!("a message sent through the broker came back in {ms} ms"),
+            format!(
+                "a message sent through the broker was pushed back on a session's stream in {ms} ms"
+            ),
         ),
         Err(e) => gates.fail(
             "round-trip",
@@ -342,8 +350,9 @@ fn database_gate(endpoint: &Endpoint, gates: &mut Gates) -> bool {
     }
 }
 
-/// Register a short-lived peer, send it a message as the operator, read it back
-/// as that peer, and leave. Returns the milliseconds it took.
+/// Register a short-lived peer, open its stream as a session's MCP server
+/// does, send it a message as the operator, wait for the broker to push it,
+/// confirm it, and leave. Returns the milliseconds it took.
 async fn round_trip(endpoint: &Endpoint, admin: Option<&BrokerClient>) -> Result<u128> {
     let Some(admin) = admin else {
         bail!("no admin token for this database");
@@ -363,7 +372,11 @@ async fn round_trip(endpoint: &Endpoint, admin: Option<&BrokerClient>) -> Result
         .await?;
     let me = BrokerClient::new(endpoint, reg.token.clone());
     let text = format!("doctor round-trip {}", std::process::id());
-    let result = async {
+    let result = tokio::time::timeout(ROUND_TRIP_TIMEOUT, async {
+        let token = reg.token.as_deref().unwrap_or_default();
+        let mut stream = Stream::connect(endpoint, token)
+            .await
+            .map_err(anyhow::Error::msg)?;
         admin
             .send(&SendRequest {
                 to: reg.peer.id.clone(),
@@ -372,19 +385,29 @@ async fn round_trip(endpoint: &Endpoint, admin: Option<&BrokerClient>) -> Result
                 wait_ms: None,
             })
             .await?;
-        let deadline = Instant::now() + ROUND_TRIP_TIMEOUT;
         loop {
-            let check = me.check().await?;
-            if check.messages.iter().any(|m| m.text == text) {
-                return Ok(started.elapsed().as_millis());
+            match stream.next().await {
+                Incoming::Frame(ServerFrame::Message { message }) if message.text == text => {
+                    stream
+                        .send(&ClientFrame::Delivered {
+                            ids: vec![message.id],
+                        })
+                        .await
+                        .map_err(anyhow::Error::msg)?;
+                    return Ok(started.elapsed().as_millis());
+                }
+                Incoming::Closed => bail!("the broker closed the stream"),
+                _ => {}
             }
-            if Instant::now() > deadline {
-                bail!("not in the inbox after {} s", ROUND_TRIP_TIMEOUT.as_secs());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-    .await;
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Err(anyhow::anyhow!(
+            "not pushed within {} s",
+            ROUND_TRIP_TIMEOUT.as_secs()
+        ))
+    });
     let _ = me.leave(false).await;
     result
 }
@@ -492,12 +515,83 @@ async fn client_gates(host: &Host, gates: &mut Gates) {
                 );
             }
         }
+        if status.server.is_some() {
+            listed_gate(host, client, gates).await;
+        }
         for note in &status.notes {
             gates.skip(&format!("{id}: note"), note.clone());
         }
         if id == "claude-code" {
             claude_version_gate(host, gates).await;
         }
+    }
+}
+
+/// The client's own listing command agrees: our server is listed (and, where
+/// the client connects when listing, connected).
+async fn listed_gate(host: &Host, client: &dyn AgentClient, gates: &mut Gates) {
+    let id = client.id();
+    let gate = format!("{id}: listed");
+    let Some(bin) = host.which(client.command()) else {
+        gates.skip(
+            &gate,
+            format!(
+                "`{}` is not on PATH; its own list was not checked",
+                client.command()
+            ),
+        );
+        return;
+    };
+    let list = client.list_command();
+    let shown = format!("{} {}", client.command(), list.args.join(" "));
+    let out = tokio::time::timeout(
+        LIST_TIMEOUT,
+        tokio::process::Command::new(&bin)
+            .args(list.args)
+            .current_dir(&host.cwd)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await;
+    let text = match out {
+        Ok(Ok(o)) => format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Ok(Err(e)) => {
+            gates.fail(
+                &gate,
+                format!("`{shown}` did not run: {e}"),
+                format!("run `{shown}` by hand"),
+            );
+            return;
+        }
+        Err(_) => {
+            gates.fail(
+                &gate,
+                format!(
+                    "`{shown}` did not finish within {} s",
+                    LIST_TIMEOUT.as_secs()
+                ),
+                format!("run `{shown}` by hand"),
+            );
+            return;
+        }
+    };
+    match (list.read)(&text) {
+        Listed::Connected(line) => gates.pass(&gate, format!("`{shown}`: {line}")),
+        Listed::Failed(line) => gates.fail(
+            &gate,
+            format!("`{shown}` lists claude-peers but cannot connect: {line}"),
+            "run `claude-peers mcp` by hand (with the env of the entry) to see why it exits; `claude-peers doctor` in the project directory",
+        ),
+        Listed::Missing => gates.fail(
+            &gate,
+            format!("`{shown}` does not list claude-peers here"),
+            format!("claude-peers install --client {id}"),
+        ),
     }
 }
 

@@ -119,7 +119,7 @@ pub fn run(args: &SetupArgs, json_out: bool, install: bool) -> Result<()> {
                 json!({
                     "client": client.id(),
                     "changed": !files.is_empty(),
-                    "notes": if install { client.install_notes(&host) } else { vec![] },
+                    "notes": if install { client.install_notes(&host, scope) } else { vec![] },
                     "files": files.iter().map(|(c, backup)| json!({
                         "file": c.path,
                         "summary": c.summary,
@@ -178,7 +178,7 @@ pub fn run(args: &SetupArgs, json_out: bool, install: bool) -> Result<()> {
     }
     if install {
         for (client, _) in &report {
-            for note in client.install_notes(&host) {
+            for note in client.install_notes(&host, scope) {
                 println!("{}: note: {note}", client.id());
             }
         }

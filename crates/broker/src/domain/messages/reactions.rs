@@ -6,6 +6,7 @@ use std::sync::Arc;
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::Party;
 use claude_peers_proto::emoji::{is_reaction, reaction_list};
+use claude_peers_proto::limits::PIN_PREVIEW_CHARS;
 use claude_peers_proto::stream::Event;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -59,7 +60,7 @@ pub fn pin(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor, id: i64, pinned: boo
         params![id, pinned],
     )?;
     let who = actor_as_party(t.conn, actor)?;
-    let preview: String = m.text.chars().take(60).collect();
+    let preview: String = m.text.chars().take(PIN_PREVIEW_CHARS).collect();
     audit::record(
         t,
         &sh.hub,

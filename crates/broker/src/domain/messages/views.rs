@@ -5,6 +5,7 @@
 use claude_peers_proto::api::{
     DeliveryState, DeliveryView, MessageView, Party, PartyKind, ReactionView, Scope,
 };
+use claude_peers_proto::limits::MAX_PINNED;
 use claude_peers_proto::time::rfc3339;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -237,9 +238,9 @@ pub fn feed(
 pub fn pinned(conn: &Connection, session: &str) -> Result<Vec<MessageView>> {
     let ids: Vec<i64> = conn
         .prepare_cached(
-            "SELECT id FROM messages WHERE session_id = ?1 AND pinned = 1 ORDER BY id LIMIT 200",
+            "SELECT id FROM messages WHERE session_id = ?1 AND pinned = 1 ORDER BY id LIMIT ?2",
         )?
-        .query_map([session], |r| r.get(0))?
+        .query_map(params![session, MAX_PINNED], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     views(conn, ids, Viewer::Full)
 }

@@ -11,7 +11,7 @@ use claude_peers_proto::api::{
     AckResult, BroadcastRequest, BroadcastResult, CheckResult, DeliveryState, MessageList,
     PageQuery, PinRequest, ReactRequest, ReadRequest, ReadResult, SendRequest, SendResult,
 };
-use claude_peers_proto::limits::{DEFAULT_ACKS, DEFAULT_HISTORY, MAX_PAGE, MAX_SEND_WAIT_MS};
+use claude_peers_proto::limits::{DEFAULT_ACKS, DEFAULT_HISTORY, MAX_PAGE};
 use claude_peers_proto::{ApiError, validate};
 
 use super::extract::{Json, Path, Query};
@@ -50,14 +50,7 @@ async fn send(
     actor: Actor,
     Json(req): Json<SendRequest>,
 ) -> Result<Reply<SendResult>> {
-    let wait = req.wait_ms.unwrap_or(0);
-    if wait > MAX_SEND_WAIT_MS {
-        return Err(ApiError::invalid(
-            "wait_ms",
-            format!("'wait_ms' can be at most {MAX_SEND_WAIT_MS}"),
-        )
-        .into());
-    }
+    let wait = validate::wait_ms("wait_ms", req.wait_ms)?;
     let waiter = (wait > 0).then(|| state.hub().delivery_waiter());
     let sh = state.shared.clone();
     let mut result = state

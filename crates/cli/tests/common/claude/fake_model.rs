@@ -137,8 +137,9 @@ struct Shared {
     count: watch::Sender<usize>,
     script: Mutex<VecDeque<Step>>,
     turn_seq: Mutex<u64>,
-    /// Turn requests received, and answered with a reply that ends the turn.
-    turns: Mutex<(u64, u64)>,
+    /// Turn requests not answered yet, and whether the last answer ended
+    /// its turn.
+    turns: Mutex<(u64, bool)>,
 }
 
 /// The fake endpoint; stops when dropped.
@@ -155,7 +156,7 @@ impl FakeModel {
             count: watch::channel(0).0,
             script: Mutex::new(VecDeque::new()),
             turn_seq: Mutex::new(0),
-            turns: Mutex::new((0, 0)),
+            turns: Mutex::new((0, true)),
         });
         let app = Router::new()
             .fallback(handle)
@@ -189,11 +190,11 @@ impl FakeModel {
         Held { gate }
     }
 
-    /// Whether every turn request so far was answered with a reply that ends
-    /// the turn (no tool call pending, no reply held).
+    /// Whether every turn request so far is answered and the last answer
+    /// ended its turn (no tool call pending, no reply held).
     pub fn turns_ended(&self) -> bool {
-        let (asked, ended) = *self.shared.turns.lock().unwrap();
-        asked == ended
+        let (pending, ended) = *self.shared.turns.lock().unwrap();
+        pending == 0 && ended
     }
 
     /// Every request so far.
@@ -296,7 +297,9 @@ async fn handle(
         return not_found(&path);
     }
     if is_turn {
-        shared.turns.lock().unwrap().0 += 1;
+        let mut t = shared.turns.lock().unwrap();
+        t.0 += 1;
+        t.1 = false;
     }
     let step = if is_turn {
         shared.script.lock().unwrap().pop_front()
@@ -310,8 +313,10 @@ async fn handle(
     if let Some(g) = gate {
         g.notified().await;
     }
-    if is_turn && matches!(reply, Reply::Text(_)) {
-        shared.turns.lock().unwrap().1 += 1;
+    if is_turn {
+        let mut t = shared.turns.lock().unwrap();
+        t.0 -= 1;
+        t.1 = t.0 == 0 && matches!(reply, Reply::Text(_));
     }
     let seq = {
         let mut n = shared.turn_seq.lock().unwrap();

@@ -11,6 +11,7 @@
 //! `#[path = "common/claude/mod.rs"] mod claude;` next to `mod common;`.
 #![allow(dead_code)]
 
+pub mod cells;
 pub mod fake_model;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,9 @@ const EXIT_GRACE: Duration = Duration::from_secs(3);
 /// The client's debug-log line once our MCP server's handshake is done (both
 /// pinned versions).
 pub const CONNECTED: &str = "MCP server \"claude-peers\": Connection established";
+
+/// One of our tools as the model is offered it.
+const OUR_TOOL: &str = "mcp__claude-peers__whoami";
 
 /// The environment variable every process of one session inherits, so that
 /// teardown finds them all (client, MCP servers, hooks and their children).
@@ -125,7 +129,8 @@ pub struct Session {
 
 impl Session {
     /// Start a session in `env` (whose broker must be running) and wait
-    /// until it sits at its prompt with our MCP server registered.
+    /// until it sits at its prompt with our MCP server registered, after one
+    /// first turn.
     pub async fn start(env: &Env, opts: Options) -> Session {
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let root = env.subdir(&format!("claude-{n}"));
@@ -237,6 +242,31 @@ impl Session {
             .parse()
             .expect("pane pid");
         self.wait_ready(env).await;
+        self.first_turn().await;
+    }
+
+    /// One turn ("Hello."), repeated until the model is offered our tools
+    /// (the older client may list them a moment after the handshake), then
+    /// idle at the prompt: every session starts from there.
+    async fn first_turn(&self) {
+        let deadline = Instant::now() + START_WAIT;
+        loop {
+            let from = self.model.len();
+            self.type_line("Hello.");
+            let r = self
+                .model_request(from, "the first prompt", |r| {
+                    r.is_turn() && r.messages_text().contains("Hello.")
+                })
+                .await;
+            self.wait_idle().await;
+            if r.body.to_string().contains(OUR_TOOL) {
+                return;
+            }
+            if Instant::now() > deadline {
+                self.fail("the model was never offered claude-peers' tools");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// Run a tmux command against this session's server; its stdout.
