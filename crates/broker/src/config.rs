@@ -85,6 +85,8 @@ pub struct Config {
     pub permission_timeout_ms: i64,
     /// Unread mail to a peer that is not connected counts as unreachable after this long.
     pub unreachable_after_ms: i64,
+    /// Webhook for new "needs you" items (`--notify-url`), if any.
+    pub notify: Option<crate::runtime::notify::NotifyConfig>,
 }
 
 impl Config {
@@ -109,6 +111,7 @@ impl Config {
             permission_relay: false,
             permission_timeout_ms: limits::DEFAULT_PERMISSION_TIMEOUT_MS,
             unreachable_after_ms: limits::DEFAULT_UNREACHABLE_AFTER_MS,
+            notify: None,
         }
     }
 

@@ -103,6 +103,10 @@ impl Running {
             _lock,
         } = self;
         tokio::spawn(maintenance::run(state.clone()));
+        if let Some(n) = state.config().notify.clone() {
+            tracing::info!(url = %n.url, "webhook notifications on");
+            runtime::notify::spawn(n, state.hub().subscribe_events());
+        }
         let signals = state.clone();
         tokio::spawn(async move {
             wait_for_signal().await;

@@ -121,3 +121,15 @@ pub const RELAY_PROBE_WAIT_MS: u64 = 3_000;
 pub const DEFAULT_UNREACHABLE_AFTER_MS: i64 = 5 * 60_000;
 /// Most items of each kind the "needs you" lane lists.
 pub const MAX_NEEDS_YOU_PER_KIND: u32 = 100;
+/// Default window in which new "needs you" items share one webhook notification.
+pub const DEFAULT_NOTIFY_COALESCE_MS: u64 = 3_000;
+/// Default time one webhook POST may take before it counts as failed.
+pub const DEFAULT_NOTIFY_TIMEOUT_MS: u64 = 5_000;
+/// Attempts per webhook notification (the first one and the retries).
+pub const NOTIFY_ATTEMPTS: u32 = 4;
+/// Wait before the first retry of a webhook POST (doubled each time).
+pub const NOTIFY_RETRY_BASE_MS: u64 = 500;
+/// Notifications waiting to be sent; more are dropped (the broker never waits on the webhook).
+pub const NOTIFY_QUEUE: usize = 256;
+/// Items named in one webhook notification (the count covers all of them).
+pub const NOTIFY_MAX_ITEMS: usize = 10;

@@ -93,6 +93,16 @@ pub struct BrokerArgs {
     /// sender is told once).
     #[arg(long = "unreachable-after-ms", env = "CLAUDE_PEERS_UNREACHABLE_AFTER_MS", default_value_t = limits::DEFAULT_UNREACHABLE_AFTER_MS)]
     unreachable_after_ms: i64,
+    /// Webhook for new "needs you" items: a small JSON POST ({"text", "content",
+    /// "title", "count", "items"}) that ntfy, Slack and Discord accept. http:// only.
+    #[arg(long = "notify-url", env = "CLAUDE_PEERS_NOTIFY_URL")]
+    notify_url: Option<String>,
+    /// Milliseconds in which new items share one webhook notification.
+    #[arg(long = "notify-coalesce-ms", env = "CLAUDE_PEERS_NOTIFY_COALESCE_MS", default_value_t = limits::DEFAULT_NOTIFY_COALESCE_MS)]
+    notify_coalesce_ms: u64,
+    /// Milliseconds one webhook POST may take before it is retried.
+    #[arg(long = "notify-timeout-ms", env = "CLAUDE_PEERS_NOTIFY_TIMEOUT_MS", default_value_t = limits::DEFAULT_NOTIFY_TIMEOUT_MS)]
+    notify_timeout_ms: u64,
     /// Set when an MCP server started this broker.
     #[arg(long, hide = true)]
     spawned: bool,
@@ -161,6 +171,18 @@ pub async fn run(g: &Global, a: BrokerArgs) -> Result<()> {
     }
     config.permission_timeout_ms = a.permission_timeout_ms;
     config.unreachable_after_ms = a.unreachable_after_ms.max(0);
+    if let Some(url) = a.notify_url.filter(|u| !u.trim().is_empty()) {
+        if !url.starts_with("http://") {
+            anyhow::bail!(
+                "--notify-url must be an http:// URL (got {url:?}): the broker has no TLS built in; point it at a self-hosted ntfy or a local forwarder (see the README, Notifications)"
+            );
+        }
+        config.notify = Some(claude_peers_broker::runtime::notify::NotifyConfig {
+            url,
+            coalesce: std::time::Duration::from_millis(a.notify_coalesce_ms),
+            timeout: std::time::Duration::from_millis(a.notify_timeout_ms.max(100)),
+        });
+    }
     config.translate_url = a.translate_url.filter(|u| !u.trim().is_empty());
     config.translate_key = a.translate_key.filter(|k| !k.is_empty());
     if let Some(u) = &config.translate_url
