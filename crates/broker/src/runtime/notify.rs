@@ -20,6 +20,8 @@ use claude_peers_proto::stream::{Event, ServerFrame};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 
+/// Longest `text` of one notification, in bytes.
+const NOTIFY_MAX_TEXT_BYTES: usize = 2_000;
 /// Keys of items already announced, remembered to announce each once.
 const SEEN_CAP: usize = 10_000;
 
@@ -156,7 +158,7 @@ pub fn payload(items: &[Item]) -> Payload {
         1 => "claude-peers: something needs you".to_string(),
         n => format!("claude-peers: {n} things need you"),
     };
-    let mut text = match items {
+    let text = match items {
         [one] => one.title.clone(),
         _ => {
             let mut t = format!("{} things need you:", items.len());
@@ -170,7 +172,7 @@ pub fn payload(items: &[Item]) -> Payload {
             t
         }
     };
-    text.truncate(text.floor_char_boundary(2_000));
+    let text = claude_peers_proto::text::truncate_bytes(&text, NOTIFY_MAX_TEXT_BYTES).to_string();
     Payload {
         content: text.clone(),
         text,
