@@ -78,6 +78,13 @@ async fn relay_off_declares_no_capability_even_when_the_session_asks() {
     assert!(l.pending.is_empty());
     let (ok, out, _) = env.cli(&["permissions"]).await;
     assert!(ok && out.contains("relay is off"), "{out}");
+    let (_, out, _) = env.cli(&["status"]).await;
+    assert!(out.contains("Permission relay: off"), "{out}");
+    let (_, out, _) = env.cli(&["doctor", "--json"]).await;
+    assert!(
+        out.contains("\"permission relay\"") && out.contains("off (the default)"),
+        "{out}"
+    );
 }
 
 #[tokio::test]
@@ -317,6 +324,13 @@ async fn the_broker_flag_can_come_from_the_environment() {
     let _b = Broker::start(&env, &[]).await;
     let h = env.anon().health().await.unwrap();
     assert!(h.permission_relay);
+    let (_, out, _) = env.cli(&["status"]).await;
+    assert!(out.contains("Permission relay: on"), "{out}");
+    let (_, out, _) = env.cli(&["doctor"]).await;
+    assert!(
+        out.contains("permission relay") && out.contains("on: sessions"),
+        "{out}"
+    );
     let cwd = env.subdir("a");
     let m = Mcp::start(&env, &cwd).await;
     assert!(declares_relay(&m.init), "{}", m.init);
