@@ -52,7 +52,7 @@ export const del = (p) => api("DELETE", p, {});
 /** Sign in: with no token works on a loopback broker; otherwise the admin token. */
 export async function signIn(token) {
   try {
-    await post("/v1/session", token ? { token } : {});
+    await post("/v1/signin", token ? { token } : {});
     return true;
   } catch (e) {
     if (e.status === 401) return false;

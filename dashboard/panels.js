@@ -118,6 +118,23 @@ function liveness(p) {
   return ["r", p.state];
 }
 
+const REACH = {
+  socket: "its session's own messaging socket: a message is queued as a prompt",
+  channel: "channel notifications",
+  wake: "its Stop hook wakes it when idle",
+  "next-turn": "its hooks add messages at its next turn",
+  "tool-only": "no push: it sees messages at its next tool call",
+  offline: "offline: messages are kept for it",
+};
+
+/** How the peer is reached (the ladder's rung) and the client it runs in. */
+function reachLine(p) {
+  const r = p.reach || "offline";
+  const held = p.holds_messages ? " · holds peer messages for its user" : "";
+  const client = p.client ? ` · ${p.client.name} ${p.client.version}` : "";
+  return h("div", { class: "peer-reach muted", title: `Reach: ${REACH[r] || r}${held}`, text: `reach: ${r}${held}${client}` });
+}
+
 function peerCard(p, typing) {
   const [ring, why] = liveness(p);
   const sel = h("select", { class: "group-select", "aria-label": `Group of ${p.name}`,
@@ -143,6 +160,7 @@ function peerCard(p, typing) {
     typing ? h("div", { class: "peer-typing" }, h("span", { class: "dots" }, h("i"), h("i"), h("i")), " typing…") : null,
     p.summary ? h("div", { class: "peer-summary", title: p.summary, text: p.summary }) : null,
     h("div", { class: "peer-cwd", title: p.cwd, text: p.cwd.length > 44 ? `…${p.cwd.slice(-43)}` : p.cwd }),
+    reachLine(p),
     h("div", { class: "peer-foot" }, h("span", { class: "muted", text: p.connected ? `seen ${ago(p.last_seen)}` : `${why} · ${ago(p.last_seen)}` }), sel));
 }
 

@@ -1,4 +1,5 @@
-//! The broker's error type: an API error to report, or a storage failure.
+//! The broker's error type: an API error to report, a configuration the
+//! broker cannot run with, or a storage/internal failure.
 //! Implements `IntoResponse`, so handlers just use `?`.
 
 use axum::http::StatusCode;
@@ -12,6 +13,11 @@ pub enum Error {
     Api(#[from] ApiError),
     #[error("database: {0}")]
     Db(#[from] rusqlite::Error),
+    /// The broker cannot run as configured (flags, `CLAUDE_PEERS_*`, the
+    /// admin token file, the port): the person who started it must change
+    /// something.
+    #[error("configuration error: {0}")]
+    Config(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -27,6 +33,10 @@ impl Error {
             Error::Db(e) => {
                 tracing::error!(error = %e, "database error");
                 ApiError::internal("the broker's database failed; see the broker log")
+            }
+            Error::Config(msg) => {
+                tracing::error!(error = %msg, "configuration error");
+                ApiError::internal(format!("configuration error: {msg}"))
             }
             Error::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");

@@ -51,13 +51,13 @@ use crate::runtime::store::Store;
 /// Refuse configurations that would expose the broker without protection.
 pub fn check_config(config: &Config) -> Result<()> {
     if config.require_join_token && config.join_token.as_deref().is_none_or(|t| t.len() < 32) {
-        return Err(Error::Internal(
+        return Err(Error::Config(
             "--require-token needs CLAUDE_PEERS_TOKEN (at least 32 characters; try `openssl rand -hex 32`)".into(),
         ));
     }
     if !config.bind.is_loopback() {
         if !config.allow_lan {
-            return Err(Error::Internal(format!(
+            return Err(Error::Config(format!(
                 "refusing to listen on {}: that is reachable from other machines. \
                  Add --allow-lan (and set CLAUDE_PEERS_TOKEN) if that is what you want",
                 config.bind
@@ -66,12 +66,12 @@ pub fn check_config(config: &Config) -> Result<()> {
         match &config.join_token {
             Some(t) if t.len() >= 32 => {}
             Some(_) => {
-                return Err(Error::Internal(
+                return Err(Error::Config(
                     "CLAUDE_PEERS_TOKEN must be at least 32 characters long (try `openssl rand -hex 32`)".into(),
                 ));
             }
             None => {
-                return Err(Error::Internal(format!(
+                return Err(Error::Config(format!(
                     "refusing to listen on {} without a token: set CLAUDE_PEERS_TOKEN (at least 32 characters) \
                      so that only those who know it can join",
                     config.bind
@@ -182,7 +182,7 @@ pub async fn start(config: Config) -> Result<Running> {
     let addr = SocketAddr::new(shared.config.bind, shared.config.port);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::AddrInUse {
-            Error::Internal(format!(
+            Error::Config(format!(
                 "port {} is already in use (another broker with a different database, or another program); \
                  set CLAUDE_PEERS_PORT to use another port",
                 shared.config.port
@@ -232,5 +232,33 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A configuration the broker refuses is reported as such, not as an
+    /// internal failure.
+    #[test]
+    fn refused_configurations_are_configuration_errors() {
+        let config = Config {
+            require_join_token: true,
+            join_token: Some("short".into()),
+            ..Config::new(0, "x.db".into())
+        };
+        let err = check_config(&config).unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        assert!(
+            err.to_string()
+                .starts_with("configuration error: --require-token needs"),
+            "{err}"
+        );
+        let lan = Config {
+            bind: std::net::Ipv4Addr::UNSPECIFIED.into(),
+            ..Config::new(0, "x.db".into())
+        };
+        assert!(matches!(check_config(&lan), Err(Error::Config(_))));
     }
 }

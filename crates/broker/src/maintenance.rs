@@ -102,6 +102,7 @@ pub async fn once(state: &AppState) -> Result<()> {
             }
             files::expire(t, &sh)?;
             let cutoff = t.now - RETENTION_MS;
+            crate::domain::shown::expire(t, cutoff)?;
             messages::expire(t, cutoff)?;
             let forgotten: Vec<(String, String)> = t
                 .conn

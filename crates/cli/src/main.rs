@@ -121,6 +121,12 @@ enum Command {
     /// permissions, each client's registration and hooks); print the fix for
     /// each failure. Exit code 1 when a check fails.
     Doctor,
+    /// Handle a Claude Code hook (Claude Code runs this; JSON on stdin):
+    /// SessionStart, SessionEnd, UserPromptSubmit, PostToolUse, PreToolUse, Stop.
+    Hook {
+        /// The hook event name, as Claude Code spells it.
+        event: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -149,6 +155,10 @@ fn init_logging(default: &str) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Hooks log nothing: their stderr reaches the model.
+    if let Command::Hook { event } = &cli.command {
+        return cmd::hook::run(&cli.global, event);
+    }
     let result = match cli.command {
         Command::Broker(args) => {
             init_logging("info");
@@ -202,7 +212,8 @@ fn main() -> ExitCode {
                         Command::Broker(_)
                         | Command::Mcp { .. }
                         | Command::Install(_)
-                        | Command::Uninstall(_) => unreachable!("handled above"),
+                        | Command::Uninstall(_)
+                        | Command::Hook { .. } => unreachable!("handled above"),
                     }
                 })
             })

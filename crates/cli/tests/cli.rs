@@ -205,3 +205,23 @@ async fn kill_broker_asks_sessions_not_to_restart_it() {
         m.call("whoami", json!({})).await.text.contains("connected")
     );
 }
+
+/// An automatic group's name contains `/` (`app/main`): the CLI's `groups
+/// delete` must reach that group, not another route.
+#[tokio::test]
+async fn an_automatic_group_with_a_slash_can_be_deleted_by_name() {
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let dir = env.subdir("app");
+    repo(&dir, "main");
+    let _m = Mcp::start(&env, &dir).await;
+    let (_, out, _) = env.cli(&["groups", "--json"]).await;
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["groups"][0]["name"], "app/main", "{v}");
+    let (ok, out, err) = env.cli(&["groups", "delete", "app/main"]).await;
+    assert!(ok, "{out} {err}");
+    let (_, out, _) = env.cli(&["groups", "--json"]).await;
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["groups"].as_array().unwrap().len(), 0, "{v}");
+    assert_eq!(v["lobby"].as_array().unwrap().len(), 1, "{v}");
+}

@@ -114,55 +114,6 @@ async fn broker_sigkill_mid_stream_loses_nothing_and_duplicates_nothing() {
 }
 
 #[tokio::test]
-async fn unread_messages_come_back_to_a_restarted_mcp_server() {
-    let env = Env::new();
-    let _broker = Broker::start(&env, &[]).await;
-    let cwd = env.subdir("b");
-    let mut b = Mcp::start(&env, &cwd).await;
-    let b_who = b.call("whoami", json!({})).await.text;
-    let (_, a) = env.register("/a", |_| {}).await;
-    let sent = a
-        .send(&SendRequest {
-            to: b.name.clone(),
-            text: "are you there?".into(),
-            context: None,
-            wait_ms: None,
-        })
-        .await
-        .unwrap();
-    let first = b.channel(WAIT).await.unwrap();
-    assert_eq!(meta_id(&first), sent.message_id);
-
-    // The MCP server dies before the agent read (acked) the message.
-    unsafe { libc::kill(b.pid() as i32, libc::SIGKILL) };
-    let _ = b.child.wait().await;
-
-    // Claude Code starts it again: same session (parent), same identity, and
-    // the unread message is pushed again once the session has settled.
-    let mut b2 = Mcp::start(&env, &cwd).await;
-    assert_eq!(
-        b2.call("whoami", json!({})).await.text.lines().next(),
-        b_who.lines().next(),
-        "same name and id"
-    );
-    let again = b2
-        .channel(WAIT)
-        .await
-        .expect("the unread message is pushed again");
-    assert_eq!(meta_id(&again), sent.message_id);
-    assert!(
-        b2.drain_channel(Duration::from_millis(400))
-            .await
-            .is_empty(),
-        "and only once"
-    );
-    b2.call("ack_message", json!({"message_id": sent.message_id}))
-        .await;
-    let acks = a.sent(None).await.unwrap();
-    assert_eq!(acks.messages[0].deliveries[0].state.as_str(), "read");
-}
-
-#[tokio::test]
 async fn a_reconnecting_mcp_server_does_not_show_a_message_twice() {
     let env = Env::new();
     let mut broker = Broker::start(&env, &[]).await;

@@ -8,6 +8,7 @@ use common::*;
 
 /// Every route of the API: (method, path with `{id}` placeholders).
 const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/v1/signin"),
     ("POST", "/v1/peers"),
     ("GET", "/v1/peers"),
     ("GET", "/v1/me"),

@@ -95,7 +95,7 @@ async fn tools_are_listed_with_schemas_and_the_core_profile_is_smaller() {
     let tools = core.request("tools/list", json!({})).await;
     let core_names = tools["result"]["tools"].as_array().unwrap().len();
     assert!(core_names <= names.len());
-    assert_eq!(core_names, 13, "{tools}");
+    assert_eq!(core_names, 14, "{tools}");
 }
 
 #[tokio::test]

@@ -281,8 +281,14 @@ async fn no_tool_exposes_the_requests() {
     for t in &tools {
         let name = t["name"].as_str().unwrap();
         assert!(!name.contains("permission"), "tool {name}");
-        // Every tool, called with no arguments (most refuse; none may leak).
-        let r = m.call(name, json!({})).await;
+        // Every tool, called with no arguments (most refuse; none may leak);
+        // the one that waits is told to wait briefly.
+        let args = if name == "wait_for_messages" {
+            json!({"timeout_s": 1})
+        } else {
+            json!({})
+        };
+        let r = m.call(name, args).await;
         assert!(
             !r.text.contains(marker) && !r.text.contains(&p.id),
             "tool {name} exposed a permission request: {}",

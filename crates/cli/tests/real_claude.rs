@@ -193,7 +193,16 @@ async fn an_idle_older_client_is_woken_by_its_stop_hook() {
         idle(&env, &s, &marker("idle"), claude::MODEL_WAIT).await,
     );
     if d.rung != "wake" {
-        s.fail(&format!("delivered by {}, not by the Stop hook", d.rung));
+        s.fail(&format!(
+            "delivered by {}, not by the Stop hook: {}",
+            d.rung,
+            serde_json::to_string_pretty(
+                &d.request.body["messages"]
+                    .as_array()
+                    .map(|a| a[a.len().saturating_sub(3)..].to_vec())
+            )
+            .unwrap()
+        ));
     }
     eprintln!("idle {OLDER}: {} after {:?}", d.rung, d.took);
 }
@@ -211,7 +220,11 @@ async fn an_idle_session_without_its_socket_is_woken_by_its_stop_hook() {
         idle(&env, &s, &marker("idle"), claude::MODEL_WAIT).await,
     );
     if d.rung != "wake" {
-        s.fail(&format!("delivered by {}, not by the Stop hook", d.rung));
+        s.fail(&format!(
+            "delivered by {}, not by the Stop hook: {}",
+            d.rung,
+            d.request.last_message_text()
+        ));
     }
     eprintln!(
         "idle {CURRENT} without socket: {} after {:?}",
@@ -235,7 +248,19 @@ async fn a_message_to_a_closed_session_reaches_it_when_it_is_resumed() {
     send(&mut peer, &id, &text).await;
     s.launch(&env, &["--resume".into(), session_id.into()])
         .await;
-    assert_eq!(s.peer_id, id, "the resumed session is the same peer");
+    // The client keeps its session id across the restart; our peer must too.
+    let resumed = s.session_file().map(|f| f["sessionId"].clone());
+    assert_eq!(
+        resumed,
+        Some(json!(session_id)),
+        "the client resumed the session"
+    );
+    if s.peer_id != id {
+        s.fail(&format!(
+            "the resumed session registered as a new peer ({} instead of {id})",
+            s.peer_id
+        ));
+    }
     let d = at_next_prompt(&s, &text).await;
     eprintln!(
         "closed, resumed {CURRENT}: {} {:?} after the prompt",

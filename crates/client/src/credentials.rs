@@ -21,6 +21,49 @@ pub struct Credentials {
     pub token: String,
 }
 
+/// How long a process waits for another one registering the same Claude Code
+/// session (the `SessionStart` hook and the MCP server start together).
+pub const REGISTER_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The lock held while one process of the Claude Code session `(pid, start)`
+/// registers, so the hook and the MCP server end up as one peer. Waits up to
+/// [`REGISTER_LOCK_WAIT`]; `None` if it could not be had (go on without it).
+pub async fn register_lock(dir: &Path, pid: u32, start: Option<u64>) -> Option<File> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .ok()?;
+    let path = dir.join(format!("{pid}-{}.register-lock", start.unwrap_or(0)));
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .ok()?;
+    let deadline = std::time::Instant::now() + REGISTER_LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Some(file),
+            Err(TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+/// The saved credentials of the Claude Code session `(pid, start)`: its first
+/// slot that holds any.
+pub fn find(dir: &Path, pid: u32, start: Option<u64>) -> Option<(PathBuf, Credentials)> {
+    (1..=64).find_map(|n| {
+        let path = file_for(dir, pid, start, n);
+        load(&path).map(|c| (path, c))
+    })
+}
+
 /// The file for the Claude Code session `(pid, start)`, slot `n` (1 = first).
 pub fn file_for(dir: &Path, pid: u32, start: Option<u64>, n: u32) -> PathBuf {
     match n {
@@ -102,6 +145,8 @@ pub fn prune(dir: &Path) {
         let Some(stem) = name
             .strip_suffix(".json")
             .or_else(|| name.strip_suffix(".lock"))
+            .or_else(|| name.strip_suffix(".register-lock"))
+            .or_else(|| name.strip_suffix(".waiter-lock"))
         else {
             continue;
         };

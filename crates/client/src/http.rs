@@ -301,7 +301,7 @@ impl BrokerClient {
     pub async fn delete_group(&self, id_or_name: &str) -> Result<()> {
         self.send_json(
             Method::DELETE,
-            &format!("/v1/groups/{id_or_name}"),
+            &format!("/v1/groups/{}", segment(id_or_name)),
             &serde_json::json!({}),
         )
         .await
@@ -310,7 +310,7 @@ impl BrokerClient {
     pub async fn assign_group(&self, peer: &str, group: Option<&str>) -> Result<()> {
         self.send_json(
             Method::PUT,
-            &format!("/v1/peers/{peer}/group"),
+            &format!("/v1/peers/{}/group", segment(peer)),
             &AssignGroup {
                 group: group.map(str::to_string),
             },
@@ -595,5 +595,32 @@ fn describe(e: &reqwest::Error) -> String {
 impl From<ApiError> for ClientError {
     fn from(e: ApiError) -> Self {
         ClientError::Api(e)
+    }
+}
+
+/// `s` as one URL path segment: everything but the unreserved characters is
+/// percent-encoded, so a group named `app/main` (an automatic group) stays
+/// one segment.
+fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segment;
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        assert_eq!(segment("app/main"), "app%2Fmain");
+        assert_eq!(segment("docs-team_1.x~"), "docs-team_1.x~");
+        assert_eq!(segment("a b%é"), "a%20b%25%C3%A9");
     }
 }

@@ -5,11 +5,13 @@
 //! - [`autostart`]: find the broker, or start one (exactly one, even when several
 //!   sessions start at the same moment);
 //! - [`stream`]: open the WebSocket stream with a token;
-//! - [`credentials`]: where an MCP server keeps its peer token between restarts.
+//! - [`credentials`]: where an MCP server keeps its peer token between restarts;
+//! - [`reach`]: the delivery ladder's calls (reach facts, injection, the wake waiter).
 
 pub mod autostart;
 pub mod credentials;
 pub mod http;
+pub mod reach;
 pub mod stream;
 
 pub use http::{BrokerClient, ClientError};

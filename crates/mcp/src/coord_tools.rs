@@ -363,7 +363,7 @@ impl Tools {
             r.message_id,
             r.to.name,
             r.to.id,
-            format::state_sentence(r.state, r.recipient_connected, &r.to.name)
+            format::send_sentence(r.state, r.recipient_connected, r.reach, &r.to.name)
         ))
     }
 

@@ -1,7 +1,11 @@
 //! How tool results read: short, plain text, with the ids an agent needs to act
 //! (message ids for ack/pin/react, peer names and ids for replies).
 
-use claude_peers_proto::api::{DeliveryState, MessageView, PeerState, PeerView};
+use claude_peers_proto::api::{
+    CheckResult, DeliveryState, MessageView, PeerState, PeerView, RecipientReach,
+};
+use claude_peers_proto::limits::RETENTION_MS;
+use claude_peers_proto::reach::Reach;
 
 /// One peer, as a few lines.
 pub fn peer(p: &PeerView) -> String {
@@ -24,7 +28,26 @@ pub fn peer(p: &PeerView) -> String {
     if !p.summary.is_empty() {
         lines.push(format!("  summary: {}", p.summary));
     }
+    lines.push(format!("  reach: {}", reach(p)));
     lines.join("\n")
+}
+
+/// A peer's reach and client, in a few words.
+pub fn reach(p: &PeerView) -> String {
+    let held = if p.holds_messages {
+        " (holds peer messages for its user's review)"
+    } else {
+        ""
+    };
+    match &p.client {
+        Some(c) => format!(
+            "{}{held}, client {} {}",
+            p.reach.as_str(),
+            c.name,
+            c.version
+        ),
+        None => format!("{}{held}", p.reach.as_str()),
+    }
 }
 
 fn target(m: &MessageView) -> String {
@@ -50,6 +73,24 @@ pub fn incoming(m: &MessageView) -> String {
         target(m),
         m.sent_at,
         m.text
+    )
+}
+
+/// The answer of `check_messages` / `wait_for_messages` (some messages came).
+pub fn checked(r: &CheckResult) -> String {
+    let body: Vec<String> = r.messages.iter().map(incoming).collect();
+    let more = if r.remaining > 0 {
+        format!(
+            "\n\n({} more unread: call check_messages again.)",
+            r.remaining
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{} new message(s):\n\n{}{more}",
+        r.messages.len(),
+        body.join("\n\n---\n\n")
     )
 }
 
@@ -86,7 +127,48 @@ pub fn sent(m: &MessageView) -> String {
     )
 }
 
-/// What a delivery state means, for a send result.
+/// What happened to a sent message and what will, honestly: the recipient's
+/// rung decides the words, never "delivered" for a push nobody may read.
+pub fn send_sentence(
+    state: DeliveryState,
+    connected: bool,
+    reach: Option<RecipientReach>,
+    name: &str,
+) -> String {
+    let Some(r) = reach else {
+        return state_sentence(state, connected, name);
+    };
+    if state == DeliveryState::Read {
+        return format!("{name} has already read it");
+    }
+    let days = RETENTION_MS / 86_400_000;
+    match r.reach {
+        Reach::Socket if r.holds_messages => format!(
+            "{name} holds messages from peers for its user's review: it reaches {name} only if its user lets it through"
+        ),
+        Reach::Socket if state == DeliveryState::Delivered => {
+            format!("queued as a prompt in {name}'s session")
+        }
+        Reach::Socket => {
+            format!("{name}'s session takes peer messages as prompts; it is being queued there")
+        }
+        Reach::Channel if r.idle && r.wake_hook => format!(
+            "pushed to {name}'s session over its channel; {name} is idle: its hook will wake it"
+        ),
+        Reach::Channel if r.idle => format!(
+            "pushed to {name}'s session over its channel; {name} is idle and will see it when its next turn starts"
+        ),
+        Reach::Channel => format!("pushed to {name}'s session over its channel"),
+        Reach::Wake if r.idle => format!("{name} is idle; its hook will wake it"),
+        Reach::Wake | Reach::NextTurn => format!(
+            "{name} has no push: its hooks add it to {name}'s context at its next turn or tool call"
+        ),
+        Reach::ToolOnly => format!("{name} has no push: it will see this at its next tool call"),
+        Reach::Offline => format!("{name} is offline: kept for {days} days"),
+    }
+}
+
+/// What a delivery state means, for a send result without reach (the operator).
 pub fn state_sentence(state: DeliveryState, connected: bool, name: &str) -> String {
     match (state, connected) {
         (DeliveryState::Read, _) => format!("{name} has already read it"),

@@ -6,8 +6,11 @@
 //!   [`coord_tools`]: the coordination tools (tasks, decisions, verification,
 //!   proposals, approvals, files, structured messages, the session report);
 //! - [`session`]: the link to the broker (auto-start, registration, stream,
-//!   reconnect) and the pusher that turns messages into channel notifications;
-//! - [`channel`]: the exact shape of those notifications;
+//!   reconnect) and the pusher (messaging socket, else channel notification);
+//! - [`host`]: what the Claude Code session tells us about itself (session id,
+//!   messaging socket, permission mode, inbound setting);
+//! - [`msgsocket`]: writing a peer message into the session's messaging socket;
+//! - [`channel`]: the exact shape of channel notifications;
 //! - [`permission`]: the permission relay (capability decided at `initialize`,
 //!   requests to the broker, the operator's answers back to Claude Code);
 //! - [`git`]: repository, branch and recent files, gathered in the background.
@@ -20,6 +23,8 @@ pub mod channel;
 pub mod coord_tools;
 pub mod format;
 pub mod git;
+pub mod host;
+pub mod msgsocket;
 pub mod permission;
 pub mod server;
 pub mod session;

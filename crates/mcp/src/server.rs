@@ -96,8 +96,9 @@ impl ServerHandler for Tools {
         let tcc = ToolCallContext::new(self, request, context);
         let mut resp = self.router.call(tcc).await?;
         if name != "check_messages"
+            && name != "wait_for_messages"
             && let CallToolResponse::Complete(r) = &mut resp
-            && let Some(line) = self.session.unread_line()
+            && let Some(line) = self.session.unread_line().await
         {
             r.content.push(ContentBlock::text(line));
         }

@@ -7,6 +7,7 @@ use claude_peers_proto::api::{
     BroadcastRequest, ListPeersQuery, PresenceStatus, Scope, SendRequest, UpdateMe,
 };
 use claude_peers_proto::emoji::reaction_list;
+use claude_peers_proto::limits::MAX_WAIT_FOR_MESSAGES_S;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{schemars, tool, tool_router};
@@ -21,6 +22,7 @@ pub const CORE: &[&str] = &[
     "send_message",
     "broadcast_message",
     "check_messages",
+    "wait_for_messages",
     "ack_message",
     "check_acks",
     "message_history",
@@ -98,6 +100,16 @@ pub struct MessageIdArgs {
     /// The message id (message_id in the channel meta, or #N in tool results).
     pub message_id: IdArg,
 }
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct WaitArgs {
+    /// How long to wait for a message, in seconds (default 60, at most 110).
+    #[serde(default)]
+    pub timeout_s: Option<u64>,
+}
+
+/// `wait_for_messages` waits this long when no timeout is given.
+const DEFAULT_WAIT_S: u64 = 60;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct LimitArgs {
@@ -199,7 +211,7 @@ impl Tools {
             r.message_id,
             r.to.name,
             r.to.id,
-            format::state_sentence(r.state, r.recipient_connected, &r.to.name)
+            format::send_sentence(r.state, r.recipient_connected, r.reach, &r.to.name)
         ))
     }
 
@@ -247,20 +259,34 @@ impl Tools {
         if r.messages.is_empty() {
             return Ok("No new messages.".into());
         }
-        let body: Vec<String> = r.messages.iter().map(format::incoming).collect();
-        let more = if r.remaining > 0 {
-            format!(
-                "\n\n({} more unread: call check_messages again.)",
-                r.remaining
-            )
-        } else {
-            String::new()
-        };
-        Ok(format!(
-            "{} new message(s):\n\n{}{more}",
-            r.messages.len(),
-            body.join("\n\n---\n\n")
-        ))
+        Ok(format::checked(&r))
+    }
+
+    #[tool(
+        description = "Wait for the next message from a peer (long poll, at most 110 s), then return your unread messages like check_messages. Use it when you are waiting for a reply and have nothing else to do."
+    )]
+    async fn wait_for_messages(&self, Parameters(a): Parameters<WaitArgs>) -> Out {
+        let secs = a.timeout_s.unwrap_or(DEFAULT_WAIT_S);
+        if secs == 0 || secs > MAX_WAIT_FOR_MESSAGES_S {
+            return Err(format!(
+                "timeout_s must be between 1 and {MAX_WAIT_FOR_MESSAGES_S} seconds (got {secs})"
+            ));
+        }
+        let c = self.session.client().await?;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            // Armed before looking, so a message arriving in between is not missed.
+            let arrival = self.session.arrival();
+            let r = c.check().await.map_err(err)?;
+            if !r.messages.is_empty() {
+                let ids: Vec<i64> = r.messages.iter().map(|m| m.id).collect();
+                self.session.mark_read(&ids);
+                return Ok(format::checked(&r));
+            }
+            if tokio::time::timeout_at(deadline, arrival).await.is_err() {
+                return Ok(format!("No new messages within {secs} s."));
+            }
+        }
     }
 
     #[tool(

@@ -197,6 +197,16 @@ pub struct PeerView {
     pub summary: String,
     pub registered_at: String,
     pub last_seen: String,
+    /// The best rung that reaches it now (see [`crate::reach`]).
+    #[serde(default)]
+    pub reach: crate::reach::Reach,
+    /// Whether its session holds messages from peers for its user's review
+    /// (it bypasses permission prompts and messages arrive on its socket).
+    #[serde(default)]
+    pub holds_messages: bool,
+    /// The agent client it runs in, once its MCP server has been introduced.
+    #[serde(default)]
+    pub client: Option<crate::reach::ClientInfo>,
 }
 
 /// `POST /v1/peers`: register a session, or resume one (send its token as
@@ -224,6 +234,10 @@ pub struct RegisterRequest {
     /// A name to take instead of `claude-N` (from `CLAUDE_PEERS_NAME`), if free.
     #[serde(default)]
     pub name: Option<String>,
+    /// The Claude Code session id (`CLAUDE_CODE_SESSION_ID`): what this session
+    /// was already shown is recorded under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cc_session: Option<String>,
 }
 
 /// Answer to a registration.
@@ -312,6 +326,22 @@ pub struct SendResult {
     pub state: DeliveryState,
     /// Whether the recipient's MCP server was connected.
     pub recipient_connected: bool,
+    /// How the recipient can be reached (peers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reach: Option<RecipientReach>,
+}
+
+/// How a message's recipient can be reached, when it was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientReach {
+    pub reach: crate::reach::Reach,
+    /// It holds peer messages for its user's review.
+    pub holds_messages: bool,
+    /// Its session is idle (its turn ended) as far as its hooks said.
+    pub idle: bool,
+    /// A `Stop`-hook waiter is armed for it (an idle session will be woken).
+    #[serde(default)]
+    pub wake_hook: bool,
 }
 
 /// `POST /v1/broadcasts`: one message to every peer in a scope of the caller's group.

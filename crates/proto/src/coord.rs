@@ -8,6 +8,14 @@ use serde_json::{Map, Value};
 
 use crate::api::{ContextSnapshot, GroupRef, Party};
 
+/// What every string enum of the coordination wire types offers (so that
+/// code generic over a record type can parse and show its status).
+pub trait StringEnum: Copy + 'static {
+    fn as_str(self) -> &'static str;
+    /// Parse a request field, with an error naming it.
+    fn field(field: &str, s: &str) -> Result<Self, crate::ApiError>;
+}
+
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
         $(#[$m])*
@@ -38,6 +46,15 @@ macro_rules! string_enum {
                     field,
                     format!("'{field}' must be one of {} (got {s:?})", Self::choices()),
                 ))
+            }
+        }
+
+        impl StringEnum for $name {
+            fn as_str(self) -> &'static str {
+                $name::as_str(self)
+            }
+            fn field(field: &str, s: &str) -> Result<Self, crate::ApiError> {
+                $name::field(field, s)
             }
         }
     };

@@ -11,6 +11,7 @@
 //! - [`coord`]: the bodies of the coordination features (tasks, decisions,
 //!   verifications, proposals, approvals, active files, reports);
 //! - [`structured`]: the kinds of structured message, their fields and text;
+//! - [`reach`]: the delivery ladder's rungs, each peer's reach, the client it runs in;
 //! - [`hooks`]: the Claude Code hooks that `install` writes and `hook` handles.
 
 pub mod api;
@@ -24,6 +25,7 @@ pub mod needs_you;
 pub mod paths;
 pub mod permissions;
 pub mod process;
+pub mod reach;
 pub mod stream;
 pub mod structured;
 pub mod text;

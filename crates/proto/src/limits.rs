@@ -36,6 +36,15 @@ pub const DEFAULT_SENDS_PER_MINUTE: u32 = 120;
 pub const DEFAULT_REGISTRATIONS_PER_MINUTE: u32 = 120;
 /// Default API requests per second one token may make.
 pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 200;
+/// Longest `wait_for_messages` may wait, in seconds (below the usual 120 s
+/// tool-call timeout of MCP clients).
+pub const MAX_WAIT_FOR_MESSAGES_S: u64 = 110;
+/// Most messages one hook adds to the context at once (the rest stay unread
+/// and are counted).
+pub const MAX_INJECT_MESSAGES: u32 = 20;
+/// Longest text of one message a hook adds to the context, in bytes (longer
+/// ones are cut and point to `check_messages`).
+pub const MAX_INJECT_MESSAGE_BYTES: usize = 8 * 1024;
 /// Most simultaneous WebSocket connections the broker accepts.
 pub const MAX_STREAM_CONNECTIONS: usize = 512;
 

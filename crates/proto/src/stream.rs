@@ -30,7 +30,13 @@ pub enum ServerFrame {
     },
     /// A message for this peer (peer streams only). May repeat after a
     /// reconnect until it is confirmed; the client dedupes by id.
-    Message { message: Box<MessageView> },
+    Message {
+        message: Box<MessageView>,
+        /// Set when the recipient's Claude Code session was already shown this
+        /// message (by this rung): count it as unread, do not push it again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shown: Option<crate::reach::Rung>,
+    },
     /// Something changed (operator streams only).
     Event { event: Box<Event> },
     /// The broker is stopping. `stay_down`: do not start a new one by yourself.
@@ -45,7 +51,12 @@ pub enum ServerFrame {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
     /// These messages were written into the session (channel notification sent).
-    Delivered { ids: Vec<i64> },
+    Delivered {
+        ids: Vec<i64>,
+        /// The rung that showed them (recorded for the Claude Code session).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rung: Option<crate::reach::Rung>,
+    },
     /// The peer is composing (shown as a typing indicator on the dashboard).
     Typing,
     /// Claude Code asked this session's person for permission to use a tool;

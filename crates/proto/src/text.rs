@@ -37,6 +37,12 @@ pub fn clean_line(input: &str) -> String {
 /// `<channel` or `</channel` (any case) has its `<` replaced by `‹` (U+2039), so
 /// peer text can neither close the block it is in nor forge a new one.
 pub fn defuse_channel_tags(input: &str) -> String {
+    defuse_tag(input, "channel")
+}
+
+/// Make text safe to place inside a `<TAG …>` block: every `<TAG` or `</TAG`
+/// (any case) has its `<` replaced by `‹` (U+2039). `tag` is lowercase ASCII.
+pub fn defuse_tag(input: &str, tag: &str) -> String {
     let lower = input.to_ascii_lowercase();
     let bytes = lower.as_bytes();
     let mut out = String::with_capacity(input.len());
@@ -46,7 +52,7 @@ pub fn defuse_channel_tags(input: &str) -> String {
         if bytes[i] == b'<' {
             let rest = &lower[i + 1..];
             let rest = rest.strip_prefix('/').unwrap_or(rest);
-            if rest.starts_with("channel") {
+            if rest.starts_with(tag) {
                 out.push_str(&input[last..i]);
                 out.push('‹');
                 last = i + 1;

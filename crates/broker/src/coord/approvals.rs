@@ -5,23 +5,22 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
-use claude_peers_proto::coord::{
-    ApprovalStatus, ApprovalView, ListQuery, RequestApproval, RespondApproval,
-};
+use claude_peers_proto::api::GroupRef;
+use claude_peers_proto::coord::{ApprovalStatus, ApprovalView, RequestApproval, RespondApproval};
 use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_REASON_BYTES, TEXT_PREVIEW_CHARS};
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Row, params};
 use serde_json::json;
 
-use crate::coord::{self, Caller, GroupFilter};
+use crate::coord::record::{self, Record};
+use crate::coord::{self, Caller};
 use crate::domain::audit;
 use crate::domain::context::Shared;
 use crate::domain::peers;
 use crate::domain::rules::Actor;
 use crate::error::Result;
-use crate::runtime::hub::Effect;
 use crate::runtime::store::Tx;
 
 fn select() -> String {
@@ -50,23 +49,24 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ApprovalView> {
     })
 }
 
-pub fn get(conn: &Connection, id: &str) -> Result<Option<ApprovalView>> {
-    Ok(conn
-        .prepare_cached(&format!("{} WHERE a.id = ?1", select()))?
-        .query_row([id], from_row)
-        .optional()?)
-}
-
-fn group_id(a: &ApprovalView) -> Option<&str> {
-    a.group.as_ref().map(|g| g.id.as_str())
-}
-
-fn announce(t: &mut Tx<'_>, id: &str) -> Result<ApprovalView> {
-    let a = get(t.conn, id)?.ok_or_else(|| ApiError::internal("approval vanished"))?;
-    t.effect(Effect::event(Event::Approval {
-        approval: Box::new(a.clone()),
-    }));
-    Ok(a)
+impl Record for ApprovalView {
+    type Status = ApprovalStatus;
+    const NAME: &'static str = "approval";
+    const ALIAS: &'static str = "a";
+    fn select() -> String {
+        select()
+    }
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        from_row(r)
+    }
+    fn group(&self) -> Option<&GroupRef> {
+        self.group.as_ref()
+    }
+    fn event(self) -> Event {
+        Event::Approval {
+            approval: Box::new(self),
+        }
+    }
 }
 
 /// Ask a peer of the caller's group to approve an action.
@@ -130,7 +130,7 @@ pub fn request(
         "approval_request",
         json!({"approval_id": id}),
     )?;
-    announce(t, &id)
+    record::announce::<ApprovalView>(t, &id)
 }
 
 /// The named approver answers a pending request.
@@ -148,10 +148,7 @@ pub fn respond(
     )?;
     let caller = Caller::load(t.conn, actor)?;
     let id = coord::clean_id(id);
-    let a = match get(t.conn, &id)? {
-        Some(a) if caller.may_see(group_id(&a)) => a,
-        _ => return Err(coord::not_found("approval", &id)),
-    };
+    let a = record::visible::<ApprovalView>(t.conn, &caller, &id)?;
     if !caller.is(&a.approver.id) {
         return Err(ApiError::forbidden(format!(
             "only the approver named in the request ({}) can answer approval {}",
@@ -188,7 +185,7 @@ pub fn respond(
             a.id,
             coord::preview(&a.action, TEXT_PREVIEW_CHARS)
         ),
-        group_id(&a),
+        record::group_id(&a),
     )?;
     let icon = if req.approved { "✅" } else { "❌" };
     let mut text = format!(
@@ -212,40 +209,5 @@ pub fn respond(
             json!({"approval_id": a.id, "status": status.as_str()}),
         )?;
     }
-    announce(t, &a.id)
-}
-
-/// Approvals of the current session that `caller` may see, newest first.
-pub fn list(
-    conn: &Connection,
-    caller: &Caller,
-    session: &str,
-    q: &ListQuery,
-) -> Result<Vec<ApprovalView>> {
-    let filter = GroupFilter::for_caller(conn, caller, q.group.as_deref())?;
-    let status = q
-        .status
-        .as_deref()
-        .map(|s| ApprovalStatus::field("status", s))
-        .transpose()?;
-    query(conn, &filter, session, status, coord::page(q.limit)?)
-}
-
-pub fn query(
-    conn: &Connection,
-    filter: &GroupFilter,
-    session: &str,
-    status: Option<ApprovalStatus>,
-    limit: u32,
-) -> Result<Vec<ApprovalView>> {
-    let rows = coord::in_session(
-        conn,
-        (&select(), "a"),
-        filter,
-        session,
-        status.map(ApprovalStatus::as_str),
-        limit,
-        from_row,
-    )?;
-    Ok(rows)
+    record::announce::<ApprovalView>(t, &a.id)
 }

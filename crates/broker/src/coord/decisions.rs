@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
+use claude_peers_proto::api::GroupRef;
 use claude_peers_proto::coord::{DecisionQuery, DecisionStatus, DecisionView, PostDecision};
 use claude_peers_proto::limits::{
     MAX_CATEGORY_BYTES, MAX_FIELD_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, TEXT_PREVIEW_CHARS,
@@ -18,12 +19,12 @@ use claude_peers_proto::validate;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 
+use crate::coord::record::{self, Record};
 use crate::coord::{self, Caller, GroupFilter};
 use crate::domain::audit;
 use crate::domain::context::Shared;
 use crate::domain::rules::Actor;
 use crate::error::Result;
-use crate::runtime::hub::Effect;
 use crate::runtime::store::Tx;
 
 /// Category of a decision posted without one.
@@ -67,23 +68,24 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<DecisionView> {
     })
 }
 
-pub fn get(conn: &Connection, id: &str) -> Result<Option<DecisionView>> {
-    Ok(conn
-        .prepare_cached(&format!("{} WHERE d.id = ?1", select()))?
-        .query_row([id], from_row)
-        .optional()?)
-}
-
-fn group_id(d: &DecisionView) -> Option<&str> {
-    d.group.as_ref().map(|g| g.id.as_str())
-}
-
-fn announce(t: &mut Tx<'_>, id: &str) -> Result<DecisionView> {
-    let d = get(t.conn, id)?.ok_or_else(|| ApiError::internal("decision vanished"))?;
-    t.effect(Effect::event(Event::Decision {
-        decision: Box::new(d.clone()),
-    }));
-    Ok(d)
+impl Record for DecisionView {
+    type Status = DecisionStatus;
+    const NAME: &'static str = "decision";
+    const ALIAS: &'static str = "d";
+    fn select() -> String {
+        select()
+    }
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        from_row(r)
+    }
+    fn group(&self) -> Option<&GroupRef> {
+        self.group.as_ref()
+    }
+    fn event(self) -> Event {
+        Event::Decision {
+            decision: Box::new(self),
+        }
+    }
 }
 
 /// Post a decision to the caller's group board (insert, or update by key).
@@ -182,17 +184,17 @@ pub fn post(
         "decision_posted",
         json!({"decision_id": id, "key": key, "category": category}),
     )?;
-    Ok((announce(t, &id)?, existing.is_some()))
+    Ok((
+        record::announce::<DecisionView>(t, &id)?,
+        existing.is_some(),
+    ))
 }
 
 /// Revoke a decision: its author or the operator.
 pub fn revoke(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor, id: &str) -> Result<DecisionView> {
     let caller = Caller::load(t.conn, actor)?;
     let id = coord::clean_id(id);
-    let d = match get(t.conn, &id)? {
-        Some(d) if caller.may_see(group_id(&d)) => d,
-        _ => return Err(coord::not_found("decision", &id)),
-    };
+    let d = record::visible::<DecisionView>(t.conn, &caller, &id)?;
     if !caller.is_operator() && !caller.is(&d.author.id) {
         return Err(ApiError::forbidden(format!(
             "only the author of decision {} ({}) or the operator can revoke it",
@@ -216,10 +218,10 @@ pub fn revoke(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor, id: &str) -> Resu
         &by,
         "decision.revoke",
         &format!("Revoked: {}", d.key),
-        group_id(&d),
+        record::group_id(&d),
     )?;
     let except: Vec<&str> = caller.me.iter().map(|m| m.id.as_str()).collect();
-    let others = coord::others_in(t.conn, group_id(&d), &except)?;
+    let others = coord::others_in(t.conn, record::group_id(&d), &except)?;
     coord::notify(
         t,
         sh,
@@ -232,7 +234,7 @@ pub fn revoke(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor, id: &str) -> Resu
         "decision_revoked",
         json!({"decision_id": d.id, "key": d.key, "category": d.category}),
     )?;
-    announce(t, &d.id)
+    record::announce::<DecisionView>(t, &d.id)
 }
 
 /// Which decisions a query asks for.

@@ -8,6 +8,7 @@ pub mod decisions;
 pub mod files;
 pub mod needs_you;
 pub mod proposals;
+pub mod record;
 pub mod report;
 pub mod structured;
 pub mod tasks;

@@ -9,12 +9,15 @@
 use std::sync::Arc;
 
 use claude_peers_proto::api::{Party, PartyKind};
-use claude_peers_proto::coord::{ApprovalStatus, ProposalStatus, VerificationStatus};
+use claude_peers_proto::coord::{
+    ApprovalStatus, ApprovalView, ProposalStatus, ProposalView, VerificationStatus,
+    VerificationView,
+};
 use claude_peers_proto::needs_you::{ItemKind, NeedsYouItem};
 use claude_peers_proto::time::rfc3339;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::coord::{GroupFilter, approvals, preview, proposals, verifications};
+use crate::coord::{GroupFilter, preview, record};
 use crate::domain::context::Shared;
 use crate::domain::messages::{self, Post, Sender, To};
 use crate::domain::peers;
@@ -271,7 +274,7 @@ pub fn collect(
             id: p.id,
         })
         .collect();
-    for a in approvals::query(
+    for a in record::query::<ApprovalView>(
         conn,
         &GroupFilter::All,
         &session,
@@ -296,7 +299,7 @@ pub fn collect(
             id: a.id,
         });
     }
-    for v in verifications::query(
+    for v in record::query::<VerificationView>(
         conn,
         &GroupFilter::All,
         &session,
@@ -321,7 +324,7 @@ pub fn collect(
             id: v.id,
         });
     }
-    for p in proposals::query(
+    for p in record::query::<ProposalView>(
         conn,
         &GroupFilter::All,
         &session,

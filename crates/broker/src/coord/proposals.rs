@@ -8,9 +8,10 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
+use claude_peers_proto::api::GroupRef;
 use claude_peers_proto::api::PartyKind;
 use claude_peers_proto::coord::{
-    CastVote, CreateProposal, ListQuery, ProposalStatus, ProposalView, Vote, VoteView,
+    CastVote, CreateProposal, ProposalStatus, ProposalView, Vote, VoteView,
 };
 use claude_peers_proto::limits::{
     MAX_FIELD_BYTES, MAX_REASON_BYTES, MAX_TITLE_BYTES, TITLE_PREVIEW_CHARS,
@@ -18,17 +19,17 @@ use claude_peers_proto::limits::{
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, Row, params};
 use serde_json::json;
 
-use crate::coord::{self, Caller, GroupFilter};
+use crate::coord::record::{self, Record};
+use crate::coord::{self, Caller};
 use crate::domain::audit;
 use crate::domain::context::Shared;
 use crate::domain::peers;
 use crate::domain::peers::PeerRow;
 use crate::domain::rules::Actor;
 use crate::error::Result;
-use crate::runtime::hub::Effect;
 use crate::runtime::store::Tx;
 
 /// The voter id under which the operator's one vote is kept (whether cast at
@@ -80,6 +81,29 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ProposalView> {
     })
 }
 
+impl Record for ProposalView {
+    type Status = ProposalStatus;
+    const NAME: &'static str = "proposal";
+    const ALIAS: &'static str = "p";
+    fn select() -> String {
+        select()
+    }
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        from_row(r)
+    }
+    fn group(&self) -> Option<&GroupRef> {
+        self.group.as_ref()
+    }
+    fn event(self) -> Event {
+        Event::Proposal {
+            proposal: Box::new(self),
+        }
+    }
+    fn complete(self, conn: &Connection) -> Result<Self> {
+        with_votes(conn, self)
+    }
+}
+
 fn with_votes(conn: &Connection, mut p: ProposalView) -> Result<ProposalView> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT v.voter_kind, v.voter_id, {name}, v.vote, v.reason, v.updated_at
@@ -106,26 +130,6 @@ fn with_votes(conn: &Connection, mut p: ProposalView) -> Result<ProposalView> {
     p.votes = rows.collect::<rusqlite::Result<_>>()?;
     p.approvals = p.votes.iter().filter(|v| v.vote == Vote::Approve).count() as u32;
     p.rejections = p.votes.iter().filter(|v| v.vote == Vote::Reject).count() as u32;
-    Ok(p)
-}
-
-pub fn get(conn: &Connection, id: &str) -> Result<Option<ProposalView>> {
-    let p = conn
-        .prepare_cached(&format!("{} WHERE p.id = ?1", select()))?
-        .query_row([id], from_row)
-        .optional()?;
-    p.map(|p| with_votes(conn, p)).transpose()
-}
-
-fn group_id(p: &ProposalView) -> Option<&str> {
-    p.group.as_ref().map(|g| g.id.as_str())
-}
-
-fn announce(t: &mut Tx<'_>, id: &str) -> Result<ProposalView> {
-    let p = get(t.conn, id)?.ok_or_else(|| ApiError::internal("proposal vanished"))?;
-    t.effect(Effect::event(Event::Proposal {
-        proposal: Box::new(p.clone()),
-    }));
     Ok(p)
 }
 
@@ -188,7 +192,7 @@ pub fn create(
         "proposal",
         json!({"proposal_id": id, "required_votes": required}),
     )?;
-    announce(t, &id)
+    record::announce::<ProposalView>(t, &id)
 }
 
 /// Cast (or change) a vote, then resolve the proposal if the vote decides it.
@@ -207,10 +211,7 @@ pub fn vote(
     )?;
     let caller = Caller::load(t.conn, actor)?;
     let id = coord::clean_id(id);
-    let p = match get(t.conn, &id)? {
-        Some(p) if caller.may_see(group_id(&p)) => p,
-        _ => return Err(coord::not_found("proposal", &id)),
-    };
+    let p = record::visible::<ProposalView>(t.conn, &caller, &id)?;
     if p.status != ProposalStatus::Open {
         return Err(ApiError::conflict(format!(
             "proposal {} is no longer open (it was {})",
@@ -255,9 +256,10 @@ pub fn vote(
             p.id,
             coord::preview(&p.title, TITLE_PREVIEW_CHARS)
         ),
-        group_id(&p),
+        record::group_id(&p),
     )?;
-    let p = get(t.conn, &p.id)?.ok_or_else(|| ApiError::internal("proposal vanished"))?;
+    let p = record::get::<ProposalView>(t.conn, &p.id)?
+        .ok_or_else(|| ApiError::internal("proposal vanished"))?;
     let voted: Vec<&str> = p
         .votes
         .iter()
@@ -269,7 +271,7 @@ pub fn vote(
             }
         })
         .collect();
-    let members = peers::in_namespace(t.conn, group_id(&p))?;
+    let members = peers::in_namespace(t.conn, record::group_id(&p))?;
     let undecided_peers = members
         .iter()
         .filter(|m| m.id != p.author.id && !voted.contains(&m.id.as_str()))
@@ -279,7 +281,7 @@ pub fn vote(
     if status != ProposalStatus::Open {
         resolve(t, sh, &caller, &p, status, undecided)?;
     }
-    announce(t, &p.id)
+    record::announce::<ProposalView>(t, &p.id)
 }
 
 fn resolve(
@@ -316,7 +318,7 @@ fn resolve(
             p.id,
             coord::preview(&p.title, TITLE_PREVIEW_CHARS)
         ),
-        group_id(p),
+        record::group_id(p),
     )?;
     // The author and every peer that voted, except whoever cast the deciding vote.
     let mut told: Vec<PeerRow> = Vec::new();
@@ -357,41 +359,6 @@ fn resolve(
         json!({"proposal_id": p.id, "status": status.as_str()}),
     )?;
     Ok(())
-}
-
-/// Proposals of the current session that `caller` may see, newest first.
-pub fn list(
-    conn: &Connection,
-    caller: &Caller,
-    session: &str,
-    q: &ListQuery,
-) -> Result<Vec<ProposalView>> {
-    let filter = GroupFilter::for_caller(conn, caller, q.group.as_deref())?;
-    let status = q
-        .status
-        .as_deref()
-        .map(|s| ProposalStatus::field("status", s))
-        .transpose()?;
-    query(conn, &filter, session, status, coord::page(q.limit)?)
-}
-
-pub fn query(
-    conn: &Connection,
-    filter: &GroupFilter,
-    session: &str,
-    status: Option<ProposalStatus>,
-    limit: u32,
-) -> Result<Vec<ProposalView>> {
-    let rows = coord::in_session(
-        conn,
-        (&select(), "p"),
-        filter,
-        session,
-        status.map(ProposalStatus::as_str),
-        limit,
-        from_row,
-    )?;
-    rows.into_iter().map(|p| with_votes(conn, p)).collect()
 }
 
 #[cfg(test)]

@@ -14,12 +14,9 @@ use claude_peers_proto::coord::{
 use claude_peers_proto::time::rfc3339;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::coord::approvals;
 use crate::coord::decisions;
 use crate::coord::files;
-use crate::coord::proposals;
-use crate::coord::tasks;
-use crate::coord::verifications;
+use crate::coord::record;
 use crate::coord::{Caller, GroupFilter};
 use crate::domain::audit;
 use crate::domain::context::Shared;
@@ -29,6 +26,7 @@ use crate::domain::rules::Actor;
 use crate::domain::sessions;
 use crate::error::Result;
 use crate::runtime::store::Tx;
+use claude_peers_proto::coord::{ApprovalView, ProposalView, TaskView, VerificationView};
 
 /// Most rows of each section.
 const SECTION_ROWS: u32 = 200;
@@ -140,7 +138,7 @@ pub fn markdown(
         }
     }
 
-    let mut task_list = tasks::query(conn, &filter, session, None, SECTION_ROWS)?;
+    let mut task_list = record::query::<TaskView>(conn, &filter, session, None, SECTION_ROWS)?;
     task_list.reverse();
     if !task_list.is_empty() {
         let done = task_list
@@ -173,7 +171,7 @@ pub fn markdown(
         }
     }
 
-    let mut appr = approvals::query(conn, &filter, session, None, SECTION_ROWS)?;
+    let mut appr = record::query::<ApprovalView>(conn, &filter, session, None, SECTION_ROWS)?;
     appr.reverse();
     if !appr.is_empty() {
         md.push_str("\n## Approvals\n\n");
@@ -229,7 +227,7 @@ pub fn markdown(
         }
     }
 
-    let mut vers = verifications::query(conn, &filter, session, None, SECTION_ROWS)?;
+    let mut vers = record::query::<VerificationView>(conn, &filter, session, None, SECTION_ROWS)?;
     vers.reverse();
     if !vers.is_empty() {
         md.push_str("\n## Verifications\n\n");
@@ -253,7 +251,7 @@ pub fn markdown(
         }
     }
 
-    let mut props = proposals::query(conn, &filter, session, None, SECTION_ROWS)?;
+    let mut props = record::query::<ProposalView>(conn, &filter, session, None, SECTION_ROWS)?;
     props.reverse();
     if !props.is_empty() {
         md.push_str("\n## Proposals\n\n");

@@ -8,22 +8,23 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
-use claude_peers_proto::coord::{CompleteTask, CreateTask, ListQuery, TaskStatus, TaskView};
+use claude_peers_proto::api::GroupRef;
+use claude_peers_proto::coord::{CompleteTask, CreateTask, TaskStatus, TaskView};
 use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_TITLE_BYTES, TITLE_PREVIEW_CHARS};
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Row, params};
 use serde_json::json;
 
-use crate::coord::{self, Caller, GroupFilter};
+use crate::coord::record::{self, Record};
+use crate::coord::{self, Caller};
 use crate::domain::audit;
 use crate::domain::context::Shared;
 use crate::domain::peers;
 use crate::domain::peers::PeerRow;
 use crate::domain::rules::Actor;
 use crate::error::Result;
-use crate::runtime::hub::Effect;
 use crate::runtime::store::Tx;
 
 fn select() -> String {
@@ -78,33 +79,24 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<TaskView> {
     })
 }
 
-/// The task with this id, whatever its group.
-pub fn get(conn: &Connection, id: &str) -> Result<Option<TaskView>> {
-    Ok(conn
-        .prepare_cached(&format!("{} WHERE t.id = ?1", select()))?
-        .query_row([id], from_row)
-        .optional()?)
-}
-
-/// The task if `caller` may see it.
-fn visible(conn: &Connection, caller: &Caller, id: &str) -> Result<TaskView> {
-    let id = coord::clean_id(id);
-    match get(conn, &id)? {
-        Some(t) if caller.may_see(group_id(&t)) => Ok(t),
-        _ => Err(coord::not_found("task", &id)),
+impl Record for TaskView {
+    type Status = TaskStatus;
+    const NAME: &'static str = "task";
+    const ALIAS: &'static str = "t";
+    fn select() -> String {
+        select()
     }
-}
-
-fn group_id(t: &TaskView) -> Option<&str> {
-    t.group.as_ref().map(|g| g.id.as_str())
-}
-
-fn announce(t: &mut Tx<'_>, id: &str) -> Result<TaskView> {
-    let task = get(t.conn, id)?.ok_or_else(|| ApiError::internal("task vanished"))?;
-    t.effect(Effect::event(Event::Task {
-        task: Box::new(task.clone()),
-    }));
-    Ok(task)
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        from_row(r)
+    }
+    fn group(&self) -> Option<&GroupRef> {
+        self.group.as_ref()
+    }
+    fn event(self) -> Event {
+        Event::Task {
+            task: Box::new(self),
+        }
+    }
 }
 
 /// Create a task.
@@ -213,7 +205,7 @@ pub fn create(
             json!({"task_id": id, "title": title}),
         )?;
     }
-    announce(t, &id)
+    record::announce::<TaskView>(t, &id)
 }
 
 /// The assignee starts a task (`in_progress`); an unassigned task is claimed
@@ -221,7 +213,7 @@ pub fn create(
 pub fn start(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor, id: &str) -> Result<TaskView> {
     let caller = Caller::load(t.conn, actor)?;
     let me = caller.peer("start a task")?.clone();
-    let task = visible(t.conn, &caller, id)?;
+    let task = record::visible::<TaskView>(t.conn, &caller, id)?;
     match task.status {
         TaskStatus::Completed => {
             return Err(
@@ -258,7 +250,7 @@ pub fn start(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor, id: &str) -> Resul
             task.id,
             coord::preview(&task.title, TITLE_PREVIEW_CHARS)
         ),
-        group_id(&task),
+        record::group_id(&task),
     )?;
     if task.creator.kind == claude_peers_proto::api::PartyKind::Peer
         && task.creator.id != me.id
@@ -277,7 +269,7 @@ pub fn start(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor, id: &str) -> Resul
             json!({"task_id": task.id, "title": task.title}),
         )?;
     }
-    announce(t, &task.id)
+    record::announce::<TaskView>(t, &task.id)
 }
 
 /// Complete a task: its assignee, its creator, or the operator.
@@ -294,7 +286,7 @@ pub fn complete(
         MAX_FIELD_BYTES,
     )?;
     let caller = Caller::load(t.conn, actor)?;
-    let task = visible(t.conn, &caller, id)?;
+    let task = record::visible::<TaskView>(t.conn, &caller, id)?;
     if task.status == TaskStatus::Completed {
         return Err(ApiError::conflict(format!("task {} is already completed", task.id)).into());
     }
@@ -336,7 +328,7 @@ pub fn complete(
             task.id,
             coord::preview(&task.title, TITLE_PREVIEW_CHARS)
         ),
-        group_id(&task),
+        record::group_id(&task),
     )?;
     // Tell the creator and the assignee, but not whoever completed it.
     let mut told: Vec<PeerRow> = Vec::new();
@@ -367,41 +359,5 @@ pub fn complete(
         "task_completed",
         json!({"task_id": task.id, "title": task.title}),
     )?;
-    announce(t, &task.id)
-}
-
-/// Tasks of the current session that `caller` may see, newest first.
-pub fn list(
-    conn: &Connection,
-    caller: &Caller,
-    session: &str,
-    q: &ListQuery,
-) -> Result<Vec<TaskView>> {
-    let filter = GroupFilter::for_caller(conn, caller, q.group.as_deref())?;
-    let status = q
-        .status
-        .as_deref()
-        .map(|s| TaskStatus::field("status", s))
-        .transpose()?;
-    query(conn, &filter, session, status, coord::page(q.limit)?)
-}
-
-/// Tasks of `session` in `filter`, newest first.
-pub fn query(
-    conn: &Connection,
-    filter: &GroupFilter,
-    session: &str,
-    status: Option<TaskStatus>,
-    limit: u32,
-) -> Result<Vec<TaskView>> {
-    let rows = coord::in_session(
-        conn,
-        (&select(), "t"),
-        filter,
-        session,
-        status.map(TaskStatus::as_str),
-        limit,
-        from_row,
-    )?;
-    Ok(rows)
+    record::announce::<TaskView>(t, &task.id)
 }

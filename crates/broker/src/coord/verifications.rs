@@ -6,8 +6,9 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
+use claude_peers_proto::api::GroupRef;
 use claude_peers_proto::coord::{
-    ListQuery, RequestVerification, RespondVerification, VerificationStatus, VerificationView,
+    RequestVerification, RespondVerification, VerificationStatus, VerificationView,
 };
 use claude_peers_proto::limits::{
     MAX_FIELD_BYTES, MAX_LIST_ITEMS, MAX_PATH_BYTES, TEXT_PREVIEW_CHARS,
@@ -15,16 +16,16 @@ use claude_peers_proto::limits::{
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Row, params};
 use serde_json::json;
 
-use crate::coord::{self, Caller, GroupFilter};
+use crate::coord::record::{self, Record};
+use crate::coord::{self, Caller};
 use crate::domain::audit;
 use crate::domain::context::Shared;
 use crate::domain::peers;
 use crate::domain::rules::Actor;
 use crate::error::Result;
-use crate::runtime::hub::Effect;
 use crate::runtime::store::Tx;
 
 fn select() -> String {
@@ -58,23 +59,24 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<VerificationView> {
     })
 }
 
-pub fn get(conn: &Connection, id: &str) -> Result<Option<VerificationView>> {
-    Ok(conn
-        .prepare_cached(&format!("{} WHERE v.id = ?1", select()))?
-        .query_row([id], from_row)
-        .optional()?)
-}
-
-fn group_id(v: &VerificationView) -> Option<&str> {
-    v.group.as_ref().map(|g| g.id.as_str())
-}
-
-fn announce(t: &mut Tx<'_>, id: &str) -> Result<VerificationView> {
-    let v = get(t.conn, id)?.ok_or_else(|| ApiError::internal("verification vanished"))?;
-    t.effect(Effect::event(Event::Verification {
-        verification: Box::new(v.clone()),
-    }));
-    Ok(v)
+impl Record for VerificationView {
+    type Status = VerificationStatus;
+    const NAME: &'static str = "verification";
+    const ALIAS: &'static str = "v";
+    fn select() -> String {
+        select()
+    }
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        from_row(r)
+    }
+    fn group(&self) -> Option<&GroupRef> {
+        self.group.as_ref()
+    }
+    fn event(self) -> Event {
+        Event::Verification {
+            verification: Box::new(self),
+        }
+    }
 }
 
 /// Ask a peer of the caller's group to verify a claim.
@@ -157,7 +159,7 @@ pub fn request(
         "verification_request",
         json!({"verification_id": id, "files_to_check": files}),
     )?;
-    announce(t, &id)
+    record::announce::<VerificationView>(t, &id)
 }
 
 /// The named verifier answers a pending verification.
@@ -186,10 +188,7 @@ pub fn respond(
     )?;
     let caller = Caller::load(t.conn, actor)?;
     let id = coord::clean_id(id);
-    let v = match get(t.conn, &id)? {
-        Some(v) if caller.may_see(group_id(&v)) => v,
-        _ => return Err(coord::not_found("verification", &id)),
-    };
+    let v = record::visible::<VerificationView>(t.conn, &caller, &id)?;
     if !caller.is(&v.verifier.id) {
         return Err(ApiError::forbidden(format!(
             "only the verifier named in the request ({}) can answer verification {}",
@@ -218,7 +217,7 @@ pub fn respond(
         &me,
         &format!("verification.{}", status.as_str()),
         &format!("{}: {}", v.id, coord::preview(&v.claim, TEXT_PREVIEW_CHARS)),
-        group_id(&v),
+        record::group_id(&v),
     )?;
     let icon = if status == VerificationStatus::Verified {
         "✅"
@@ -246,40 +245,5 @@ pub fn respond(
             json!({"verification_id": v.id, "status": status.as_str()}),
         )?;
     }
-    announce(t, &v.id)
-}
-
-/// Verifications of the current session that `caller` may see, newest first.
-pub fn list(
-    conn: &Connection,
-    caller: &Caller,
-    session: &str,
-    q: &ListQuery,
-) -> Result<Vec<VerificationView>> {
-    let filter = GroupFilter::for_caller(conn, caller, q.group.as_deref())?;
-    let status = q
-        .status
-        .as_deref()
-        .map(|s| VerificationStatus::field("status", s))
-        .transpose()?;
-    query(conn, &filter, session, status, coord::page(q.limit)?)
-}
-
-pub fn query(
-    conn: &Connection,
-    filter: &GroupFilter,
-    session: &str,
-    status: Option<VerificationStatus>,
-    limit: u32,
-) -> Result<Vec<VerificationView>> {
-    let rows = coord::in_session(
-        conn,
-        (&select(), "v"),
-        filter,
-        session,
-        status.map(VerificationStatus::as_str),
-        limit,
-        from_row,
-    )?;
-    Ok(rows)
+    record::announce::<VerificationView>(t, &v.id)
 }

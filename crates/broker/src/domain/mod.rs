@@ -10,3 +10,4 @@ pub mod peers;
 pub mod permissions;
 pub mod rules;
 pub mod sessions;
+pub mod shown;

@@ -42,7 +42,7 @@ pub fn load_or_create_admin_token(path: &Path) -> Result<String, Error> {
             })?;
             let token = token.trim().to_string();
             if token.len() < 32 {
-                return Err(Error::Internal(format!(
+                return Err(Error::Config(format!(
                     "the admin token in {} is shorter than 32 characters; delete the file to get a new one",
                     path.display()
                 )));

@@ -1,5 +1,6 @@
 //! The send limit (`--sends-per-minute`, per peer), applied structurally: the
-//! routes of [`crate::http::routes::sends`] are wrapped in [`layer`], so a
+//! routes each capability registers in its `sends()` router are wrapped in
+//! [`layer`] (once, where the routers are merged), so a
 //! route registered there cannot forget it and a handler never calls it.
 //!
 //! What counts, deliberately: every peer request whose purpose is to store a

@@ -23,6 +23,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::domain::messages;
 use crate::domain::peers;
 use crate::domain::rules::Actor;
+use crate::domain::shown;
 use crate::error::{Error, Result};
 use crate::http::state::AppState;
 
@@ -128,17 +129,19 @@ async fn pump(
         // Push everything unread past the cursor.
         loop {
             let peer = id.to_string();
+            let key = state.hub().reach.get(id).session_key();
             let batch = state
                 .store
-                .read(move |c| messages::unread_after(c, &peer, cursor, PAGE))
+                .read(move |c| shown::unread_for_stream(c, &peer, &key, cursor, PAGE))
                 .await?;
             let n = batch.len();
-            for m in batch {
+            for (m, shown) in batch {
                 cursor = cursor.max(m.id);
                 send(
                     socket,
                     &ServerFrame::Message {
                         message: Box::new(m),
+                        shown,
                     },
                 )
                 .await?;
@@ -180,11 +183,18 @@ async fn pump(
 
 async fn handle_frame(state: &AppState, id: &str, text: &str) {
     match serde_json::from_str::<ClientFrame>(text) {
-        Ok(ClientFrame::Delivered { ids }) => {
+        Ok(ClientFrame::Delivered { ids, rung }) => {
             let peer = id.to_string();
+            let facts = state.hub().reach.get(id);
             if let Err(e) = state
                 .store
-                .write(move |t| messages::mark_delivered(t, &peer, &ids))
+                .write(move |t| {
+                    if let Some(rung) = rung {
+                        let rung = shown::effective(rung, &facts);
+                        shown::record(t, &peer, &facts.session_key(), &ids, rung)?;
+                    }
+                    messages::mark_delivered(t, &peer, &ids)
+                })
                 .await
             {
                 tracing::warn!(peer = %id, error = %e, "cannot record a delivery");

@@ -116,6 +116,8 @@ pub struct Hub {
     session: RwLock<String>,
     /// Peers seen typing, with the time.
     typing: Mutex<HashMap<String, i64>>,
+    /// How each peer can be reached, and its wake-hook waiters.
+    pub reach: crate::runtime::reach::Board,
 }
 
 impl Hub {
@@ -128,6 +130,7 @@ impl Hub {
             tokens: RwLock::default(),
             session: RwLock::new(session),
             typing: Mutex::default(),
+            reach: crate::runtime::reach::Board::default(),
         }
     }
 
@@ -139,6 +142,7 @@ impl Hub {
                     if let Some(c) = self.lock_presence().connected.get(&peer) {
                         c.wake.notify_one();
                     }
+                    self.reach.ring(&peer);
                 }
                 Effect::Event(event) => self.publish(*event),
                 Effect::Delivery {
@@ -166,6 +170,7 @@ impl Hub {
                     if let Some(c) = self.lock_presence().connected.get(&peer) {
                         c.kick.notify_one();
                     }
+                    self.reach.kick(&peer);
                 }
                 Effect::Session(id) => {
                     self.set_session(&id);

@@ -9,5 +9,6 @@ pub mod hub;
 pub mod ids;
 pub mod notify;
 pub mod ratelimit;
+pub mod reach;
 pub mod singleton;
 pub mod store;

@@ -397,10 +397,11 @@ async fn round_trip(endpoint: &Endpoint, admin: Option<&BrokerClient>) -> Result
             .await?;
         loop {
             match stream.next().await {
-                Incoming::Frame(ServerFrame::Message { message }) if message.text == text => {
+                Incoming::Frame(ServerFrame::Message { message, .. }) if message.text == text => {
                     stream
                         .send(&ClientFrame::Delivered {
                             ids: vec![message.id],
+                            rung: None,
                         })
                         .await
                         .map_err(anyhow::Error::msg)?;

@@ -3,6 +3,7 @@
 pub mod broker;
 pub mod doctor;
 pub mod groups;
+pub mod hook;
 pub mod inbox;
 pub mod kill;
 pub mod mcp;

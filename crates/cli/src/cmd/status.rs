@@ -28,6 +28,7 @@ fn peer_rows(peers: &[PeerView]) -> Vec<Vec<String>> {
                     .map(|g| g.name.clone())
                     .unwrap_or_else(|| "lobby".into()),
                 format!("{} {}", state(p), p.status.as_str()),
+                reach(p),
                 p.pid.to_string(),
                 p.cwd.clone(),
                 p.summary.clone(),
@@ -36,7 +37,21 @@ fn peer_rows(peers: &[PeerView]) -> Vec<Vec<String>> {
         .collect()
 }
 
-const HEADER: &[&str] = &["NAME", "ID", "GROUP", "STATE", "PID", "CWD", "SUMMARY"];
+/// The rung that reaches the peer, whether it holds peer messages, and its client.
+fn reach(p: &PeerView) -> String {
+    let mut s = p.reach.as_str().to_string();
+    if p.holds_messages {
+        s.push_str(" (held)");
+    }
+    if let Some(c) = &p.client {
+        s.push_str(&format!(" · {} {}", c.name, c.version));
+    }
+    s
+}
+
+const HEADER: &[&str] = &[
+    "NAME", "ID", "GROUP", "STATE", "REACH", "PID", "CWD", "SUMMARY",
+];
 
 pub async fn status(ctx: &Ctx) -> Result<()> {
     let health = match probe(&ctx.endpoint).await {

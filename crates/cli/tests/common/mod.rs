@@ -21,6 +21,7 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 
 pub mod coord;
+pub mod hooks;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_claude-peers");
 

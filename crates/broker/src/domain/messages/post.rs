@@ -234,6 +234,7 @@ pub fn send_to(
             },
             state: DeliveryState::Delivered,
             recipient_connected: true,
+            reach: None,
         };
         return Ok(Sent {
             result,
@@ -248,11 +249,13 @@ pub fn send_to(
     }
     check_queue(t.conn, sh, &target)?;
     let id = post(t, sh, body.to(from, To::Peer(&target)))?;
+    let connected = sh.hub.is_connected(&target.id);
     let result = SendResult {
         message_id: id,
         to: target.party(),
         state: DeliveryState::Queued,
-        recipient_connected: sh.hub.is_connected(&target.id),
+        recipient_connected: connected,
+        reach: Some(sh.hub.reach.get(&target.id).recipient(connected)),
     };
     Ok(Sent {
         result,

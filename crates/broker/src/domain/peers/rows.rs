@@ -106,6 +106,9 @@ impl PeerRow {
     }
 
     pub fn view(&self, sh: &Shared) -> PeerView {
+        let connected = sh.hub.is_connected(&self.id);
+        let reach = sh.hub.reach.get(&self.id);
+        let recipient = reach.recipient(connected && self.removed_at.is_none());
         PeerView {
             id: self.id.clone(),
             name: self.name.clone(),
@@ -113,7 +116,7 @@ impl PeerRow {
             group: self.group_ref(),
             status: self.status,
             state: self.state(),
-            connected: sh.hub.is_connected(&self.id),
+            connected,
             pid: self.pid,
             cwd: self.cwd.clone(),
             git_root: self.git_root.clone(),
@@ -122,6 +125,9 @@ impl PeerRow {
             summary: self.summary.clone(),
             registered_at: rfc3339(self.registered_at),
             last_seen: rfc3339(self.last_seen),
+            reach: recipient.reach,
+            holds_messages: recipient.holds_messages,
+            client: reach.client,
         }
     }
 }

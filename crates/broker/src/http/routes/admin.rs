@@ -20,12 +20,9 @@ use claude_peers_proto::{ApiError, ErrorCode, SERVICE, VERSION, validate};
 use super::extract::{Json, Query};
 use crate::config::DashboardLogin;
 use crate::coord::GroupFilter;
-use crate::coord::approvals;
 use crate::coord::decisions;
 use crate::coord::files;
-use crate::coord::proposals;
-use crate::coord::tasks;
-use crate::coord::verifications;
+use crate::coord::record;
 use crate::domain::audit;
 use crate::domain::groups;
 use crate::domain::messages;
@@ -36,11 +33,15 @@ use crate::http::auth::{Operator, identify};
 use crate::http::signin::SignIns;
 use crate::http::state::AppState;
 use crate::runtime::ids::same_secret;
+use claude_peers_proto::coord::{ApprovalView, ProposalView, TaskView, VerificationView};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/v1/state", get(dashboard_state))
+        .route("/v1/signin", post(login))
+        // The old name of the sign-in (before "session" meant only a
+        // collaboration session); kept for one release.
         .route("/v1/session", post(login))
         .route("/v1/audit", get(audit_log))
         .route("/v1/shutdown", post(shutdown))
@@ -110,7 +111,13 @@ async fn dashboard_state(
                     .into_iter()
                     .filter_map(|e| serde_json::to_value(e).ok())
                     .collect(),
-                tasks: tasks::query(c, &GroupFilter::All, &session, None, DEFAULT_COORD_PAGE)?,
+                tasks: record::query::<TaskView>(
+                    c,
+                    &GroupFilter::All,
+                    &session,
+                    None,
+                    DEFAULT_COORD_PAGE,
+                )?,
                 decisions: decisions::query(
                     c,
                     &decisions::Filter {
@@ -121,21 +128,21 @@ async fn dashboard_state(
                         limit: DEFAULT_COORD_PAGE,
                     },
                 )?,
-                verifications: verifications::query(
+                verifications: record::query::<VerificationView>(
                     c,
                     &GroupFilter::All,
                     &session,
                     None,
                     DEFAULT_COORD_PAGE,
                 )?,
-                proposals: proposals::query(
+                proposals: record::query::<ProposalView>(
                     c,
                     &GroupFilter::All,
                     &session,
                     None,
                     DEFAULT_COORD_PAGE,
                 )?,
-                approvals: approvals::query(
+                approvals: record::query::<ApprovalView>(
                     c,
                     &GroupFilter::All,
                     &session,

@@ -9,6 +9,7 @@ use claude_peers_proto::coord::{ApprovalView, ListQuery, RequestApproval, Respon
 use super::extract::{Json, Path, Query};
 use crate::coord::Caller;
 use crate::coord::approvals;
+use crate::coord::record;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::http::state::AppState;
@@ -62,7 +63,7 @@ async fn list(
     Ok(Reply(
         state
             .store
-            .read(move |c| approvals::list(c, &Caller::load(c, &actor)?, &session, &q))
+            .read(move |c| record::list::<ApprovalView>(c, &Caller::load(c, &actor)?, &session, &q))
             .await?,
     ))
 }

@@ -13,6 +13,7 @@ pub mod needs_you;
 pub mod peers;
 pub mod permissions;
 pub mod proposals;
+pub mod reach;
 pub mod reports;
 pub mod structured;
 pub mod tasks;
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(translate::routes())
         .merge(permissions::routes())
         .merge(needs_you::routes())
+        .merge(reach::routes())
         .route("/v1/stream", get(crate::http::stream::handler))
         .merge(crate::http::dashboard::routes())
         .fallback(|| async { api_response(ApiError::not_found("no such route; see docs/API.md")) })

@@ -69,12 +69,17 @@ async fn register(
         .into());
     }
     let resume = crate::http::auth::bearer_header(&headers).map(hash_token);
+    let cc_session = req.cc_session.clone();
     let sh = state.shared.clone();
     let resp = state
         .store
         .write(move |t| peers::register(t, &sh, &req, resume.as_deref(), local))
         .await?;
     tracing::info!(peer = %resp.peer.name, id = %resp.peer.id, resumed = resp.resumed, "registered");
+    state
+        .hub()
+        .reach
+        .registered(&resp.peer.id, cc_session.as_deref());
     Ok(Reply(resp))
 }
 

@@ -9,6 +9,7 @@ use claude_peers_proto::coord::{CastVote, CreateProposal, ListQuery, ProposalVie
 use super::extract::{Json, Path, Query};
 use crate::coord::Caller;
 use crate::coord::proposals;
+use crate::coord::record;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::http::state::AppState;
@@ -62,7 +63,7 @@ async fn list(
     Ok(Reply(
         state
             .store
-            .read(move |c| proposals::list(c, &Caller::load(c, &actor)?, &session, &q))
+            .read(move |c| record::list::<ProposalView>(c, &Caller::load(c, &actor)?, &session, &q))
             .await?,
     ))
 }

@@ -8,6 +8,7 @@ use claude_peers_proto::coord::{CompleteTask, CreateTask, ListQuery, TaskView};
 
 use super::extract::{Json, Path, Query};
 use crate::coord::Caller;
+use crate::coord::record;
 use crate::coord::tasks;
 use crate::domain::rules::Actor;
 use crate::error::Result;
@@ -77,7 +78,7 @@ async fn list(
     Ok(Reply(
         state
             .store
-            .read(move |c| tasks::list(c, &Caller::load(c, &actor)?, &session, &q))
+            .read(move |c| record::list::<TaskView>(c, &Caller::load(c, &actor)?, &session, &q))
             .await?,
     ))
 }

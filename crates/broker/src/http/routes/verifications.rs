@@ -10,6 +10,7 @@ use claude_peers_proto::coord::{
 
 use super::extract::{Json, Path, Query};
 use crate::coord::Caller;
+use crate::coord::record;
 use crate::coord::verifications;
 use crate::domain::rules::Actor;
 use crate::error::Result;
@@ -64,7 +65,9 @@ async fn list(
     Ok(Reply(
         state
             .store
-            .read(move |c| verifications::list(c, &Caller::load(c, &actor)?, &session, &q))
+            .read(move |c| {
+                record::list::<VerificationView>(c, &Caller::load(c, &actor)?, &session, &q)
+            })
             .await?,
     ))
 }

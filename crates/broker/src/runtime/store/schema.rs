@@ -224,6 +224,19 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX active_files_path ON active_files (path);
     "#,
+    // 3: the delivery ladder: which rung showed which message to which Claude
+    // Code session of a recipient (shown once per session; see `shown.rs`).
+    r#"
+    CREATE TABLE shown (
+        recipient_id TEXT NOT NULL,
+        cc_session TEXT NOT NULL,
+        message_id INTEGER NOT NULL,
+        rung TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (recipient_id, cc_session, message_id, rung)
+    ) WITHOUT ROWID;
+    CREATE INDEX shown_message ON shown (message_id);
+    "#,
 ];
 
 /// Bring the database up to the newest schema. Each step runs in its own

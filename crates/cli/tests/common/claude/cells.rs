@@ -55,11 +55,16 @@ pub struct Delivery {
 /// The client's preamble for a message that came through its messaging socket.
 pub const SOCKET_PREAMBLE: &str = "Another Claude session sent a message";
 
+/// How the client hands the model what an `asyncRewake` Stop hook wrote when
+/// it exits 2.
+pub const STOP_HOOK_WAKE: &str = "Stop hook blocking error";
+
 /// Which rung put `text` into `got`, judged by what the model was given in the
-/// requests from index `from` on: a Stop hook's text before it (`wake`), the
-/// client's socket preamble (`socket`), a channel block (`channel`), a tool
-/// result (`tool-only`: the model read it with a tool), other context added
-/// to the turn (`next-turn`).
+/// requests from index `from` on: the client's socket preamble (`socket`), a
+/// channel block (`channel`), a Stop hook's wake text that is new since the
+/// send (`wake`: the hook started the turn, whatever then carried the text),
+/// a tool result (`tool-only`: the model read it with a tool), other context
+/// added to the turn (`next-turn`).
 pub fn rung(s: &Session, from: usize, got: &Recorded, text: &str) -> &'static str {
     let last = got.body["messages"]
         .as_array()
@@ -72,13 +77,18 @@ pub fn rung(s: &Session, from: usize, got: &Recorded, text: &str) -> &'static st
         .find(|b| b.to_string().contains(text))
         .cloned()
         .unwrap_or_default();
-    let woken = s
+    // A Stop hook's wake text the conversation did not hold before the send.
+    let wakes = |r: &Recorded| r.messages_text().matches(STOP_HOOK_WAKE).count();
+    let before = s
         .model
         .requests()
         .iter()
-        .skip(from)
-        .filter(|r| r.is_turn() && r.at <= got.at)
-        .any(|r| r.last_message_text().contains("Stop hook"));
+        .take(from)
+        .filter(|r| r.is_turn())
+        .map(wakes)
+        .max()
+        .unwrap_or(0);
+    let woken = wakes(got) > before;
     let inner = block.to_string();
     if inner.contains(SOCKET_PREAMBLE) {
         "socket"

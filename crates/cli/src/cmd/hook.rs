@@ -1,0 +1,39 @@
+//! `claude-peers hook EVENT`: what Claude Code runs for each installed hook.
+//! Reads the client's JSON on stdin, answers on stdout/stderr with the exit
+//! code the client reads (2 wakes the model from the `Stop` waiter).
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use claude_peers_hooks::HookEnv;
+
+use crate::Global;
+
+/// Largest stdin a hook reads (the client's JSON is small; a prompt may be long).
+const MAX_STDIN_BYTES: u64 = 4 * 1024 * 1024;
+
+pub fn run(g: &Global, event: &str) -> ExitCode {
+    let mut text = String::new();
+    let read = std::io::stdin()
+        .take(MAX_STDIN_BYTES)
+        .read_to_string(&mut text);
+    let outcome = match read {
+        Err(e) => {
+            claude_peers_hooks::Outcome::fail_open(format!("cannot read the hook input: {e}"))
+        }
+        Ok(_) => {
+            let exe = std::env::current_exe().unwrap_or_else(|_| "claude-peers".into());
+            let env = HookEnv::from_env(crate::ctx::endpoint(g), exe);
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(claude_peers_hooks::run(&env, event, &text)),
+                Err(e) => claude_peers_hooks::Outcome::fail_open(format!("cannot start: {e}")),
+            }
+        }
+    };
+    print!("{}", outcome.stdout);
+    eprint!("{}", outcome.stderr);
+    ExitCode::from(outcome.code.clamp(0, 255) as u8)
+}

@@ -1,0 +1,128 @@
+//! Which peer a hook acts for: the one whose token the session's MCP server
+//! saved in the credentials file of the Claude Code process (`CLAUDE_PID`,
+//! keyed by pid and start time, `crates/client/src/credentials.rs`). At
+//! `SessionStart` a hook may register the session itself, under the same lock
+//! the MCP server registers under, so both end up as one peer.
+
+use std::path::{Path, PathBuf};
+
+use claude_peers_client::credentials::{self, Credentials};
+use claude_peers_client::{BrokerClient, Endpoint};
+use claude_peers_proto::api::{PeerView, RegisterRequest};
+
+/// Where the hook runs.
+#[derive(Debug, Clone)]
+pub struct HookEnv {
+    pub endpoint: Endpoint,
+    /// The Claude Code process (`CLAUDE_PID`; else the hook's grandparent,
+    /// since Claude Code runs hooks through a shell).
+    pub claude_pid: u32,
+    /// The `claude-peers` executable (to start a broker at `SessionStart`).
+    pub exe: PathBuf,
+}
+
+impl HookEnv {
+    /// From the environment Claude Code gives hooks.
+    pub fn from_env(endpoint: Endpoint, exe: PathBuf) -> Self {
+        let claude_pid = std::env::var("CLAUDE_PID")
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(grandparent);
+        Self {
+            endpoint,
+            claude_pid,
+            exe,
+        }
+    }
+
+    pub fn sessions_dir(&self) -> PathBuf {
+        self.endpoint.paths().sessions
+    }
+
+    pub fn claude_start(&self) -> Option<u64> {
+        claude_peers_proto::process::start_time(self.claude_pid)
+    }
+
+    /// The saved identity of this Claude Code session, if any.
+    pub fn saved(&self) -> Option<(PathBuf, Credentials)> {
+        credentials::find(&self.sessions_dir(), self.claude_pid, self.claude_start())
+    }
+
+    /// A client acting as the saved peer.
+    pub fn client(&self) -> Option<(BrokerClient, Credentials)> {
+        let (_, c) = self.saved()?;
+        Some((self.broker(Some(c.token.clone())), c))
+    }
+
+    /// A client with a short timeout (hooks must be quick).
+    pub fn broker(&self, token: Option<String>) -> BrokerClient {
+        BrokerClient::with_timeout(&self.endpoint, token, std::time::Duration::from_secs(3))
+    }
+}
+
+fn grandparent() -> u32 {
+    let parent = std::os::unix::process::parent_id();
+    std::fs::read_to_string(format!("/proc/{parent}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().nth(1))
+                .and_then(|p| p.parse().ok())
+        })
+        .unwrap_or(parent)
+}
+
+/// Register the session (or resume it with the saved token), saving a new
+/// token where the MCP server will find it.
+pub async fn register(
+    env: &HookEnv,
+    cwd: &Path,
+    cc_session: &str,
+) -> Result<(BrokerClient, PeerView), String> {
+    let dir = env.sessions_dir();
+    let start = env.claude_start();
+    let _guard = credentials::register_lock(&dir, env.claude_pid, start).await;
+    let saved = credentials::find(&dir, env.claude_pid, start);
+    let repo = claude_peers_mcp::git::repo_info(cwd).await;
+    let req = RegisterRequest {
+        pid: env.claude_pid,
+        pid_start: start,
+        cwd: cwd.display().to_string(),
+        git_root: repo.root,
+        git_common_dir: repo.common_dir,
+        git_branch: repo.branch,
+        name: std::env::var("CLAUDE_PEERS_NAME")
+            .ok()
+            .filter(|n| !n.trim().is_empty()),
+        cc_session: Some(cc_session.to_string()),
+        ..Default::default()
+    };
+    let join = std::env::var("CLAUDE_PEERS_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty());
+    let resp = env
+        .broker(None)
+        .register_with(
+            &req,
+            saved.as_ref().map(|(_, c)| c.token.as_str()),
+            join.as_deref(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let token = match (resp.token, saved) {
+        (Some(t), _) => {
+            let creds = Credentials {
+                peer_id: resp.peer.id.clone(),
+                token: t.clone(),
+            };
+            let path = credentials::file_for(&dir, env.claude_pid, start, 1);
+            credentials::save(&path, &creds)
+                .map_err(|e| format!("cannot save the peer token in {}: {e}", path.display()))?;
+            t
+        }
+        (None, Some((_, c))) => c.token,
+        (None, None) => return Err("the broker resumed a peer without a token".into()),
+    };
+    Ok((env.broker(Some(token)), resp.peer))
+}
