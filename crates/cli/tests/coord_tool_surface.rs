@@ -57,7 +57,11 @@ async fn the_full_profile_offers_every_coordination_tool_and_core_none() {
     let mut full = Mcp::start(&env, &cwd).await;
     let list = full.request("tools/list", json!({})).await;
     let tools = list["result"]["tools"].as_array().unwrap().clone();
-    assert_eq!(tools.len(), 13 + COORDINATION.len(), "{list}");
+    assert_eq!(
+        tools.len(),
+        claude_peers_mcp::tools::CORE.len() + COORDINATION.len(),
+        "{list}"
+    );
     for (name, want) in COORDINATION {
         let t = tool(&tools, name);
         let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
