@@ -38,6 +38,17 @@ impl Default for Limits {
     }
 }
 
+/// The `--notify-url` webhook's settings (see `runtime::notify`).
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    /// Where to POST (http://).
+    pub url: String,
+    /// New items within this window share one notification.
+    pub coalesce: std::time::Duration,
+    /// One POST may take this long before it is retried.
+    pub timeout: std::time::Duration,
+}
+
 /// Whether the dashboard asks for the admin token before it shows anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DashboardLogin {
@@ -86,7 +97,7 @@ pub struct Config {
     /// Unread mail to a peer that is not connected counts as unreachable after this long.
     pub unreachable_after_ms: i64,
     /// Webhook for new "needs you" items (`--notify-url`), if any.
-    pub notify: Option<crate::runtime::notify::NotifyConfig>,
+    pub notify: Option<NotifyConfig>,
 }
 
 impl Config {

@@ -20,19 +20,12 @@ use claude_peers_proto::stream::{Event, ServerFrame};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 
+pub use crate::config::NotifyConfig;
+
 /// Longest `text` of one notification, in bytes.
 const NOTIFY_MAX_TEXT_BYTES: usize = 2_000;
 /// Keys of items already announced, remembered to announce each once.
 const SEEN_CAP: usize = 10_000;
-
-/// How the notifier is set up.
-#[derive(Debug, Clone)]
-pub struct NotifyConfig {
-    /// Where to POST (http://).
-    pub url: String,
-    pub coalesce: Duration,
-    pub timeout: Duration,
-}
 
 /// One new item, as the webhook names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
