@@ -8,6 +8,7 @@ import { initChat, setSearch, renderFeed } from "./chat.js";
 import { initPanels, refreshAuditSoon, setSidebar, show } from "./panels.js";
 import { initCompose } from "./compose.js";
 import { initNeeds } from "./needs.js";
+import { initThreads, threadOpen, closeThread } from "./threads.js";
 import { initPalette, openPalette, closePalette, paletteOpen, exportChat, sessionReport } from "./palette.js";
 
 let stream = null;
@@ -75,6 +76,7 @@ async function boot() {
   initPanels();
   initNeeds();
   initCompose();
+  initThreads();
   initPalette({
     toggleTheme, retarget: renderFeed, notifications: () => askNotifications(true),
     toggleSidebar: () => setSidebar($("sidebar").dataset.state === "expanded" ? "collapsed" : "expanded"),
@@ -126,9 +128,10 @@ function keys(e) {
   if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") { e.preventDefault(); paletteOpen() ? closePalette() : openPalette(); return; }
   if (e.key === "Escape") {
     if (paletteOpen()) { closePalette(); return; }
+    if (threadOpen()) { closeThread(); return; }
     if (document.body.classList.contains("sidebar-open")) { openSidebar(false); return; }
     const s = $("search-input");
-    if (document.activeElement === s || s.value) { s.value = ""; setSearch(""); s.blur(); return; }
+    if (document.activeElement === s || s.value || !$("search-results").hidden) { s.value = ""; setSearch(""); s.blur(); return; }
     if (document.activeElement === $("msg-text")) $("msg-text").blur();
     return;
   }

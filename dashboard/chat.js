@@ -1,13 +1,16 @@
 // The chat feed: messages oldest→newest with sender grouping and time
-// dividers, Markdown bodies, structured-message badges, context snapshots,
-// delivery/read ticks, reactions, pins, translation, search, the pinned bar,
+// dividers, replies grouped under their thread (collapsed by default),
+// Markdown bodies, structured-message badges, context snapshots,
+// delivery/read ticks, reactions, pins, translation, the pinned bar,
 // typing indicators, and paging older messages in as the reader scrolls up.
+// Search is the broker's (threads.js).
 
 import { h, add, $, icon, avatar, hm, hms, fullTime, toast } from "./dom.js";
 import { get, post } from "./api.js";
 import { S, on, emit, orderedMessages, addOlder, partyName, groupName, OPERATOR_ID } from "./store.js";
 import { render as markdown, plain } from "./markdown.js";
 import * as tr from "./translate.js";
+import { openThread, searchServer } from "./threads.js";
 
 export const EMOJI = ["👍", "👀", "✅", "⚠️", "❌", "🎉", "❤️", "🤔"];
 const TYPES = {
@@ -18,8 +21,9 @@ const GAP_MS = 5 * 60 * 1000;
 const PAGE = 50;
 
 const els = new Map();          // message id → element
+const expanded = new Set();     // threads whose replies are shown in the feed
 const translated = new Map();   // message id → {lang, text} while shown translated
-let feed, list, searchQuery = "";
+let feed, list;
 let loadingOlder = false;
 let stuck = true;               // the reader is at the newest message
 
@@ -69,6 +73,33 @@ function sideOf(m) {
   return "peer";
 }
 
+/** A reply whose thread's first message is loaded: shown under it, not in the flow. */
+function isReply(m) {
+  return m.thread_id != null && m.thread_id !== m.id && S.messages.has(m.thread_id);
+}
+
+/** The replies of a thread, collapsed by default, and a way to open it alone. */
+function threadBlock(root, replies) {
+  const open = expanded.has(root.id);
+  const box = h("div", { class: "thread-replies", dataset: { thread: String(root.id) } },
+    replies.map((r) => { const el = buildMessage(r, true); els.set(r.id, el); return el; }));
+  box.hidden = !open;
+  const n = replies.length;
+  const toggle = h("button", {
+    type: "button", class: "thread-toggle", "aria-expanded": open ? "true" : "false",
+    text: `${open ? "▾" : "▸"} ${n} ${n === 1 ? "reply" : "replies"}`,
+  });
+  toggle.addEventListener("click", () => {
+    const now = !expanded.has(root.id);
+    if (now) expanded.add(root.id); else expanded.delete(root.id);
+    box.hidden = !now;
+    toggle.setAttribute("aria-expanded", now ? "true" : "false");
+    toggle.textContent = `${now ? "▾" : "▸"} ${n} ${n === 1 ? "reply" : "replies"}`;
+  });
+  return [h("div", { class: "thread-bar", dataset: { thread: String(root.id) } }, toggle,
+    h("button", { type: "button", class: "thread-open", text: "Open thread", onclick: () => openThread(root.id) })), box];
+}
+
 function continues(prev, m) {
   return prev && prev.from.id === m.from.id && new Date(m.sent_at) - new Date(prev.sent_at) < GAP_MS;
 }
@@ -85,16 +116,18 @@ function renderAll(toBottom) {
   } else {
     nodes.push(h("div", { class: "feed-edge", text: S.olderDone ? "Session started" : "Loading older messages…" }));
   }
+  const replies = new Map();
+  for (const m of msgs) if (isReply(m)) (replies.get(m.thread_id) || replies.set(m.thread_id, []).get(m.thread_id)).push(m);
   let prev = null;
   for (const m of msgs) {
+    if (isReply(m)) continue;
     if (prev && new Date(m.sent_at) - new Date(prev.sent_at) > GAP_MS) nodes.push(divider(m.sent_at));
     const el = buildMessage(m, !continues(prev, m));
     els.set(m.id, el);
     nodes.push(el);
-    prev = m;
+    if (replies.has(m.id)) { nodes.push(...threadBlock(m, replies.get(m.id))); prev = null; } else prev = m;
   }
   list.replaceChildren(...nodes);
-  applySearch();
   if (toBottom) { scrollToBottom(false); fillScreen(); }
 }
 
@@ -104,6 +137,7 @@ function appendMessage(id) {
   const m = S.messages.get(id);
   const msgs = orderedMessages();
   const idx = msgs.findIndex((x) => x.id === id);
+  if (isReply(m)) { const b = nearBottom(); renderAll(false); if (b) scrollToBottom(false); notify(m); return; }
   if (idx !== msgs.length - 1 || msgs.length === 1) { const b = nearBottom(); renderAll(false); if (b) scrollToBottom(false); return; }
   const stick = stuck || nearBottom() || m.from.id === OPERATOR_ID;
   const prev = msgs[idx - 1];
@@ -112,7 +146,6 @@ function appendMessage(id) {
   el.classList.add("fresh");
   els.set(id, el);
   list.append(el);
-  applySearch();
   if (stick) scrollToBottom(false); else $("jump-btn").hidden = false;
   notify(m);
 }
@@ -124,7 +157,6 @@ function updateMessage(id) {
   const el = buildMessage(m, old.dataset.head === "1");
   els.set(id, el);
   old.replaceWith(el);
-  applySearch();
   renderPinned();
 }
 
@@ -263,10 +295,11 @@ function buildMessage(m, head) {
       h("span", { class: "to", text: `→ ${targetLabel(m)}` }),
       h("time", { datetime: m.sent_at, title: fullTime(m.sent_at), text: hm(m.sent_at) })));
   }
+  const held = m.held ? h("span", { class: "badge held-badge", title: "Held by the loop guard until a person releases its chain", text: "held" }) : null;
   const badge = m.msg_type ? h("span", { class: `badge msg-type msg-type-${m.msg_type.replace(/[^\w-]/g, "")}`, text: TYPES[m.msg_type] || m.msg_type.replace(/_/g, " ") }) : null;
   const t = translated.get(m.id);
   const bubble = h("div", { class: `bubble${m.pinned ? " pinned" : ""}` },
-    badge, bodyFor(m),
+    held, badge, bodyFor(m),
     t ? h("span", { class: "tr-label", text: `translated to ${t.lang}` }) : null,
     metadataBlock(m.metadata), contextBlock(m.context));
   const reactBtn = h("button", { type: "button", class: "act", "aria-label": "Add reaction", title: "React" }, icon("smile"));
@@ -275,6 +308,7 @@ function buildMessage(m, head) {
     h("time", { datetime: m.sent_at, title: fullTime(m.sent_at), text: hms(m.sent_at) }),
     !head ? h("span", { class: "to", text: `→ ${targetLabel(m)}` }) : null,
     deliveryTicks(m),
+    m.reply_to ? h("button", { type: "button", class: "act thread-link", title: "Open this message's thread", text: `↩ #${m.reply_to}`, onclick: () => openThread(m.thread_id) }) : null,
     h("span", { class: "spacer" }),
     side !== "mine" ? (() => {
       const b = h("button", { type: "button", class: "act tr-btn", "aria-label": t ? "Show original" : `Translate to ${tr.getTarget()}`, title: t ? "Show original" : "Translate" },
@@ -332,23 +366,9 @@ function renderTyping() {
   document.querySelectorAll(".peer-card").forEach((c) => c.classList.toggle("typing", ids.includes(c.dataset.id)));
 }
 
+/** The search box asks the broker (every message, not only those loaded). */
 export function setSearch(q) {
-  searchQuery = q.trim().toLowerCase();
-  applySearch();
-}
-
-function applySearch() {
-  const q = searchQuery;
-  let hits = 0;
-  for (const [id, el] of els) {
-    const m = S.messages.get(id);
-    const hay = `${m.text}\n${partyName(m.from)}\n${targetLabel(m)}\n${translated.get(id)?.text || ""}`.toLowerCase();
-    const hit = !q || hay.includes(q);
-    el.classList.toggle("dim", !hit);
-    if (q && hit) hits++;
-  }
-  const c = $("search-count");
-  c.textContent = q ? `${hits} found` : "";
+  searchServer(q);
 }
 
 function notify(m) {

@@ -168,6 +168,10 @@ export function applyEvent(ev) {
     case "session":
       refetch();
       break;
+    case "held":
+    case "released":
+      emit("held");
+      break;
     default:
       if (!applyCoordEvent(ev)) refetch();
       return;

@@ -12,6 +12,10 @@ pub struct Limits {
     pub queue_depth: u32,
     /// Sends one peer may make per minute (0 = unlimited).
     pub sends_per_minute: u32,
+    /// Messages one peer may send to one other peer per minute (0 = unlimited).
+    pub pair_sends_per_minute: u32,
+    /// Depth of an agent-to-agent chain past which sends are held (0 = no guard).
+    pub chain_limit: u32,
     /// API requests one caller may make per second (0 = unlimited).
     pub requests_per_second: u32,
     /// Registrations the broker accepts per minute (0 = unlimited).
@@ -29,6 +33,8 @@ impl Default for Limits {
         Self {
             queue_depth: limits::DEFAULT_QUEUE_DEPTH,
             sends_per_minute: limits::DEFAULT_SENDS_PER_MINUTE,
+            pair_sends_per_minute: limits::DEFAULT_PAIR_SENDS_PER_MINUTE,
+            chain_limit: limits::DEFAULT_CHAIN_LIMIT,
             requests_per_second: limits::DEFAULT_REQUESTS_PER_SECOND,
             registrations_per_minute: limits::DEFAULT_REGISTRATIONS_PER_MINUTE,
             reconnect_grace_ms: limits::RECONNECT_GRACE_MS,

@@ -44,7 +44,7 @@ use crate::http::signin::SignIns;
 use crate::http::state::AppState;
 use crate::http::{auth, routes};
 use crate::runtime::hub::Hub;
-use crate::runtime::ratelimit::RateLimits;
+use crate::runtime::ratelimit::{RateLimiter, RateLimits};
 use crate::runtime::singleton::BrokerLock;
 use crate::runtime::store::Store;
 
@@ -156,6 +156,7 @@ pub async fn start(config: Config) -> Result<Running> {
     let rates = Arc::new(RateLimits::new(&config.limits));
     let shared = Arc::new(Shared {
         hub: Hub::new(String::new()),
+        pairs: RateLimiter::new(config.limits.pair_sends_per_minute, Duration::from_secs(60)),
         config,
         activity: Activity::new(now),
         permissions: Default::default(),

@@ -10,7 +10,7 @@ use rusqlite::params;
 
 use crate::error::Result;
 
-use crate::coord::files;
+use crate::coord::{files, proposals};
 use crate::domain::messages;
 use crate::domain::peers;
 use crate::domain::sessions;
@@ -100,6 +100,9 @@ pub async fn once(state: &AppState) -> Result<()> {
                     files::clear_departed(t, &sh, gone)?;
                 }
             }
+            if !remove.is_empty() {
+                proposals::recheck_open(t, &sh)?;
+            }
             files::expire(t, &sh)?;
             let cutoff = t.now - RETENTION_MS;
             crate::domain::shown::expire(t, cutoff)?;
@@ -121,6 +124,7 @@ pub async fn once(state: &AppState) -> Result<()> {
         })
         .await?;
     state.rates.prune();
+    state.shared.pairs.prune(std::time::Instant::now());
     Ok(())
 }
 

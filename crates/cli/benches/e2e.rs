@@ -6,9 +6,13 @@
 //!    SQLite before it is answered.
 //! 3. Memory: resident set size of the broker and of one MCP server.
 //! 4. Start-up: spawning `claude-peers mcp` → its `initialize` answer.
+//! 5. The full-text index: throughput with the index and with its trigger
+//!    dropped (the same burst, alternated), then search latency over
+//!    BENCH_SEARCH_MESSAGES messages (operator and one peer, over HTTP).
 //!
 //! Knobs (environment): BENCH_MESSAGES (default 2000), BENCH_SENDERS (64),
-//! BENCH_SENDS_PER_SENDER (500), BENCH_STARTS (30).
+//! BENCH_SENDS_PER_SENDER (500), BENCH_STARTS (30), BENCH_SEARCH_MESSAGES
+//! (100000), BENCH_SEARCHES (50 per query).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -16,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use claude_peers_client::{BrokerClient, Endpoint};
-use claude_peers_proto::api::{RegisterRequest, SendRequest};
+use claude_peers_proto::api::{RegisterRequest, SearchQuery, SendRequest};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
@@ -100,6 +104,146 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Words messages are made of (each message takes 12, so a word is in about
+/// one message in six), plus a rare word in one message in a thousand.
+const VOCAB: &[&str] = &[
+    "session",
+    "api",
+    "broker",
+    "cookie",
+    "token",
+    "deploy",
+    "review",
+    "test",
+    "build",
+    "merge",
+    "branch",
+    "release",
+    "schema",
+    "migration",
+    "index",
+    "query",
+    "latency",
+    "thread",
+    "reply",
+    "search",
+    "loop",
+    "guard",
+    "chain",
+    "status",
+    "blocked",
+    "waiting",
+    "done",
+    "task",
+    "proposal",
+    "vote",
+    "decision",
+    "verify",
+    "claim",
+    "evidence",
+    "file",
+    "conflict",
+    "group",
+    "lobby",
+    "peer",
+    "dashboard",
+    "stream",
+    "socket",
+    "delivery",
+    "queue",
+    "retry",
+    "limit",
+    "rate",
+    "benchmark",
+    "memory",
+    "startup",
+    "handshake",
+    "channel",
+    "notification",
+    "meta",
+    "snippet",
+    "rank",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "kappa",
+    "sigma",
+    "omega",
+];
+
+/// The text of message `j` of sender `i`: 12 words of [`VOCAB`] picked by a
+/// small linear congruential generator (the same texts every run).
+fn text_for(i: usize, j: usize) -> String {
+    let mut x = (i as u64 * 1_000_003 + j as u64).wrapping_mul(6364136223846793005) | 1;
+    let mut words = Vec::with_capacity(13);
+    for _ in 0..12 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        words.push(VOCAB[(x >> 33) as usize % VOCAB.len()]);
+    }
+    if j % 1000 == 7 {
+        words.push("zebra");
+    }
+    words.join(" ")
+}
+
+/// `per_sender` sends from each client to the recipients in turn; returns
+/// how many were accepted and how long the burst took.
+async fn burst(
+    clients: &[BrokerClient],
+    recipients: &Arc<Vec<String>>,
+    per_sender: usize,
+    round: usize,
+) -> (usize, Duration) {
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, c) in clients.iter().cloned().enumerate() {
+        let recipients = recipients.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ok = 0usize;
+            for j in 0..per_sender {
+                let to = recipients[(i + j) % recipients.len()].clone();
+                let req = SendRequest {
+                    to,
+                    text: text_for(i + round * 1000, j),
+                    ..Default::default()
+                };
+                if c.send(&req).await.is_ok() {
+                    ok += 1;
+                }
+            }
+            ok
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    (total, t0.elapsed())
+}
+
+/// Drop (`false`) or restore (`true`, rebuilding the index) the trigger that
+/// keeps the full-text index, through a second connection to the database.
+fn fts_trigger(db: &Path, on: bool) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.busy_timeout(Duration::from_secs(30)).unwrap();
+    if on {
+        c.execute_batch(
+            "CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
+               INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
+             END;
+             INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');",
+        )
+        .unwrap();
+    } else {
+        c.execute_batch("DROP TRIGGER IF EXISTS messages_fts_insert;")
+            .unwrap();
+    }
 }
 
 struct Mcp {
@@ -191,6 +335,10 @@ async fn main() {
         &[
             "broker",
             "--sends-per-minute",
+            "0",
+            "--pair-sends-per-minute",
+            "0",
+            "--chain-limit",
             "0",
             "--requests-per-second",
             "0",
@@ -312,38 +460,74 @@ async fn main() {
     let recipients = Arc::new(recipients);
     let cpu0 = cpu_time(broker_pid);
     let client0 = cpu_time(std::process::id());
-    let t0 = Instant::now();
-    let mut tasks = Vec::new();
-    for (i, c) in clients.into_iter().enumerate() {
-        let recipients = recipients.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut ok = 0usize;
-            for j in 0..per_sender {
-                let to = recipients[(i + j) % recipients.len()].clone();
-                if c.send(&SendRequest {
-                    to,
-                    text: format!("t{i}-{j}"),
-                    context: None,
-                    wait_ms: None,
-                })
-                .await
-                .is_ok()
-                {
-                    ok += 1;
-                }
-            }
-            ok
-        }));
-    }
-    let mut total = 0;
-    for t in tasks {
-        total += t.await.unwrap();
-    }
-    let elapsed = t0.elapsed();
+    let (total, elapsed) = burst(&clients, &recipients, per_sender, 0).await;
     let rate = total as f64 / elapsed.as_secs_f64();
     let broker_cpu = cpu_time(broker_pid).saturating_sub(cpu0);
     let client_cpu = cpu_time(std::process::id()).saturating_sub(client0);
     let rss_broker_loaded = rss_kib(broker_pid);
+
+    // --- 5. the full-text index: the same burst with and without it, alternated ---
+    let mut with_index = vec![total as f64 / elapsed.as_secs_f64()];
+    let mut without_index = Vec::new();
+    for round in 1..=2 {
+        fts_trigger(&db, false);
+        let (n, d) = burst(&clients, &recipients, per_sender, round * 2).await;
+        without_index.push(n as f64 / d.as_secs_f64());
+        fts_trigger(&db, true);
+        if round == 2 {
+            break;
+        }
+        let (n, d) = burst(&clients, &recipients, per_sender, round * 2 + 1).await;
+        with_index.push(n as f64 / d.as_secs_f64());
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+
+    // Search over BENCH_SEARCH_MESSAGES messages.
+    let want = knob("BENCH_SEARCH_MESSAGES", 100_000);
+    let searches = knob("BENCH_SEARCHES", 50);
+    let count = |db: &Path| -> usize {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))
+            .unwrap() as usize
+    };
+    let mut round = 10;
+    while count(&db) < want {
+        let missing = want - count(&db);
+        let per = missing.div_ceil(clients.len()).min(per_sender);
+        burst(&clients, &recipients, per, round).await;
+        round += 1;
+    }
+    let indexed = count(&db);
+    let token = std::fs::read_to_string(db.with_extension("admin-token")).unwrap();
+    let admin = BrokerClient::new(&endpoint, Some(token.trim().to_string()));
+    let peer = clients[0].clone();
+    let queries: [(&str, &BrokerClient, &str); 5] = [
+        ("operator, a common word", &admin, "session"),
+        ("operator, two words", &admin, "session api"),
+        ("operator, a rare word", &admin, "zebra"),
+        ("operator, a prefix", &admin, "deplo"),
+        ("a peer (its own sends), a common word", &peer, "session"),
+    ];
+    let mut search_rows = Vec::new();
+    for (label, client, q) in queries {
+        let mut times = Vec::with_capacity(searches);
+        let mut hits = 0;
+        for _ in 0..searches {
+            let t = Instant::now();
+            let r = client
+                .search(&SearchQuery {
+                    q: q.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            times.push(t.elapsed());
+            hits = r.hits.len();
+        }
+        times.sort();
+        search_rows.push((label, q, hits, pct(&times, 0.5), pct(&times, 0.99)));
+    }
 
     println!("## claude-peers end-to-end benchmark\n");
     println!("| measure | value |\n|---|---|");
@@ -371,6 +555,23 @@ async fn main() {
         rss_broker_idle, rss_broker_loaded
     );
     println!("| MCP server RSS (after the latency run) | {rss_mcp} KiB |");
+    println!(
+        "| throughput with the full-text index (mean of {} bursts) | {:.0} sends/s |",
+        with_index.len(),
+        mean(&with_index)
+    );
+    println!(
+        "| throughput with its trigger dropped (mean of {} bursts) | {:.0} sends/s |",
+        without_index.len(),
+        mean(&without_index)
+    );
+    for (label, q, hits, p50, p99) in &search_rows {
+        println!(
+            "| search over {indexed} messages, {label} ({q:?}, {hits} hits shown): p50 / p99 | {} / {} |",
+            ms(*p50),
+            ms(*p99)
+        );
+    }
     println!(
         "| MCP server start-up to `initialize` answer, {starts} starts: median | {} |",
         ms(pct(&startup, 0.5))

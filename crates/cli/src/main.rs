@@ -66,6 +66,9 @@ enum Command {
     /// Send a message to a peer (by name, name@group, or id) as the CLI.
     Send {
         to: String,
+        /// The message this one answers (joins its thread).
+        #[arg(long)]
+        reply_to: Option<i64>,
         #[arg(required = true, num_args = 1..)]
         message: Vec<String>,
     },
@@ -113,6 +116,27 @@ enum Command {
         #[command(subcommand)]
         action: Option<cmd::permissions::PermissionAction>,
     },
+    /// Full-text search over every message, best match first.
+    Search {
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        /// Only messages from this peer (name or id), `dashboard` or `cli`.
+        #[arg(long)]
+        from: Option<String>,
+        /// Only this thread (the id of its first message).
+        #[arg(long)]
+        thread: Option<i64>,
+        /// Only since: 30m, 2h, 7d, or 2026-11-27T10:00:00Z.
+        #[arg(long)]
+        since: Option<String>,
+        /// Most hits (default 20, at most 100).
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// List the chains of agent messages the loop guard holds.
+    Held,
+    /// Release a held chain: its messages are delivered, the chain starts from zero.
+    Release { chain: i64 },
     /// Register the MCP server and hooks in the agent clients found (or named).
     Install(cmd::setup::SetupArgs),
     /// Remove exactly what `install` added.
@@ -188,9 +212,11 @@ fn main() -> ExitCode {
                     match command {
                         Command::Status => cmd::status::status(&ctx).await,
                         Command::Peers => cmd::status::peers(&ctx).await,
-                        Command::Send { to, message } => {
-                            cmd::send::send(&ctx, &to, &message.join(" ")).await
-                        }
+                        Command::Send {
+                            to,
+                            reply_to,
+                            message,
+                        } => cmd::send::send(&ctx, &to, &message.join(" "), reply_to).await,
                         Command::Broadcast { scope, message } => {
                             cmd::send::broadcast(&ctx, scope, &message.join(" ")).await
                         }
@@ -207,6 +233,26 @@ fn main() -> ExitCode {
                         Command::Inbox { action } => cmd::inbox::run(&ctx, action).await,
                         Command::Permissions { action } => {
                             cmd::permissions::run(&ctx, action).await
+                        }
+                        Command::Search {
+                            query,
+                            from,
+                            thread,
+                            since,
+                            limit,
+                        } => {
+                            let search = cmd::conversations::Search {
+                                query: query.join(" "),
+                                from,
+                                thread,
+                                since,
+                                limit,
+                            };
+                            cmd::conversations::search(&ctx, search).await
+                        }
+                        Command::Held => cmd::conversations::held(&ctx).await,
+                        Command::Release { chain } => {
+                            cmd::conversations::release(&ctx, chain).await
                         }
                         Command::Doctor => cmd::doctor::run(&ctx).await,
                         Command::Broker(_)

@@ -286,6 +286,7 @@ async fn over_http_and_across_a_restart() {
             .unwrap()
             .clone(),
         context: None,
+        ..Default::default()
     };
     let sent = p.send_structured(&req(&r.peer.name)).await.unwrap();
     // The operator may send structured messages too.

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-/// Tool name → its required parameters (SPEC section 10, plus the two added).
+/// Tool name → its required parameters (SPEC section 10, plus those added).
 const COORDINATION: &[(&str, &[&str])] = &[
     ("create_task", &["title"]),
     ("start_task", &["task_id"]),
@@ -31,6 +31,7 @@ const COORDINATION: &[(&str, &[&str])] = &[
     ),
     ("create_proposal", &["title", "description"]),
     ("vote_proposal", &["proposal_id", "vote"]),
+    ("list_open_items", &[]),
 ];
 
 fn tool<'a>(tools: &'a [Value], name: &str) -> &'a Value {

@@ -17,7 +17,8 @@ use tokio::sync::Mutex;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_sigkill_mid_stream_loses_nothing_and_duplicates_nothing() {
-    let env = Env::new();
+    // The broker the MCP server starts after the crash reads the variable.
+    let env = Env::new().with("CLAUDE_PEERS_PAIR_SENDS_PER_MINUTE", "0");
     let mut broker = Broker::start(&env, &["--sends-per-minute", "0"]).await;
     let mut b = Mcp::start(&env, &env.subdir("b")).await;
     let who_before = b.call("whoami", json!({})).await.text;
@@ -44,6 +45,7 @@ async fn broker_sigkill_mid_stream_loses_nothing_and_duplicates_nothing() {
                     text: text.clone(),
                     context: None,
                     wait_ms: None,
+                    ..Default::default()
                 };
                 if let Ok(r) = c.send(&req).await {
                     accepted.lock().await.insert(r.message_id, text);
@@ -125,6 +127,7 @@ async fn a_reconnecting_mcp_server_does_not_show_a_message_twice() {
             text: "once".into(),
             context: None,
             wait_ms: None,
+            ..Default::default()
         })
         .await
         .unwrap();

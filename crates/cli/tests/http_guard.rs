@@ -194,6 +194,7 @@ async fn every_action_needs_credentials_and_acts_only_as_their_owner() {
             text: "for b".into(),
             context: None,
             wait_ms: None,
+            ..Default::default()
         })
         .await
         .unwrap();

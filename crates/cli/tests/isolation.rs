@@ -15,6 +15,7 @@ fn send(to: &str, text: &str) -> SendRequest {
         text: text.into(),
         context: None,
         wait_ms: None,
+        ..Default::default()
     }
 }
 
@@ -86,6 +87,8 @@ async fn groups_cannot_see_or_message_each_other_or_the_lobby() {
             text: "all".into(),
             context: None,
             origin: None,
+            reply_to: None,
+            status: false,
         })
         .await
         .unwrap();

@@ -25,6 +25,7 @@ async fn send(from: &BrokerClient, to: &str, text: &str) -> i64 {
         text: text.into(),
         context: None,
         wait_ms: None,
+        ..Default::default()
     })
     .await
     .unwrap()

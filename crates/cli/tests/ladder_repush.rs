@@ -22,6 +22,7 @@ async fn send(from: &BrokerClient, to: &str, text: &str) -> i64 {
         text: text.into(),
         context: None,
         wait_ms: None,
+        ..Default::default()
     })
     .await
     .unwrap()
@@ -181,4 +182,52 @@ async fn soak_with_restarts_shows_no_message_twice() {
         sent.iter().copied().collect(),
         "every message pushed once"
     );
+}
+
+/// A Claude Code process standing in for the session: a shell whose child is
+/// the MCP server (so the MCP server's parent is this shell, not the test).
+fn claude_process(env: &Env, cwd: &std::path::Path, session: &str) -> tokio::process::Child {
+    let mut sh = tokio::process::Command::new("sh");
+    sh.arg("-c")
+        .arg(format!("exec 3<&0; {BIN} mcp <&3 & wait"))
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .env("CLAUDE_PEERS_PORT", env.port.to_string())
+        .env("CLAUDE_PEERS_DB", &env.db)
+        .env("HOME", env.dir.path())
+        .env("CLAUDE_CODE_SESSION_ID", session)
+        .kill_on_drop(true);
+    sh.spawn().unwrap()
+}
+
+#[tokio::test]
+async fn a_session_resumed_in_a_new_claude_process_is_the_same_peer() {
+    let env = Env::new();
+    let _broker = Broker::start(&env, &[]).await;
+    let cwd = env.subdir("b");
+    let admin = env.admin();
+    let listed = || async {
+        admin
+            .peers(&ListPeersQuery::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.cwd.ends_with("/b") && p.connected)
+            .map(|p| p.id)
+            .collect::<Vec<_>>()
+    };
+    let mut first = claude_process(&env, &cwd, "resumed-session-1");
+    until!("the first process registered", listed().await.len() == 1);
+    let id = listed().await[0].clone();
+    // The session is closed (its process ends), then resumed in a new process.
+    first.kill().await.unwrap();
+    until!("the first process left", listed().await.is_empty());
+    let _second = claude_process(&env, &cwd, "resumed-session-1");
+    until!("the resumed session registered", !listed().await.is_empty());
+    assert_eq!(listed().await, vec![id], "the same peer");
+    // Another session in a new process is another peer.
+    let _other = claude_process(&env, &env.subdir("b"), "another-session");
+    until!("two peers", listed().await.len() == 2);
 }

@@ -233,6 +233,7 @@ async fn a_socket_that_is_not_there_falls_back_to_the_channel() {
             text: "hello".into(),
             context: None,
             wait_ms: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -243,5 +244,47 @@ async fn a_socket_that_is_not_there_falls_back_to_the_channel() {
     until!(
         "the reach is no longer the socket",
         peer(&env, &b.id).await.reach == Reach::ToolOnly
+    );
+}
+
+#[tokio::test]
+async fn wait_for_messages_returns_a_message_or_says_none_came() {
+    let env = Env::new();
+    let _broker = Broker::start(&env, &[]).await;
+    let mut b = Mcp::start(&env, &env.subdir("b")).await;
+    let (_, a) = env.register("/a", |_| {}).await;
+    let none = b.call("wait_for_messages", json!({"timeout_s": 1})).await;
+    assert!(
+        !none.is_error && none.text.contains("No new messages within 1 s."),
+        "{}",
+        none.text
+    );
+    for bad in [0, 111] {
+        let r = b.call("wait_for_messages", json!({"timeout_s": bad})).await;
+        assert!(
+            r.is_error && r.text.contains("between 1 and 110"),
+            "{}",
+            r.text
+        );
+    }
+    let to = b.name.clone();
+    let send = async {
+        a.send(&claude_peers_proto::api::SendRequest {
+            to,
+            text: "the reply you waited for".into(),
+            context: None,
+            wait_ms: None,
+            reply_to: None,
+            status: false,
+        })
+        .await
+        .unwrap()
+    };
+    let (got, sent) = tokio::join!(b.call("wait_for_messages", json!({"timeout_s": 30})), send);
+    assert!(
+        got.text.contains(&format!("#{} from", sent.message_id))
+            && got.text.contains("the reply you waited for"),
+        "{}",
+        got.text
     );
 }

@@ -15,6 +15,7 @@ fn send(to: &str, text: String) -> SendRequest {
         text,
         context: None,
         wait_ms: None,
+        ..Default::default()
     }
 }
 
@@ -84,6 +85,8 @@ async fn the_send_rate_is_limited_per_peer() {
             text: "b".into(),
             context: None,
             origin: None,
+            reply_to: None,
+            status: false,
         })
         .await
         .unwrap_err();
@@ -145,6 +148,8 @@ async fn a_full_queue_refuses_direct_messages_and_broadcasts_skip_it() {
             text: "all".into(),
             context: None,
             origin: None,
+            reply_to: None,
+            status: false,
         })
         .await
         .unwrap();

@@ -42,6 +42,7 @@ async fn a_peer_that_never_connects_turns_stale_then_is_removed_but_its_inbox_wa
             text: "wait for me".into(),
             context: None,
             wait_ms: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -58,6 +59,7 @@ async fn a_peer_that_never_connects_turns_stale_then_is_removed_but_its_inbox_wa
             text: "still here?".into(),
             context: None,
             wait_ms: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -93,6 +95,7 @@ async fn a_killed_session_goes_stale_at_once_and_gets_its_messages_when_it_retur
             text: "for later".into(),
             context: None,
             wait_ms: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -123,6 +126,7 @@ async fn a_live_stream_keeps_a_peer_listed_and_delivery_is_confirmed() {
             text: "ping".into(),
             context: None,
             wait_ms: Some(3000),
+            ..Default::default()
         })
         .await
         .unwrap();

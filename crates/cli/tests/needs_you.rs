@@ -32,6 +32,8 @@ fn send(to: &str, text: &str) -> SendRequest {
         text: text.into(),
         context: None,
         wait_ms: None,
+        reply_to: None,
+        status: false,
     }
 }
 

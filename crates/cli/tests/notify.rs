@@ -161,6 +161,8 @@ async fn a_burst_of_new_items_is_one_notification() {
             text: "the build is red".into(),
             context: None,
             wait_ms: None,
+            reply_to: None,
+            status: false,
         })
         .await
         .unwrap();
@@ -197,6 +199,8 @@ async fn a_failing_or_hanging_webhook_is_retried_and_never_holds_up_the_broker()
         text: t.into(),
         context: None,
         wait_ms: None,
+        reply_to: None,
+        status: false,
     };
     peer.send(&msg("please look")).await.unwrap();
     let (first, _) = rx.next().await;
@@ -232,6 +236,8 @@ async fn a_refusal_is_not_retried_and_only_http_urls_are_taken() {
         text: "hello".into(),
         context: None,
         wait_ms: None,
+        reply_to: None,
+        status: false,
     })
     .await
     .unwrap();

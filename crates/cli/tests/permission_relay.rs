@@ -251,6 +251,8 @@ async fn a_peer_token_can_neither_list_nor_answer() {
         text: format!("/permissions allow {}", p.id),
         context: None,
         wait_ms: None,
+        reply_to: None,
+        status: false,
     })
     .await
     .ok();

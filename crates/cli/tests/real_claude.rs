@@ -165,7 +165,6 @@ async fn a_session_without_push_reads_the_message_at_its_next_tool_call() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the messaging-socket rung in the MCP server (ladder helper)"]
 async fn an_idle_session_wakes_without_a_keystroke() {
     let _one = SERIAL.lock().await;
     let (env, _b, s) = world(Options::new(CURRENT)).await;
@@ -184,7 +183,6 @@ async fn an_idle_session_wakes_without_a_keystroke() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the Stop-hook waiter `claude-peers hook Stop` (ladder helper)"]
 async fn an_idle_older_client_is_woken_by_its_stop_hook() {
     let _one = SERIAL.lock().await;
     let (env, _b, s) = world(Options::new(OLDER).installed()).await;
@@ -208,7 +206,6 @@ async fn an_idle_older_client_is_woken_by_its_stop_hook() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the Stop-hook waiter `claude-peers hook Stop` (ladder helper)"]
 async fn an_idle_session_without_its_socket_is_woken_by_its_stop_hook() {
     let _one = SERIAL.lock().await;
     let opts = Options::new(CURRENT)
@@ -233,7 +230,6 @@ async fn an_idle_session_without_its_socket_is_woken_by_its_stop_hook() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs next-turn injection (`claude-peers hook UserPromptSubmit`) and a peer identity that survives a client restart (ladder helper)"]
 async fn a_message_to_a_closed_session_reaches_it_when_it_is_resumed() {
     let _one = SERIAL.lock().await;
     let session_id = "4b1f7a3e-0c55-4e0e-9a51-6f3d2c7e8a90";

@@ -135,13 +135,105 @@ pub fn save(path: &Path, creds: &Credentials) -> std::io::Result<()> {
     fs::rename(&tmp, path)
 }
 
-/// Delete credentials files whose session process is gone.
+/// The identity of a Claude Code session by its session id, kept after the
+/// process ends, so that the session resumed in a new process
+/// (`claude --resume ID`) is the same peer. It names the process that last
+/// used it: another live process never takes it over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionCredentials {
+    pub peer_id: String,
+    pub token: String,
+    pub pid: u32,
+    pub start: Option<u64>,
+}
+
+/// How long a session's identity file is kept after its last use (the
+/// broker keeps a departed peer's identity as long).
+pub const SESSION_FILE_TTL: std::time::Duration =
+    std::time::Duration::from_millis(claude_peers_proto::limits::RETENTION_MS as u64);
+
+/// Longest Claude Code session id used in a file name.
+const MAX_SESSION_ID: usize = 128;
+
+/// The file of Claude Code session `cc_session` (`None` for an id that is
+/// not a plain token of letters, digits, `-` and `_`).
+pub fn session_file(dir: &Path, cc_session: &str) -> Option<PathBuf> {
+    let ok = !cc_session.is_empty()
+        && cc_session.len() <= MAX_SESSION_ID
+        && cc_session
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| dir.join(format!("cc-{cc_session}.json")))
+}
+
+/// The saved identity of session `cc_session`, for the Claude Code process
+/// `(pid, start)`: only if that file's last process is this one or is gone.
+pub fn load_session(
+    dir: &Path,
+    cc_session: &str,
+    pid: u32,
+    start: Option<u64>,
+) -> Option<Credentials> {
+    let path = session_file(dir, cc_session)?;
+    let s: SessionCredentials = serde_json::from_str(&fs::read_to_string(path).ok()?).ok()?;
+    let mine = s.pid == pid && s.start == start;
+    (mine || !claude_peers_proto::process::alive(s.pid, s.start)).then_some(Credentials {
+        peer_id: s.peer_id,
+        token: s.token,
+    })
+}
+
+/// Save the identity of session `cc_session`, used by process `(pid, start)`.
+pub fn save_session(
+    dir: &Path,
+    cc_session: &str,
+    creds: &Credentials,
+    pid: u32,
+    start: Option<u64>,
+) -> std::io::Result<()> {
+    let Some(path) = session_file(dir, cc_session) else {
+        return Ok(());
+    };
+    let s = SessionCredentials {
+        peer_id: creds.peer_id.clone(),
+        token: creds.token.clone(),
+        pid,
+        start,
+    };
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(serde_json::to_string(&s)?.as_bytes())?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)
+}
+
+/// Delete credentials files whose session process is gone, and session
+/// identity files unused for [`SESSION_FILE_TTL`].
 pub fn prune(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with("cc-") {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > SESSION_FILE_TTL);
+            if old {
+                let _ = fs::remove_file(e.path());
+            }
+            continue;
+        }
         let Some(stem) = name
             .strip_suffix(".json")
             .or_else(|| name.strip_suffix(".lock"))
@@ -190,6 +282,28 @@ mod tests {
                 & 0o777,
             0o700
         );
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_session_file_is_not_taken_over_by_another_live_process() {
+        let dir = std::env::temp_dir().join(format!("cp-sess-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let c = Credentials {
+            peer_id: "p".into(),
+            token: "t".into(),
+        };
+        let me = std::process::id();
+        let start = claude_peers_proto::process::start_time(me);
+        save_session(&dir, "abc-1", &c, me, start).unwrap();
+        assert_eq!(load_session(&dir, "abc-1", me, start), Some(c.clone()));
+        // Another process asks while this one (the last user) lives: refused.
+        assert_eq!(load_session(&dir, "abc-1", me + 1, None), None);
+        // A process that is gone leaves it free.
+        save_session(&dir, "abc-2", &c, u32::MAX - 7, Some(1)).unwrap();
+        assert_eq!(load_session(&dir, "abc-2", me, start), Some(c));
+        assert!(session_file(&dir, "../x").is_none());
+        assert!(session_file(&dir, "").is_none());
         let _ = fs::remove_dir_all(dir);
     }
 

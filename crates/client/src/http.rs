@@ -244,19 +244,47 @@ impl BrokerClient {
             &PageQuery {
                 peer: Some(peer.to_string()),
                 limit,
-                before: None,
+                ..Default::default()
             },
         )
         .await
+    }
+
+    /// One thread, oldest first, as the caller may see it (peer or operator).
+    pub async fn thread(&self, id: i64, limit: Option<u32>) -> Result<MessageList> {
+        self.get(
+            &format!("/v1/threads/{id}"),
+            &PageQuery {
+                limit,
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// Full-text search over the messages the caller may see, best first.
+    pub async fn search(&self, q: &SearchQuery) -> Result<SearchResult> {
+        self.get("/v1/messages/search", q).await
+    }
+
+    /// Chains the loop guard holds (operator).
+    pub async fn held_chains(&self) -> Result<HeldChainList> {
+        self.get("/v1/chains/held", &()).await
+    }
+
+    /// Release a held chain: its messages are delivered (operator).
+    pub async fn release_chain(&self, id: i64) -> Result<ReleaseResult> {
+        self.send_json(Method::POST, &format!("/v1/chains/{id}/release"), &())
+            .await
     }
 
     pub async fn feed(&self, limit: Option<u32>, before: Option<i64>) -> Result<MessageList> {
         self.get(
             "/v1/messages",
             &PageQuery {
-                peer: None,
                 limit,
                 before,
+                ..Default::default()
             },
         )
         .await

@@ -27,7 +27,7 @@ pub async fn pre_edit(env: &HookEnv, input: &HookInput) -> Outcome {
     let Some(file) = input.edited_file() else {
         return Outcome::quiet();
     };
-    let Some((client, creds)) = env.client() else {
+    let Some((client, creds)) = env.client(&input.session_id) else {
         return Outcome::quiet();
     };
     let mine: Vec<String> = match client.active_files().await {

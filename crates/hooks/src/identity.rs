@@ -43,14 +43,23 @@ impl HookEnv {
         claude_peers_proto::process::start_time(self.claude_pid)
     }
 
-    /// The saved identity of this Claude Code session, if any.
-    pub fn saved(&self) -> Option<(PathBuf, Credentials)> {
-        credentials::find(&self.sessions_dir(), self.claude_pid, self.claude_start())
+    /// The saved identity of this Claude Code process, else of the session
+    /// `cc_session` (resumed in a new process), if any.
+    pub fn saved(&self, cc_session: &str) -> Option<Credentials> {
+        let (dir, start) = (self.sessions_dir(), self.claude_start());
+        credentials::find(&dir, self.claude_pid, start)
+            .map(|(_, c)| c)
+            .or_else(|| credentials::load_session(&dir, cc_session, self.claude_pid, start))
+    }
+
+    /// Whether this Claude Code process has registered (its own slot).
+    pub fn registered_here(&self) -> bool {
+        credentials::find(&self.sessions_dir(), self.claude_pid, self.claude_start()).is_some()
     }
 
     /// A client acting as the saved peer.
-    pub fn client(&self) -> Option<(BrokerClient, Credentials)> {
-        let (_, c) = self.saved()?;
+    pub fn client(&self, cc_session: &str) -> Option<(BrokerClient, Credentials)> {
+        let c = self.saved(cc_session)?;
         Some((self.broker(Some(c.token.clone())), c))
     }
 
@@ -83,7 +92,7 @@ pub async fn register(
     let dir = env.sessions_dir();
     let start = env.claude_start();
     let _guard = credentials::register_lock(&dir, env.claude_pid, start).await;
-    let saved = credentials::find(&dir, env.claude_pid, start);
+    let saved = env.saved(cc_session);
     let repo = claude_peers_mcp::git::repo_info(cwd).await;
     let req = RegisterRequest {
         pid: env.claude_pid,
@@ -105,24 +114,24 @@ pub async fn register(
         .broker(None)
         .register_with(
             &req,
-            saved.as_ref().map(|(_, c)| c.token.as_str()),
+            saved.as_ref().map(|c| c.token.as_str()),
             join.as_deref(),
         )
         .await
         .map_err(|e| e.to_string())?;
     let token = match (resp.token, saved) {
-        (Some(t), _) => {
-            let creds = Credentials {
-                peer_id: resp.peer.id.clone(),
-                token: t.clone(),
-            };
-            let path = credentials::file_for(&dir, env.claude_pid, start, 1);
-            credentials::save(&path, &creds)
-                .map_err(|e| format!("cannot save the peer token in {}: {e}", path.display()))?;
-            t
-        }
-        (None, Some((_, c))) => c.token,
+        (Some(t), _) => t,
+        (None, Some(c)) => c.token,
         (None, None) => return Err("the broker resumed a peer without a token".into()),
     };
+    let creds = Credentials {
+        peer_id: resp.peer.id.clone(),
+        token: token.clone(),
+    };
+    let path = credentials::file_for(&dir, env.claude_pid, start, 1);
+    credentials::save(&path, &creds)
+        .map_err(|e| format!("cannot save the peer token in {}: {e}", path.display()))?;
+    credentials::save_session(&dir, cc_session, &creds, env.claude_pid, start)
+        .map_err(|e| format!("cannot save the session's identity: {e}"))?;
     Ok((env.broker(Some(token)), resp.peer))
 }

@@ -127,6 +127,10 @@ mod tests {
             context: None,
             sent_at: "t".into(),
             pinned: false,
+            thread_id: 3,
+            reply_to: None,
+            chain_depth: 0,
+            held: false,
             deliveries: vec![],
             reactions: vec![],
         };

@@ -14,7 +14,10 @@ pub async fn session_start(env: &HookEnv, input: &HookInput) -> Outcome {
     if let Err(e) = ensure_broker(&env.endpoint, &env.exe).await {
         return Outcome::fail_open(format!("the broker is not available ({e})"));
     }
-    let client = match env.client() {
+    let client = match env
+        .client(&input.session_id)
+        .filter(|_| env.registered_here())
+    {
         Some((c, _)) => c,
         None => {
             let cwd = input
@@ -70,7 +73,7 @@ pub async fn session_end(env: &HookEnv, input: &HookInput) -> Outcome {
     if input.reason.as_deref() == Some("clear") {
         return Outcome::quiet();
     }
-    let Some((client, _)) = env.client() else {
+    let Some((client, _)) = env.client(&input.session_id) else {
         return Outcome::quiet();
     };
     match client.leave(true).await {

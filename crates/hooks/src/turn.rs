@@ -10,7 +10,7 @@ use crate::output::{Outcome, messages_context};
 use crate::transcript;
 
 pub async fn next_turn(env: &HookEnv, input: &HookInput, event: &str, point: TurnPoint) -> Outcome {
-    let Some((client, _)) = env.client() else {
+    let Some((client, _)) = env.client(&input.session_id) else {
         return Outcome::quiet();
     };
     let seen = input

@@ -71,7 +71,7 @@ pub fn wake_text(count: u32, from: &[String]) -> String {
 }
 
 pub async fn stop(env: &HookEnv, input: &HookInput) -> Outcome {
-    let Some((client, creds)) = env.client() else {
+    let Some((client, creds)) = env.client(&input.session_id) else {
         return Outcome::quiet();
     };
     // The turn ended: the session is idle (a waiter already armed looks again).

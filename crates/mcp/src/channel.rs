@@ -34,6 +34,10 @@ pub fn params(m: &MessageView) -> Value {
     put("from_id", &m.from.id);
     put("from_kind", m.from.kind.as_str());
     put("message_id", &m.id.to_string());
+    put("thread_id", &m.thread_id.to_string());
+    if let Some(r) = m.reply_to {
+        put("reply_to", &r.to_string());
+    }
     put("sent_at", &m.sent_at);
     let kind = match (&m.to, m.scope) {
         (Some(_), _) => "direct".to_string(),
@@ -121,6 +125,10 @@ mod tests {
             }),
             sent_at: "2026-11-27T00:00:00.000Z".into(),
             pinned: false,
+            thread_id: 40,
+            reply_to: Some(41),
+            chain_depth: 2,
+            held: false,
             deliveries: vec![],
             reactions: vec![],
         }
@@ -135,6 +143,8 @@ mod tests {
             assert!(v.is_string(), "{k} = {v}");
         }
         assert_eq!(meta["message_id"], "42");
+        assert_eq!(meta["thread_id"], "40");
+        assert_eq!(meta["reply_to"], "41");
         assert_eq!(meta["from"], "claude-2");
         assert_eq!(meta["from_id"], "abc");
         assert_eq!(meta["msg_type"], "question");

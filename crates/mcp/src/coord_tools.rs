@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::format;
-use crate::tools::{Out, Tools, err};
+use crate::tools::{IdArg, Out, Tools, err};
 
 /// A text field passed through as given, so the broker can name the field
 /// when its type is wrong.
@@ -75,6 +75,9 @@ impl JsonSchema for VotesArg {
 pub struct StructuredArgs {
     /// Recipient: peer name or id.
     pub to_id: String,
+    /// The message this one answers (its message_id); it joins that thread.
+    #[serde(default)]
+    pub reply_to: Option<IdArg>,
     /// question, decision, context_share, review_request or handoff.
     #[schemars(extend("enum" = ["question", "decision", "context_share", "review_request", "handoff"]))]
     pub msg_type: String,
@@ -348,15 +351,20 @@ impl Tools {
         let c = self.session.client().await?;
         let to = a.to_id.clone();
         let msg_type = a.msg_type.clone();
+        let reply_to = a.reply_to.as_ref().map(IdArg::get).transpose()?;
         let r = c
             .send_structured(&StructuredRequest {
                 to,
                 msg_type: msg_type.clone(),
                 fields: a.fields(),
                 context: Some(self.session.fresh_context().await),
+                reply_to,
             })
             .await
             .map_err(err)?;
+        if let Some(h) = &r.held {
+            return Ok(h.reason.clone());
+        }
         Ok(format!(
             "Structured {} #{} sent to {} (id {}): {}.",
             msg_type.trim(),
@@ -581,6 +589,85 @@ impl Tools {
             .await
             .map_err(err)?;
         Ok(format!("Task {} marked as completed.", t.id))
+    }
+
+    #[tool(
+        description = "What waits on you or on others for you, in one list: open proposals of your group (and whether you voted), verification requests to you and from you still pending, approvals waiting on you, and your own approval requests still pending."
+    )]
+    async fn list_open_items(&self) -> Out {
+        let c = self.session.client().await?;
+        let me = match self.session.me() {
+            Some(m) => m.id,
+            None => c.me().await.map_err(err)?.peer.id,
+        };
+        let open = |status: &str| ListQuery {
+            status: Some(status.to_string()),
+            ..Default::default()
+        };
+        let proposals = c.proposals(&open("open")).await.map_err(err)?;
+        let verifications = c.verifications(&open("pending")).await.map_err(err)?;
+        let approvals = c.approvals(&open("pending")).await.map_err(err)?;
+        let mut out = Vec::new();
+        let mut section = |title: &str, lines: Vec<String>| {
+            if !lines.is_empty() {
+                out.push(format!("{title} ({}):\n{}", lines.len(), lines.join("\n")));
+            }
+        };
+        section(
+            "Open proposals",
+            proposals
+                .iter()
+                .map(|p| {
+                    let mine = if p.author.id == me {
+                        "yours".to_string()
+                    } else if let Some(v) = p.votes.iter().find(|v| v.voter.id == me) {
+                        format!("you voted {}", v.vote.as_str())
+                    } else {
+                        "you have not voted".to_string()
+                    };
+                    format!(
+                        "- {} \"{}\" by {}: {}/{} approvals, {} rejection(s); {mine}",
+                        p.id, p.title, p.author.name, p.approvals, p.required_votes, p.rejections
+                    )
+                })
+                .collect(),
+        );
+        section(
+            "Verifications you are asked to do",
+            verifications
+                .iter()
+                .filter(|v| v.verifier.id == me)
+                .map(|v| format!("- {} from {}: {}", v.id, v.requester.name, v.claim))
+                .collect(),
+        );
+        section(
+            "Verifications you asked for",
+            verifications
+                .iter()
+                .filter(|v| v.requester.id == me)
+                .map(|v| format!("- {} by {}: {}", v.id, v.verifier.name, v.claim))
+                .collect(),
+        );
+        section(
+            "Approvals waiting on you",
+            approvals
+                .iter()
+                .filter(|a| a.approver.id == me)
+                .map(|a| format!("- {} from {}: {}", a.id, a.requester.name, a.action))
+                .collect(),
+        );
+        section(
+            "Your approval requests",
+            approvals
+                .iter()
+                .filter(|a| a.requester.id == me)
+                .map(|a| format!("- {} to {}: {}", a.id, a.approver.name, a.action))
+                .collect(),
+        );
+        if out.is_empty() {
+            return Ok("Nothing open: no proposals, verifications or approvals wait.".into());
+        }
+        Ok(out.join("\n\n"))
     }
 
     #[tool(description = "List your group's tasks in this session, optionally by status.")]

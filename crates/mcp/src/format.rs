@@ -2,7 +2,7 @@
 //! (message ids for ack/pin/react, peer names and ids for replies).
 
 use claude_peers_proto::api::{
-    CheckResult, DeliveryState, MessageView, PeerState, PeerView, RecipientReach,
+    CheckResult, DeliveryState, MessageView, PeerState, PeerView, RecipientReach, SearchHit,
 };
 use claude_peers_proto::limits::RETENTION_MS;
 use claude_peers_proto::reach::Reach;
@@ -94,15 +94,41 @@ pub fn checked(r: &CheckResult) -> String {
     )
 }
 
+/// Where a message sits in its thread: `↩#N` for a reply, `(thread #N)`
+/// if the thread began elsewhere, nothing for a message that starts one.
+fn thread_mark(m: &MessageView) -> String {
+    match m.reply_to {
+        Some(r) if m.thread_id != r => format!(" ↩#{r} (thread #{})", m.thread_id),
+        Some(r) => format!(" ↩#{r}"),
+        None => String::new(),
+    }
+}
+
 /// A message in a history listing.
 pub fn line(m: &MessageView) -> String {
+    let held = if m.held { " [held]" } else { "" };
     format!(
-        "[{}] #{} {} → {}: {}",
+        "[{}] #{}{} {} → {}{held}: {}",
         m.sent_at,
         m.id,
+        thread_mark(m),
         m.from.name,
         target(m),
         m.text
+    )
+}
+
+/// A search hit: where and when, and the snippet around the match.
+pub fn hit(h: &SearchHit) -> String {
+    let m = &h.message;
+    format!(
+        "#{}{} {} → {} ({}): {}",
+        m.id,
+        thread_mark(m),
+        m.from.name,
+        target(m),
+        m.sent_at,
+        h.snippet.replace('\n', " ")
     )
 }
 

@@ -108,6 +108,10 @@ mod tests {
             context: None,
             sent_at: String::new(),
             pinned: false,
+            thread_id: 3,
+            reply_to: None,
+            chain_depth: 0,
+            held: false,
             deliveries: vec![],
             reactions: vec![],
         }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use claude_peers_proto::api::{
-    BroadcastRequest, ListPeersQuery, PresenceStatus, Scope, SendRequest, UpdateMe,
+    BroadcastRequest, ListPeersQuery, PresenceStatus, Scope, SearchQuery, SendRequest, UpdateMe,
 };
 use claude_peers_proto::emoji::reaction_list;
 use claude_peers_proto::limits::MAX_WAIT_FOR_MESSAGES_S;
@@ -26,6 +26,7 @@ pub const CORE: &[&str] = &[
     "ack_message",
     "check_acks",
     "message_history",
+    "search_messages",
     "set_name",
     "set_summary",
     "set_status",
@@ -59,7 +60,7 @@ pub enum IdArg {
 }
 
 impl IdArg {
-    fn get(&self) -> Result<i64, String> {
+    pub(crate) fn get(&self) -> Result<i64, String> {
         match self {
             IdArg::Number(n) => Ok(*n),
             IdArg::Text(s) => s
@@ -85,6 +86,13 @@ pub struct SendArgs {
     pub to_id: String,
     /// The message (Markdown). Put everything the recipient needs in it.
     pub message: String,
+    /// The message you answer (its message_id): your reply joins its thread.
+    #[serde(default)]
+    pub reply_to: Option<IdArg>,
+    /// true for a short status update ("blocked on X", "waiting", "done"):
+    /// at most 500 bytes, never held by the loop guard.
+    #[serde(default)]
+    pub status: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -93,6 +101,12 @@ pub struct BroadcastArgs {
     pub scope: Scope,
     /// The message (Markdown).
     pub message: String,
+    /// The message you answer (its message_id): the broadcast joins its thread.
+    #[serde(default)]
+    pub reply_to: Option<IdArg>,
+    /// true for a short status update, never held by the loop guard.
+    #[serde(default)]
+    pub status: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -120,9 +134,31 @@ pub struct LimitArgs {
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct HistoryArgs {
-    /// The other peer's name or id.
-    pub peer_id: String,
-    /// How many messages, newest first (default 50, at most 500).
+    /// The other peer's name or id (needed unless you give thread).
+    #[serde(default)]
+    pub peer_id: Option<String>,
+    /// A thread (thread_id in the channel meta): its messages you can see, oldest first.
+    #[serde(default)]
+    pub thread: Option<IdArg>,
+    /// How many messages (default 50, at most 500).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct SearchArgs {
+    /// Words to find (all of them; "quoted words" as a phrase).
+    pub query: String,
+    /// Only messages from this peer (name or id), or "dashboard"/"cli".
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Only this thread (a thread_id).
+    #[serde(default)]
+    pub thread: Option<IdArg>,
+    /// Only since this time: 30m, 2h, 7d, or 2026-11-27T10:00:00Z.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Most hits (default 20, at most 100).
     #[serde(default)]
     pub limit: Option<u32>,
 }
@@ -203,9 +239,14 @@ impl Tools {
                 text: a.message,
                 context: Some(self.session.fresh_context().await),
                 wait_ms: Some(SEND_WAIT_MS),
+                reply_to: a.reply_to.as_ref().map(IdArg::get).transpose()?,
+                status: a.status.unwrap_or(false),
             })
             .await
             .map_err(err)?;
+        if let Some(h) = &r.held {
+            return Ok(h.reason.clone());
+        }
         Ok(format!(
             "Message #{} sent to {} (id {}): {}.",
             r.message_id,
@@ -227,9 +268,14 @@ impl Tools {
                 text: a.message,
                 context: Some(self.session.fresh_context().await),
                 origin: None,
+                reply_to: a.reply_to.as_ref().map(IdArg::get).transpose()?,
+                status: a.status.unwrap_or(false),
             })
             .await
             .map_err(err)?;
+        if let Some(h) = &r.held {
+            return Ok(h.reason.clone());
+        }
         if r.recipients.is_empty() {
             return Ok(format!(
                 "Nobody to broadcast to (scope: {}); message #{} was stored.",
@@ -316,16 +362,58 @@ impl Tools {
             .join("\n"))
     }
 
-    #[tool(description = "Your conversation with one peer in the current session, newest first.")]
+    #[tool(
+        description = "Your conversation with one peer in the current session (newest first), or one thread (thread: oldest first)."
+    )]
     async fn message_history(&self, Parameters(a): Parameters<HistoryArgs>) -> Out {
         let c = self.session.client().await?;
-        let r = c.history(&a.peer_id, a.limit).await.map_err(err)?;
+        let (r, what) = match (&a.thread, a.peer_id.as_deref()) {
+            (Some(t), _) => {
+                let t = t.get()?;
+                (
+                    c.thread(t, a.limit).await.map_err(err)?,
+                    format!("in thread #{t} that you can see"),
+                )
+            }
+            (None, Some(peer)) => (
+                c.history(peer, a.limit).await.map_err(err)?,
+                format!("with {peer} in this session"),
+            ),
+            (None, None) => {
+                return Err("give peer_id (a peer's conversation) or thread (one thread)".into());
+            }
+        };
         if r.messages.is_empty() {
-            return Ok(format!("No messages with {} in this session.", a.peer_id));
+            return Ok(format!("No messages {what}."));
         }
         Ok(r.messages
             .iter()
             .map(format::line)
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
+    #[tool(
+        description = "Full-text search over the messages you sent or received, best match first, with a snippet ([matched] words)."
+    )]
+    async fn search_messages(&self, Parameters(a): Parameters<SearchArgs>) -> Out {
+        let c = self.session.client().await?;
+        let r = c
+            .search(&SearchQuery {
+                q: a.query.clone(),
+                from: a.from,
+                thread: a.thread.as_ref().map(IdArg::get).transpose()?,
+                since: a.since,
+                limit: a.limit,
+            })
+            .await
+            .map_err(err)?;
+        if r.hits.is_empty() {
+            return Ok(format!("No messages match {:?}.", a.query));
+        }
+        Ok(r.hits
+            .iter()
+            .map(format::hit)
             .collect::<Vec<_>>()
             .join("\n"))
     }

@@ -315,6 +315,32 @@ pub struct SendRequest {
     /// confirm delivery before answering (default 0, at most 5000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_ms: Option<u64>,
+    /// The message this one answers (one the sender sent or received); the
+    /// reply joins its thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<i64>,
+    /// A status update ("blocked", "waiting", "done"): short, never held by the
+    /// loop guard and never counted in a chain.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub status: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Why a send was held by the loop guard instead of being delivered. The
+/// message is stored; it is delivered when the operator releases the chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldNotice {
+    /// The chain the message belongs to (release it with `/v1/chains/{id}/release`).
+    pub chain_id: i64,
+    /// The message's depth in the chain.
+    pub depth: u32,
+    /// The broker's limit.
+    pub limit: u32,
+    /// What happened and what to do, in plain words.
+    pub reason: String,
 }
 
 /// Answer to a send.
@@ -326,6 +352,9 @@ pub struct SendResult {
     pub state: DeliveryState,
     /// Whether the recipient's MCP server was connected.
     pub recipient_connected: bool,
+    /// Set when the loop guard held the message (stored, not yet delivered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<HeldNotice>,
     /// How the recipient can be reached (peers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reach: Option<RecipientReach>,
@@ -356,6 +385,12 @@ pub struct BroadcastRequest {
     /// relative to (a peer's is where it registered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<BroadcastOrigin>,
+    /// The message this one answers; the broadcast joins its thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<i64>,
+    /// A status update: short, never held by the loop guard.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub status: bool,
 }
 
 /// Where an operator's `directory`/`repo` broadcast is aimed.
@@ -375,6 +410,9 @@ pub struct BroadcastResult {
     pub recipients: Vec<Party>,
     /// How many of them were connected.
     pub connected: u32,
+    /// Set when the loop guard held the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<HeldNotice>,
 }
 
 /// One recipient's delivery of a message.
@@ -413,6 +451,20 @@ pub struct MessageView {
     pub context: Option<ContextSnapshot>,
     pub sent_at: String,
     pub pinned: bool,
+    /// The thread: the id of its first message (its own id for a message
+    /// that answers none).
+    #[serde(default)]
+    pub thread_id: i64,
+    /// The message this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<i64>,
+    /// Depth in its chain of agent-to-agent messages since a person last
+    /// spoke (0 = not counted: a person's message, a status update, a notice).
+    #[serde(default)]
+    pub chain_depth: u32,
+    /// Held by the loop guard: stored, not delivered until the operator releases it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub held: bool,
     /// Per-recipient delivery: all of them for the sender and the operator, the
     /// viewer's own for a recipient.
     pub deliveries: Vec<DeliveryView>,
@@ -461,6 +513,78 @@ pub struct PageQuery {
     /// Only messages with an id below this (paging back).
     #[serde(default)]
     pub before: Option<i64>,
+    /// With the history route: one thread, oldest first (then `peer` is optional).
+    #[serde(default)]
+    pub thread: Option<i64>,
+}
+
+/// `GET /v1/messages/search`: full-text search over the messages the caller
+/// may see (a peer: those it sent or received; the operator: all).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// Words to find (all of them, in any order; a trailing word also matches
+    /// as a prefix). Quotes group a phrase.
+    pub q: String,
+    /// Only messages from this party (peer name or id, `dashboard`, `cli`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Only messages of this thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<i64>,
+    /// Only messages sent at or after this time (RFC 3339), or this long ago
+    /// (`30m`, `2h`, `7d`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// One search hit: the message, a short snippet around the match (matched
+/// words between `[` and `]`), and its rank (lower is better).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub message: MessageView,
+    pub snippet: String,
+    pub rank: f64,
+}
+
+/// Answer to a search, best first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResult {
+    pub hits: Vec<SearchHit>,
+}
+
+/// A chain of agent-to-agent messages the loop guard holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldChain {
+    pub chain_id: i64,
+    /// The peers whose held messages wait (senders and recipients).
+    pub peers: Vec<Party>,
+    /// Messages held.
+    pub held: u32,
+    /// The deepest held message's depth.
+    pub depth: u32,
+    pub limit: u32,
+    /// When the first message was held.
+    pub since: String,
+    /// The newest held message, shortened.
+    pub preview: String,
+}
+
+/// `GET /v1/chains/held` (operator).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeldChainList {
+    pub chains: Vec<HeldChain>,
+}
+
+/// `POST /v1/chains/{id}/release` (operator): the held messages are delivered
+/// and the chain starts again from zero.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReleaseResult {
+    pub chain_id: i64,
+    /// Ids of the messages now delivered, oldest first.
+    pub released: Vec<i64>,
 }
 
 /// `POST /v1/messages/{id}/pin`.

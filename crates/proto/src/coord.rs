@@ -137,6 +137,9 @@ pub struct StructuredRequest {
     pub fields: Map<String, Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<ContextSnapshot>,
+    /// The message this one answers; it joins its thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<i64>,
 }
 
 /// `POST /v1/decisions`: record (or update, by key) a decision of the caller's group.

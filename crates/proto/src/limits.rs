@@ -34,6 +34,25 @@ pub const DEFAULT_QUEUE_DEPTH: u32 = 1000;
 pub const DEFAULT_SENDS_PER_MINUTE: u32 = 120;
 /// Default registrations per minute the broker accepts in all (against floods).
 pub const DEFAULT_REGISTRATIONS_PER_MINUTE: u32 = 120;
+/// Default messages one peer may send to one other peer per minute (the
+/// per-pair limit, below the overall send limit: no agent floods another).
+pub const DEFAULT_PAIR_SENDS_PER_MINUTE: u32 = 30;
+/// Default depth of an agent-to-agent chain (messages since a person last
+/// spoke) past which further sends in the chain are held for the operator.
+pub const DEFAULT_CHAIN_LIMIT: u32 = 12;
+/// Largest status update (`status: true`), in bytes: status updates pass the
+/// loop guard, so they are kept to a line or two.
+pub const MAX_STATUS_BYTES: usize = 500;
+/// Longest search query, in bytes.
+pub const MAX_SEARCH_QUERY_BYTES: usize = 256;
+/// Most words a search query may hold.
+pub const MAX_SEARCH_TERMS: usize = 16;
+/// Default number of search hits.
+pub const DEFAULT_SEARCH_HITS: u32 = 20;
+/// Most search hits one query returns.
+pub const MAX_SEARCH_HITS: u32 = 100;
+/// Words of context a search snippet shows around the match.
+pub const SNIPPET_WORDS: u32 = 12;
 /// Default API requests per second one token may make.
 pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 200;
 /// Longest `wait_for_messages` may wait, in seconds (below the usual 120 s

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{DeliveryState, GroupView, MessageView, Party, PeerView};
+use crate::api::{DeliveryState, GroupView, HeldChain, MessageView, Party, PeerView};
 use crate::coord::{
     ActiveFilesView, ApprovalView, DecisionView, ProposalView, TaskView, VerificationView,
 };
@@ -119,4 +119,8 @@ pub enum Event {
         id: String,
         outcome: PermissionOutcome,
     },
+    /// The loop guard held a message: the chain as it stands now.
+    Held { chain: HeldChain },
+    /// The operator released a held chain; its messages were delivered.
+    Released { chain_id: i64, released: Vec<i64> },
 }

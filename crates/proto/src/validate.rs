@@ -29,6 +29,64 @@ pub fn message_text(field: &str, raw: &str) -> Result<String, ApiError> {
     Ok(text)
 }
 
+/// The text of a status update (`status: true`): a message text of at most
+/// [`MAX_STATUS_BYTES`](crate::limits::MAX_STATUS_BYTES).
+pub fn status_text(field: &str, raw: &str) -> Result<String, ApiError> {
+    use crate::limits::MAX_STATUS_BYTES;
+    let text = message_text(field, raw)?;
+    if text.len() > MAX_STATUS_BYTES {
+        return Err(ApiError::too_large(
+            field,
+            format!(
+                "a status update is at most {MAX_STATUS_BYTES} bytes (this one is {}); send longer text as an ordinary message",
+                text.len()
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+/// The words of a search query: at most
+/// [`MAX_SEARCH_QUERY_BYTES`](crate::limits::MAX_SEARCH_QUERY_BYTES) and
+/// [`MAX_SEARCH_TERMS`](crate::limits::MAX_SEARCH_TERMS) words; a quoted
+/// part is one phrase. Only letters and digits count; the rest separates words.
+pub fn search_terms(field: &str, raw: &str) -> Result<Vec<String>, ApiError> {
+    use crate::limits::{MAX_SEARCH_QUERY_BYTES, MAX_SEARCH_TERMS};
+    if raw.len() > MAX_SEARCH_QUERY_BYTES {
+        return Err(ApiError::too_large(
+            field,
+            format!("a search is at most {MAX_SEARCH_QUERY_BYTES} bytes"),
+        ));
+    }
+    let mut terms = Vec::new();
+    for (i, part) in raw.split('"').enumerate() {
+        let words: Vec<&str> = part
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        if i % 2 == 1 {
+            if !words.is_empty() {
+                terms.push(words.join(" "));
+            }
+        } else {
+            terms.extend(words.into_iter().map(str::to_string));
+        }
+    }
+    if terms.is_empty() {
+        return Err(ApiError::invalid(
+            field,
+            format!("'{field}' needs at least one word (letters or digits)"),
+        ));
+    }
+    if terms.len() > MAX_SEARCH_TERMS {
+        return Err(ApiError::invalid(
+            field,
+            format!("a search may hold at most {MAX_SEARCH_TERMS} words"),
+        ));
+    }
+    Ok(terms)
+}
+
 /// A one-line field that may be empty, at most `max` bytes.
 pub fn line(field: &str, raw: &str, max: usize) -> Result<String, ApiError> {
     let text = clean_line(raw).trim().to_string();
@@ -283,6 +341,38 @@ mod tests {
         assert!(e.to_string().contains("'wait_ms' can be at most"), "{e}");
     }
     use crate::ErrorCode;
+
+    #[test]
+    fn search_terms_split_words_and_keep_phrases() {
+        assert_eq!(
+            search_terms("q", "session API \"rate limit\" x-y").unwrap(),
+            vec!["session", "API", "rate limit", "x", "y"]
+        );
+        assert_eq!(
+            search_terms("q", "  *:() ").unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
+        let many = "w ".repeat(crate::limits::MAX_SEARCH_TERMS + 1);
+        assert!(search_terms("q", &many).is_err());
+        let long = "a".repeat(crate::limits::MAX_SEARCH_QUERY_BYTES + 1);
+        assert_eq!(
+            search_terms("q", &long).unwrap_err().code,
+            ErrorCode::TooLarge
+        );
+    }
+
+    #[test]
+    fn status_text_is_short() {
+        assert_eq!(
+            status_text("text", "blocked on #4").unwrap(),
+            "blocked on #4"
+        );
+        let long = "a".repeat(crate::limits::MAX_STATUS_BYTES + 1);
+        assert_eq!(
+            status_text("text", &long).unwrap_err().code,
+            ErrorCode::TooLarge
+        );
+    }
 
     #[test]
     fn message_text_limits() {

@@ -5,16 +5,14 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
-use claude_peers_proto::api::GroupRef;
 use claude_peers_proto::coord::{ApprovalStatus, ApprovalView, RequestApproval, RespondApproval};
 use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_REASON_BYTES, TEXT_PREVIEW_CHARS};
-use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
 use rusqlite::{Row, params};
 use serde_json::json;
 
-use crate::coord::record::{self, Record};
+use crate::coord::record;
 use crate::coord::{self, Caller};
 use crate::domain::audit;
 use crate::domain::context::Shared;
@@ -49,25 +47,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ApprovalView> {
     })
 }
 
-impl Record for ApprovalView {
-    type Status = ApprovalStatus;
-    const NAME: &'static str = "approval";
-    const ALIAS: &'static str = "a";
-    fn select() -> String {
-        select()
-    }
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
-        from_row(r)
-    }
-    fn group(&self) -> Option<&GroupRef> {
-        self.group.as_ref()
-    }
-    fn event(self) -> Event {
-        Event::Approval {
-            approval: Box::new(self),
-        }
-    }
-}
+record::record!(
+    ApprovalView,
+    ApprovalStatus,
+    "approval",
+    "a",
+    Approval { approval }
+);
 
 /// Ask a peer of the caller's group to approve an action.
 pub fn request(

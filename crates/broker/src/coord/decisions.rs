@@ -8,18 +8,16 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
-use claude_peers_proto::api::GroupRef;
 use claude_peers_proto::coord::{DecisionQuery, DecisionStatus, DecisionView, PostDecision};
 use claude_peers_proto::limits::{
     MAX_CATEGORY_BYTES, MAX_FIELD_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, TEXT_PREVIEW_CHARS,
 };
-use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 
-use crate::coord::record::{self, Record};
+use crate::coord::record;
 use crate::coord::{self, Caller, GroupFilter};
 use crate::domain::audit;
 use crate::domain::context::Shared;
@@ -68,25 +66,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<DecisionView> {
     })
 }
 
-impl Record for DecisionView {
-    type Status = DecisionStatus;
-    const NAME: &'static str = "decision";
-    const ALIAS: &'static str = "d";
-    fn select() -> String {
-        select()
-    }
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
-        from_row(r)
-    }
-    fn group(&self) -> Option<&GroupRef> {
-        self.group.as_ref()
-    }
-    fn event(self) -> Event {
-        Event::Decision {
-            decision: Box::new(self),
-        }
-    }
-}
+record::record!(
+    DecisionView,
+    DecisionStatus,
+    "decision",
+    "d",
+    Decision { decision }
+);
 
 /// Post a decision to the caller's group board (insert, or update by key).
 /// Returns the decision and whether it replaced an earlier one.

@@ -23,11 +23,12 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::domain::context::Shared;
 use crate::domain::groups;
-use crate::domain::messages::{self, Post, Sender, To};
+use crate::domain::messages::{self, Conversation, Post, Sender, To};
 use crate::domain::peers::standing;
 use crate::domain::peers::{self, PeerRow};
 pub use crate::domain::rules::GroupFilter;
 use crate::domain::rules::{Actor, Standing, can_reach};
+use crate::domain::threads;
 use crate::error::{Error, Result};
 use crate::runtime::ids;
 use crate::runtime::store::Tx;
@@ -210,6 +211,9 @@ pub fn others_in(conn: &Connection, group: Option<&str>, except: &[&str]) -> Res
 
 /// Tell `to` something, as an ordinary message (stored, pushed, listed) with
 /// a `msg_type` and metadata that reach the channel meta. Nobody → nothing.
+/// The notices of one record (named by the `…_id` field of the metadata)
+/// form one thread under the first of them. Notices are state changes: the
+/// loop guard never counts them.
 pub fn notify(
     t: &mut Tx<'_>,
     sh: &Arc<Shared>,
@@ -224,7 +228,12 @@ pub fn notify(
         [one] => To::Peer(one),
         many => To::Peers(many),
     };
-    let id = messages::post(
+    let record = threads::record_of(&metadata);
+    let place = match &record {
+        Some(r) => threads::of_record(t.conn, r)?,
+        None => Default::default(),
+    };
+    let id = messages::post_with(
         t,
         sh,
         Post {
@@ -235,7 +244,15 @@ pub fn notify(
             metadata: Some(metadata),
             context: None,
         },
-    )?;
+        Conversation {
+            place,
+            counted: false,
+        },
+    )?
+    .id;
+    if let Some(r) = record {
+        threads::remember_record(t, &r, id)?;
+    }
     Ok(Some(id))
 }
 

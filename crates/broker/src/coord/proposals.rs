@@ -8,24 +8,23 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
-use claude_peers_proto::api::GroupRef;
-use claude_peers_proto::api::PartyKind;
+use claude_peers_proto::api::{Party, PartyKind};
 use claude_peers_proto::coord::{
     CastVote, CreateProposal, ProposalStatus, ProposalView, Vote, VoteView,
 };
 use claude_peers_proto::limits::{
     MAX_FIELD_BYTES, MAX_REASON_BYTES, MAX_TITLE_BYTES, TITLE_PREVIEW_CHARS,
 };
-use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
 use rusqlite::{Connection, Row, params};
 use serde_json::json;
 
-use crate::coord::record::{self, Record};
+use crate::coord::record;
 use crate::coord::{self, Caller};
 use crate::domain::audit;
 use crate::domain::context::Shared;
+use crate::domain::messages::Sender;
 use crate::domain::peers;
 use crate::domain::peers::PeerRow;
 use crate::domain::rules::Actor;
@@ -81,28 +80,14 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ProposalView> {
     })
 }
 
-impl Record for ProposalView {
-    type Status = ProposalStatus;
-    const NAME: &'static str = "proposal";
-    const ALIAS: &'static str = "p";
-    fn select() -> String {
-        select()
-    }
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
-        from_row(r)
-    }
-    fn group(&self) -> Option<&GroupRef> {
-        self.group.as_ref()
-    }
-    fn event(self) -> Event {
-        Event::Proposal {
-            proposal: Box::new(self),
-        }
-    }
-    fn complete(self, conn: &Connection) -> Result<Self> {
-        with_votes(conn, self)
-    }
-}
+record::record!(
+    ProposalView,
+    ProposalStatus,
+    "proposal",
+    "p",
+    Proposal { proposal },
+    complete = with_votes
+);
 
 fn with_votes(conn: &Connection, mut p: ProposalView) -> Result<ProposalView> {
     let mut stmt = conn.prepare_cached(&format!(
@@ -192,6 +177,10 @@ pub fn create(
         "proposal",
         json!({"proposal_id": id, "required_votes": required}),
     )?;
+    // Fewer possible voters than the threshold: decided at once.
+    if let Some(p) = record::get::<ProposalView>(t.conn, &id)? {
+        settle(t, sh, None, &p)?;
+    }
     record::announce::<ProposalView>(t, &id)
 }
 
@@ -260,6 +249,13 @@ pub fn vote(
     )?;
     let p = record::get::<ProposalView>(t.conn, &p.id)?
         .ok_or_else(|| ApiError::internal("proposal vanished"))?;
+    settle(t, sh, Some(&caller), &p)?;
+    record::announce::<ProposalView>(t, &p.id)
+}
+
+/// Votes still possible on `p`: listed members of its namespace other than
+/// its author who have not voted, and the operator if it has not.
+fn undecided(conn: &Connection, p: &ProposalView) -> Result<u32> {
     let voted: Vec<&str> = p
         .votes
         .iter()
@@ -271,27 +267,58 @@ pub fn vote(
             }
         })
         .collect();
-    let members = peers::in_namespace(t.conn, record::group_id(&p))?;
+    let members = peers::in_namespace(conn, record::group_id(p))?;
     let undecided_peers = members
         .iter()
         .filter(|m| m.id != p.author.id && !voted.contains(&m.id.as_str()))
         .count() as u32;
-    let undecided = undecided_peers + u32::from(!voted.contains(&OPERATOR_VOTER));
+    Ok(undecided_peers + u32::from(!voted.contains(&OPERATOR_VOTER)))
+}
+
+/// Resolve `p` if its outcome is decided (by a vote of `by`, or by the
+/// broker when `by` is `None`). Returns whether it was.
+fn settle(t: &mut Tx<'_>, sh: &Arc<Shared>, by: Option<&Caller>, p: &ProposalView) -> Result<bool> {
+    let undecided = undecided(t.conn, p)?;
     let status = outcome(p.required_votes, p.approvals, p.rejections, undecided);
-    if status != ProposalStatus::Open {
-        resolve(t, sh, &caller, &p, status, undecided)?;
+    if status == ProposalStatus::Open {
+        return Ok(false);
     }
-    record::announce::<ProposalView>(t, &p.id)
+    resolve(t, sh, by, p, status, undecided)?;
+    Ok(true)
+}
+
+/// Resolve every open proposal whose threshold can no longer be reached
+/// (a voter left, was removed, or moved to another group). Called where
+/// membership shrinks; cheap, as open proposals are few.
+pub fn recheck_open(t: &mut Tx<'_>, sh: &Arc<Shared>) -> Result<()> {
+    let ids: Vec<String> = t
+        .conn
+        .prepare_cached("SELECT id FROM proposals WHERE status = 'open' ORDER BY created_at")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in ids {
+        if let Some(p) = record::get::<ProposalView>(t.conn, &id)?
+            && settle(t, sh, None, &p)?
+        {
+            record::announce::<ProposalView>(t, &p.id)?;
+        }
+    }
+    Ok(())
 }
 
 fn resolve(
     t: &mut Tx<'_>,
     sh: &Arc<Shared>,
-    caller: &Caller,
+    by: Option<&Caller>,
     p: &ProposalView,
     status: ProposalStatus,
     undecided: u32,
 ) -> Result<()> {
+    let broker = Party {
+        kind: PartyKind::System,
+        id: "system".into(),
+        name: "claude-peers".into(),
+    };
     t.conn
         .prepare_cached("UPDATE proposals SET status = ?2, resolved_at = ?3 WHERE id = ?1")?
         .execute(params![p.id, status.as_str(), t.now])?;
@@ -311,7 +338,7 @@ fn resolve(
     audit::record(
         t,
         &sh.hub,
-        &caller.party(),
+        &by.map_or(broker, Caller::party),
         &format!("proposal.{}", status.as_str()),
         &format!(
             "{}: {} ({why})",
@@ -329,7 +356,7 @@ fn resolve(
             .map(|v| v.voter.id.as_str()),
     );
     for id in ids {
-        if !caller.is(id)
+        if !by.is_some_and(|c| c.is(id))
             && !told.iter().any(|x| x.id == id)
             && let Some(row) = peers::get(t.conn, id)?
             && row.removed_at.is_none()
@@ -345,7 +372,7 @@ fn resolve(
     coord::notify(
         t,
         sh,
-        caller.sender(),
+        by.map_or(Sender::System, Caller::sender),
         &told,
         format!(
             "{icon} **Proposal {}:** {}\n{} approval(s), {} rejection(s) ({why})\nProposal ID: `{}`",

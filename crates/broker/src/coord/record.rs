@@ -38,6 +38,39 @@ pub trait Record: Clone + Sized {
     }
 }
 
+/// `impl Record` for a view whose rows come from the module's `select()` and
+/// `from_row()`, whose group is its `group` field, and whose event is
+/// `Event::$event { $field }`; `complete = f` names the [`Record::complete`].
+macro_rules! record {
+    ($view:ty, $status:ty, $name:literal, $alias:literal, $event:ident { $field:ident } $(, complete = $complete:path)?) => {
+        impl $crate::coord::record::Record for $view {
+            type Status = $status;
+            const NAME: &'static str = $name;
+            const ALIAS: &'static str = $alias;
+            fn select() -> String {
+                select()
+            }
+            fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                from_row(r)
+            }
+            fn group(&self) -> Option<&claude_peers_proto::api::GroupRef> {
+                self.group.as_ref()
+            }
+            fn event(self) -> claude_peers_proto::stream::Event {
+                claude_peers_proto::stream::Event::$event {
+                    $field: Box::new(self),
+                }
+            }
+            $(
+                fn complete(self, conn: &rusqlite::Connection) -> $crate::error::Result<Self> {
+                    $complete(conn, self)
+                }
+            )?
+        }
+    };
+}
+pub(crate) use record;
+
 /// The group id of a record.
 pub fn group_id<R: Record>(r: &R) -> Option<&str> {
     r.group().map(|g| g.id.as_str())

@@ -3,8 +3,9 @@
 //! operator. The fields are checked and rendered by
 //! [`claude_peers_proto::structured`]; the message keeps its `msg_type` and
 //! fields (metadata), which reach the recipient's channel meta. It is sent by
-//! the same path as a plain message (isolation, queue depth) and counts
-//! against the same send limit.
+//! the same path as a plain message (isolation, queue depth, per-pair rate,
+//! loop guard), may answer a message (`reply_to`), and counts against the
+//! same send limit.
 
 use std::sync::Arc;
 
@@ -15,8 +16,9 @@ use serde_json::Value;
 
 use crate::domain::audit;
 use crate::domain::context::Shared;
-use crate::domain::messages::{self, Body};
+use crate::domain::messages::{self, Body, Conversation};
 use crate::domain::rules::Actor;
+use crate::domain::threads;
 use crate::error::Result;
 use crate::runtime::store::Tx;
 
@@ -31,6 +33,7 @@ pub fn send(
     let msg = structured::parse(&req.msg_type, &req.fields)?;
     let context = req.context.as_ref().map(validate::context).transpose()?;
     let kind = msg.msg_type.as_str();
+    let place = threads::reply(t.conn, actor, req.reply_to)?;
     let sent = messages::send_to(
         t,
         sh,
@@ -41,6 +44,10 @@ pub fn send(
             msg_type: Some(kind.to_string()),
             metadata: Some(Value::Object(msg.fields)),
             context,
+            conv: Conversation {
+                place,
+                counted: true,
+            },
         },
     )?;
     let by = match &sent.me {

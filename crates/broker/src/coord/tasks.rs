@@ -8,16 +8,14 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
-use claude_peers_proto::api::GroupRef;
 use claude_peers_proto::coord::{CompleteTask, CreateTask, TaskStatus, TaskView};
 use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_TITLE_BYTES, TITLE_PREVIEW_CHARS};
-use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
 use rusqlite::{Row, params};
 use serde_json::json;
 
-use crate::coord::record::{self, Record};
+use crate::coord::record;
 use crate::coord::{self, Caller};
 use crate::domain::audit;
 use crate::domain::context::Shared;
@@ -79,25 +77,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<TaskView> {
     })
 }
 
-impl Record for TaskView {
-    type Status = TaskStatus;
-    const NAME: &'static str = "task";
-    const ALIAS: &'static str = "t";
-    fn select() -> String {
-        select()
-    }
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
-        from_row(r)
-    }
-    fn group(&self) -> Option<&GroupRef> {
-        self.group.as_ref()
-    }
-    fn event(self) -> Event {
-        Event::Task {
-            task: Box::new(self),
-        }
-    }
-}
+record::record!(TaskView, TaskStatus, "task", "t", Task { task });
 
 /// Create a task.
 pub fn create(

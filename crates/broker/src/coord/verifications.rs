@@ -6,20 +6,18 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
-use claude_peers_proto::api::GroupRef;
 use claude_peers_proto::coord::{
     RequestVerification, RespondVerification, VerificationStatus, VerificationView,
 };
 use claude_peers_proto::limits::{
     MAX_FIELD_BYTES, MAX_LIST_ITEMS, MAX_PATH_BYTES, TEXT_PREVIEW_CHARS,
 };
-use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
 use rusqlite::{Row, params};
 use serde_json::json;
 
-use crate::coord::record::{self, Record};
+use crate::coord::record;
 use crate::coord::{self, Caller};
 use crate::domain::audit;
 use crate::domain::context::Shared;
@@ -59,25 +57,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<VerificationView> {
     })
 }
 
-impl Record for VerificationView {
-    type Status = VerificationStatus;
-    const NAME: &'static str = "verification";
-    const ALIAS: &'static str = "v";
-    fn select() -> String {
-        select()
-    }
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
-        from_row(r)
-    }
-    fn group(&self) -> Option<&GroupRef> {
-        self.group.as_ref()
-    }
-    fn event(self) -> Event {
-        Event::Verification {
-            verification: Box::new(self),
-        }
-    }
-}
+record::record!(
+    VerificationView,
+    VerificationStatus,
+    "verification",
+    "v",
+    Verification { verification }
+);
 
 /// Ask a peer of the caller's group to verify a claim.
 pub fn request(

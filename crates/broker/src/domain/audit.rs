@@ -53,36 +53,20 @@ pub struct AuditEntry {
     pub group_id: Option<String>,
 }
 
-/// The newest entries first, at most `limit`, optionally before id `before`.
-/// `group`: which namespaces' entries.
-pub fn list(
-    conn: &rusqlite::Connection,
-    limit: u32,
-    before: Option<i64>,
-    group: &GroupFilter,
-) -> Result<Vec<AuditEntry>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, at, actor_kind, actor_id, actor_name, action, details, group_id FROM audit
-         WHERE (?1 IS NULL OR id < ?1) AND {}
-         ORDER BY id DESC LIMIT ?4",
-        GroupFilter::sql("group_id", 2)
-    ))?;
-    let (filter, g) = group.params();
-    let rows = stmt.query_map(params![before, filter, g, limit], |r| {
-        Ok(AuditEntry {
-            id: r.get(0)?,
-            at: claude_peers_proto::time::rfc3339(r.get(1)?),
-            actor: Party {
-                kind: PartyKind::parse_or_system(&r.get::<_, String>(2)?),
-                id: r.get(3)?,
-                name: r.get(4)?,
-            },
-            action: r.get(5)?,
-            details: r.get(6)?,
-            group_id: r.get(7)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+/// One audit row as the API shows it.
+fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        at: claude_peers_proto::time::rfc3339(r.get(1)?),
+        actor: Party {
+            kind: PartyKind::parse_or_system(&r.get::<_, String>(2)?),
+            id: r.get(3)?,
+            name: r.get(4)?,
+        },
+        action: r.get(5)?,
+        details: r.get(6)?,
+        group_id: r.get(7)?,
+    })
 }
 
 /// Which audit entries [`query`] returns.
@@ -114,20 +98,7 @@ pub fn query(conn: &rusqlite::Connection, f: &Filter) -> Result<Vec<AuditEntry>>
     let (filter, g) = f.group.params();
     let rows = stmt.query_map(
         params![f.before, f.action, f.actor, filter, g, f.session, f.limit],
-        |r| {
-            Ok(AuditEntry {
-                id: r.get(0)?,
-                at: claude_peers_proto::time::rfc3339(r.get(1)?),
-                actor: Party {
-                    kind: PartyKind::parse_or_system(&r.get::<_, String>(2)?),
-                    id: r.get(3)?,
-                    name: r.get(4)?,
-                },
-                action: r.get(5)?,
-                details: r.get(6)?,
-                group_id: r.get(7)?,
-            })
-        },
+        entry,
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

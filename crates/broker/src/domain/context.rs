@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::domain::sessions::Activity;
 use crate::runtime::hub::Hub;
+use crate::runtime::ratelimit::RateLimiter;
 
 /// Shared by every request handler and write closure (inside `AppState`).
 pub struct Shared {
@@ -13,4 +14,7 @@ pub struct Shared {
     pub activity: Activity,
     /// Pending permission requests and the links that carry their answers.
     pub permissions: crate::domain::permissions::Permissions,
+    /// The per-pair send limit (one peer to one other), applied where the
+    /// recipient is known (see `domain::loops`).
+    pub pairs: RateLimiter,
 }

@@ -49,6 +49,7 @@ const ASSETS: &[Asset] = &[
     asset!("palette.js", JS),
     asset!("translate.js", JS),
     asset!("needs.js", JS),
+    asset!("threads.js", JS),
 ];
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \

@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::domain::context::Shared;
+use crate::error::Result;
 use crate::runtime::hub::Hub;
 use crate::runtime::ratelimit::RateLimits;
-use crate::runtime::store::Store;
+use crate::runtime::store::{Store, Tx};
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
@@ -34,6 +35,17 @@ impl AppState {
     pub fn config(&self) -> &Config {
         &self.shared.config
     }
+    /// Run `f` in a write transaction of the store with the shared domain
+    /// context (the shape of every handler that changes something).
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>, &Arc<Shared>) -> Result<T> + Send + 'static,
+    {
+        let sh = self.shared.clone();
+        self.store.write(move |t| f(t, &sh)).await
+    }
+
     pub fn shutdown_rx(&self) -> tokio::sync::watch::Receiver<bool> {
         self.shutdown.subscribe()
     }

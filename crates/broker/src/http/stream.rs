@@ -126,7 +126,9 @@ async fn pump(
     ping.tick().await;
     let mut missed_pongs = 0u32;
     loop {
-        // Push everything unread past the cursor.
+        // Push everything unread past the cursor (moved back first if a
+        // released chain made older messages deliverable).
+        cursor = conn.take_rewind(cursor);
         loop {
             let peer = id.to_string();
             let key = state.hub().reach.get(id).session_key();

@@ -8,7 +8,7 @@
 //! - the token → peer cache, and the current session id.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use claude_peers_proto::api::DeliveryState;
@@ -34,6 +34,9 @@ pub enum Effect {
     ForgetToken { hash: String },
     /// Close this peer's stream (it left or was removed).
     Kick(String),
+    /// Messages from this id up became deliverable out of order (a released
+    /// chain): the peer's stream reads again from there.
+    Rewind { peer: String, from: i64 },
     /// A new session began.
     Session(String),
 }
@@ -99,6 +102,18 @@ pub struct Connection {
     pub wake: Arc<Notify>,
     /// Close: replaced by a newer stream, or the peer left.
     pub kick: Arc<Notify>,
+    /// The lowest message id that became deliverable behind the stream's
+    /// cursor (`i64::MAX`: none).
+    pub rewind: Arc<AtomicI64>,
+}
+
+impl Connection {
+    /// Where the stream should read from next, given its cursor: behind it
+    /// if older messages became deliverable since it last looked.
+    pub fn take_rewind(&self, cursor: i64) -> i64 {
+        let from = self.rewind.swap(i64::MAX, Ordering::AcqRel);
+        if from <= cursor { from - 1 } else { cursor }
+    }
 }
 
 #[derive(Default)]
@@ -172,6 +187,12 @@ impl Hub {
                     }
                     self.reach.kick(&peer);
                 }
+                Effect::Rewind { peer, from } => {
+                    if let Some(c) = self.lock_presence().connected.get(&peer) {
+                        c.rewind.fetch_min(from, Ordering::AcqRel);
+                        c.wake.notify_one();
+                    }
+                }
                 Effect::Session(id) => {
                     self.set_session(&id);
                     self.publish(Event::Session { session_id: id });
@@ -222,6 +243,7 @@ impl Hub {
             id: self.next_conn.fetch_add(1, Ordering::Relaxed),
             wake: Arc::new(Notify::new()),
             kick: Arc::new(Notify::new()),
+            rewind: Arc::new(AtomicI64::new(i64::MAX)),
         };
         let mut p = self.lock_presence();
         if let Some(old) = p.connected.insert(peer.to_string(), conn.clone()) {
@@ -329,6 +351,34 @@ impl Hub {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_rewind_moves_the_stream_back_once_and_only_backwards() {
+        let hub = Hub::new("s".into());
+        let conn = hub.connect("p");
+        assert_eq!(conn.take_rewind(50), 50, "nothing released: stay");
+        hub.apply(vec![
+            Effect::Rewind {
+                peer: "p".into(),
+                from: 30,
+            },
+            Effect::Rewind {
+                peer: "p".into(),
+                from: 20,
+            },
+        ]);
+        assert_eq!(conn.take_rewind(50), 19, "back to just before the lowest");
+        assert_eq!(conn.take_rewind(50), 50, "taken once");
+        hub.apply(vec![Effect::Rewind {
+            peer: "p".into(),
+            from: 60,
+        }]);
+        assert_eq!(
+            conn.take_rewind(50),
+            50,
+            "ahead of the cursor: nothing to re-read"
+        );
+    }
 
     fn delivered(message_id: i64, to: &str) -> Effect {
         Effect::Delivery {

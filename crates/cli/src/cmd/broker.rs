@@ -53,6 +53,13 @@ pub struct BrokerArgs {
     /// Messages one peer may send per minute (0 = no limit).
     #[arg(long, env = "CLAUDE_PEERS_SENDS_PER_MINUTE", default_value_t = limits::DEFAULT_SENDS_PER_MINUTE)]
     sends_per_minute: u32,
+    /// Messages one peer may send to one other peer per minute (0 = no limit).
+    #[arg(long, env = "CLAUDE_PEERS_PAIR_SENDS_PER_MINUTE", default_value_t = limits::DEFAULT_PAIR_SENDS_PER_MINUTE)]
+    pair_sends_per_minute: u32,
+    /// Agent-to-agent messages in a chain (since a person last wrote) before
+    /// further ones are held for the operator (0 = no loop guard).
+    #[arg(long, env = "CLAUDE_PEERS_CHAIN_LIMIT", default_value_t = limits::DEFAULT_CHAIN_LIMIT)]
+    chain_limit: u32,
     /// API requests one peer may make per second (0 = no limit).
     #[arg(long, env = "CLAUDE_PEERS_REQUESTS_PER_SECOND", default_value_t = limits::DEFAULT_REQUESTS_PER_SECOND)]
     requests_per_second: u32,
@@ -155,6 +162,8 @@ pub async fn run(g: &Global, a: BrokerArgs) -> Result<()> {
     config.limits = Limits {
         queue_depth: a.queue_depth.max(1),
         sends_per_minute: a.sends_per_minute,
+        pair_sends_per_minute: a.pair_sends_per_minute,
+        chain_limit: a.chain_limit,
         requests_per_second: a.requests_per_second,
         registrations_per_minute: a.registrations_per_minute,
         reconnect_grace_ms: a.reconnect_grace_ms.max(0),

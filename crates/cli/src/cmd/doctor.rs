@@ -393,6 +393,7 @@ async fn round_trip(endpoint: &Endpoint, admin: Option<&BrokerClient>) -> Result
                 text: text.clone(),
                 context: None,
                 wait_ms: None,
+                ..Default::default()
             })
             .await?;
         loop {

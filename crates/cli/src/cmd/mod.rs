@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod broker;
+pub mod conversations;
 pub mod doctor;
 pub mod groups;
 pub mod hook;

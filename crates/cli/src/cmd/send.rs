@@ -5,7 +5,7 @@ use claude_peers_proto::api::{BroadcastOrigin, BroadcastRequest, Scope, SendRequ
 
 use crate::ctx::{Ctx, explain};
 
-pub async fn send(ctx: &Ctx, to: &str, text: &str) -> Result<()> {
+pub async fn send(ctx: &Ctx, to: &str, text: &str, reply_to: Option<i64>) -> Result<()> {
     ctx.require_broker().await?;
     let r = ctx
         .admin()?
@@ -14,6 +14,8 @@ pub async fn send(ctx: &Ctx, to: &str, text: &str) -> Result<()> {
             text: text.to_string(),
             context: None,
             wait_ms: Some(500),
+            reply_to,
+            status: false,
         })
         .await
         .map_err(|e| explain(e, ctx))?;
@@ -66,6 +68,8 @@ pub async fn broadcast(ctx: &Ctx, scope: Scope, text: &str) -> Result<()> {
             text: text.to_string(),
             context: None,
             origin,
+            reply_to: None,
+            status: false,
         })
         .await
         .map_err(|e| explain(e, ctx))?;

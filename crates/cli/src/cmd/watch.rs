@@ -69,6 +69,15 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
                     }
                     Event::PeerGone { name, .. } => println!("  {name} left"),
                     Event::Session { session_id } => println!("  new session {session_id}"),
+                    Event::Held { chain } => println!(
+                        "  HELD (loop guard) {}; release with `claude-peers release {}`",
+                        super::conversations::held_line(&chain),
+                        chain.chain_id
+                    ),
+                    Event::Released { chain_id, released } => println!(
+                        "  chain {chain_id} released: {} message(s) delivered",
+                        released.len()
+                    ),
                     _ => {}
                 }
             }

@@ -77,7 +77,16 @@ impl Session {
         let dir = self.opts.endpoint.paths().sessions;
         let start = claude_peers_proto::process::start_time(self.parent_pid);
         let _guard = credentials::register_lock(&dir, self.parent_pid, start).await;
-        let saved = self.claim.as_ref().and_then(|c| credentials::load(&c.path));
+        let cc = self.host.cc_session.as_deref();
+        // This process's slot, else the session's identity (a resumed session
+        // in a new Claude Code process is the same peer).
+        let saved = self
+            .claim
+            .as_ref()
+            .and_then(|c| credentials::load(&c.path))
+            .or_else(|| {
+                cc.and_then(|s| credentials::load_session(&dir, s, self.parent_pid, start))
+            });
         let anon = BrokerClient::new(&self.opts.endpoint, None);
         let resp = anon
             .register_with(
@@ -100,9 +109,25 @@ impl Session {
                 }
                 t.clone()
             }
-            (None, Some(c)) => c.token.clone(),
+            (None, Some(c)) => {
+                if let Some(slot) = &self.claim
+                    && let Err(e) = credentials::save(&slot.path, c)
+                {
+                    tracing::warn!(error = %e, path = %slot.path.display(), "cannot save the peer token");
+                }
+                c.token.clone()
+            }
             (None, None) => return Err("the broker resumed a peer without a token".into()),
         };
+        if let Some(s) = cc {
+            let creds = Credentials {
+                peer_id: resp.peer.id.clone(),
+                token: token.clone(),
+            };
+            if let Err(e) = credentials::save_session(&dir, s, &creds, self.parent_pid, start) {
+                tracing::warn!(error = %e, "cannot save the session's identity");
+            }
+        }
         tracing::info!(name = %resp.peer.name, id = %resp.peer.id, resumed = resp.resumed, "registered");
         Ok((
             BrokerClient::new(&self.opts.endpoint, Some(token)),

@@ -20,8 +20,8 @@ pub mod views;
 
 pub use deliveries::{ack, check, mark_delivered, mark_read};
 pub use post::{
-    Body, Post, Sender, Sent, To, broadcast, check_queue, expire, operator_recipient, post, send,
-    send_to, to_group,
+    Body, Conversation, Post, Posted, STATUS_TYPE, Sender, Sent, To, broadcast, check_queue,
+    deliver, expire, operator_recipient, post, post_with, send, send_to, to_group,
 };
 pub use reactions::{pin, react};
-pub use views::{Viewer, feed, history, pinned, sent, unread_after, unread_count, view};
+pub use views::{Viewer, feed, history, pinned, sent, unread_after, unread_count, view, views_for};

@@ -1,12 +1,13 @@
 //! Posting: the one place a message and its deliveries are stored and its
-//! recipients woken ([`post`]), the sends built on it (`send_message`,
-//! `broadcast_message`), the recipient's queue limit, and retention.
+//! recipients woken ([`post`], [`post_with`]: in a thread, through the loop
+//! guard), the sends built on it (`send_message`, `broadcast_message`), the
+//! recipient's queue limit, and retention.
 
 use std::sync::Arc;
 
 use claude_peers_proto::api::{
-    BroadcastRequest, BroadcastResult, ContextSnapshot, DeliveryState, Party, PartyKind, Scope,
-    SendRequest, SendResult,
+    BroadcastRequest, BroadcastResult, ContextSnapshot, DeliveryState, HeldNotice, Party,
+    PartyKind, Scope, SendRequest, SendResult,
 };
 use claude_peers_proto::limits::MAX_PATH_BYTES;
 use claude_peers_proto::stream::Event;
@@ -15,11 +16,13 @@ use rusqlite::{Connection, params};
 
 use crate::domain::context::Shared;
 use crate::domain::groups;
+use crate::domain::loops;
 use crate::domain::messages::views::{Viewer, view};
 use crate::domain::peers::resolve::{resolve, unreachable_error};
 use crate::domain::peers::rows::{self as peers, PeerRow, standing};
 use crate::domain::rules::{Actor, OperatorKind};
 use crate::domain::sessions;
+use crate::domain::threads::{self, Placement};
 use crate::error::Result;
 use crate::runtime::hub::Effect;
 use crate::runtime::store::Tx;
@@ -88,9 +91,38 @@ pub struct Post<'a> {
     pub context: Option<ContextSnapshot>,
 }
 
+/// The `msg_type` of a status update (`status: true`).
+pub const STATUS_TYPE: &str = "status";
+
+/// Where a message goes in threads and chains, besides its recipients.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Conversation {
+    pub place: Placement,
+    /// An agent's own message to other agents: counted by the loop guard.
+    pub counted: bool,
+}
+
+/// What storing a message did.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub id: i64,
+    /// Set when the loop guard held it (stored; no delivery yet).
+    pub held: Option<HeldNotice>,
+}
+
 /// Store a message and its deliveries, and wake its recipients. Checks nothing:
 /// callers have applied isolation, limits and validation.
 pub fn post(t: &mut Tx<'_>, sh: &Arc<Shared>, p: Post<'_>) -> Result<i64> {
+    Ok(post_with(t, sh, p, Conversation::default())?.id)
+}
+
+/// [`post`], in a thread and (if counted) in a chain of the loop guard.
+pub fn post_with(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    p: Post<'_>,
+    conv: Conversation,
+) -> Result<Posted> {
     let session = sessions::on_activity(t, &sh.hub, &sh.activity)?;
     let from = p.from.party();
     let (to_kind, to_party, scope, recipients): (&str, Option<Party>, Option<Scope>, &[PeerRow]) =
@@ -109,6 +141,12 @@ pub fn post(t: &mut Tx<'_>, sh: &Arc<Shared>, p: Post<'_>) -> Result<i64> {
             To::Broadcast(scope, rs) => ("broadcast", None, Some(*scope), rs),
             To::Peers(rs) => ("group", None, None, rs),
         };
+    let step = match &p.from {
+        Sender::Peer(me) if conv.counted && !recipients.is_empty() => {
+            Some(loops::step(t.conn, &me.id, sh.config.limits.chain_limit)?)
+        }
+        _ => None,
+    };
     let metadata = p.metadata.as_ref().map(|m| m.to_string());
     let context = match &p.context {
         Some(c) => Some(
@@ -119,8 +157,9 @@ pub fn post(t: &mut Tx<'_>, sh: &Arc<Shared>, p: Post<'_>) -> Result<i64> {
     t.conn
         .prepare_cached(
             "INSERT INTO messages (session_id, from_kind, from_id, from_name, group_id, to_kind, to_id,
-               to_name, scope, text, msg_type, metadata, context, sent_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+               to_name, scope, text, msg_type, metadata, context, sent_at, thread_id, reply_to,
+               chain_id, chain_depth, held)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         )?
         .execute(params![
             session,
@@ -136,9 +175,41 @@ pub fn post(t: &mut Tx<'_>, sh: &Arc<Shared>, p: Post<'_>) -> Result<i64> {
             p.msg_type,
             metadata,
             context,
-            t.now
+            t.now,
+            conv.place.thread_id,
+            conv.place.reply_to,
+            step.and_then(|s| s.chain_id),
+            step.map_or(0, |s| s.depth),
+            step.is_some_and(|s| s.hold),
         ])?;
     let id = t.conn.last_insert_rowid();
+    let held = match step {
+        Some(s) if s.hold => Some(loops::hold(t, sh, id, s, recipients)?),
+        _ => {
+            let to: Vec<(String, String)> = recipients
+                .iter()
+                .map(|r| (r.id.clone(), r.name.clone()))
+                .collect();
+            deliver(t, id, &to)?;
+            match (step, &p.from) {
+                (Some(s), _) => loops::advance(t, id, s, recipients)?,
+                (None, Sender::Operator(_)) => loops::reset(t, recipients)?,
+                _ => {}
+            }
+            None
+        }
+    };
+    if sh.hub.has_subscribers()
+        && let Some(view) = view(t.conn, id, Viewer::Full)?
+    {
+        t.effect(Effect::event(Event::Message { message: view }));
+    }
+    Ok(Posted { id, held })
+}
+
+/// Create the deliveries of stored message `id` for these recipients (id,
+/// name) and wake them.
+pub fn deliver(t: &mut Tx<'_>, id: i64, recipients: &[(String, String)]) -> Result<()> {
     {
         let mut stmt = t.conn.prepare_cached(
             "INSERT OR IGNORE INTO deliveries (recipient_id, message_id, recipient_name, state) VALUES (?1, ?2, ?3, 0)",
@@ -146,21 +217,16 @@ pub fn post(t: &mut Tx<'_>, sh: &Arc<Shared>, p: Post<'_>) -> Result<i64> {
         let mut count = t
             .conn
             .prepare_cached("UPDATE peers SET queued = queued + 1 WHERE id = ?1")?;
-        for r in recipients {
-            if stmt.execute(params![r.id, id, r.name])? > 0 {
-                count.execute([&r.id])?;
+        for (rid, name) in recipients {
+            if stmt.execute(params![rid, id, name])? > 0 {
+                count.execute([rid])?;
             }
         }
     }
-    for r in recipients {
-        t.effect(Effect::Wake(r.id.clone()));
+    for (rid, _) in recipients {
+        t.effect(Effect::Wake(rid.clone()));
     }
-    if sh.hub.has_subscribers()
-        && let Some(view) = view(t.conn, id, Viewer::Full)?
-    {
-        t.effect(Effect::event(Event::Message { message: view }));
-    }
-    Ok(id)
+    Ok(())
 }
 
 pub fn operator_recipient(to: &str) -> Option<OperatorKind> {
@@ -198,6 +264,8 @@ pub struct Body {
     pub msg_type: Option<String>,
     pub metadata: Option<serde_json::Value>,
     pub context: Option<ContextSnapshot>,
+    /// Its thread, and whether the loop guard counts it.
+    pub conv: Conversation,
 }
 
 /// A message stored for one recipient, and who that was.
@@ -224,7 +292,12 @@ pub fn send_to(
     let (standing, me) = standing(t.conn, actor)?;
     let from = Sender::of(actor, me.as_ref());
     if let Some(kind) = operator_recipient(to) {
-        let id = post(t, sh, body.to(from, To::Operator(kind)))?;
+        // A message to a person is never counted in a chain.
+        let conv = Conversation {
+            counted: false,
+            ..body.conv
+        };
+        let id = post_with(t, sh, body.to(from, To::Operator(kind)), conv)?.id;
         let result = SendResult {
             message_id: id,
             to: Party {
@@ -234,6 +307,7 @@ pub fn send_to(
             },
             state: DeliveryState::Delivered,
             recipient_connected: true,
+            held: None,
             reach: None,
         };
         return Ok(Sent {
@@ -248,14 +322,19 @@ pub fn send_to(
         return Err(ApiError::invalid("to", "you cannot send a message to yourself").into());
     }
     check_queue(t.conn, sh, &target)?;
-    let id = post(t, sh, body.to(from, To::Peer(&target)))?;
+    if let Some(me) = &me {
+        loops::check_pair(sh, me, &target)?;
+    }
+    let conv = body.conv;
+    let posted = post_with(t, sh, body.to(from, To::Peer(&target)), conv)?;
     let connected = sh.hub.is_connected(&target.id);
     let result = SendResult {
-        message_id: id,
+        message_id: posted.id,
         to: target.party(),
         state: DeliveryState::Queued,
         recipient_connected: connected,
         reach: Some(sh.hub.reach.get(&target.id).recipient(connected)),
+        held: posted.held,
     };
     Ok(Sent {
         result,
@@ -265,14 +344,43 @@ pub fn send_to(
 }
 
 impl Body {
-    /// A plain message (no type, no fields).
+    /// A plain message (no type, no fields), in no thread, not counted.
     pub fn plain(text: String, context: Option<ContextSnapshot>) -> Self {
         Self {
             text,
             msg_type: None,
             metadata: None,
             context,
+            conv: Conversation::default(),
         }
+    }
+
+    /// An agent's message or status update (`status`): typed `status` and
+    /// short if it is one; counted by the loop guard if it is not.
+    fn said(
+        raw: &str,
+        status: bool,
+        context: Option<ContextSnapshot>,
+        place: Placement,
+    ) -> Result<Self> {
+        let (text, msg_type) = if status {
+            (
+                validate::status_text("text", raw)?,
+                Some(STATUS_TYPE.to_string()),
+            )
+        } else {
+            (validate::message_text("text", raw)?, None)
+        };
+        Ok(Self {
+            text,
+            msg_type,
+            metadata: None,
+            context,
+            conv: Conversation {
+                place,
+                counted: !status,
+            },
+        })
     }
 
     fn to<'a>(self, from: Sender<'a>, to: To<'a>) -> Post<'a> {
@@ -294,9 +402,10 @@ pub fn send(
     actor: &Actor,
     req: &SendRequest,
 ) -> Result<SendResult> {
-    let text = validate::message_text("text", &req.text)?;
     let context = req.context.as_ref().map(validate::context).transpose()?;
-    Ok(send_to(t, sh, actor, &req.to, Body::plain(text, context))?.result)
+    let place = threads::reply(t.conn, actor, req.reply_to)?;
+    let body = Body::said(&req.text, req.status, context, place)?;
+    Ok(send_to(t, sh, actor, &req.to, body)?.result)
 }
 
 /// The one send path to several recipients (a broadcast, a group): those
@@ -313,15 +422,17 @@ fn fan_out(
         Some(scope) => To::Broadcast(scope, recipients),
         None => To::Peers(recipients),
     };
-    let id = post(t, sh, body.to(from, to))?;
+    let conv = body.conv;
+    let posted = post_with(t, sh, body.to(from, to), conv)?;
     let connected = recipients
         .iter()
         .filter(|p| sh.hub.is_connected(&p.id))
         .count() as u32;
     Ok(BroadcastResult {
-        message_id: id,
+        message_id: posted.id,
         recipients: recipients.iter().map(PeerRow::party).collect(),
         connected,
+        held: posted.held,
     })
 }
 
@@ -347,8 +458,9 @@ pub fn broadcast(
     actor: &Actor,
     req: &BroadcastRequest,
 ) -> Result<BroadcastResult> {
-    let text = validate::message_text("text", &req.text)?;
     let context = req.context.as_ref().map(validate::context).transpose()?;
+    let place = threads::reply(t.conn, actor, req.reply_to)?;
+    let body = Body::said(&req.text, req.status, context, place)?;
     let (standing, me) = standing(t.conn, actor)?;
     let everyone = peers::visible(t.conn, &standing)?;
     let (from, candidates) = match (&me, actor) {
@@ -393,14 +505,7 @@ pub fn broadcast(
         (None, Actor::Peer(_)) => return Err(ApiError::forbidden("unknown sender").into()),
     };
     let recipients = with_room(t.conn, sh, candidates);
-    fan_out(
-        t,
-        sh,
-        from,
-        &recipients,
-        Some(req.scope),
-        Body::plain(text, context),
-    )
+    fan_out(t, sh, from, &recipients, Some(req.scope), body)
 }
 
 /// The operator writes to one isolation group at once (the dashboard's
@@ -432,6 +537,14 @@ pub fn to_group(
 
 /// Delete messages older than `cutoff` with everything that hangs off them.
 pub fn expire(t: &mut Tx<'_>, cutoff: i64) -> Result<usize> {
+    t.conn.execute(
+        "DELETE FROM held WHERE message_id IN (SELECT id FROM messages WHERE sent_at < ?1)",
+        [cutoff],
+    )?;
+    t.conn.execute(
+        "DELETE FROM record_threads WHERE message_id IN (SELECT id FROM messages WHERE sent_at < ?1)",
+        [cutoff],
+    )?;
     t.conn.execute(
         "DELETE FROM deliveries WHERE message_id IN (SELECT id FROM messages WHERE sent_at < ?1)",
         [cutoff],

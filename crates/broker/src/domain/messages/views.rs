@@ -9,6 +9,7 @@ use claude_peers_proto::limits::MAX_PINNED;
 use claude_peers_proto::time::rfc3339;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::domain::rules::Actor;
 use crate::error::Result;
 
 /// Whose view of a message to build.
@@ -18,6 +19,8 @@ pub enum Viewer<'a> {
     Full,
     /// A recipient: only its own delivery.
     Recipient(&'a str),
+    /// A peer that sent or received it: every delivery if it sent it, else its own.
+    Party(&'a str),
 }
 
 /// A message row as stored.
@@ -34,6 +37,10 @@ pub struct MessageRow {
     pub context: Option<String>,
     pub pinned: bool,
     pub sent_at: i64,
+    pub thread_id: Option<i64>,
+    pub reply_to: Option<i64>,
+    pub chain_depth: u32,
+    pub held: bool,
 }
 
 pub fn load(conn: &Connection, id: i64) -> Result<Option<MessageRow>> {
@@ -41,7 +48,8 @@ pub fn load(conn: &Connection, id: i64) -> Result<Option<MessageRow>> {
         .prepare_cached(
             "SELECT m.id, m.from_kind, m.from_id, m.from_name, m.to_kind, m.to_id, m.to_name, m.scope,
                     m.group_id, (SELECT g.name FROM groups g WHERE g.id = m.group_id), m.text, m.msg_type,
-                    m.metadata, m.context, m.pinned, m.sent_at
+                    m.metadata, m.context, m.pinned, m.sent_at, m.thread_id, m.reply_to,
+                    m.chain_depth, m.held
              FROM messages m WHERE m.id = ?1",
         )?
         .query_row([id], |r| {
@@ -64,6 +72,10 @@ pub fn load(conn: &Connection, id: i64) -> Result<Option<MessageRow>> {
                 context: r.get(13)?,
                 pinned: r.get(14)?,
                 sent_at: r.get(15)?,
+                thread_id: r.get(16)?,
+                reply_to: r.get(17)?,
+                chain_depth: r.get(18)?,
+                held: r.get(19)?,
             })
         })
         .optional()?)
@@ -83,6 +95,8 @@ pub fn view(conn: &Connection, id: i64, viewer: Viewer<'_>) -> Result<Option<Mes
         let only = match viewer {
             Viewer::Full => None,
             Viewer::Recipient(r) => Some(r),
+            Viewer::Party(p) if p == m.from.id => None,
+            Viewer::Party(p) => Some(p),
         };
         let rows = stmt.query_map(params![id, only], |r| {
             Ok(DeliveryView {
@@ -141,6 +155,10 @@ pub fn view(conn: &Connection, id: i64, viewer: Viewer<'_>) -> Result<Option<Mes
         context: m.context.and_then(|s| serde_json::from_str(&s).ok()),
         sent_at: rfc3339(m.sent_at),
         pinned: m.pinned,
+        thread_id: m.thread_id.unwrap_or(m.id),
+        reply_to: m.reply_to,
+        chain_depth: m.chain_depth,
+        held: m.held,
         deliveries,
         reactions,
     }))
@@ -154,6 +172,15 @@ pub fn views(conn: &Connection, ids: Vec<i64>, viewer: Viewer<'_>) -> Result<Vec
         }
     }
     Ok(out)
+}
+
+/// The views of these messages for `actor` (a peer sees its own delivery of
+/// what it received, every delivery of what it sent; the operator sees all).
+pub fn views_for(conn: &Connection, ids: Vec<i64>, actor: &Actor) -> Result<Vec<MessageView>> {
+    match actor {
+        Actor::Peer(id) => views(conn, ids, Viewer::Party(id)),
+        Actor::Operator(_) => views(conn, ids, Viewer::Full),
+    }
 }
 
 /// Unread messages for `peer` with an id above `after`, oldest first.

@@ -107,10 +107,16 @@ async fn dashboard_state(
                 messages: messages::feed(c, &session, DEFAULT_HISTORY, None)?,
                 pinned: messages::pinned(c, &session)?,
                 typing: sh.hub.typing_since(now, TYPING_WINDOW_MS),
-                audit: audit::list(c, 50, None, &GroupFilter::All)?
-                    .into_iter()
-                    .filter_map(|e| serde_json::to_value(e).ok())
-                    .collect(),
+                audit: audit::query(
+                    c,
+                    &audit::Filter {
+                        limit: 50,
+                        ..Default::default()
+                    },
+                )?
+                .into_iter()
+                .filter_map(|e| serde_json::to_value(e).ok())
+                .collect(),
                 tasks: record::query::<TaskView>(
                     c,
                     &GroupFilter::All,

@@ -31,10 +31,8 @@ async fn request(
     actor: Actor,
     Json(req): Json<RequestApproval>,
 ) -> Result<(StatusCode, Reply<ApprovalView>)> {
-    let sh = state.shared.clone();
     let a = state
-        .store
-        .write(move |t| approvals::request(t, &sh, &actor, &req))
+        .write(move |t, sh| approvals::request(t, sh, &actor, &req))
         .await?;
     Ok((StatusCode::CREATED, Reply(a)))
 }
@@ -45,11 +43,9 @@ async fn respond(
     Path(id): Path<String>,
     Json(req): Json<RespondApproval>,
 ) -> Result<Reply<ApprovalView>> {
-    let sh = state.shared.clone();
     Ok(Reply(
         state
-            .store
-            .write(move |t| approvals::respond(t, &sh, &actor, &id, &req))
+            .write(move |t, sh| approvals::respond(t, sh, &actor, &id, &req))
             .await?,
     ))
 }

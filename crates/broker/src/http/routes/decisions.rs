@@ -61,11 +61,9 @@ async fn revoke(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Reply<DecisionView>> {
-    let sh = state.shared.clone();
     Ok(Reply(
         state
-            .store
-            .write(move |t| decisions::revoke(t, &sh, &actor, &id))
+            .write(move |t, sh| decisions::revoke(t, sh, &actor, &id))
             .await?,
     ))
 }

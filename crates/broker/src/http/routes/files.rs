@@ -23,11 +23,9 @@ async fn set(
     PeerActor(id): PeerActor,
     Json(req): Json<SetActiveFiles>,
 ) -> Result<Reply<ActiveFilesResult>> {
-    let sh = state.shared.clone();
     Ok(Reply(
         state
-            .store
-            .write(move |t| files::set(t, &sh, &id, &req))
+            .write(move |t, sh| files::set(t, sh, &id, &req))
             .await?,
     ))
 }

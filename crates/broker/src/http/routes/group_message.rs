@@ -31,10 +31,8 @@ async fn send_to_group(
     Path(group): Path<String>,
     Json(req): Json<GroupMessage>,
 ) -> Result<Reply<BroadcastResult>> {
-    let sh = state.shared.clone();
     let out = state
-        .store
-        .write(move |t| messages::to_group(t, &sh, k, &group, &req.text))
+        .write(move |t, sh| messages::to_group(t, sh, k, &group, &req.text))
         .await?;
     Ok(Reply(out))
 }

@@ -7,6 +7,7 @@ use axum::{Json as Reply, Router};
 use claude_peers_proto::api::{AssignGroup, CreateGroup, GroupList, GroupView};
 
 use super::extract::{Json, Path};
+use crate::coord::proposals;
 use crate::domain::peers::standing;
 use crate::domain::rules::{Actor, OperatorKind};
 use crate::domain::{groups, membership};
@@ -42,10 +43,8 @@ async fn create(
     Operator(k): Operator,
     Json(req): Json<CreateGroup>,
 ) -> Result<(StatusCode, Reply<GroupView>)> {
-    let sh = state.shared.clone();
     let g = state
-        .store
-        .write(move |t| groups::create(t, &sh, &op(k), &req.name))
+        .write(move |t, sh| groups::create(t, sh, &op(k), &req.name))
         .await?;
     Ok((StatusCode::CREATED, Reply(g)))
 }
@@ -72,7 +71,10 @@ async fn assign(
     let sh = state.shared.clone();
     state
         .store
-        .write(move |t| membership::assign(t, &sh, &op(k), &peer, req.group.as_deref()))
+        .write(move |t| {
+            membership::assign(t, &sh, &op(k), &peer, req.group.as_deref())?;
+            proposals::recheck_open(t, &sh)
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -19,6 +19,7 @@ use crate::domain::messages;
 use crate::domain::peers;
 use crate::domain::peers::standing;
 use crate::domain::rules::Actor;
+use crate::domain::threads;
 use crate::error::Result;
 use crate::http::auth::{Operator, PeerActor};
 use crate::http::state::AppState;
@@ -52,10 +53,8 @@ async fn send(
 ) -> Result<Reply<SendResult>> {
     let wait = validate::wait_ms("wait_ms", req.wait_ms)?;
     let waiter = (wait > 0).then(|| state.hub().delivery_waiter());
-    let sh = state.shared.clone();
     let mut result = state
-        .store
-        .write(move |t| messages::send(t, &sh, &actor, &req))
+        .write(move |t, sh| messages::send(t, sh, &actor, &req))
         .await?;
     if let Some(waiter) = waiter
         && result.state == DeliveryState::Queued
@@ -85,11 +84,9 @@ async fn broadcast(
     actor: Actor,
     Json(req): Json<BroadcastRequest>,
 ) -> Result<Reply<BroadcastResult>> {
-    let sh = state.shared.clone();
     Ok(Reply(
         state
-            .store
-            .write(move |t| messages::broadcast(t, &sh, &actor, &req))
+            .write(move |t, sh| messages::broadcast(t, sh, &actor, &req))
             .await?,
     ))
 }
@@ -167,8 +164,19 @@ async fn history(
     Query(q): Query<PageQuery>,
 ) -> Result<Reply<MessageList>> {
     let limit = validate::page(q.limit, DEFAULT_HISTORY)?;
+    if let Some(thread) = q.thread {
+        let messages = state
+            .store
+            .read(move |c| threads::messages(c, &Actor::Peer(id), thread, limit))
+            .await?;
+        return Ok(Reply(MessageList { messages }));
+    }
     let Some(other) = q.peer.clone() else {
-        return Err(ApiError::invalid("peer", "'peer' (name or id) is required").into());
+        return Err(ApiError::invalid(
+            "peer",
+            "'peer' (name or id) or 'thread' (a message id) is required",
+        )
+        .into());
     };
     let session = state.hub().session();
     let messages = state

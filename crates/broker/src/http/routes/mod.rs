@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod approvals;
+pub mod conversations;
 pub mod decisions;
 pub mod extract;
 pub mod files;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(peers::routes())
         .merge(messages::routes())
+        .merge(conversations::routes())
         .merge(groups::routes())
         .merge(decisions::routes())
         .merge(verifications::routes())

@@ -13,7 +13,7 @@ use claude_peers_proto::api::{
 use claude_peers_proto::{ApiError, ErrorCode};
 
 use super::extract::{Json, Query};
-use crate::coord::files;
+use crate::coord::{files, proposals};
 use crate::domain::messages;
 use crate::domain::peers;
 use crate::domain::peers::standing;
@@ -70,10 +70,8 @@ async fn register(
     }
     let resume = crate::http::auth::bearer_header(&headers).map(hash_token);
     let cc_session = req.cc_session.clone();
-    let sh = state.shared.clone();
     let resp = state
-        .store
-        .write(move |t| peers::register(t, &sh, &req, resume.as_deref(), local))
+        .write(move |t, sh| peers::register(t, sh, &req, resume.as_deref(), local))
         .await?;
     tracing::info!(peer = %resp.peer.name, id = %resp.peer.id, resumed = resp.resumed, "registered");
     state
@@ -127,11 +125,9 @@ async fn update(
     PeerActor(id): PeerActor,
     Json(change): Json<UpdateMe>,
 ) -> Result<Reply<PeerView>> {
-    let sh = state.shared.clone();
     Ok(Reply(
         state
-            .store
-            .write(move |t| peers::update(t, &sh, &id, &change))
+            .write(move |t, sh| peers::update(t, sh, &id, &change))
             .await?,
     ))
 }
@@ -147,7 +143,8 @@ async fn leave(
         .store
         .write(move |t| {
             let gone = peers::leave(t, &sh, &id, notify)?;
-            files::clear_departed(t, &sh, gone)
+            files::clear_departed(t, &sh, gone)?;
+            proposals::recheck_open(t, &sh)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -31,10 +31,8 @@ async fn create(
     actor: Actor,
     Json(req): Json<CreateProposal>,
 ) -> Result<(StatusCode, Reply<ProposalView>)> {
-    let sh = state.shared.clone();
     let p = state
-        .store
-        .write(move |t| proposals::create(t, &sh, &actor, &req))
+        .write(move |t, sh| proposals::create(t, sh, &actor, &req))
         .await?;
     Ok((StatusCode::CREATED, Reply(p)))
 }
@@ -45,11 +43,9 @@ async fn vote(
     Path(id): Path<String>,
     Json(req): Json<CastVote>,
 ) -> Result<Reply<ProposalView>> {
-    let sh = state.shared.clone();
     Ok(Reply(
         state
-            .store
-            .write(move |t| proposals::vote(t, &sh, &actor, &id, &req))
+            .write(move |t, sh| proposals::vote(t, sh, &actor, &id, &req))
             .await?,
     ))
 }

@@ -72,10 +72,8 @@ async fn begin(
     State(state): State<AppState>,
     Operator(k): Operator,
 ) -> Result<(StatusCode, Reply<SessionView>)> {
-    let sh = state.shared.clone();
     let s = state
-        .store
-        .write(move |t| report::begin_session(t, &sh, &Actor::Operator(k)))
+        .write(move |t, sh| report::begin_session(t, sh, &Actor::Operator(k)))
         .await?;
     Ok((StatusCode::CREATED, Reply(s)))
 }

@@ -22,11 +22,9 @@ async fn send(
     actor: Actor,
     Json(req): Json<StructuredRequest>,
 ) -> Result<Reply<SendResult>> {
-    let sh = state.shared.clone();
     Ok(Reply(
         state
-            .store
-            .write(move |t| structured::send(t, &sh, &actor, &req))
+            .write(move |t, sh| structured::send(t, sh, &actor, &req))
             .await?,
     ))
 }

@@ -32,10 +32,8 @@ async fn create(
     actor: Actor,
     Json(req): Json<CreateTask>,
 ) -> Result<(StatusCode, Reply<TaskView>)> {
-    let sh = state.shared.clone();
     let task = state
-        .store
-        .write(move |t| tasks::create(t, &sh, &actor, &req))
+        .write(move |t, sh| tasks::create(t, sh, &actor, &req))
         .await?;
     Ok((StatusCode::CREATED, Reply(task)))
 }
@@ -45,11 +43,9 @@ async fn start(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Reply<TaskView>> {
-    let sh = state.shared.clone();
     Ok(Reply(
         state
-            .store
-            .write(move |t| tasks::start(t, &sh, &actor, &id))
+            .write(move |t, sh| tasks::start(t, sh, &actor, &id))
             .await?,
     ))
 }
@@ -60,11 +56,9 @@ async fn complete(
     Path(id): Path<String>,
     Json(req): Json<CompleteTask>,
 ) -> Result<Reply<TaskView>> {
-    let sh = state.shared.clone();
     Ok(Reply(
         state
-            .store
-            .write(move |t| tasks::complete(t, &sh, &actor, &id, &req))
+            .write(move |t, sh| tasks::complete(t, sh, &actor, &id, &req))
             .await?,
     ))
 }

@@ -33,10 +33,8 @@ async fn request(
     actor: Actor,
     Json(req): Json<RequestVerification>,
 ) -> Result<(StatusCode, Reply<VerificationView>)> {
-    let sh = state.shared.clone();
     let v = state
-        .store
-        .write(move |t| verifications::request(t, &sh, &actor, &req))
+        .write(move |t, sh| verifications::request(t, sh, &actor, &req))
         .await?;
     Ok((StatusCode::CREATED, Reply(v)))
 }
@@ -47,11 +45,9 @@ async fn respond(
     Path(id): Path<String>,
     Json(req): Json<RespondVerification>,
 ) -> Result<Reply<VerificationView>> {
-    let sh = state.shared.clone();
     Ok(Reply(
         state
-            .store
-            .write(move |t| verifications::respond(t, &sh, &actor, &id, &req))
+            .write(move |t, sh| verifications::respond(t, sh, &actor, &id, &req))
             .await?,
     ))
 }

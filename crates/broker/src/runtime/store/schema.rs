@@ -237,6 +237,49 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX shown_message ON shown (message_id);
     "#,
+    // 4: conversations. Threads (a reply names the message it answers and the
+    // root of its thread; a root has no thread_id), the notifications of a
+    // coordination record threaded under its first one, the loop guard's
+    // chains and held messages, and a full-text index of message text kept by
+    // triggers in the transaction that writes the message.
+    r#"
+    ALTER TABLE messages ADD COLUMN thread_id INTEGER;
+    ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+    ALTER TABLE messages ADD COLUMN chain_id INTEGER;
+    ALTER TABLE messages ADD COLUMN chain_depth INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX messages_thread ON messages (thread_id, id);
+    CREATE TABLE record_threads (
+        record_id TEXT PRIMARY KEY,
+        message_id INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    -- Where each peer stands in a chain: the deepest agent message it received
+    -- since a person last wrote to it.
+    CREATE TABLE chains (
+        peer_id TEXT PRIMARY KEY,
+        chain_id INTEGER NOT NULL,
+        depth INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX chains_chain ON chains (chain_id);
+    -- Messages the loop guard holds, with the recipients they will reach.
+    CREATE TABLE held (
+        message_id INTEGER PRIMARY KEY,
+        chain_id INTEGER NOT NULL,
+        recipients TEXT NOT NULL,
+        held_at INTEGER NOT NULL
+    );
+    CREATE INDEX held_chain ON held (chain_id, message_id);
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    );
+    INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages;
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    "#,
 ];
 
 /// Bring the database up to the newest schema. Each step runs in its own
