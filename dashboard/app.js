@@ -7,6 +7,7 @@ import { S, loadState, applyEvent, setRefetch } from "./store.js";
 import { initChat, setSearch, renderFeed } from "./chat.js";
 import { initPanels, refreshAuditSoon, setSidebar, show } from "./panels.js";
 import { initCompose } from "./compose.js";
+import { initNeeds } from "./needs.js";
 import { initThreads, threadOpen, closeThread } from "./threads.js";
 import { initPalette, openPalette, closePalette, paletteOpen, exportChat, sessionReport } from "./palette.js";
 
@@ -73,6 +74,7 @@ async function boot() {
   applyTheme(localStorage.getItem("theme") || "dark");
   initChat();
   initPanels();
+  initNeeds();
   initCompose();
   initThreads();
   initPalette({

@@ -33,6 +33,7 @@ export const $ = (id) => document.getElementById(id);
 
 // Icons: 24×24 stroke paths in the style of Feather/Lucide (MIT/ISC licensed shapes).
 const ICONS = {
+  needs: ["M18 8A6 6 0 0 0 6 8c0 7-3 9-3 9h18s-3-2-3-9", "M13.73 21a2 2 0 0 1-3.46 0"],
   peers: ["M17 21v-2a4 4 0 0 0-4-4H5a4 4 0 0 0-4 4v2", ["c", 9, 7, 4], "M23 21v-2a4 4 0 0 0-3-3.87", "M16 3.13a4 4 0 0 1 0 7.75"],
   groups: ["M12 2 2 7l10 5 10-5-10-5z", "M2 17l10 5 10-5", "M2 12l10 5 10-5"],
   tasks: ["M9 11l3 3L22 4", "M21 12v7a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h11"],

@@ -1,4 +1,4 @@
-// The sidebar: an icon rail and eight panels (Peers, Groups, Tasks, Files,
+// The sidebar: an icon rail and nine panels (Needs you, Peers, Groups, Tasks, Files,
 // Activity, Decisions, Verifications, Proposals), collapsible, with its state
 // kept in local storage. The coordination panels read the lists the broker
 // adds to /v1/state when it has those features and stay empty otherwise.
@@ -7,8 +7,10 @@ import { h, add, $, icon, avatar, toast, confirmBox, hm, ago, fullTime } from ".
 import { get, post, put, del } from "./api.js";
 import { S, on, partyName, OPERATOR_ID } from "./store.js";
 import { typingNow } from "./chat.js";
+import { needsPanel, needsCount } from "./needs.js";
 
 const PANELS = [
+  { id: "needs", label: "Needs you", badge: needsCount, render: needsPanel },
   { id: "peers", label: "Peers", badge: () => [...S.peers.values()].filter((p) => p.state !== "gone").length, render: peersPanel },
   { id: "groups", label: "Groups", badge: () => S.groups.size, render: groupsPanel },
   { id: "tasks", label: "Tasks", badge: () => (S.coord.tasks || []).filter((t) => !taskDone(t)).length, render: tasksPanel, coord: "tasks" },
@@ -44,6 +46,7 @@ export function initPanels() {
   on("groups", () => { render("peers"); render("groups"); });
   on("typing-set", () => render("peers"));
   on("audit", () => render("activity"));
+  on("needs", () => render("needs"));
   on("coord", (list) => { for (const p of PANELS) if (!list || p.coord === list) render(p.id); });
   setInterval(() => render("peers"), 15000);
 }

@@ -21,6 +21,9 @@ export const S = {
   coord: Object.fromEntries(COORD.map((k) => [k, null])),
   olderDone: false,
   connected: false,
+  /** The "needs you" lane (GET /v1/needs-you), or null before it loads. */
+  needs: null,
+  relay: false,
 };
 
 const subs = new Map();
@@ -90,7 +93,13 @@ export function setRefetch(fn) { refetch = fn; }
 
 /** Apply one stream event. */
 export function applyEvent(ev) {
+  emit("event", ev);
   switch (ev.kind) {
+    case "permission":
+    case "permission_gone":
+    case "needs_you":
+      // The lane reloads itself (needs.js).
+      break;
     case "peer": {
       const old = S.peers.get(ev.peer.id);
       S.peers.set(ev.peer.id, ev.peer);

@@ -160,7 +160,7 @@ export class World {
 export class Peer {
   constructor(world, name, cwd) {
     this.world = world; this.name = name; this.cwd = cwd;
-    this.nextId = 1; this.pending = new Map(); this.channel = []; this.buf = "";
+    this.nextId = 1; this.pending = new Map(); this.channel = []; this.notes = []; this.buf = "";
   }
 
   async start() {
@@ -175,6 +175,7 @@ export class Peer {
         const msg = JSON.parse(line);
         if (msg.id != null && this.pending.has(msg.id)) { this.pending.get(msg.id)(msg); this.pending.delete(msg.id); }
         else if (msg.method === "notifications/claude/channel") this.channel.push(msg.params);
+        else if (msg.method) this.notes.push(msg);
       }
     });
     await this.request("initialize", { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "claude-code", version: "2.1.80" } });
@@ -206,6 +207,14 @@ export class Peer {
   /** Wait for a channel notification whose content matches. */
   waitChannel(pred, what = "a channel notification") {
     return until(`${this.name} gets ${what}`, () => this.channel.find((p) => pred(p)));
+  }
+
+  /** Send a notification, as Claude Code does (e.g. a permission request). */
+  notify(method, params) { this.write({ jsonrpc: "2.0", method, params }); }
+
+  /** Wait for a notification with `method` (other than channel messages). */
+  waitNote(method, pred = () => true) {
+    return until(`${this.name} gets ${method}`, () => this.notes.find((n) => n.method === method && pred(n.params)));
   }
 
   stop() { try { this.proc.kill("SIGKILL"); } catch { /* gone */ } }

@@ -44,6 +44,17 @@ impl Default for Limits {
     }
 }
 
+/// The `--notify-url` webhook's settings (see `runtime::notify`).
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    /// Where to POST (http://).
+    pub url: String,
+    /// New items within this window share one notification.
+    pub coalesce: std::time::Duration,
+    /// One POST may take this long before it is retried.
+    pub timeout: std::time::Duration,
+}
+
 /// Whether the dashboard asks for the admin token before it shows anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DashboardLogin {
@@ -84,6 +95,15 @@ pub struct Config {
     pub translate_url: Option<String>,
     /// API key sent to that endpoint, if it needs one.
     pub translate_key: Option<String>,
+    /// Relay sessions' permission prompts to the operator (`--permission-relay`).
+    /// Off by default.
+    pub permission_relay: bool,
+    /// How long a relayed permission request waits in the lane before it expires.
+    pub permission_timeout_ms: i64,
+    /// Unread mail to a peer that is not connected counts as unreachable after this long.
+    pub unreachable_after_ms: i64,
+    /// Webhook for new "needs you" items (`--notify-url`), if any.
+    pub notify: Option<NotifyConfig>,
 }
 
 impl Config {
@@ -105,6 +125,10 @@ impl Config {
             spawned: false,
             translate_url: None,
             translate_key: None,
+            permission_relay: false,
+            permission_timeout_ms: limits::DEFAULT_PERMISSION_TIMEOUT_MS,
+            unreachable_after_ms: limits::DEFAULT_UNREACHABLE_AFTER_MS,
+            notify: None,
         }
     }
 

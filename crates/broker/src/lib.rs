@@ -103,6 +103,10 @@ impl Running {
             _lock,
         } = self;
         tokio::spawn(maintenance::run(state.clone()));
+        if let Some(n) = state.config().notify.clone() {
+            tracing::info!(url = %n.url, "webhook notifications on");
+            runtime::notify::spawn(n, state.hub().subscribe_events());
+        }
         let signals = state.clone();
         tokio::spawn(async move {
             wait_for_signal().await;
@@ -155,6 +159,7 @@ pub async fn start(config: Config) -> Result<Running> {
         pairs: RateLimiter::new(config.limits.pair_sends_per_minute, Duration::from_secs(60)),
         config,
         activity: Activity::new(now),
+        permissions: Default::default(),
     });
     let sink = {
         let sh = shared.clone();

@@ -69,6 +69,15 @@ pub fn judge(state: &AppState, listed: &[peers::PeerRow], now: i64) -> (Vec<Stri
 /// One round of maintenance.
 pub async fn once(state: &AppState) -> Result<()> {
     let now = now_ms();
+    let expired = state.shared.permissions.expire(now);
+    crate::http::routes::permissions::gone(
+        state,
+        expired,
+        claude_peers_proto::permissions::PermissionOutcome::Expired,
+    );
+    if let Err(e) = crate::http::routes::needs_you::escalate_unreachable(state).await {
+        tracing::warn!(error = %e, "cannot look for unreachable mail");
+    }
     let listed = state.store.read(peers::all).await?;
     let (stale, remove) = judge(state, &listed, now);
     let connected = state.hub().connected_ids();

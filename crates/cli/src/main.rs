@@ -104,6 +104,18 @@ enum Command {
     },
     /// Begin a new session now (session-scoped lists start empty).
     NewSession,
+    /// Everything waiting on you, newest first: permission prompts, approvals,
+    /// verifications, proposals, messages to you, unreachable mail.
+    Inbox {
+        #[command(subcommand)]
+        action: Option<cmd::inbox::InboxAction>,
+    },
+    /// Sessions' permission prompts relayed to you (broker --permission-relay):
+    /// list them, or allow / deny one.
+    Permissions {
+        #[command(subcommand)]
+        action: Option<cmd::permissions::PermissionAction>,
+    },
     /// Full-text search over every message, best match first.
     Search {
         #[arg(required = true, num_args = 1..)]
@@ -223,6 +235,10 @@ fn main() -> ExitCode {
                             cmd::report::report(&ctx, session.as_deref(), export).await
                         }
                         Command::NewSession => cmd::report::new_session(&ctx).await,
+                        Command::Inbox { action } => cmd::inbox::run(&ctx, action).await,
+                        Command::Permissions { action } => {
+                            cmd::permissions::run(&ctx, action).await
+                        }
                         Command::Search {
                             query,
                             from,

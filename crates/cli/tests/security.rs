@@ -231,8 +231,9 @@ async fn tokens_never_appear_in_tool_results_or_logs() {
 
 #[tokio::test]
 async fn peers_cannot_answer_permission_prompts() {
-    // The server never declares the permission relay, so Claude Code never asks
-    // it (and so no peer message can) to allow a tool.
+    // With the relay off (the default) the server does not declare it, so
+    // Claude Code never asks it to allow a tool; with it on, only the operator
+    // answers (permission_relay.rs).
     let env = Env::new();
     let _b = Broker::start(&env, &[]).await;
     let mut m = Mcp::spawn(&env, &env.subdir("m"), &[]).await;

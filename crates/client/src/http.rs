@@ -532,6 +532,55 @@ impl BrokerClient {
         self.get("/v1/audit", q).await
     }
 
+    /// Pending permission requests, newest first (operator).
+    pub async fn permissions(&self) -> Result<claude_peers_proto::permissions::PermissionList> {
+        self.get("/v1/permissions", &()).await
+    }
+
+    /// Allow or deny a pending permission request (operator).
+    pub async fn answer_permission(
+        &self,
+        id: &str,
+        behavior: claude_peers_proto::permissions::Behavior,
+    ) -> Result<claude_peers_proto::permissions::PermissionAnswered> {
+        self.send_json(
+            Method::POST,
+            &format!("/v1/permissions/{}", seg(id)),
+            &claude_peers_proto::permissions::AnswerPermission { behavior },
+        )
+        .await
+    }
+
+    /// Everything waiting on the operator, newest first (operator).
+    pub async fn needs_you(&self) -> Result<claude_peers_proto::needs_you::NeedsYou> {
+        self.get("/v1/needs-you", &()).await
+    }
+
+    /// Mark the messages to the operator up to `upto` as seen (operator).
+    pub async fn mark_operator_read(&self, upto: i64) -> Result<()> {
+        self.send_json::<serde_json::Value, _>(
+            Method::POST,
+            "/v1/needs-you/read",
+            &claude_peers_proto::needs_you::MarkRead { upto },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Take one unreachable mail out of the lane (operator).
+    pub async fn dismiss_mail(&self, message_id: i64, recipient: &str) -> Result<()> {
+        self.send_json::<serde_json::Value, _>(
+            Method::POST,
+            "/v1/needs-you/dismiss",
+            &claude_peers_proto::needs_you::DismissMail {
+                message_id,
+                recipient: recipient.to_string(),
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// A raw call, for routes added later or for tests.
     pub async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,

@@ -11,10 +11,13 @@
 //!   messaging socket, permission mode, inbound setting);
 //! - [`msgsocket`]: writing a peer message into the session's messaging socket;
 //! - [`channel`]: the exact shape of channel notifications;
+//! - [`permission`]: the permission relay (capability decided at `initialize`,
+//!   requests to the broker, the operator's answers back to Claude Code);
 //! - [`git`]: repository, branch and recent files, gathered in the background.
 //!
-//! The handshake is answered at once; registration happens in the background, so
-//! a slow or absent broker never delays Claude Code's start.
+//! The handshake is answered as soon as the broker's `/health` says whether the
+//! permission relay is on (at most `RELAY_PROBE_WAIT_MS`, 3 s, when the broker
+//! is slow or absent); registration happens in the background.
 
 pub mod channel;
 pub mod coord_tools;
@@ -22,6 +25,7 @@ pub mod format;
 pub mod git;
 pub mod host;
 pub mod msgsocket;
+pub mod permission;
 pub mod server;
 pub mod session;
 pub mod tools;

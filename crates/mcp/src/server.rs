@@ -6,9 +6,10 @@ use std::borrow::Cow;
 
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ContentBlock, ExperimentalCapabilities,
-    Implementation, InitializeRequestParams, InitializeResult, JsonObject, ListToolsResult,
-    PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, ContentBlock, CustomNotification,
+    ExperimentalCapabilities, Implementation, InitializeRequestParams, InitializeResult,
+    JsonObject, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::{NotificationContext, RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler};
@@ -62,6 +63,12 @@ impl ServerHandler for Tools {
     fn get_info(&self) -> ServerConfig {
         let mut exp = ExperimentalCapabilities::new();
         exp.insert(CHANNEL_CAPABILITY.into(), JsonObject::new());
+        if self.session.relay.declared() {
+            exp.insert(
+                claude_peers_proto::permissions::CAPABILITY.into(),
+                JsonObject::new(),
+            );
+        }
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_experimental_with(exp)
@@ -75,23 +82,38 @@ impl ServerHandler for Tools {
         .with_instructions(INSTRUCTIONS)
     }
 
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        // Newer revisions have no initialize handshake and cannot carry channel
+        // notifications (CHANNELS.md): negotiate 2025-11-25 at most.
+        Cow::Borrowed(ProtocolVersion::known_up_to(&ProtocolVersion::V_2025_11_25))
+    }
+
     async fn initialize(
         &self,
         request: InitializeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, ErrorData> {
         context.peer.set_peer_info(request.clone());
+        // Learn the broker's relay setting first (bounded wait): capabilities
+        // are read by Claude Code only now.
+        self.session.relay.decide().await;
         let mut result = self.negotiate_initialize(&request)?;
+        // Only Claude Code listens for channels: other clients are told to
+        // read their mail with the tools.
         if !has_channels(&request.client_info.name) {
             result.instructions = Some(TOOL_INSTRUCTIONS.to_string());
         }
         Ok(result)
     }
 
-    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
-        // Newer revisions have no initialize handshake and cannot carry channel
-        // notifications (CHANNELS.md): negotiate 2025-11-25 at most.
-        Cow::Borrowed(ProtocolVersion::known_up_to(&ProtocolVersion::V_2025_11_25))
+    async fn on_custom_notification(
+        &self,
+        notification: CustomNotification,
+        _ctx: NotificationContext<RoleServer>,
+    ) {
+        if notification.method == claude_peers_proto::permissions::REQUEST_METHOD {
+            self.session.relay.request(notification.params);
+        }
     }
 
     async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {

@@ -624,6 +624,10 @@ pub struct Health {
     /// Database path (only for the operator).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db: Option<String>,
+    /// Whether the broker relays sessions' permission prompts to the operator
+    /// (`--permission-relay`); MCP servers read it before answering `initialize`.
+    #[serde(default)]
+    pub permission_relay: bool,
 }
 
 /// An isolation group with its members.

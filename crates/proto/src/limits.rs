@@ -124,3 +124,40 @@ pub const PIN_PREVIEW_CHARS: usize = 60;
 pub const TITLE_PREVIEW_CHARS: usize = 120;
 /// Characters of a longer text (claim, action, decision value) shown in audit entries.
 pub const TEXT_PREVIEW_CHARS: usize = 200;
+
+// The human's side: permission relay, the "needs you" lane, notifications.
+
+/// Longest permission request id (Claude Code sends five letters), in bytes.
+pub const MAX_PERMISSION_REQUEST_ID_BYTES: usize = 64;
+/// Longest tool name of a permission request, in bytes.
+pub const MAX_PERMISSION_TOOL_BYTES: usize = 128;
+/// Longest description of a permission request, in bytes.
+pub const MAX_PERMISSION_DESCRIPTION_BYTES: usize = 2_000;
+/// Longest input preview of a permission request (the client cuts at 200 characters), in bytes.
+pub const MAX_PERMISSION_PREVIEW_BYTES: usize = 2_000;
+/// Pending permission requests one session may have at once (older ones are dropped).
+pub const MAX_PENDING_PERMISSIONS_PER_PEER: usize = 32;
+/// Default time a permission request waits in the lane before it expires (the
+/// terminal prompt still works; a request answered in the terminal leaves the
+/// lane at the latest then).
+pub const DEFAULT_PERMISSION_TIMEOUT_MS: i64 = 10 * 60_000;
+/// How long the MCP server waits, while answering `initialize`, to learn from
+/// the broker whether the permission relay is on.
+pub const RELAY_PROBE_WAIT_MS: u64 = 3_000;
+/// Default time a message may stay unread by a recipient that is not connected
+/// before it shows in the "needs you" lane as unreachable mail (and its sender is told).
+pub const DEFAULT_UNREACHABLE_AFTER_MS: i64 = 5 * 60_000;
+/// Most items of each kind the "needs you" lane lists.
+pub const MAX_NEEDS_YOU_PER_KIND: u32 = 100;
+/// Default window in which new "needs you" items share one webhook notification.
+pub const DEFAULT_NOTIFY_COALESCE_MS: u64 = 3_000;
+/// Default time one webhook POST may take before it counts as failed.
+pub const DEFAULT_NOTIFY_TIMEOUT_MS: u64 = 5_000;
+/// Attempts per webhook notification (the first one and the retries).
+pub const NOTIFY_ATTEMPTS: u32 = 4;
+/// Wait before the first retry of a webhook POST (doubled each time).
+pub const NOTIFY_RETRY_BASE_MS: u64 = 500;
+/// Notifications waiting to be sent; more are dropped (the broker never waits on the webhook).
+pub const NOTIFY_QUEUE: usize = 256;
+/// Items named in one webhook notification (the count covers all of them).
+pub const NOTIFY_MAX_ITEMS: usize = 10;

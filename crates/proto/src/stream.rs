@@ -12,6 +12,10 @@ use crate::api::{DeliveryState, GroupView, HeldChain, MessageView, Party, PeerVi
 use crate::coord::{
     ActiveFilesView, ApprovalView, DecisionView, ProposalView, TaskView, VerificationView,
 };
+use crate::needs_you::NeedsYouItem;
+use crate::permissions::{
+    PermissionDecision, PermissionOutcome, PermissionRequest, PermissionView,
+};
 
 /// Broker → client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,6 +41,9 @@ pub enum ServerFrame {
     Event { event: Box<Event> },
     /// The broker is stopping. `stay_down`: do not start a new one by yourself.
     Shutdown { reason: String, stay_down: bool },
+    /// The operator answered one of this session's permission requests (peer
+    /// streams only): write it to Claude Code as `notifications/claude/channel/permission`.
+    PermissionDecision { decision: PermissionDecision },
 }
 
 /// Client → broker.
@@ -52,6 +59,9 @@ pub enum ClientFrame {
     },
     /// The peer is composing (shown as a typing indicator on the dashboard).
     Typing,
+    /// Claude Code asked this session's person for permission to use a tool;
+    /// relay it to the operator (ignored unless the broker's relay is on).
+    PermissionRequest { request: PermissionRequest },
 }
 
 /// A change, as pushed to the dashboard and `claude-peers watch`.
@@ -99,6 +109,16 @@ pub enum Event {
     Approval { approval: Box<ApprovalView> },
     /// Active files changed: every peer's current list (replaces the previous one).
     ActiveFiles { active_files: Vec<ActiveFilesView> },
+    /// A session asks the operator for permission to use a tool.
+    Permission { permission: Box<PermissionView> },
+    /// Something new waits on the person that no other event announces
+    /// (unreachable mail), or the lane changed (messages marked read, mail dismissed).
+    NeedsYou { item: Option<Box<NeedsYouItem>> },
+    /// A permission request left the lane (answered, expired, session ended).
+    PermissionGone {
+        id: String,
+        outcome: PermissionOutcome,
+    },
     /// The loop guard held a message: the chain as it stands now.
     Held { chain: HeldChain },
     /// The operator released a held chain; its messages were delivered.

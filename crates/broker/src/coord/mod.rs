@@ -6,6 +6,7 @@
 pub mod approvals;
 pub mod decisions;
 pub mod files;
+pub mod needs_you;
 pub mod proposals;
 pub mod record;
 pub mod report;

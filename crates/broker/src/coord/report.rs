@@ -333,7 +333,10 @@ pub fn markdown(
             group: filter.clone(),
             ..Default::default()
         },
-    )?;
+    )?
+    .into_iter()
+    .filter(|e| matches!(filter, GroupFilter::All) || !audit::operator_only(&e.action))
+    .collect();
     if !activity.is_empty() {
         md.push_str("\n## Recent Activity\n\n");
         for e in &activity {

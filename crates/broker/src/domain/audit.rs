@@ -36,6 +36,12 @@ pub fn record(
     Ok(())
 }
 
+/// Actions only the operator may see (a session's permission prompts and the
+/// operator's answers): views built for peers leave them out.
+pub fn operator_only(action: &str) -> bool {
+    action.starts_with("permission.")
+}
+
 /// One audit entry as the API shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditEntry {

@@ -9,6 +9,7 @@ pub mod loops;
 pub mod membership;
 pub mod messages;
 pub mod peers;
+pub mod permissions;
 pub mod rules;
 pub mod search;
 pub mod sessions;

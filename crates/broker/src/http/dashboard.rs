@@ -48,6 +48,7 @@ const ASSETS: &[Asset] = &[
     asset!("compose.js", JS),
     asset!("palette.js", JS),
     asset!("translate.js", JS),
+    asset!("needs.js", JS),
     asset!("threads.js", JS),
 ];
 

@@ -15,6 +15,7 @@ use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use claude_peers_proto::limits::{MAX_BODY_BYTES, STREAM_PING_MS};
+use claude_peers_proto::permissions::PermissionOutcome;
 use claude_peers_proto::stream::{ClientFrame, ServerFrame};
 use claude_peers_proto::{ApiError, ErrorCode, VERSION};
 use tokio::sync::broadcast::error::RecvError;
@@ -93,7 +94,10 @@ async fn peer_stream(state: AppState, mut socket: WebSocket, id: String) -> Resu
         session_id: state.hub().session(),
         version: VERSION.into(),
     };
-    let result = pump(&state, &mut socket, &id, &conn, hello).await;
+    let mut answers = state.shared.permissions.attach(&id, conn.id);
+    let result = pump(&state, &mut socket, &id, &conn, hello, &mut answers).await;
+    let left = state.shared.permissions.detach(&id, conn.id);
+    crate::http::routes::permissions::gone(&state, left, PermissionOutcome::SessionEnded);
 
     let now = claude_peers_proto::time::now_ms();
     if state.hub().disconnect(&id, conn.id, now) {
@@ -114,6 +118,7 @@ async fn pump(
     id: &str,
     conn: &crate::runtime::hub::Connection,
     hello: ServerFrame,
+    answers: &mut tokio::sync::mpsc::UnboundedReceiver<ServerFrame>,
 ) -> Result<()> {
     send(socket, &hello).await?;
     let mut cursor = 0i64;
@@ -149,6 +154,7 @@ async fn pump(
         }
         tokio::select! {
             _ = conn.wake.notified() => {}
+            Some(frame) = answers.recv() => send(socket, &frame).await?,
             _ = conn.kick.notified() => {
                 if state.stay_down.load(std::sync::atomic::Ordering::Relaxed) || state.shutting_down() {
                     let _ = send(socket, &shutdown_frame(state)).await;
@@ -197,6 +203,9 @@ async fn handle_frame(state: &AppState, id: &str, text: &str) {
             }
         }
         Ok(ClientFrame::Typing) => state.hub().typing(id, claude_peers_proto::time::now_ms()),
+        Ok(ClientFrame::PermissionRequest { request }) => {
+            crate::http::routes::permissions::relay_request(state, id, request).await
+        }
         Err(e) => tracing::warn!(peer = %id, error = %e, "ignoring a malformed stream frame"),
     }
 }

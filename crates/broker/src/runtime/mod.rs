@@ -2,10 +2,12 @@
 //!
 //! [`store`] (SQLite, one writer thread, effects applied after commit),
 //! [`hub`] (presence, wake-ups, event fan-out, token cache), [`ids`],
-//! [`ratelimit`], [`singleton`] (one broker per database).
+//! [`ratelimit`], [`singleton`] (one broker per database), [`notify`] (the
+//! webhook for new "needs you" items).
 
 pub mod hub;
 pub mod ids;
+pub mod notify;
 pub mod ratelimit;
 pub mod reach;
 pub mod singleton;

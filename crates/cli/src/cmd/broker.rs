@@ -86,6 +86,30 @@ pub struct BrokerArgs {
         hide_env_values = true
     )]
     translate_key: Option<String>,
+    /// Relay sessions' permission prompts to the operator (dashboard,
+    /// `claude-peers permissions`): MCP servers started while it is on ask
+    /// Claude Code for them. Off by default.
+    #[arg(long = "permission-relay", env = "CLAUDE_PEERS_PERMISSION_RELAY", value_parser = parse_flag, default_value = "0", num_args = 0..=1, default_missing_value = "1")]
+    permission_relay: bool,
+    /// Milliseconds a relayed permission request waits for the operator before
+    /// it leaves the lane (the terminal prompt still works).
+    #[arg(long = "permission-timeout-ms", env = "CLAUDE_PEERS_PERMISSION_TIMEOUT_MS", default_value_t = limits::DEFAULT_PERMISSION_TIMEOUT_MS)]
+    permission_timeout_ms: i64,
+    /// Milliseconds a direct message may stay unread by a peer that is not
+    /// connected before it shows as unreachable in the "needs you" lane (its
+    /// sender is told once).
+    #[arg(long = "unreachable-after-ms", env = "CLAUDE_PEERS_UNREACHABLE_AFTER_MS", default_value_t = limits::DEFAULT_UNREACHABLE_AFTER_MS)]
+    unreachable_after_ms: i64,
+    /// Webhook for new "needs you" items: a small JSON POST ({"text", "content",
+    /// "title", "count", "items"}) that ntfy, Slack and Discord accept. http:// only.
+    #[arg(long = "notify-url", env = "CLAUDE_PEERS_NOTIFY_URL")]
+    notify_url: Option<String>,
+    /// Milliseconds in which new items share one webhook notification.
+    #[arg(long = "notify-coalesce-ms", env = "CLAUDE_PEERS_NOTIFY_COALESCE_MS", default_value_t = limits::DEFAULT_NOTIFY_COALESCE_MS)]
+    notify_coalesce_ms: u64,
+    /// Milliseconds one webhook POST may take before it is retried.
+    #[arg(long = "notify-timeout-ms", env = "CLAUDE_PEERS_NOTIFY_TIMEOUT_MS", default_value_t = limits::DEFAULT_NOTIFY_TIMEOUT_MS)]
+    notify_timeout_ms: u64,
     /// Set when an MCP server started this broker.
     #[arg(long, hide = true)]
     spawned: bool,
@@ -147,6 +171,27 @@ pub async fn run(g: &Global, a: BrokerArgs) -> Result<()> {
         active_files_ttl_ms: a.active_files_ttl_ms.max(1_000),
     };
     config.spawned = a.spawned;
+    config.permission_relay = a.permission_relay;
+    if a.permission_timeout_ms < 1_000 {
+        anyhow::bail!(
+            "--permission-timeout-ms must be at least 1000 (got {})",
+            a.permission_timeout_ms
+        );
+    }
+    config.permission_timeout_ms = a.permission_timeout_ms;
+    config.unreachable_after_ms = a.unreachable_after_ms.max(0);
+    if let Some(url) = a.notify_url.filter(|u| !u.trim().is_empty()) {
+        if !url.starts_with("http://") {
+            anyhow::bail!(
+                "--notify-url must be an http:// URL (got {url:?}): the broker has no TLS built in; point it at a self-hosted ntfy or a local forwarder (see the README, Notifications)"
+            );
+        }
+        config.notify = Some(claude_peers_broker::runtime::notify::NotifyConfig {
+            url,
+            coalesce: std::time::Duration::from_millis(a.notify_coalesce_ms),
+            timeout: std::time::Duration::from_millis(a.notify_timeout_ms.max(100)),
+        });
+    }
     config.translate_url = a.translate_url.filter(|u| !u.trim().is_empty());
     config.translate_key = a.translate_key.filter(|k| !k.is_empty());
     if let Some(u) = &config.translate_url

@@ -206,6 +206,16 @@ async fn broker_gates(ctx: &Ctx, gates: &mut Gates) {
         ),
     );
 
+    // Whether the broker relays permission prompts (informational: off is the default).
+    gates.pass(
+        "permission relay",
+        if health.permission_relay {
+            "on: sessions started from now on send their permission prompts to the dashboard and `claude-peers permissions`".to_string()
+        } else {
+            "off (the default): to answer permission prompts from the dashboard, start the broker with --permission-relay (CLAUDE_PEERS_PERMISSION_RELAY=1)".to_string()
+        },
+    );
+
     // The port is owned by our broker, serving this database.
     let theirs = full.as_ref().and_then(|h| h.db.clone());
     match (&full, theirs) {

@@ -85,13 +85,18 @@ pub async fn status(ctx: &Ctx) -> Result<()> {
         return Ok(());
     }
     println!(
-        "Broker: {} (version {}, up {}s), {} peer(s)\nURL: {}\nDatabase: {}",
+        "Broker: {} (version {}, up {}s), {} peer(s)\nURL: {}\nDatabase: {}\nPermission relay: {}",
         health.status,
         health.version,
         health.uptime_ms / 1000,
         peers.len(),
         ctx.endpoint.base_url(),
-        ctx.endpoint.db.display()
+        ctx.endpoint.db.display(),
+        if health.permission_relay {
+            "on (claude-peers permissions)"
+        } else {
+            "off"
+        }
     );
     if !peers.is_empty() {
         println!("\n{}", table::render(HEADER, &peer_rows(&peers)));

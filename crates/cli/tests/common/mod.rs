@@ -503,6 +503,25 @@ impl Mcp {
         }
     }
 
+    /// The next notification with `method` within `timeout` (others are kept).
+    pub async fn notification(&mut self, method: &str, timeout: Duration) -> Option<Value> {
+        if let Some(pos) = self
+            .notifications
+            .iter()
+            .position(|n| n["method"] == method)
+        {
+            return self.notifications.remove(pos);
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(v)) if v["method"] == method => return Some(v),
+                Ok(Some(v)) => self.notifications.push_back(v),
+                _ => return None,
+            }
+        }
+    }
+
     /// Every channel notification arriving within `window`.
     pub async fn drain_channel(&mut self, window: Duration) -> Vec<Value> {
         let mut out = Vec::new();

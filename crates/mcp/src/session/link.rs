@@ -139,7 +139,10 @@ impl Session {
     async fn connect(&self) -> Result<Stream, String> {
         if self.stay_down.load(Ordering::Relaxed) {
             match probe(&self.opts.endpoint).await {
-                Probe::Ours(_) => self.stay_down.store(false, Ordering::Relaxed),
+                Probe::Ours(h) => {
+                    self.relay.learned(h.permission_relay);
+                    self.stay_down.store(false, Ordering::Relaxed)
+                }
                 _ => {
                     return Err(
                         "the broker was stopped on purpose; waiting for it to come back".into(),
@@ -147,7 +150,8 @@ impl Session {
                 }
             }
         } else {
-            ensure_broker(&self.opts.endpoint, &self.opts.exe).await?;
+            let h = ensure_broker(&self.opts.endpoint, &self.opts.exe).await?;
+            self.relay.learned(h.permission_relay);
         }
         let (client, me) = self.register().await?;
         eprint!("\x1b]0;{}\x07", me.name);
@@ -186,8 +190,10 @@ impl Session {
         let (mut reader, mut writer) = stream.split();
         let acks = self.ack_rx.clone();
         let typing = self.typing.clone();
+        let out = self.relay.out_rx.clone();
         let writer_task = tokio::spawn(async move {
             let mut rx = acks.lock().await;
+            let mut out = out.lock().await;
             // An ack of another rung waits for the next frame.
             let mut held: Option<(i64, Option<Rung>)> = None;
             loop {
@@ -208,6 +214,7 @@ impl Session {
                         ClientFrame::Delivered { ids, rung }
                     }
                     _ = typing.notified() => ClientFrame::Typing,
+                    Some(frame) = out.recv() => frame,
                 };
                 if writer.send(&frame).await.is_err() {
                     break;
@@ -215,11 +222,15 @@ impl Session {
             }
             writer.close().await;
         });
+        self.relay.resend();
         loop {
             match reader.next().await {
                 Incoming::Frame(ServerFrame::Hello { peer: Some(p), .. }) => self.set_me(*p),
                 Incoming::Frame(ServerFrame::Message { message, shown }) => {
                     self.receive(*message, shown)
+                }
+                Incoming::Frame(ServerFrame::PermissionDecision { decision }) => {
+                    self.write_permission_answer(decision).await
                 }
                 Incoming::Frame(ServerFrame::Shutdown { stay_down, reason }) => {
                     tracing::info!(%reason, stay_down, "the broker is stopping");
@@ -231,6 +242,22 @@ impl Session {
             }
         }
         writer_task.abort();
+    }
+
+    /// Write the operator's answer to a permission request into the session.
+    async fn write_permission_answer(
+        &self,
+        d: claude_peers_proto::permissions::PermissionDecision,
+    ) {
+        let (Some(n), Some(peer)) = (self.relay.answer(d), self.mcp.get()) else {
+            return;
+        };
+        if let Err(e) = peer
+            .send_notification(rmcp::model::ServerNotification::CustomNotification(n))
+            .await
+        {
+            tracing::warn!(error = %e, "cannot write a permission answer to Claude Code");
+        }
     }
 
     /// A message for this peer: push it, unless the session was shown it

@@ -92,6 +92,8 @@ pub struct Session {
     /// Our credentials slot (None if the directory is unusable).
     claim: Option<credentials::Claim>,
     parent_pid: u32,
+    /// The permission relay (see [`crate::permission`]).
+    pub relay: crate::permission::Relay,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -140,6 +142,7 @@ impl Session {
             last_typing: Mutex::new(None),
             claim,
             parent_pid,
+            relay: Default::default(),
         })
     }
 

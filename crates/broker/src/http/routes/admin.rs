@@ -83,6 +83,7 @@ async fn health(
         uptime_ms: state.started.elapsed().as_millis() as u64,
         pid: op.then(std::process::id),
         db: op.then(|| state.config().db.display().to_string()),
+        permission_relay: state.config().permission_relay,
     }))
 }
 

@@ -10,7 +10,9 @@ pub mod files;
 pub mod group_message;
 pub mod groups;
 pub mod messages;
+pub mod needs_you;
 pub mod peers;
+pub mod permissions;
 pub mod proposals;
 pub mod reach;
 pub mod reports;
@@ -63,6 +65,8 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::routes())
         .merge(group_message::routes())
         .merge(translate::routes())
+        .merge(permissions::routes())
+        .merge(needs_you::routes())
         .merge(reach::routes())
         .route("/v1/stream", get(crate::http::stream::handler))
         .merge(crate::http::dashboard::routes())

@@ -1,0 +1,361 @@
+//! The "needs you" lane: everything waiting on the person, gathered from the
+//! features that own it (permission requests, approvals, verifications,
+//! proposals, messages to the operator) plus the one thing only this module
+//! knows: **unreachable mail**, a direct message its recipient has not read for
+//! longer than the threshold while not connected. Its sender is told once (a
+//! message from the broker), so agents stop waiting silently. What the operator
+//! has marked read or dismissed is kept in `kv`.
+
+use std::sync::Arc;
+
+use claude_peers_proto::api::{Party, PartyKind};
+use claude_peers_proto::coord::{
+    ApprovalStatus, ApprovalView, ProposalStatus, ProposalView, VerificationStatus,
+    VerificationView,
+};
+use claude_peers_proto::needs_you::{ItemKind, NeedsYouItem};
+use claude_peers_proto::time::rfc3339;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::coord::{GroupFilter, preview, record};
+use crate::domain::context::Shared;
+use crate::domain::messages::{self, Post, Sender, To};
+use crate::domain::peers;
+use crate::error::Result;
+use crate::runtime::store::Tx;
+
+/// `kv` key: the operator has seen messages up to this id.
+const READ_UPTO_KEY: &str = "operator_read_upto";
+/// `kv` key prefix of unreachable mail: `unreachable:<message id>:<recipient id>`,
+/// value `told` (the sender was told) or `dismissed` (the operator took it out).
+const UNREACHABLE_PREFIX: &str = "unreachable:";
+/// Characters of a detail's preview in titles.
+const TITLE_PREVIEW: usize = 80;
+
+fn kind_from(s: &str) -> PartyKind {
+    PartyKind::parse_or_system(s)
+}
+
+/// A direct message unread by a recipient that is not connected.
+#[derive(Debug, Clone)]
+pub struct Unreachable {
+    pub message_id: i64,
+    pub recipient: Party,
+    pub from: Party,
+    pub text: String,
+    pub sent_at: i64,
+    /// `None`: nobody has been told yet.
+    pub mark: Option<String>,
+}
+
+impl Unreachable {
+    fn key(&self) -> String {
+        format!(
+            "{UNREACHABLE_PREFIX}{}:{}",
+            self.message_id, self.recipient.id
+        )
+    }
+
+    pub fn item(&self) -> NeedsYouItem {
+        NeedsYouItem {
+            kind: ItemKind::UnreachableMail,
+            id: self.message_id.to_string(),
+            title: format!(
+                "{} has not read {}'s message: {}",
+                self.recipient.name,
+                self.from.name,
+                preview(&self.text, TITLE_PREVIEW)
+            ),
+            detail: self.text.clone(),
+            from: self.from.clone(),
+            to: Some(self.recipient.clone()),
+            at: rfc3339(self.sent_at),
+            resolve: format!(
+                "{} is not connected: resume that session, or dismiss (claude-peers inbox dismiss {} {})",
+                self.recipient.name, self.message_id, self.recipient.id
+            ),
+        }
+    }
+}
+
+/// Unread direct messages older than `after_ms` whose recipient is not in
+/// `connected`, newest first (dismissed ones left out).
+pub fn unreachable(
+    conn: &Connection,
+    connected: &[String],
+    now: i64,
+    after_ms: i64,
+    limit: u32,
+) -> Result<Vec<Unreachable>> {
+    let connected = serde_json::to_string(connected).unwrap_or_else(|_| "[]".into());
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.message_id, d.recipient_id, d.recipient_name, m.from_kind, m.from_id, m.from_name,
+                m.text, m.sent_at,
+                (SELECT value FROM kv WHERE key = ?4 || d.message_id || ':' || d.recipient_id)
+         FROM deliveries d JOIN messages m ON m.id = d.message_id
+         WHERE d.state < 2 AND m.sent_at <= ?1 AND m.to_kind = 'peer' AND m.from_kind != 'system'
+           AND d.recipient_id NOT IN (SELECT value FROM json_each(?2))
+         ORDER BY d.message_id DESC LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(
+        params![now - after_ms, connected, limit, UNREACHABLE_PREFIX],
+        |r| {
+            Ok(Unreachable {
+                message_id: r.get(0)?,
+                recipient: Party {
+                    kind: PartyKind::Peer,
+                    id: r.get(1)?,
+                    name: r.get(2)?,
+                },
+                from: Party {
+                    kind: kind_from(&r.get::<_, String>(3)?),
+                    id: r.get(4)?,
+                    name: r.get(5)?,
+                },
+                text: r.get(6)?,
+                sent_at: r.get(7)?,
+                mark: r.get(8)?,
+            })
+        },
+    )?;
+    let all: Vec<Unreachable> = rows.collect::<rusqlite::Result<_>>()?;
+    Ok(all
+        .into_iter()
+        .filter(|u| u.mark.as_deref() != Some("dismissed"))
+        .collect())
+}
+
+/// Tell the sender of each not-yet-told unreachable mail, once. Returns the
+/// items that are new in the lane.
+pub fn tell_senders(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    found: &[Unreachable],
+) -> Result<Vec<NeedsYouItem>> {
+    let mut new = Vec::new();
+    for u in found.iter().filter(|u| u.mark.is_none()) {
+        let inserted = t
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO kv (key, value) VALUES (?1, 'told')")?
+            .execute([u.key()])?;
+        if inserted == 0 {
+            continue;
+        }
+        new.push(u.item());
+        if u.from.kind != PartyKind::Peer {
+            continue;
+        }
+        let Some(sender) = peers::get(t.conn, &u.from.id)?.filter(|p| p.removed_at.is_none())
+        else {
+            continue;
+        };
+        let minutes = ((t.now - u.sent_at) / 60_000).max(1);
+        let text = format!(
+            "Your message #{} to {} has not been read for {minutes} minute{} and {} is not connected. \
+             It stays queued and is delivered if {} comes back; do not wait for an answer. \
+             The person running the sessions has been told.",
+            u.message_id,
+            u.recipient.name,
+            if minutes == 1 { "" } else { "s" },
+            u.recipient.name,
+            u.recipient.name
+        );
+        messages::post(
+            t,
+            sh,
+            Post {
+                from: Sender::System,
+                to: To::Peer(&sender),
+                text,
+                msg_type: None,
+                metadata: None,
+                context: None,
+            },
+        )?;
+    }
+    Ok(new)
+}
+
+/// The operator took an unreachable mail out of the lane.
+pub fn dismiss(t: &mut Tx<'_>, message_id: i64, recipient: &str) -> Result<()> {
+    t.conn
+        .prepare_cached("INSERT OR REPLACE INTO kv (key, value) VALUES (?1, 'dismissed')")?
+        .execute([format!("{UNREACHABLE_PREFIX}{message_id}:{recipient}")])?;
+    Ok(())
+}
+
+/// The operator has seen messages up to `upto`.
+pub fn mark_read(t: &mut Tx<'_>, upto: i64) -> Result<()> {
+    t.conn
+        .prepare_cached(
+            "INSERT INTO kv (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)",
+        )?
+        .execute(params![READ_UPTO_KEY, upto])?;
+    Ok(())
+}
+
+/// Forget marks of messages that no longer exist (retention).
+pub fn forget_marks(t: &mut Tx<'_>) -> Result<usize> {
+    Ok(t.conn
+        .prepare_cached(
+            "DELETE FROM kv WHERE key GLOB 'unreachable:*' AND NOT EXISTS (
+               SELECT 1 FROM messages m
+               WHERE m.id = CAST(substr(key, 13, instr(substr(key, 13), ':') - 1) AS INTEGER))",
+        )?
+        .execute([])?)
+}
+
+/// Messages to the operator not marked read, newest first.
+fn operator_messages(conn: &Connection, limit: u32) -> Result<Vec<NeedsYouItem>> {
+    let upto: i64 = conn
+        .query_row(
+            "SELECT value FROM kv WHERE key = ?1",
+            [READ_UPTO_KEY],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, from_kind, from_id, from_name, text, sent_at, to_id FROM messages
+         WHERE to_kind = 'operator' AND id > ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![upto, limit], |r| {
+        let id: i64 = r.get(0)?;
+        let from = Party {
+            kind: kind_from(&r.get::<_, String>(1)?),
+            id: r.get(2)?,
+            name: r.get(3)?,
+        };
+        let text: String = r.get(4)?;
+        Ok(NeedsYouItem {
+            kind: ItemKind::Message,
+            id: id.to_string(),
+            title: format!("{} wrote: {}", from.name, preview(&text, TITLE_PREVIEW)),
+            detail: text,
+            to: None,
+            at: rfc3339(r.get(5)?),
+            resolve: format!(
+                "reply (claude-peers send {} …) and mark read (claude-peers inbox read {id})",
+                from.name
+            ),
+            from,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Everything waiting on the operator, newest first. `permissions` are the
+/// pending permission requests (kept in memory by the relay).
+pub fn collect(
+    conn: &Connection,
+    sh: &Shared,
+    permissions: Vec<claude_peers_proto::permissions::PermissionView>,
+    connected: &[String],
+    now: i64,
+    limit: u32,
+) -> Result<Vec<NeedsYouItem>> {
+    let session = sh.hub.session();
+    let mut items: Vec<NeedsYouItem> = permissions
+        .into_iter()
+        .map(|p| NeedsYouItem {
+            kind: ItemKind::Permission,
+            title: format!("{} asks to use {}", p.peer.name, p.tool_name),
+            detail: if p.input_preview.is_empty() {
+                p.description.clone()
+            } else {
+                format!("{}\n{}", p.description, p.input_preview)
+            },
+            from: p.peer.clone(),
+            to: None,
+            at: p.created_at.clone(),
+            resolve: format!("claude-peers permissions allow {} (or deny {})", p.id, p.id),
+            id: p.id,
+        })
+        .collect();
+    for a in record::query::<ApprovalView>(
+        conn,
+        &GroupFilter::All,
+        &session,
+        Some(ApprovalStatus::Pending),
+        limit,
+    )?
+    .into_iter()
+    .filter(|a| a.approver.kind == PartyKind::Operator)
+    {
+        items.push(NeedsYouItem {
+            kind: ItemKind::Approval,
+            title: format!(
+                "{} asks your approval: {}",
+                a.requester.name,
+                preview(&a.action, TITLE_PREVIEW)
+            ),
+            detail: a.action.clone(),
+            from: a.requester.clone(),
+            to: None,
+            at: a.created_at.clone(),
+            resolve: "approve or reject it in the dashboard".into(),
+            id: a.id,
+        });
+    }
+    for v in record::query::<VerificationView>(
+        conn,
+        &GroupFilter::All,
+        &session,
+        Some(VerificationStatus::Pending),
+        limit,
+    )?
+    .into_iter()
+    .filter(|v| v.verifier.kind == PartyKind::Operator)
+    {
+        items.push(NeedsYouItem {
+            kind: ItemKind::Verification,
+            title: format!(
+                "{} asks you to verify: {}",
+                v.requester.name,
+                preview(&v.claim, TITLE_PREVIEW)
+            ),
+            detail: v.claim.clone(),
+            from: v.requester.clone(),
+            to: None,
+            at: v.created_at.clone(),
+            resolve: "answer it (verified or failed) in the dashboard".into(),
+            id: v.id,
+        });
+    }
+    for p in record::query::<ProposalView>(
+        conn,
+        &GroupFilter::All,
+        &session,
+        Some(ProposalStatus::Open),
+        limit,
+    )?
+    .into_iter()
+    .filter(|p| !p.votes.iter().any(|v| v.voter.kind == PartyKind::Operator))
+    {
+        items.push(NeedsYouItem {
+            kind: ItemKind::Proposal,
+            title: format!(
+                "{} proposes: {}",
+                p.author.name,
+                preview(&p.title, TITLE_PREVIEW)
+            ),
+            detail: p.description.clone(),
+            from: p.author.clone(),
+            to: None,
+            at: p.created_at.clone(),
+            resolve: "vote on it in the dashboard".into(),
+            id: p.id,
+        });
+    }
+    items.extend(operator_messages(conn, limit)?);
+    items.extend(
+        unreachable(conn, connected, now, sh.config.unreachable_after_ms, limit)?
+            .iter()
+            .map(Unreachable::item),
+    );
+    // RFC 3339 times of one format sort as text.
+    items.sort_by(|a, b| b.at.cmp(&a.at));
+    Ok(items)
+}

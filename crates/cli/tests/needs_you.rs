@@ -1,0 +1,205 @@
+//! The "needs you" lane end to end: a permission prompt, an open proposal, a
+//! message to the person and unreachable mail all show in `GET /v1/needs-you`
+//! and `claude-peers inbox`, newest first; each is resolved by its action; the
+//! sender of unreachable mail is told once; only the operator sees the lane.
+
+#[macro_use]
+mod common;
+
+use std::time::Duration;
+
+use claude_peers_proto::api::SendRequest;
+use claude_peers_proto::coord::CreateProposal;
+use claude_peers_proto::needs_you::ItemKind;
+use claude_peers_proto::permissions::REQUEST_METHOD;
+use common::*;
+use serde_json::json;
+
+async fn kinds(env: &Env) -> Vec<(ItemKind, String)> {
+    env.admin()
+        .needs_you()
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|i| (i.kind, i.id))
+        .collect()
+}
+
+fn send(to: &str, text: &str) -> SendRequest {
+    SendRequest {
+        to: to.into(),
+        text: text.into(),
+        context: None,
+        wait_ms: None,
+        reply_to: None,
+        status: false,
+    }
+}
+
+#[tokio::test]
+async fn everything_waiting_on_the_person_is_in_one_lane() {
+    let env = Env::new();
+    let _b = Broker::start(
+        &env,
+        &["--permission-relay", "--unreachable-after-ms", "300"],
+    )
+    .await;
+    let cwd = env.subdir("a");
+    let mut a = Mcp::start(&env, &cwd).await;
+    // B registered but never connected: mail to it is unreachable.
+    let (b, b_client) = env.register(cwd.to_str().unwrap(), |_| {}).await;
+    assert!(kinds(&env).await.is_empty(), "empty at first");
+
+    // 1. a message from B to the person.
+    let msg = b_client
+        .send(&send("dashboard", "can you look at the CI?"))
+        .await
+        .unwrap();
+    // 2. an open proposal.
+    let prop = b_client
+        .create_proposal(&CreateProposal {
+            title: "switch to tokio".into(),
+            description: "faster".into(),
+            required_votes: None,
+        })
+        .await
+        .unwrap();
+    // 3. mail from A that B cannot read.
+    let r = a
+        .call(
+            "send_message",
+            json!({"to_id": b.peer.id, "message": "please review"}),
+        )
+        .await;
+    assert!(!r.is_error, "{}", r.text);
+    // 4. a permission prompt (newest).
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    a.notify(
+        REQUEST_METHOD,
+        json!({"request_id": "abcde", "tool_name": "Bash", "description": "run tests", "input_preview": "cargo test"}),
+    )
+    .await;
+
+    let mut lane;
+    until!("all four kinds in the lane", {
+        lane = kinds(&env).await;
+        [
+            ItemKind::Message,
+            ItemKind::Proposal,
+            ItemKind::UnreachableMail,
+            ItemKind::Permission,
+        ]
+        .iter()
+        .all(|k| lane.iter().any(|(x, _)| x == k))
+    });
+    let full = env.admin().needs_you().await.unwrap();
+    let times: Vec<&str> = full.items.iter().map(|i| i.at.as_str()).collect();
+    let mut sorted = times.clone();
+    sorted.sort_by(|x, y| y.cmp(x));
+    assert_eq!(times, sorted, "newest first");
+    let unreachable = full
+        .items
+        .iter()
+        .find(|i| i.kind == ItemKind::UnreachableMail)
+        .unwrap();
+    assert_eq!(unreachable.to.as_ref().unwrap().id, b.peer.id);
+    assert_eq!(unreachable.from.name, a.name);
+
+    // The sender is told, once.
+    let is_notice = |n: &serde_json::Value| {
+        n["params"]["content"]
+            .as_str()
+            .is_some_and(|t| t.contains("has not been read") && t.contains(&b.peer.name))
+    };
+    loop {
+        let n = a
+            .channel(WAIT)
+            .await
+            .expect("the sender of unreachable mail is told");
+        if is_notice(&n) {
+            break;
+        }
+    }
+    // A maintenance round (5 s) later, no second notice.
+    let later = a.drain_channel(Duration::from_secs(6)).await;
+    assert!(!later.iter().any(is_notice), "told only once: {later:?}");
+
+    // The CLI shows the same lane, with what resolves each item.
+    let (ok, out, err) = env.cli(&["inbox"]).await;
+    assert!(ok, "{err}");
+    for needle in [
+        "permission",
+        "proposal",
+        "message",
+        "unreachable mail",
+        "permissions allow",
+    ] {
+        assert!(out.contains(needle), "{needle} missing in {out}");
+    }
+    let (ok, out, _) = env.cli(&["inbox", "--json"]).await;
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["items"].as_array().unwrap().len(), lane.len());
+
+    // Each item's action resolves it.
+    let (ok, _, err) = env
+        .cli(&["inbox", "read", &msg.message_id.to_string()])
+        .await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = env
+        .cli(&["inbox", "dismiss", &unreachable.id, &b.peer.id])
+        .await;
+    assert!(ok, "{err}");
+    env.admin()
+        .vote(
+            &prop.id,
+            &claude_peers_proto::coord::CastVote {
+                vote: "approve".into(),
+                reason: None,
+            },
+        )
+        .await
+        .unwrap();
+    let pid = full
+        .items
+        .iter()
+        .find(|i| i.kind == ItemKind::Permission)
+        .unwrap()
+        .id
+        .clone();
+    let (ok, _, err) = env.cli(&["permissions", "deny", &pid]).await;
+    assert!(ok, "{err}");
+    assert!(kinds(&env).await.is_empty(), "{:?}", kinds(&env).await);
+}
+
+#[tokio::test]
+async fn only_the_operator_sees_the_lane() {
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let (_, peer) = env.register("/tmp", |_| {}).await;
+    let http = reqwest::Client::new();
+    let token = peer.token().unwrap().to_string();
+    for (method, path, body) in [
+        (reqwest::Method::GET, "/v1/needs-you", None),
+        (
+            reqwest::Method::POST,
+            "/v1/needs-you/read",
+            Some(json!({"upto": 1})),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/needs-you/dismiss",
+            Some(json!({"message_id": 1, "recipient": "x"})),
+        ),
+    ] {
+        let mut rb = http
+            .request(method.clone(), env.url(path))
+            .bearer_auth(&token);
+        if let Some(b) = &body {
+            rb = rb.json(b);
+        }
+        assert_eq!(rb.send().await.unwrap().status(), 403, "{method} {path}");
+    }
+    assert!(peer.needs_you().await.is_err());
+}

@@ -1,0 +1,100 @@
+// The "needs you" lane and the permission relay in the dashboard: a session's
+// permission prompt shows in the lane at once and is allowed with one click
+// (the MCP server writes the matching answer for Claude Code); messages to the
+// person are marked read; browser notifications are asked for only on a click
+// and a burst of new items becomes one notification.
+
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { World, until, sleep } from "./harness.js";
+
+const REQUEST = "notifications/claude/channel/permission_request";
+const ANSWER = "notifications/claude/channel/permission";
+
+// Records notifications and permission requests; the page counts as hidden.
+const FAKE_NOTIFICATIONS = () => {
+  window.__notes = [];
+  window.__asked = 0;
+  class FakeNotification {
+    constructor(title, opts) { window.__notes.push({ title, body: opts?.body || "" }); }
+    static requestPermission() { window.__asked++; FakeNotification.permission = "granted"; return Promise.resolve("granted"); }
+  }
+  FakeNotification.permission = "default";
+  window.Notification = FakeNotification;
+  Object.defineProperty(Document.prototype, "hidden", { get: () => true, configurable: true });
+};
+
+describe("needs you", () => {
+  const w = new World();
+  let alice, page;
+  const lane = () => w.admin("GET", "/v1/needs-you");
+  // Show the lane (a click on the active panel's rail button would fold the sidebar).
+  const openLane = async () => {
+    const shown = await page.evaluate(() => document.getElementById("panel-needs").classList.contains("active")
+      && document.getElementById("sidebar").dataset.state === "expanded");
+    if (!shown) await page.click('.rail-btn[data-panel="needs"]');
+  };
+
+  before(async () => {
+    await w.startBroker(["--permission-relay"]);
+    alice = await w.peer("alice");
+    page = await w.page({ init: FAKE_NOTIFICATIONS });
+  });
+  after(() => w.close());
+
+  test("notification permission is not asked for on load, only on a click", async () => {
+    await page.locator('.rail-btn[data-panel="needs"]').waitFor();
+    await sleep(300);
+    assert.equal(await page.evaluate(() => window.__asked), 0, "asked on load");
+    await openLane();
+    await page.click("#notify-btn");
+    await until("asked after the click", async () => (await page.evaluate(() => window.__asked)) >= 1);
+    await until("granted", async () => page.evaluate(() => Notification.permission === "granted"));
+  });
+
+  test("a permission prompt is allowed from the dashboard with one click", async () => {
+    await openLane();
+    alice.notify(REQUEST, { request_id: "qwert", tool_name: "Bash", description: "Run the tests", input_preview: '{"command":"cargo test"}' });
+    const card = page.locator('#panel-needs .needs[data-kind="permission"]', { hasText: "alice asks to use Bash" });
+    await card.waitFor({ timeout: 15000 });
+    assert.match(await card.textContent(), /cargo test/);
+    assert.equal(await page.locator('.rail-btn[data-panel="needs"] .rail-badge').textContent(), "1");
+    await card.getByRole("button", { name: /^Allow/ }).click();
+    const n = await alice.waitNote(ANSWER, (p) => p.request_id === "qwert");
+    assert.deepEqual(n.params, { request_id: "qwert", behavior: "allow" });
+    await card.waitFor({ state: "detached" });
+    const audit = await w.admin("GET", "/v1/audit?action=permission.allow");
+    assert.equal(audit[0].actor.id, "dashboard", "the audit log says who answered, and how");
+    assert.equal((await lane()).items.length, 0);
+  });
+
+  test("a burst of new items becomes one browser notification", async () => {
+    const before = await page.evaluate(() => window.__notes.length);
+    for (const id of ["b0001", "b0002", "b0003"]) alice.notify(REQUEST, { request_id: id, tool_name: "Write", description: "Write a file", input_preview: id });
+    await until("three in the lane", async () => (await lane()).items.length === 3);
+    await until("a notification", async () => (await page.evaluate(() => window.__notes.length)) > before);
+    await sleep(3500); // a whole coalescing window: no second notification
+    const notes = await page.evaluate(() => window.__notes);
+    assert.equal(notes.length - before, 1, JSON.stringify(notes));
+    assert.match(notes.at(-1).title, /3 things need you/);
+    // Deny them all from the page.
+    const cards = page.locator('#panel-needs .needs[data-kind="permission"]');
+    for (let left = 3; left > 0; left--) {
+      await cards.first().getByRole("button", { name: /^Deny/ }).click();
+      await until(`${left - 1} cards left`, async () => (await cards.count()) === left - 1);
+    }
+    await until("lane empty", async () => (await lane()).items.length === 0);
+    await until("three denials written", () => alice.notes.filter((n) => n.method === ANSWER && n.params.behavior === "deny").length === 3);
+  });
+
+  test("a message to the person is in the lane until marked read", async () => {
+    const r = await alice.call("send_message", { to_id: "dashboard", message: "Need a decision on the schema" });
+    assert.ok(!r.isError, r.text);
+    const card = page.locator('#panel-needs .needs[data-kind="message"]', { hasText: "Need a decision on the schema" });
+    await card.waitFor();
+    await card.getByRole("button", { name: /^Mark read/ }).click();
+    await card.waitFor({ state: "detached" });
+    assert.equal((await lane()).items.length, 0);
+    assert.deepEqual(page.errors, []);
+  });
+});
