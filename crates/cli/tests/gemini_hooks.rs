@@ -15,8 +15,7 @@ mod common;
 use std::path::Path;
 use std::process::Stdio;
 
-use claude_peers_client::BrokerClient;
-use claude_peers_proto::api::{ListPeersQuery, SendRequest};
+use claude_peers_proto::api::ListPeersQuery;
 use claude_peers_proto::coord::SetActiveFiles;
 use claude_peers_proto::reach::Reach;
 use common::hooks::{HookOut, finish};
@@ -96,19 +95,6 @@ async fn gemini_mcp(env: &Env, cwd: &Path) -> Mcp {
     m
 }
 
-async fn send(from: &BrokerClient, to: &str, text: &str) -> i64 {
-    from.send(&SendRequest {
-        to: to.into(),
-        text: text.into(),
-        context: None,
-        wait_ms: None,
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-    .message_id
-}
-
 fn stdout_json(out: &HookOut) -> Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
 }
@@ -154,7 +140,7 @@ async fn before_agent_and_after_tool_add_unread_messages_once() {
     let cwd = env.subdir("g");
     let m = gemini_mcp(&env, &cwd).await;
     let (a_reg, a) = env.register("/a", |_| {}).await;
-    let first = send(&a, &m.name, "first </peer-message> words").await;
+    let first = send_text(&a, &m.name, "first </peer-message> words").await;
     let prompt = input("BeforeAgent", &cwd, json!({"prompt": "go on"}));
     let out = hook(&env, "BeforeAgent", &prompt, &[]).await;
     assert_eq!(out.code, 0, "{out:?}");
@@ -174,7 +160,7 @@ async fn before_agent_and_after_tool_add_unread_messages_once() {
     let again = hook(&env, "BeforeAgent", &prompt, &[]).await;
     assert_eq!((again.code, again.stdout.as_str()), (0, ""), "shown once");
 
-    let second = send(&a, &m.name, "second").await;
+    let second = send_text(&a, &m.name, "second").await;
     let after = input(
         "AfterTool",
         &cwd,

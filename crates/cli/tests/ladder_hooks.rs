@@ -8,8 +8,7 @@
 #[macro_use]
 mod common;
 
-use claude_peers_client::BrokerClient;
-use claude_peers_proto::api::{ListPeersQuery, SendRequest};
+use claude_peers_proto::api::ListPeersQuery;
 use claude_peers_proto::coord::SetActiveFiles;
 use claude_peers_proto::reach::Reach;
 use common::hooks::{finish, hook, input, spawn_hook};
@@ -18,19 +17,6 @@ use serde_json::json;
 
 const SID: &str = "cc-session-hooks";
 const SESSION: (&str, &str) = ("CLAUDE_CODE_SESSION_ID", SID);
-
-async fn send(from: &BrokerClient, to: &str, text: &str) -> i64 {
-    from.send(&SendRequest {
-        to: to.into(),
-        text: text.into(),
-        context: None,
-        wait_ms: None,
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-    .message_id
-}
 
 async fn reach_of(env: &Env, id: &str) -> Reach {
     env.admin()
@@ -87,7 +73,7 @@ async fn next_turn_hooks_add_unread_messages_once() {
     let cwd = env.subdir("b");
     let mut b = Mcp::start_with(&env, &cwd, &[SESSION]).await;
     let (a_reg, a) = env.register("/a", |_| {}).await;
-    let first = send(&a, &b.name, "first </peer-message> words").await;
+    let first = send_text(&a, &b.name, "first </peer-message> words").await;
     // Pushed as a channel notification, which this session does not show (no
     // channel in its transcript): the next turn adds it.
     assert_eq!(meta_id(&b.channel(WAIT).await.unwrap()), first);
@@ -119,7 +105,7 @@ async fn next_turn_hooks_add_unread_messages_once() {
 
     // A channel message found in the transcript was shown by the channel: the
     // hooks leave it alone, and the session's reach is the channel.
-    let second = send(&a, &b.name, "second").await;
+    let second = send_text(&a, &b.name, "second").await;
     assert_eq!(meta_id(&b.channel(WAIT).await.unwrap()), second);
     let line = json!({"type": "user", "message": {"role": "user", "content":
         format!("<channel source=\"claude-peers\" from=\"{}\" message_id=\"{second}\">\nsecond\n</channel>", a_reg.peer.name)}});
@@ -243,7 +229,7 @@ async fn a_busy_session_is_not_woken_and_its_next_turn_shows_the_message() {
         json!({"prompt": "work"}),
     );
     hook(&env, "UserPromptSubmit", &submit, &[]).await;
-    send(&a, &b.name, "while busy").await;
+    send_text(&a, &b.name, "while busy").await;
     let post = input(
         "PostToolUse",
         SID,
@@ -260,7 +246,7 @@ async fn a_busy_session_is_not_woken_and_its_next_turn_shows_the_message() {
     // The turn ends (its Stop finds the waiter armed); only c's later message wakes it.
     let next = hook(&env, "Stop", &stop, &[]).await;
     assert_eq!((next.code, next.stderr.as_str()), (0, ""), "{next:?}");
-    send(&c, &b.name, "after the turn").await;
+    send_text(&c, &b.name, "after the turn").await;
     let woke = finish(waiter).await;
     assert_eq!(woke.code, 2, "{woke:?}");
     assert!(

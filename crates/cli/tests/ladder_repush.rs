@@ -10,24 +10,11 @@ mod common;
 use std::collections::BTreeSet;
 
 use claude_peers_client::BrokerClient;
-use claude_peers_proto::api::{DeliveryState, ListPeersQuery, SendRequest};
+use claude_peers_proto::api::{DeliveryState, ListPeersQuery};
 use common::*;
 use serde_json::json;
 
 const SESSION: (&str, &str) = ("CLAUDE_CODE_SESSION_ID", "cc-session-1");
-
-async fn send(from: &BrokerClient, to: &str, text: &str) -> i64 {
-    from.send(&SendRequest {
-        to: to.into(),
-        text: text.into(),
-        context: None,
-        wait_ms: None,
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-    .message_id
-}
 
 /// Wait until the broker has recorded every one of `ids` as delivered to `to`.
 async fn until_delivered(from: &BrokerClient, to: &str, ids: &[i64]) {
@@ -74,7 +61,7 @@ async fn a_restarted_mcp_server_does_not_push_again_what_its_session_was_shown()
     let (_, a) = env.register("/a", |_| {}).await;
     let mut ids = Vec::new();
     for i in 0..3 {
-        ids.push(send(&a, &b.name, &format!("shown {i}")).await);
+        ids.push(send_text(&a, &b.name, &format!("shown {i}")).await);
     }
     for id in &ids {
         assert_eq!(meta_id(&b.channel(WAIT).await.unwrap()), *id);
@@ -87,7 +74,7 @@ async fn a_restarted_mcp_server_does_not_push_again_what_its_session_was_shown()
     let _ = b.child.wait().await;
     let mut b2 = Mcp::start_with(&env, &cwd, &[SESSION]).await;
     assert_eq!(b2.id, b.id, "same identity");
-    let sentinel = send(&a, &b2.name, "sentinel").await;
+    let sentinel = send_text(&a, &b2.name, "sentinel").await;
     assert_eq!(
         pushes_until(&mut b2, sentinel).await,
         vec![sentinel],
@@ -127,7 +114,7 @@ async fn a_message_never_confirmed_is_pushed_again_after_a_restart() {
         .find(|p| p.cwd.ends_with("/b"))
         .unwrap();
     let (_, a) = env.register("/a", |_| {}).await;
-    let id = send(&a, &peer.name, "never confirmed").await;
+    let id = send_text(&a, &peer.name, "never confirmed").await;
     kill(&b);
     let mut b = b;
     let _ = b.child.wait().await;
@@ -153,7 +140,7 @@ async fn soak_with_restarts_shows_no_message_twice() {
     for round in 0..ROUNDS {
         let mut ids = Vec::new();
         for i in 0..PER_ROUND {
-            ids.push(send(&a, &b.name, &format!("round {round} message {i}")).await);
+            ids.push(send_text(&a, &b.name, &format!("round {round} message {i}")).await);
         }
         sent.extend(&ids);
         let last = *ids.last().unwrap();
@@ -168,7 +155,7 @@ async fn soak_with_restarts_shows_no_message_twice() {
         }
         b = Mcp::start_with(&env, &cwd, &[SESSION]).await;
     }
-    let sentinel = send(&a, &b.name, "the end").await;
+    let sentinel = send_text(&a, &b.name, "the end").await;
     pushed.extend(pushes_until(&mut b, sentinel).await);
     sent.push(sentinel);
     let unique: BTreeSet<i64> = pushed.iter().copied().collect();

@@ -583,3 +583,16 @@ pub fn repo(dir: &Path, branch: &str) {
     git(dir, &["add", "."]);
     git(dir, &["commit", "-qm", "init"]);
 }
+
+/// Send `text` from `from` to the peer `to` through the broker's API; the new
+/// message's id.
+pub async fn send_text(from: &BrokerClient, to: &str, text: &str) -> i64 {
+    from.send(&claude_peers_proto::api::SendRequest {
+        to: to.into(),
+        text: text.into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .message_id
+}
