@@ -2,13 +2,13 @@
 //!
 //! 1. Latency: a `send_message` tool call written to one MCP server's stdin →
 //!    the channel notification read from another MCP server's stdout.
-//! 2. Throughput: many concurrent senders over HTTP, each send committed to
-//!    SQLite before it is answered.
+//! 2. Throughput: many concurrent senders over HTTP (BENCH_SENDERS, and 16
+//!    connections with the same total), each send committed to SQLite before
+//!    it is answered.
 //! 3. Memory: resident set size of the broker and of one MCP server.
 //! 4. Start-up: spawning `claude-peers mcp` → its `initialize` answer.
-//! 5. The full-text index: throughput with the index and with its trigger
-//!    dropped (the same burst, alternated), then search latency over
-//!    BENCH_SEARCH_MESSAGES messages (operator and one peer, over HTTP).
+//! 5. Search latency over BENCH_SEARCH_MESSAGES messages in the full-text
+//!    index (operator and one peer, over HTTP).
 //!
 //! Knobs (environment): BENCH_MESSAGES (default 2000), BENCH_SENDERS (64),
 //! BENCH_SENDS_PER_SENDER (500), BENCH_STARTS (30), BENCH_SEARCH_MESSAGES
@@ -225,25 +225,6 @@ async fn burst(
         total += t.await.unwrap();
     }
     (total, t0.elapsed())
-}
-
-/// Drop (`false`) or restore (`true`, rebuilding the index) the trigger that
-/// keeps the full-text index, through a second connection to the database.
-fn fts_trigger(db: &Path, on: bool) {
-    let c = rusqlite::Connection::open(db).unwrap();
-    c.busy_timeout(Duration::from_secs(30)).unwrap();
-    if on {
-        c.execute_batch(
-            "CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
-               INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
-             END;
-             INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');",
-        )
-        .unwrap();
-    } else {
-        c.execute_batch("DROP TRIGGER IF EXISTS messages_fts_insert;")
-            .unwrap();
-    }
 }
 
 struct Mcp {
@@ -466,22 +447,15 @@ async fn main() {
     let client_cpu = cpu_time(std::process::id()).saturating_sub(client0);
     let rss_broker_loaded = rss_kib(broker_pid);
 
-    // --- 5. the full-text index: the same burst with and without it, alternated ---
-    let mut with_index = vec![total as f64 / elapsed.as_secs_f64()];
-    let mut without_index = Vec::new();
-    for round in 1..=2 {
-        fts_trigger(&db, false);
-        let (n, d) = burst(&clients, &recipients, per_sender, round * 2).await;
-        without_index.push(n as f64 / d.as_secs_f64());
-        fts_trigger(&db, true);
-        if round == 2 {
-            break;
-        }
-        let (n, d) = burst(&clients, &recipients, per_sender, round * 2 + 1).await;
-        with_index.push(n as f64 / d.as_secs_f64());
-    }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    // The same total over 16 connections (the issue's figure).
+    let sixteen = &clients[..clients.len().min(16)];
+    let per16 = (senders * per_sender).div_ceil(sixteen.len());
+    let cpu16 = cpu_time(broker_pid);
+    let (total16, elapsed16) = burst(sixteen, &recipients, per16, 1).await;
+    let rate16 = total16 as f64 / elapsed16.as_secs_f64();
+    let broker_cpu16 = cpu_time(broker_pid).saturating_sub(cpu16);
 
+    // --- 5. search ---
     // Search over BENCH_SEARCH_MESSAGES messages.
     let want = knob("BENCH_SEARCH_MESSAGES", 100_000);
     let searches = knob("BENCH_SEARCHES", 50);
@@ -556,14 +530,13 @@ async fn main() {
     );
     println!("| MCP server RSS (after the latency run) | {rss_mcp} KiB |");
     println!(
-        "| throughput with the full-text index (mean of {} bursts) | {:.0} sends/s |",
-        with_index.len(),
-        mean(&with_index)
+        "| throughput: {} connections × {per16} durable sends | {rate16:.0} sends/s ({total16} in {:.2} s) |",
+        sixteen.len(),
+        elapsed16.as_secs_f64()
     );
     println!(
-        "| throughput with its trigger dropped (mean of {} bursts) | {:.0} sends/s |",
-        without_index.len(),
-        mean(&without_index)
+        "| … broker CPU per send | {:.1} µs |",
+        broker_cpu16.as_secs_f64() * 1e6 / total16.max(1) as f64
     );
     for (label, q, hits, p50, p99) in &search_rows {
         println!(
