@@ -144,7 +144,15 @@ async fn a_message_sent_by_name_arrives_as_a_channel_notification() {
     }
     assert_eq!(meta["from"], a.name.as_str());
     assert!(!meta["from_id"].as_str().unwrap().is_empty());
-    assert!(meta["sent_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(meta["from_kind"], "peer");
+    assert_eq!(
+        meta["thread_id"], meta["message_id"],
+        "a new message starts its thread"
+    );
+    assert!(
+        meta.get("reply_to").is_none() && meta.get("kind").is_none(),
+        "a direct message that answers nothing says neither: {meta:?}"
+    );
     let id = meta_id(&n);
     assert!(
         r.text.contains(&format!("#{id}")),
