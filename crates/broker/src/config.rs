@@ -115,6 +115,9 @@ pub struct Config {
     pub notify: Option<NotifyConfig>,
     /// Serve HTTPS and WSS with this certificate and key; `None` = plain HTTP.
     pub tls: Option<TlsFiles>,
+    /// Wait for the database instead of refusing it while another broker
+    /// holds it (`--standby`): take over when that broker stops or dies.
+    pub standby: bool,
 }
 
 impl Config {
@@ -141,6 +144,7 @@ impl Config {
             unreachable_after_ms: limits::DEFAULT_UNREACHABLE_AFTER_MS,
             notify: None,
             tls: None,
+            standby: false,
         }
     }
 

@@ -153,7 +153,15 @@ pub async fn start(config: Config) -> Result<Running> {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Internal(format!("cannot create {}: {e}", dir.display())))?;
     }
-    let mut lock = BrokerLock::acquire(&paths)?;
+    let mut lock = if config.standby {
+        tracing::info!(db = %config.db.display(), "standby: waiting until no other broker uses the database");
+        let p = paths.clone();
+        tokio::task::spawn_blocking(move || BrokerLock::wait(&p))
+            .await
+            .map_err(|e| Error::Internal(format!("the lock task failed: {e}")))??
+    } else {
+        BrokerLock::acquire(&paths)?
+    };
     let admin_token = auth::load_or_create_admin_token(&paths.admin_token)?;
 
     let now = now_ms();

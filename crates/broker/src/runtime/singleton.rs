@@ -79,6 +79,22 @@ impl BrokerLock {
         }
     }
 
+    /// Wait until the lock is free, then take it (a standby broker: it
+    /// blocks until the broker holding the database stops or dies).
+    pub fn wait(paths: &StatePaths) -> Result<Self, Error> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&paths.lock)
+            .map_err(|e| Error::Internal(format!("cannot open {}: {e}", paths.lock.display())))?;
+        file.lock()
+            .map_err(|e| Error::Internal(format!("cannot lock {}: {e}", paths.lock.display())))?;
+        Ok(Self { file })
+    }
+
     /// Record the owner (after the port is bound).
     pub fn record(&mut self, port: u16) -> Result<(), Error> {
         let line = format!("{} {port}\n", std::process::id());

@@ -117,6 +117,10 @@ pub struct BrokerArgs {
     /// The private key (PEM) of --tls-cert; needs --tls-cert.
     #[arg(long = "tls-key", env = "CLAUDE_PEERS_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Stand by: if another broker uses the database, wait and take over when
+    /// it stops or dies (instead of refusing to start).
+    #[arg(long, env = "CLAUDE_PEERS_STANDBY", value_parser = parse_flag, default_value = "0", num_args = 0..=1, default_missing_value = "1")]
+    standby: bool,
     /// Set when an MCP server started this broker.
     #[arg(long, hide = true)]
     spawned: bool,
@@ -178,6 +182,7 @@ pub async fn run(g: &Global, a: BrokerArgs) -> Result<()> {
         active_files_ttl_ms: a.active_files_ttl_ms.max(1_000),
     };
     config.spawned = a.spawned;
+    config.standby = a.standby;
     config.permission_relay = a.permission_relay;
     if a.permission_timeout_ms < 1_000 {
         anyhow::bail!(
