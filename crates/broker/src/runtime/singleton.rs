@@ -1,7 +1,8 @@
 //! One broker per database: an exclusive lock on `<db>.lock`, held for the life
 //! of the process (the OS releases it if the broker dies, even by SIGKILL). The
 //! file records the owner's pid and port for the message a second broker prints
-//! and for `kill-broker`.
+//! and for `kill-broker`. A standby broker (`--standby`) waits for the lock
+//! instead ([`BrokerLock::wait`]) and takes over when its holder is gone.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
