@@ -6,13 +6,15 @@
 //!   sessions start at the same moment);
 //! - [`stream`]: open the WebSocket stream with a token;
 //! - [`credentials`]: where an MCP server keeps its peer token between restarts;
-//! - [`reach`]: the delivery ladder's calls (reach facts, injection, the wake waiter).
+//! - [`reach`]: the delivery ladder's calls (reach facts, injection, the wake waiter);
+//! - [`turns`]: who started a session's current turn (the peer-turn guard's record).
 
 pub mod autostart;
 pub mod credentials;
 pub mod http;
 pub mod reach;
 pub mod stream;
+pub mod turns;
 
 pub use http::{BrokerClient, ClientError};
 
