@@ -25,12 +25,32 @@ pub fn conflict_decision() -> &'static str {
     }
 }
 
+/// What the edit guard found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditCheck {
+    /// Not an edit, or nobody else edits the file.
+    Clear,
+    /// Another peer edits it: the reason to give.
+    Conflict(String),
+    /// The broker did not answer (fail open with this line).
+    Failed(String),
+}
+
 pub async fn pre_edit(env: &HookEnv, input: &HookInput) -> Outcome {
+    match check(env, input).await {
+        EditCheck::Clear => Outcome::quiet(),
+        EditCheck::Failed(e) => Outcome::fail_open(e),
+        EditCheck::Conflict(reason) => Outcome::decision(env.client, conflict_decision(), &reason),
+    }
+}
+
+/// Report the edited file as active and look for another peer editing it.
+pub async fn check(env: &HookEnv, input: &HookInput) -> EditCheck {
     let Some(file) = input.edited_file() else {
-        return Outcome::quiet();
+        return EditCheck::Clear;
     };
     let Some((client, creds)) = env.client(&input.session_id) else {
-        return Outcome::quiet();
+        return EditCheck::Clear;
     };
     let mine: Vec<String> = match client.active_files().await {
         Ok(all) => all
@@ -38,7 +58,7 @@ pub async fn pre_edit(env: &HookEnv, input: &HookInput) -> Outcome {
             .filter(|v| v.peer.id == creds.peer_id)
             .flat_map(|v| v.files.into_iter().map(|f| f.path))
             .collect(),
-        Err(e) => return Outcome::fail_open(format!("the broker did not answer ({e})")),
+        Err(e) => return EditCheck::Failed(format!("the broker did not answer ({e})")),
     };
     let mut files = mine;
     let path = match claude_peers_proto::paths::normalize(input.cwd.as_deref().unwrap_or(""), file)
@@ -56,11 +76,11 @@ pub async fn pre_edit(env: &HookEnv, input: &HookInput) -> Outcome {
         .await
     {
         Ok(r) => r,
-        Err(e) => return Outcome::fail_open(format!("cannot report the file ({e})")),
+        Err(e) => return EditCheck::Failed(format!("cannot report the file ({e})")),
     };
     let others: Vec<_> = r.conflicts.iter().filter(|c| c.path == path).collect();
     if others.is_empty() {
-        return Outcome::quiet();
+        return EditCheck::Clear;
     }
     let peers = client
         .peers(&ListPeersQuery::default())
@@ -79,10 +99,9 @@ pub async fn pre_edit(env: &HookEnv, input: &HookInput) -> Outcome {
             format!("{}{doing}", c.peer.name)
         })
         .collect();
-    let reason = format!(
+    EditCheck::Conflict(format!(
         "claude-peers: {} is also editing {path}. Agree who goes first (send_message {}) before changing it.",
         who.join(" and "),
         others[0].peer.name
-    );
-    Outcome::decision(env.client, conflict_decision(), &reason)
+    ))
 }
