@@ -9,6 +9,7 @@
 //! - [`start`]: `SessionStart` / `SessionEnd`;
 //! - [`turn`]: `UserPromptSubmit` / `PostToolUse` (the next-turn rung);
 //! - [`edit`]: `PreToolUse` on editing tools (active files, conflicts);
+//! - [`patch`]: the files a Codex `apply_patch` changes;
 //! - [`wake`]: `Stop` with `asyncRewake` (the wake rung);
 //! - [`transcript`]: channel messages found in the session's transcript;
 //! - [`output`]: what a hook answers.
@@ -20,6 +21,7 @@ pub mod edit;
 pub mod identity;
 pub mod input;
 pub mod output;
+pub mod patch;
 pub mod start;
 pub mod transcript;
 pub mod turn;
