@@ -12,7 +12,7 @@
 //!
 //! Knobs (environment): BENCH_MESSAGES (default 2000), BENCH_SENDERS (64),
 //! BENCH_SENDS_PER_SENDER (500), BENCH_STARTS (30), BENCH_SEARCH_MESSAGES
-//! (100000), BENCH_SEARCHES (50 per query).
+//! (100000), BENCH_SEARCHES (50 per query), BENCH_BIN (the binary to run).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -25,7 +25,11 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_claude-peers");
+/// The binary under test: this build's, or BENCH_BIN (e.g. an older build,
+/// to compare two versions with the same client).
+fn bin() -> String {
+    std::env::var("BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_claude-peers").to_string())
+}
 
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -53,10 +57,10 @@ fn cmd(port: u16, db: &Path, home: &Path, args: &[&str]) -> Command {
     let mut c = match wrapper.split_first() {
         Some((prog, rest)) => {
             let mut c = Command::new(prog);
-            c.args(rest).arg(BIN);
+            c.args(rest).arg(bin());
             c
         }
-        None => Command::new(BIN),
+        None => Command::new(bin()),
     };
     c.args(args)
         .env("CLAUDE_PEERS_PORT", port.to_string())

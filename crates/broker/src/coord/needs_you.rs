@@ -92,15 +92,17 @@ pub fn unreachable(
         return Ok(Vec::new());
     };
     let connected = serde_json::to_string(connected).unwrap_or_else(|_| "[]".into());
-    // Per recipient through `deliveries_state` (recipient, state, message):
-    // only the unread deliveries of messages old enough are visited, not
-    // every delivery in the table (this runs on every maintenance tick).
+    // Per recipient through `deliveries_state` (recipient, state, message),
+    // forced by CROSS JOIN and INDEXED BY: only the unread deliveries of
+    // messages old enough are visited, not every delivery in the table
+    // (this runs on every maintenance tick).
     let mut stmt = conn.prepare_cached(
         "SELECT d.message_id, d.recipient_id, d.recipient_name, m.from_kind, m.from_id, m.from_name,
                 m.text, m.sent_at,
                 (SELECT value FROM kv WHERE key = ?4 || d.message_id || ':' || d.recipient_id)
          FROM peers p
-         JOIN deliveries d ON d.recipient_id = p.id AND d.state IN (0, 1) AND d.message_id <= ?5
+         CROSS JOIN deliveries d INDEXED BY deliveries_state
+           ON d.recipient_id = p.id AND d.state IN (0, 1) AND d.message_id <= ?5
          JOIN messages m ON m.id = d.message_id
          WHERE p.id NOT IN (SELECT value FROM json_each(?2))
            AND m.sent_at <= ?1 AND m.to_kind = 'peer' AND m.from_kind != 'system'
