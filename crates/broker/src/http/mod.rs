@@ -2,6 +2,7 @@
 //! Content-Type) and [`auth`] (tokens, dashboard sign-in), the WebSocket
 //! [`stream`], the embedded [`dashboard`], and the handlers' [`state`].
 
+pub mod acks;
 pub mod auth;
 pub mod dashboard;
 pub mod guard;
