@@ -306,8 +306,9 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let mut conn = Connection::open(dir.join("x.db")).unwrap();
         crate::runtime::store::schema::migrate(&mut conn).unwrap();
-        // (id, group, cwd, repo, removed)
-        let rows: &[(&str, Option<&str>, &str, Option<&str>, bool)] = &[
+        /// id, group, cwd, repo, removed
+        type Fixture<'a> = (&'a str, Option<&'a str>, &'a str, Option<&'a str>, bool);
+        let rows: &[Fixture<'_>] = &[
             ("a", None, "/w/x", Some("/r1"), false),
             ("b", None, "/w/x", Some("/r1"), false),
             ("c", None, "/w/y", Some("/r1"), false),

@@ -97,10 +97,10 @@ async fn list(
                 }
                 None => peers::visible(c, &standing)?,
             };
-            if let Some(me) = &me {
-                if !q.include_self.unwrap_or(false) {
-                    rows.retain(|p| p.id != me.id);
-                }
+            if let Some(me) = &me
+                && !q.include_self.unwrap_or(false)
+            {
+                rows.retain(|p| p.id != me.id);
             }
             if !q.include_stale.unwrap_or(true) {
                 rows.retain(|p| !p.stale);
