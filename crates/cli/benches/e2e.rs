@@ -23,92 +23,10 @@ use claude_peers_client::{BrokerClient, Endpoint};
 use claude_peers_proto::api::{RegisterRequest, SearchQuery, SendRequest};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-/// The binary under test: this build's, or BENCH_BIN (e.g. an older build,
-/// to compare two versions with the same client).
-fn bin() -> String {
-    std::env::var("BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_claude-peers").to_string())
-}
-
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn cmd(port: u16, db: &Path, home: &Path, args: &[&str]) -> Command {
-    // BENCH_BROKER_WRAPPER (e.g. a profiler command line) wraps the broker only.
-    let wrapper: Vec<String> = match std::env::var("BENCH_BROKER_WRAPPER") {
-        Ok(w) if args.first() == Some(&"broker") => {
-            w.split_whitespace().map(str::to_string).collect()
-        }
-        _ => Vec::new(),
-    };
-    let mut c = match wrapper.split_first() {
-        Some((prog, rest)) => {
-            let mut c = Command::new(prog);
-            c.args(rest).arg(bin());
-            c
-        }
-        None => Command::new(bin()),
-    };
-    c.args(args)
-        .env("CLAUDE_PEERS_PORT", port.to_string())
-        .env("CLAUDE_PEERS_DB", db)
-        .env("HOME", home)
-        .env("CLAUDE_PEERS_SETTLE_MS", "0")
-        .env("LOG_LEVEL", "warn")
-        .kill_on_drop(true);
-    c
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-/// CPU time (user + system) a process has used.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<u64> = after
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    let ticks = f.iter().sum::<u64>();
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
-    Duration::from_micros(ticks * 1_000_000 / hz.max(1))
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
-}
+mod support;
+use support::{cmd, cpu_time, free_port, knob, ms, pct, rss_kib};
 
 /// Words messages are made of (each message takes 12, so a word is in about
 /// one message in six), plus a rare word in one message in a thousand.

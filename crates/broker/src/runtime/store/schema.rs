@@ -296,6 +296,12 @@ pub const MIGRATIONS: &[&str] = &[
         INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
     END;
     "#,
+    // 6: listing peers by scope (`directory`, `repo`) reads only the peers of
+    // that directory or repository, however many are registered.
+    r#"
+    CREATE INDEX peers_cwd ON peers (cwd) WHERE removed_at IS NULL;
+    CREATE INDEX peers_repo ON peers (repo_key) WHERE removed_at IS NULL;
+    "#,
 ];
 
 /// Bring the database up to the newest schema. Each step runs in its own
