@@ -166,9 +166,11 @@ async fn main() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn broker");
-    let health = format!("http://127.0.0.1:{port}/health");
     let deadline = Instant::now() + WAIT;
-    while reqwest::get(&health).await.is_err() {
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
         assert!(Instant::now() < deadline, "the broker did not start");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
