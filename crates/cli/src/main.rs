@@ -153,9 +153,11 @@ enum Command {
     /// Handle an agent client's hook (the client runs this; JSON on stdin).
     /// Claude Code: SessionStart, SessionEnd, UserPromptSubmit, PostToolUse,
     /// PreToolUse, Stop. Gemini CLI (`--client gemini`): SessionStart,
-    /// SessionEnd, BeforeAgent, AfterTool, BeforeTool.
+    /// SessionEnd, BeforeAgent, AfterTool, BeforeTool. Codex CLI (`--client
+    /// codex`): SessionStart, SessionEnd, UserPromptSubmit, PostToolUse,
+    /// PreToolUse (apply_patch).
     Hook {
-        /// The client running the hook: claude-code or gemini.
+        /// The client running the hook: claude-code, gemini or codex.
         #[arg(long, default_value = "claude-code")]
         client: String,
         /// The hook event name, as the client spells it.

@@ -569,6 +569,16 @@ impl BrokerClient {
         .await
     }
 
+    /// A session's `PermissionRequest` hook: put this tool use of the caller's
+    /// own session in the operator's lane and wait up to `req.wait_ms` for the
+    /// answer (the client's timeout must be longer).
+    pub async fn ask_permission(
+        &self,
+        req: &claude_peers_proto::permissions::HookPermissionRequest,
+    ) -> Result<claude_peers_proto::permissions::HookPermissionAnswer> {
+        self.send_json(Method::POST, "/v1/me/permission", req).await
+    }
+
     /// Everything waiting on the operator, newest first (operator).
     pub async fn needs_you(&self) -> Result<claude_peers_proto::needs_you::NeedsYou> {
         self.get("/v1/needs-you", &()).await

@@ -9,6 +9,7 @@
 //! - [`reach`]: the delivery ladder's calls (reach facts, injection, the wake waiter);
 //! - [`brokers`]: the broker list (`CLAUDE_PEERS_BROKERS`) and failover order;
 //! - [`tls`]: whom `https://`/`wss://` connections trust (`CLAUDE_PEERS_CA_FILE`).
+//! - [`turns`]: who started a session's current turn (the peer-turn guard's record).
 
 pub mod autostart;
 pub mod brokers;
@@ -17,6 +18,7 @@ pub mod http;
 pub mod reach;
 pub mod stream;
 pub mod tls;
+pub mod turns;
 
 pub use brokers::BrokerList;
 pub use http::{BrokerClient, ClientError};

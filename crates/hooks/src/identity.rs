@@ -35,10 +35,11 @@ impl HookEnv {
                 .ok()
                 .and_then(|p| p.trim().parse().ok())
                 .unwrap_or_else(grandparent),
-            // Gemini CLI runs hooks through `bash -c`, which may or may not
-            // exec our binary; its MCP servers are its own children. (A
-            // `CLAUDE_PID` in its environment would be its parent's.)
-            HookClient::Gemini => client_process(),
+            // Gemini CLI (`bash -c`) and Codex CLI (`sh -c`) run hooks through
+            // a shell, which may or may not exec our binary; their MCP servers
+            // are their own children. (A `CLAUDE_PID` in their environment
+            // would be their parent's.)
+            HookClient::Gemini | HookClient::Codex => client_process(),
         };
         Self {
             autostart: endpoint.is_local(),

@@ -6,11 +6,18 @@ use std::path::PathBuf;
 use claude_peers_client::autostart::{Probe, ensure_broker, probe, unreachable};
 use claude_peers_proto::reach::{InjectRequest, TurnPoint};
 
+use crate::consent;
 use crate::identity::{self, HookEnv};
 use crate::input::HookInput;
 use crate::output::{Outcome, messages_context};
 
 pub async fn session_start(env: &HookEnv, input: &HookInput, event: &str) -> Outcome {
+    // A new session in this process: no peer's turn yet. (Compaction goes on
+    // with the same turn.) A failure leaves the old state, at worst a peer's
+    // turn: the safe side.
+    if input.source.as_deref() != Some("compact") {
+        let _ = consent::session_started(env);
+    }
     let ready = if env.autostart {
         ensure_broker(&env.endpoint, &env.exe).await.map(|_| ())
     } else {

@@ -1,5 +1,5 @@
 //! `claude-peers hook [--client C] EVENT`: what an agent client (Claude Code by
-//! default, or Gemini CLI) runs for each installed hook.
+//! default, Gemini CLI or Codex CLI) runs for each installed hook.
 //! Reads the client's JSON on stdin, answers on stdout/stderr with the exit
 //! code the client reads (2 wakes the model from the `Stop` waiter).
 
