@@ -11,15 +11,19 @@ use crate::Global;
 pub struct Ctx {
     pub endpoint: Endpoint,
     pub json: bool,
+    /// Whether a missing broker may be started here (the default list only).
+    pub autostart: bool,
 }
 
 impl Ctx {
     /// The context of a one-shot command: the first broker of the list that
     /// answers (or the first, to report it is down).
     pub async fn new(g: &Global) -> Result<Self> {
+        let brokers = brokers(g)?;
         Ok(Self {
-            endpoint: brokers(g)?.pick().await,
+            endpoint: brokers.pick().await,
             json: g.json,
+            autostart: brokers.autostart(),
         })
     }
 

@@ -488,3 +488,33 @@ async fn an_mcp_server_fails_over_to_a_standby_broker_as_the_same_peer_with_ever
         who.text
     );
 }
+
+#[tokio::test]
+async fn with_a_broker_list_nothing_starts_a_broker_by_itself() {
+    let env = Env::new();
+    let list = format!(
+        "http://127.0.0.1:{},http://127.0.0.1:{}",
+        env.port,
+        free_port()
+    );
+    // The CLI's doctor (which starts the default broker "as a session would").
+    let mut cmd = env.command(&["doctor"]);
+    cmd.env("CLAUDE_PEERS_BROKERS", &list);
+    let (_, out, err) = run_output(cmd, WAIT).await;
+    assert!(out.contains("no broker answers"), "{out}\n{err}");
+    // An MCP server keeps trying the list and starts nothing.
+    let _m = Mcp::spawn(
+        &env,
+        &env.subdir("a"),
+        &[("CLAUDE_PEERS_BROKERS", list.as_str())],
+    )
+    .await;
+    until!(
+        "the MCP server tried the whole list",
+        mcp_log(&env).contains("no broker of the list answers")
+    );
+    assert!(
+        broker_pids(&env.db).is_empty(),
+        "a broker was started for a list"
+    );
+}

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use claude_peers_client::autostart::{Probe, ensure_broker, probe};
+use claude_peers_client::autostart::{Probe, ensure_broker, probe, unreachable};
 use claude_peers_client::stream::{Incoming, Stream};
 use claude_peers_client::{BrokerClient, Endpoint};
 use claude_peers_proto::api::{Health, RegisterRequest, SendRequest};
@@ -156,6 +156,14 @@ async fn broker_gates(ctx: &Ctx, gates: &mut Gates) {
             gates.skip(
                 "broker",
                 "not started: the database failed its check (see above)",
+            );
+            return;
+        }
+        Probe::Down if !ctx.autostart => {
+            gates.fail(
+                "broker",
+                format!("no broker answers: {}", unreachable(&ctx.endpoint).await),
+                "start the brokers of CLAUDE_PEERS_BROKERS, or check the URLs and CLAUDE_PEERS_CA_FILE (docs/TEAM.md)",
             );
             return;
         }
