@@ -280,6 +280,10 @@ pub const MIGRATIONS: &[&str] = &[
         INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
     END;
     "#,
+    // 5: a task's assignee can say it is blocked, and why (the "needs you" lane).
+    r#"
+    ALTER TABLE tasks ADD COLUMN blocked_reason TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// Bring the database up to the newest schema. Each step runs in its own
