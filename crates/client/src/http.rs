@@ -43,6 +43,9 @@ pub struct BrokerClient {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
+    /// Why TLS could not be set up for this `https://` broker (every call
+    /// then fails with it, rather than with a vaguer connection error).
+    tls_error: Option<String>,
 }
 
 impl BrokerClient {
@@ -51,17 +54,25 @@ impl BrokerClient {
     }
 
     pub fn with_timeout(endpoint: &Endpoint, token: Option<String>, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
+        let (builder, tls_error) = match crate::tls::reqwest_builder(endpoint.tls) {
+            Ok(b) => (b, None),
+            Err(e) => (crate::tls::plain_reqwest_builder(), Some(e.0)),
+        };
+        let http = builder
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(2))
             .no_proxy()
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
-            .unwrap_or_default();
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot build the HTTP client");
+                reqwest::Client::new()
+            });
         Self {
             http,
             base: endpoint.base_url(),
             token,
+            tls_error,
         }
     }
 
@@ -71,6 +82,7 @@ impl BrokerClient {
             http: self.http.clone(),
             base: self.base.clone(),
             token,
+            tls_error: self.tls_error.clone(),
         }
     }
 
@@ -91,6 +103,12 @@ impl BrokerClient {
     }
 
     async fn run<T: DeserializeOwned>(&self, rb: RequestBuilder) -> Result<T> {
+        if let Some(reason) = &self.tls_error {
+            return Err(ClientError::Unreachable {
+                url: self.base.clone(),
+                reason: reason.clone(),
+            });
+        }
         let resp = rb.send().await.map_err(|e| ClientError::Unreachable {
             url: self.base.clone(),
             reason: describe(&e),
@@ -622,6 +640,9 @@ fn seg(s: &str) -> String {
 
 fn describe(e: &reqwest::Error) -> String {
     use std::error::Error as _;
+    if let Some(why) = crate::tls::explain(e) {
+        return why;
+    }
     let mut msg = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {

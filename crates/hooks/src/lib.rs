@@ -13,6 +13,7 @@
 //! - [`guard`]: `PreToolUse`: the peer-turn guard, then the edit guard;
 //! - [`edit`]: editing tools (active files, conflicts);
 //! - [`permission`]: `PermissionRequest` (the permission relay without channels);
+//! - [`patch`]: the files a Codex `apply_patch` changes;
 //! - [`wake`]: `Stop` with `asyncRewake` (the wake rung);
 //! - [`transcript`]: channel messages found in the session's transcript;
 //! - [`output`]: what a hook answers.
@@ -26,6 +27,7 @@ pub mod guard;
 pub mod identity;
 pub mod input;
 pub mod output;
+pub mod patch;
 pub mod permission;
 pub mod start;
 pub mod transcript;

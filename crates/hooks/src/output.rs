@@ -34,7 +34,7 @@ impl Outcome {
     }
 
     /// Add `context` to the model's context for `event` (the same shape for
-    /// Claude Code and Gemini CLI: `hookSpecificOutput.additionalContext`).
+    /// Claude Code, Gemini CLI and Codex CLI: `hookSpecificOutput.additionalContext`).
     pub fn context(event: &str, context: &str) -> Self {
         Self {
             stdout: json!({
@@ -48,9 +48,23 @@ impl Outcome {
     /// A permission decision (`ask` or `deny`) before a tool runs, in the
     /// client's shape: Claude Code's `PreToolUse` reads `hookSpecificOutput`,
     /// Gemini CLI's `BeforeTool` reads top-level `decision` and `reason` (and
-    /// shows `systemMessage` in its confirmation prompt).
+    /// shows `systemMessage` in its confirmation prompt). Codex CLI 0.171.0
+    /// refuses `ask` from a hook ("unsupported permissionDecision:ask"): there
+    /// `ask` lets the edit go on, tells the model (`additionalContext`) and
+    /// shows the person the reason (`systemMessage`); `deny` refuses it.
     pub fn decision(client: HookClient, decision: &str, reason: &str) -> Self {
         let stdout = match client {
+            HookClient::Codex if decision == "deny" => json!({
+                "hookSpecificOutput": {
+                    "hookEventName": "PreToolUse",
+                    "permissionDecision": "deny",
+                    "permissionDecisionReason": reason,
+                }
+            }),
+            HookClient::Codex => json!({
+                "systemMessage": reason,
+                "hookSpecificOutput": {"hookEventName": "PreToolUse", "additionalContext": reason},
+            }),
             HookClient::ClaudeCode => json!({
                 "hookSpecificOutput": {
                     "hookEventName": "PreToolUse",

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use claude_peers_client::autostart::ensure_broker;
+use claude_peers_client::autostart::{Probe, ensure_broker, probe, unreachable};
 use claude_peers_proto::reach::{InjectRequest, TurnPoint};
 
 use crate::consent;
@@ -18,7 +18,15 @@ pub async fn session_start(env: &HookEnv, input: &HookInput, event: &str) -> Out
     if input.source.as_deref() != Some("compact") {
         let _ = consent::session_started(env);
     }
-    if let Err(e) = ensure_broker(&env.endpoint, &env.exe).await {
+    let ready = if env.autostart {
+        ensure_broker(&env.endpoint, &env.exe).await.map(|_| ())
+    } else {
+        match probe(&env.endpoint).await {
+            Probe::Ours(_) => Ok(()),
+            _ => Err(unreachable(&env.endpoint).await),
+        }
+    };
+    if let Err(e) = ready {
         return Outcome::fail_open(format!("the broker is not available ({e})"));
     }
     let client = match env

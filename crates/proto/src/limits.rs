@@ -125,6 +125,16 @@ pub const TITLE_PREVIEW_CHARS: usize = 120;
 /// Characters of a longer text (claim, action, decision value) shown in audit entries.
 pub const TEXT_PREVIEW_CHARS: usize = 200;
 
+// ------------------------------------------------ channel notifications
+
+/// Longest value of one `meta` attribute of a channel notification, in bytes
+/// (a longer one is cut at a character boundary; the whole text is in the
+/// content or reachable by a tool).
+pub const MAX_CHANNEL_META_VALUE_BYTES: usize = 512;
+/// Most `meta` attributes one channel notification carries; a record's
+/// fields past this number are left out (the notice's text names them).
+pub const MAX_CHANNEL_META_ENTRIES: usize = 40;
+
 // The human's side: permission relay, the "needs you" lane, notifications.
 
 /// Longest permission request id (Claude Code sends five letters), in bytes.

@@ -76,7 +76,7 @@ impl Session {
             return;
         }
         let path = turns::file_for(
-            &self.opts.endpoint.paths().sessions,
+            &self.opts.brokers.first().paths().sessions,
             self.parent_pid,
             claude_peers_proto::process::start_time(self.parent_pid),
         );
