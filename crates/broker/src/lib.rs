@@ -212,6 +212,7 @@ pub async fn start(config: Config) -> Result<Running> {
     tracing::info!(%addr, db = %shared.config.db.display(), session = %session, "listening");
 
     let state = AppState {
+        acks: Arc::new(crate::http::acks::Acks::new(store.clone())),
         store,
         dashboard: Arc::new(SignIns::new(&admin_token)),
         admin_token: Arc::from(admin_token.as_str()),

@@ -2,17 +2,17 @@
 //!
 //! 1. Latency: a `send_message` tool call written to one MCP server's stdin →
 //!    the channel notification read from another MCP server's stdout.
-//! 2. Throughput: many concurrent senders over HTTP, each send committed to
-//!    SQLite before it is answered.
+//! 2. Throughput: many concurrent senders over HTTP (BENCH_SENDERS, and 16
+//!    connections with the same total), each send committed to SQLite before
+//!    it is answered.
 //! 3. Memory: resident set size of the broker and of one MCP server.
 //! 4. Start-up: spawning `claude-peers mcp` → its `initialize` answer.
-//! 5. The full-text index: throughput with the index and with its trigger
-//!    dropped (the same burst, alternated), then search latency over
-//!    BENCH_SEARCH_MESSAGES messages (operator and one peer, over HTTP).
+//! 5. Search latency over BENCH_SEARCH_MESSAGES messages in the full-text
+//!    index (operator and one peer, over HTTP).
 //!
 //! Knobs (environment): BENCH_MESSAGES (default 2000), BENCH_SENDERS (64),
 //! BENCH_SENDS_PER_SENDER (500), BENCH_STARTS (30), BENCH_SEARCH_MESSAGES
-//! (100000), BENCH_SEARCHES (50 per query).
+//! (100000), BENCH_SEARCHES (50 per query), BENCH_BIN (the binary to run).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -23,88 +23,10 @@ use claude_peers_client::{BrokerClient, Endpoint};
 use claude_peers_proto::api::{RegisterRequest, SearchQuery, SendRequest};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-const BIN: &str = env!("CARGO_BIN_EXE_claude-peers");
-
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn cmd(port: u16, db: &Path, home: &Path, args: &[&str]) -> Command {
-    // BENCH_BROKER_WRAPPER (e.g. a profiler command line) wraps the broker only.
-    let wrapper: Vec<String> = match std::env::var("BENCH_BROKER_WRAPPER") {
-        Ok(w) if args.first() == Some(&"broker") => {
-            w.split_whitespace().map(str::to_string).collect()
-        }
-        _ => Vec::new(),
-    };
-    let mut c = match wrapper.split_first() {
-        Some((prog, rest)) => {
-            let mut c = Command::new(prog);
-            c.args(rest).arg(BIN);
-            c
-        }
-        None => Command::new(BIN),
-    };
-    c.args(args)
-        .env("CLAUDE_PEERS_PORT", port.to_string())
-        .env("CLAUDE_PEERS_DB", db)
-        .env("HOME", home)
-        .env("CLAUDE_PEERS_SETTLE_MS", "0")
-        .env("LOG_LEVEL", "warn")
-        .kill_on_drop(true);
-    c
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-/// CPU time (user + system) a process has used.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<u64> = after
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    let ticks = f.iter().sum::<u64>();
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
-    Duration::from_micros(ticks * 1_000_000 / hz.max(1))
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
-}
+mod support;
+use support::{cmd, cpu_time, free_port, knob, ms, pct, rss_kib};
 
 /// Words messages are made of (each message takes 12, so a word is in about
 /// one message in six), plus a rare word in one message in a thousand.
@@ -225,25 +147,6 @@ async fn burst(
         total += t.await.unwrap();
     }
     (total, t0.elapsed())
-}
-
-/// Drop (`false`) or restore (`true`, rebuilding the index) the trigger that
-/// keeps the full-text index, through a second connection to the database.
-fn fts_trigger(db: &Path, on: bool) {
-    let c = rusqlite::Connection::open(db).unwrap();
-    c.busy_timeout(Duration::from_secs(30)).unwrap();
-    if on {
-        c.execute_batch(
-            "CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
-               INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
-             END;
-             INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');",
-        )
-        .unwrap();
-    } else {
-        c.execute_batch("DROP TRIGGER IF EXISTS messages_fts_insert;")
-            .unwrap();
-    }
 }
 
 struct Mcp {
@@ -467,22 +370,15 @@ async fn main() {
     let client_cpu = cpu_time(std::process::id()).saturating_sub(client0);
     let rss_broker_loaded = rss_kib(broker_pid);
 
-    // --- 5. the full-text index: the same burst with and without it, alternated ---
-    let mut with_index = vec![total as f64 / elapsed.as_secs_f64()];
-    let mut without_index = Vec::new();
-    for round in 1..=2 {
-        fts_trigger(&db, false);
-        let (n, d) = burst(&clients, &recipients, per_sender, round * 2).await;
-        without_index.push(n as f64 / d.as_secs_f64());
-        fts_trigger(&db, true);
-        if round == 2 {
-            break;
-        }
-        let (n, d) = burst(&clients, &recipients, per_sender, round * 2 + 1).await;
-        with_index.push(n as f64 / d.as_secs_f64());
-    }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    // The same total over 16 connections (the issue's figure).
+    let sixteen = &clients[..clients.len().min(16)];
+    let per16 = (senders * per_sender).div_ceil(sixteen.len());
+    let cpu16 = cpu_time(broker_pid);
+    let (total16, elapsed16) = burst(sixteen, &recipients, per16, 1).await;
+    let rate16 = total16 as f64 / elapsed16.as_secs_f64();
+    let broker_cpu16 = cpu_time(broker_pid).saturating_sub(cpu16);
 
+    // --- 5. search ---
     // Search over BENCH_SEARCH_MESSAGES messages.
     let want = knob("BENCH_SEARCH_MESSAGES", 100_000);
     let searches = knob("BENCH_SEARCHES", 50);
@@ -557,14 +453,13 @@ async fn main() {
     );
     println!("| MCP server RSS (after the latency run) | {rss_mcp} KiB |");
     println!(
-        "| throughput with the full-text index (mean of {} bursts) | {:.0} sends/s |",
-        with_index.len(),
-        mean(&with_index)
+        "| throughput: {} connections × {per16} durable sends | {rate16:.0} sends/s ({total16} in {:.2} s) |",
+        sixteen.len(),
+        elapsed16.as_secs_f64()
     );
     println!(
-        "| throughput with its trigger dropped (mean of {} bursts) | {:.0} sends/s |",
-        without_index.len(),
-        mean(&without_index)
+        "| … broker CPU per send | {:.1} µs |",
+        broker_cpu16.as_secs_f64() * 1e6 / total16.max(1) as f64
     );
     for (label, q, hits, p50, p99) in &search_rows {
         println!(

@@ -105,6 +105,22 @@ async fn broker_sigkill_mid_stream_loses_nothing_and_duplicates_nothing() {
         assert_eq!(seen.get(id), Some(text), "message {id}");
     }
 
+    // Each accepted message is in the full-text index (written with it in
+    // the same transaction), and the index agrees with the messages.
+    let db = rusqlite::Connection::open(&env.db).unwrap();
+    db.busy_timeout(Duration::from_secs(5)).unwrap();
+    let indexed: BTreeSet<i64> = db
+        .prepare("SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'msg'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let unindexed: Vec<_> = want.difference(&indexed).collect();
+    assert!(unindexed.is_empty(), "not in the index: {unindexed:?}");
+    db.execute_batch("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
+        .expect("the full-text index matches the messages");
+
     // Names and ids survived the crash.
     assert_eq!(
         b.call("whoami", json!({})).await.text.lines().next(),

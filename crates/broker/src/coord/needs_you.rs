@@ -89,18 +89,29 @@ pub fn unreachable(
     after_ms: i64,
     limit: u32,
 ) -> Result<Vec<Unreachable>> {
+    let cutoff = now - after_ms;
+    let Some(upto) = newest_sent_by(conn, cutoff)? else {
+        return Ok(Vec::new());
+    };
     let connected = serde_json::to_string(connected).unwrap_or_else(|_| "[]".into());
+    // Per recipient through `deliveries_state` (recipient, state, message),
+    // forced by CROSS JOIN and INDEXED BY: only the unread deliveries of
+    // messages old enough are visited, not every delivery in the table
+    // (this runs on every maintenance tick).
     let mut stmt = conn.prepare_cached(
         "SELECT d.message_id, d.recipient_id, d.recipient_name, m.from_kind, m.from_id, m.from_name,
                 m.text, m.sent_at,
                 (SELECT value FROM kv WHERE key = ?4 || d.message_id || ':' || d.recipient_id)
-         FROM deliveries d JOIN messages m ON m.id = d.message_id
-         WHERE d.state < 2 AND m.sent_at <= ?1 AND m.to_kind = 'peer' AND m.from_kind != 'system'
-           AND d.recipient_id NOT IN (SELECT value FROM json_each(?2))
+         FROM peers p
+         CROSS JOIN deliveries d INDEXED BY deliveries_state
+           ON d.recipient_id = p.id AND d.state IN (0, 1) AND d.message_id <= ?5
+         JOIN messages m ON m.id = d.message_id
+         WHERE p.id NOT IN (SELECT value FROM json_each(?2))
+           AND m.sent_at <= ?1 AND m.to_kind = 'peer' AND m.from_kind != 'system'
          ORDER BY d.message_id DESC LIMIT ?3",
     )?;
     let rows = stmt.query_map(
-        params![now - after_ms, connected, limit, UNREACHABLE_PREFIX],
+        params![cutoff, connected, limit, UNREACHABLE_PREFIX, upto],
         |r| {
             Ok(Unreachable {
                 message_id: r.get(0)?,
@@ -125,6 +136,40 @@ pub fn unreachable(
         .into_iter()
         .filter(|u| u.mark.as_deref() != Some("dismissed"))
         .collect())
+}
+
+/// The id of the newest message sent at or before `cutoff` (`None`: none
+/// is that old), by bisection over ids: the writer stamps messages in id
+/// order, so `sent_at` grows with the id. Should the clock step back, a
+/// message stamped out of order is found once the cutoff passes its
+/// neighbours, never lost.
+fn newest_sent_by(conn: &Connection, cutoff: i64) -> Result<Option<i64>> {
+    let mut at =
+        conn.prepare_cached("SELECT id, sent_at FROM messages WHERE id >= ?1 ORDER BY id LIMIT 1")?;
+    let mut first = |id: i64| -> rusqlite::Result<Option<(i64, i64)>> {
+        at.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+    };
+    let Some((lo_id, lo_sent)) = first(i64::MIN)? else {
+        return Ok(None);
+    };
+    if lo_sent > cutoff {
+        return Ok(None);
+    }
+    let hi: i64 = conn
+        .prepare_cached("SELECT max(id) FROM messages")?
+        .query_row([], |r| r.get(0))?;
+    // Invariant: the message at `lo` is old enough; nothing above `hi` is
+    // (or `hi` is the newest id).
+    let (mut lo, mut hi) = (lo_id, hi);
+    while lo < hi {
+        let mid = lo + (hi - lo + 1) / 2;
+        match first(mid)? {
+            Some((id, sent)) if sent <= cutoff => lo = id,
+            _ => hi = mid - 1,
+        }
+    }
+    Ok(Some(lo))
 }
 
 /// Tell the sender of each not-yet-told unreachable mail, once. Returns the
@@ -428,4 +473,40 @@ pub fn collect(
     // RFC 3339 times of one format sort as text.
     items.sort_by(|a, b| b.at.cmp(&a.at));
     Ok(items)
+}
+
+#[cfg(test)]
+mod unreachable_scan_tests {
+    use super::*;
+
+    fn db(sent: &[i64]) -> Connection {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::runtime::store::schema::migrate(&mut c).unwrap();
+        for at in sent {
+            c.execute(
+                "INSERT INTO messages (session_id, from_kind, from_id, from_name, text, sent_at)
+                 VALUES ('s', 'peer', 'p', 'p', 'x', ?1)",
+                [at],
+            )
+            .unwrap();
+        }
+        c
+    }
+
+    #[test]
+    fn the_newest_old_enough_message_is_found_by_bisection() {
+        assert_eq!(newest_sent_by(&db(&[]), 100).unwrap(), None);
+        let c = db(&[10, 20, 20, 30, 40, 50, 60]);
+        assert_eq!(newest_sent_by(&c, 5).unwrap(), None);
+        assert_eq!(newest_sent_by(&c, 10).unwrap(), Some(1));
+        assert_eq!(newest_sent_by(&c, 20).unwrap(), Some(3));
+        assert_eq!(newest_sent_by(&c, 45).unwrap(), Some(5));
+        assert_eq!(newest_sent_by(&c, 1000).unwrap(), Some(7));
+        // Gaps left by purged messages.
+        c.execute("DELETE FROM messages WHERE id IN (1, 4, 5)", [])
+            .unwrap();
+        assert_eq!(newest_sent_by(&c, 45).unwrap(), Some(3));
+        assert_eq!(newest_sent_by(&c, 50).unwrap(), Some(6));
+        assert_eq!(newest_sent_by(&c, 15).unwrap(), None);
+    }
 }

@@ -3,6 +3,7 @@
 //! [`stream`], the embedded [`dashboard`], the handlers' [`state`], and
 //! [`tls`] (HTTPS/WSS with `--tls-cert`/`--tls-key`).
 
+pub mod acks;
 pub mod auth;
 pub mod dashboard;
 pub mod guard;

@@ -26,6 +26,8 @@ pub struct AppState {
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
     /// Set by a shutdown that asks MCP servers not to start a new broker.
     pub stay_down: Arc<std::sync::atomic::AtomicBool>,
+    /// Streams' `delivered` answers waiting to be stored together.
+    pub acks: Arc<crate::http::acks::Acks>,
 }
 
 impl AppState {

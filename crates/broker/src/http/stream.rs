@@ -1,11 +1,18 @@
 //! `GET /v1/stream`: the WebSocket that carries pushes.
 //!
 //! For a peer: `hello`, then every unread message (oldest first), then each new
-//! message as soon as it is committed. The MCP server answers `delivered`. The
-//! store is the queue: the stream keeps a cursor and re-reads after each wake-up,
-//! so a wake-up lost in a crash costs nothing; a new stream starts from the
-//! beginning of the unread backlog. Liveness: a peer is connected while its
-//! stream is open; the broker pings, and closes a stream that stops answering.
+//! message as soon as it is committed. The store is the queue: a new stream
+//! reads the whole unread backlog from it, and keeps a cursor (the highest id
+//! sent). After that, a message committed for the peer is handed to the stream
+//! by the hub, built once for all its recipients; the stream reads the store
+//! again only when it fell behind (the hub dropped pushes) or a released chain
+//! made older messages deliverable (a rewind). So a push lost in a crash costs
+//! nothing: the next stream reads it from the store.
+//!
+//! The MCP server answers `delivered`; the answers of all streams are stored
+//! together (one write for whatever arrived while the previous one ran).
+//! Liveness: a peer is connected while its stream is open; the broker pings,
+//! and closes a stream that stops answering.
 //!
 //! For the operator: `hello`, then typed events as they happen.
 
@@ -14,21 +21,29 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
+use claude_peers_proto::api::{DeliveryState, DeliveryView, Party, PartyKind};
 use claude_peers_proto::limits::{MAX_BODY_BYTES, STREAM_PING_MS};
 use claude_peers_proto::permissions::PermissionOutcome;
 use claude_peers_proto::stream::{ClientFrame, ServerFrame};
 use claude_peers_proto::{ApiError, ErrorCode, VERSION};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::domain::messages;
 use crate::domain::peers;
 use crate::domain::rules::Actor;
 use crate::domain::shown;
 use crate::error::{Error, Result};
 use crate::http::state::AppState;
+use crate::runtime::hub::Pushed;
 
 /// Messages read from the store per round.
 const PAGE: u32 = 256;
+/// The buffer a stream reads client frames into, allocated when the stream
+/// opens (the WebSocket library's default is 128 KiB per stream; client
+/// frames are small, and a larger one grows the buffer as needed).
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Frames are written to the socket at once, not gathered first (the
+/// library's default gathers up to 128 KiB per stream).
+const WRITE_BUFFER_BYTES: usize = 0;
 
 pub async fn handler(
     State(state): State<AppState>,
@@ -46,7 +61,9 @@ pub async fn handler(
     })?;
     let ws = ws
         .max_message_size(MAX_BODY_BYTES)
-        .max_frame_size(MAX_BODY_BYTES);
+        .max_frame_size(MAX_BODY_BYTES)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES);
     Ok(ws.on_upgrade(move |socket| async move {
         let _permit = permit;
         let result = match actor {
@@ -122,34 +139,28 @@ async fn pump(
 ) -> Result<()> {
     send(socket, &hello).await?;
     let mut cursor = 0i64;
+    // The unread backlog is read from the store first.
+    let mut reread = true;
     let mut ping = tokio::time::interval(Duration::from_millis(STREAM_PING_MS));
     ping.tick().await;
     let mut missed_pongs = 0u32;
     loop {
-        // Push everything unread past the cursor (moved back first if a
-        // released chain made older messages deliverable).
-        cursor = conn.take_rewind(cursor);
-        loop {
-            let peer = id.to_string();
-            let key = state.hub().reach.get(id).session_key();
-            let batch = state
-                .store
-                .read(move |c| shown::unread_for_stream(c, &peer, &key, cursor, PAGE))
-                .await?;
-            let n = batch.len();
-            for (m, shown) in batch {
-                cursor = cursor.max(m.id);
-                send(
-                    socket,
-                    &ServerFrame::Message {
-                        message: Box::new(m),
-                        shown,
-                    },
-                )
-                .await?;
-            }
-            if n < PAGE as usize {
-                break;
+        // A released chain made older messages deliverable: read from there.
+        let from = conn.take_rewind(cursor);
+        if from < cursor {
+            cursor = from;
+            reread = true;
+        }
+        let (pushed, look_again) = conn.take_pushed();
+        if reread || look_again {
+            reread = false;
+            cursor = read_unread(state, socket, id, cursor).await?;
+        }
+        for p in pushed {
+            // Already sent if the store was read after it was committed.
+            if p.fanned.message.id > cursor {
+                cursor = p.fanned.message.id;
+                send(socket, &pushed_frame(&p)).await?;
             }
         }
         tokio::select! {
@@ -183,24 +194,75 @@ async fn pump(
     }
 }
 
+/// Send every unread message of `id` past `cursor`, read from the store;
+/// returns the new cursor.
+async fn read_unread(
+    state: &AppState,
+    socket: &mut WebSocket,
+    id: &str,
+    mut cursor: i64,
+) -> Result<i64> {
+    loop {
+        let peer = id.to_string();
+        let key = state.hub().reach.get(id).session_key();
+        let batch = state
+            .store
+            .read(move |c| shown::unread_for_stream(c, &peer, &key, cursor, PAGE))
+            .await?;
+        let n = batch.len();
+        for (m, shown) in batch {
+            cursor = cursor.max(m.id);
+            send(
+                socket,
+                &ServerFrame::Message {
+                    message: Box::new(m),
+                    shown,
+                },
+            )
+            .await?;
+        }
+        if n < PAGE as usize {
+            return Ok(cursor);
+        }
+    }
+}
+
+/// The frame of a pushed message: the message with the recipient's own
+/// delivery, `queued` as just stored, and shown by no rung yet (the delivery
+/// is new, so nothing can have shown it).
+fn pushed_frame(p: &Pushed) -> ServerFrame {
+    let (id, name) = p.recipient();
+    let mut message = p.fanned.message.clone();
+    message.deliveries = vec![DeliveryView {
+        recipient: Party {
+            kind: PartyKind::Peer,
+            id: id.to_string(),
+            name: name.to_string(),
+        },
+        state: DeliveryState::Queued,
+        delivered_at: None,
+        read_at: None,
+    }];
+    ServerFrame::Message {
+        message: Box::new(message),
+        shown: None,
+    }
+}
+
 async fn handle_frame(state: &AppState, id: &str, text: &str) {
     match serde_json::from_str::<ClientFrame>(text) {
         Ok(ClientFrame::Delivered { ids, rung }) => {
-            let peer = id.to_string();
-            let facts = state.hub().reach.get(id);
-            if let Err(e) = state
-                .store
-                .write(move |t| {
-                    if let Some(rung) = rung {
-                        let rung = shown::effective(rung, &facts);
-                        shown::record(t, &peer, &facts.session_key(), &ids, rung)?;
-                    }
-                    messages::mark_delivered(t, &peer, &ids)
-                })
-                .await
-            {
-                tracing::warn!(peer = %id, error = %e, "cannot record a delivery");
+            if let Err(e) = claude_peers_proto::validate::ids("ids", &ids) {
+                tracing::warn!(peer = %id, error = %e, "ignoring a malformed delivered frame");
+                return;
             }
+            let ack = crate::http::acks::Ack {
+                peer: id.to_string(),
+                ids,
+                rung,
+                facts: state.hub().reach.get(id),
+            };
+            state.acks.store(ack).await;
         }
         Ok(ClientFrame::Typing) => state.hub().typing(id, claude_peers_proto::time::now_ms()),
         Ok(ClientFrame::PermissionRequest { request }) => {

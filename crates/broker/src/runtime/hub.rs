@@ -1,8 +1,11 @@
 //! The hub: what the broker knows only in memory and what happens after a commit.
 //!
 //! - which peers hold a stream now (and since when the others are disconnected);
-//! - a wake-up per connected peer: the store is the queue, the wake-up only says
-//!   "look again", so a crash between commit and push loses nothing;
+//! - what each connected peer's stream should send: a message committed for
+//!   several recipients is built once and handed to each of their streams
+//!   (after commit, never before); the store stays the queue, so a stream
+//!   that falls behind, reconnects or rewinds reads its unread messages from
+//!   the store again, and a crash between commit and push loses nothing;
 //! - the fan-out of typed events to operator streams (dashboard, `watch`);
 //! - delivery updates for sends that wait for confirmation;
 //! - the token → peer cache, and the current session id.
@@ -11,15 +14,60 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use claude_peers_proto::api::DeliveryState;
+use std::collections::VecDeque;
+
+use claude_peers_proto::api::{DeliveryState, MessageView};
 use claude_peers_proto::stream::{Event, ServerFrame};
 use tokio::sync::{Notify, broadcast};
+
+/// Most pushed messages a stream holds before it stops taking them and reads
+/// its unread messages from the store instead (a stream that cannot keep up
+/// costs the broker at most this many entries of memory).
+pub const PUSH_QUEUE: usize = 256;
+
+/// A message just committed with new deliveries: built once, handed to each
+/// recipient's stream.
+#[derive(Debug)]
+pub struct Fanned {
+    /// The message, without deliveries: each recipient's stream adds its
+    /// own (`queued`, as just stored).
+    pub message: MessageView,
+    /// The recipients whose delivery was just created: (peer id, name).
+    pub recipients: Vec<(String, String)>,
+}
+
+/// One message pushed to one stream: the message and which of its
+/// recipients the stream belongs to.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    pub fanned: Arc<Fanned>,
+    pub index: usize,
+}
+
+impl Pushed {
+    /// The recipient this push is for: (peer id, name).
+    pub fn recipient(&self) -> (&str, &str) {
+        let (id, name) = &self.fanned.recipients[self.index];
+        (id, name)
+    }
+}
+
+/// What the hub handed a stream and it has not sent yet.
+#[derive(Debug, Default)]
+struct PushQueue {
+    items: VecDeque<Pushed>,
+    /// Read the store: pushes were dropped (the queue was full), or a
+    /// wake-up asked the stream to look again.
+    reread: bool,
+}
 
 /// Something to do once a transaction has committed.
 #[derive(Debug)]
 pub enum Effect {
-    /// New messages wait for this peer: wake its stream.
+    /// Messages wait for this peer: wake its stream (it reads the store).
     Wake(String),
+    /// New deliveries of one message: push it to each recipient's stream.
+    Deliver(Arc<Fanned>),
     /// Tell operator streams.
     Event(Box<Event>),
     /// A delivery moved forward (wakes waiting sends).
@@ -105,6 +153,8 @@ pub struct Connection {
     /// The lowest message id that became deliverable behind the stream's
     /// cursor (`i64::MAX`: none).
     pub rewind: Arc<AtomicI64>,
+    /// Messages committed for this peer since the stream last looked.
+    pushed: Arc<Mutex<PushQueue>>,
 }
 
 impl Connection {
@@ -113,6 +163,40 @@ impl Connection {
     pub fn take_rewind(&self, cursor: i64) -> i64 {
         let from = self.rewind.swap(i64::MAX, Ordering::AcqRel);
         if from <= cursor { from - 1 } else { cursor }
+    }
+
+    /// Hand the stream a message (its `wake` fires). When the stream already
+    /// holds [`PUSH_QUEUE`] unsent ones, they are dropped and the stream
+    /// reads the store instead.
+    fn push(&self, p: Pushed) {
+        {
+            let mut q = self.pushed.lock().unwrap_or_else(|e| e.into_inner());
+            if q.reread || q.items.len() >= PUSH_QUEUE {
+                q.items = VecDeque::new();
+                q.reread = true;
+            } else {
+                q.items.push_back(p);
+            }
+        }
+        self.wake.notify_one();
+    }
+
+    /// Tell the stream to read its unread messages from the store.
+    fn reread(&self) {
+        {
+            let mut q = self.pushed.lock().unwrap_or_else(|e| e.into_inner());
+            q.items = VecDeque::new();
+            q.reread = true;
+        }
+        self.wake.notify_one();
+    }
+
+    /// The messages pushed since the last call, in commit order, and whether
+    /// the stream must read the store (then pushes may be missing).
+    pub fn take_pushed(&self) -> (VecDeque<Pushed>, bool) {
+        let mut q = self.pushed.lock().unwrap_or_else(|e| e.into_inner());
+        let reread = std::mem::take(&mut q.reread);
+        (std::mem::take(&mut q.items), reread)
     }
 }
 
@@ -155,9 +239,25 @@ impl Hub {
             match effect {
                 Effect::Wake(peer) => {
                     if let Some(c) = self.lock_presence().connected.get(&peer) {
-                        c.wake.notify_one();
+                        c.reread();
                     }
                     self.reach.ring(&peer);
+                }
+                Effect::Deliver(fanned) => {
+                    {
+                        let p = self.lock_presence();
+                        for (index, (peer, _)) in fanned.recipients.iter().enumerate() {
+                            if let Some(c) = p.connected.get(peer) {
+                                c.push(Pushed {
+                                    fanned: fanned.clone(),
+                                    index,
+                                });
+                            }
+                        }
+                    }
+                    for (peer, _) in &fanned.recipients {
+                        self.reach.ring(peer);
+                    }
                 }
                 Effect::Event(event) => self.publish(*event),
                 Effect::Delivery {
@@ -190,7 +290,7 @@ impl Hub {
                 Effect::Rewind { peer, from } => {
                     if let Some(c) = self.lock_presence().connected.get(&peer) {
                         c.rewind.fetch_min(from, Ordering::AcqRel);
-                        c.wake.notify_one();
+                        c.reread();
                     }
                 }
                 Effect::Session(id) => {
@@ -244,6 +344,7 @@ impl Hub {
             wake: Arc::new(Notify::new()),
             kick: Arc::new(Notify::new()),
             rewind: Arc::new(AtomicI64::new(i64::MAX)),
+            pushed: Arc::default(),
         };
         let mut p = self.lock_presence();
         if let Some(old) = p.connected.insert(peer.to_string(), conn.clone()) {
@@ -378,6 +479,92 @@ mod tests {
             50,
             "ahead of the cursor: nothing to re-read"
         );
+    }
+
+    fn fanned(id: i64, to: &[&str]) -> Effect {
+        use claude_peers_proto::api::{Party, PartyKind};
+        Effect::Deliver(Arc::new(Fanned {
+            message: MessageView {
+                id,
+                from: Party {
+                    kind: PartyKind::Peer,
+                    id: "sender".into(),
+                    name: "sender".into(),
+                },
+                to: None,
+                scope: None,
+                group: None,
+                text: format!("message {id}"),
+                msg_type: None,
+                metadata: None,
+                context: None,
+                sent_at: String::new(),
+                pinned: false,
+                thread_id: id,
+                reply_to: None,
+                chain_depth: 0,
+                held: false,
+                deliveries: Vec::new(),
+                reactions: Vec::new(),
+            },
+            recipients: to
+                .iter()
+                .map(|p| (p.to_string(), format!("name-{p}")))
+                .collect(),
+        }))
+    }
+
+    fn ids(pushed: &VecDeque<Pushed>) -> Vec<i64> {
+        pushed.iter().map(|p| p.fanned.message.id).collect()
+    }
+
+    #[test]
+    fn a_message_is_pushed_to_each_connected_recipient_in_commit_order() {
+        let hub = Hub::new("s".into());
+        let a = hub.connect("a");
+        let b = hub.connect("b");
+        hub.apply(vec![fanned(1, &["a", "b", "offline"]), fanned(2, &["b"])]);
+        let (got, reread) = a.take_pushed();
+        assert_eq!((ids(&got), reread), (vec![1], false));
+        assert_eq!(got[0].recipient(), ("a", "name-a"));
+        let (got, reread) = b.take_pushed();
+        assert_eq!((ids(&got), reread), (vec![1, 2], false));
+        assert_eq!(got[1].recipient(), ("b", "name-b"));
+        assert_eq!(ids(&b.take_pushed().0), Vec::<i64>::new(), "taken once");
+    }
+
+    #[test]
+    fn a_stream_that_falls_behind_reads_the_store_instead() {
+        let hub = Hub::new("s".into());
+        let a = hub.connect("a");
+        let effects = (1..=PUSH_QUEUE as i64 + 1)
+            .map(|id| fanned(id, &["a"]))
+            .collect();
+        hub.apply(effects);
+        let (got, reread) = a.take_pushed();
+        assert!(got.is_empty(), "the pushes were dropped");
+        assert!(reread, "and the stream is told to read the store");
+        hub.apply(vec![fanned(1000, &["a"])]);
+        let (got, reread) = a.take_pushed();
+        assert_eq!(
+            (ids(&got), reread),
+            (vec![1000], false),
+            "pushes again after reading"
+        );
+    }
+
+    #[test]
+    fn a_wake_or_a_rewind_makes_the_stream_read_the_store() {
+        let hub = Hub::new("s".into());
+        let a = hub.connect("a");
+        hub.apply(vec![fanned(1, &["a"]), Effect::Wake("a".into())]);
+        assert!(a.take_pushed().1);
+        hub.apply(vec![Effect::Rewind {
+            peer: "a".into(),
+            from: 1,
+        }]);
+        assert!(a.take_pushed().1);
+        assert!(!a.take_pushed().1, "once");
     }
 
     fn delivered(message_id: i64, to: &str) -> Effect {

@@ -2,14 +2,16 @@
 //! `delivered` → `read`; the inbox operations (mark delivered, mark read,
 //! `check_messages`, `ack_message`) are the only writers.
 
+use std::sync::Arc;
+
 use claude_peers_proto::api::{DeliveryState, MessageView, Party, PartyKind};
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::{ApiError, validate};
 use rusqlite::{OptionalExtension, params};
 
-use crate::domain::messages::views::{load, unread_after, unread_count};
+use crate::domain::messages::views::{Viewer, load, unread_after, unread_count, view};
 use crate::error::Result;
-use crate::runtime::hub::Effect;
+use crate::runtime::hub::{Effect, Fanned};
 use crate::runtime::store::Tx;
 
 fn advance(t: &mut Tx<'_>, peer: &str, id: i64, to: DeliveryState) -> Result<bool> {
@@ -125,8 +127,10 @@ pub fn ack(t: &mut Tx<'_>, peer: &str, id: i64) -> Result<DeliveryState> {
 }
 
 /// Create the deliveries of stored message `id` for these recipients (id,
-/// name) and wake them.
+/// name) and, once committed, push the message to their streams: it is read
+/// here once for all of them, not by each stream.
 pub fn deliver(t: &mut Tx<'_>, id: i64, recipients: &[(String, String)]) -> Result<()> {
+    let mut created = Vec::with_capacity(recipients.len());
     {
         let mut stmt = t.conn.prepare_cached(
             "INSERT OR IGNORE INTO deliveries (recipient_id, message_id, recipient_name, state) VALUES (?1, ?2, ?3, 0)",
@@ -137,11 +141,22 @@ pub fn deliver(t: &mut Tx<'_>, id: i64, recipients: &[(String, String)]) -> Resu
         for (rid, name) in recipients {
             if stmt.execute(params![rid, id, name])? > 0 {
                 count.execute([rid])?;
+                created.push((rid.clone(), name.clone()));
+            } else {
+                // Delivered before: nothing new to push; its stream looks again.
+                t.effect(Effect::Wake(rid.clone()));
             }
         }
     }
-    for (rid, _) in recipients {
-        t.effect(Effect::Wake(rid.clone()));
+    if created.is_empty() {
+        return Ok(());
     }
+    let Some(message) = view(t.conn, id, Viewer::Bare)? else {
+        return Ok(());
+    };
+    t.effect(Effect::Deliver(Arc::new(Fanned {
+        message,
+        recipients: created,
+    })));
     Ok(())
 }

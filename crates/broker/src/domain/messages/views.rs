@@ -21,6 +21,9 @@ pub enum Viewer<'a> {
     Recipient(&'a str),
     /// A peer that sent or received it: every delivery if it sent it, else its own.
     Party(&'a str),
+    /// No deliveries: the message as pushed to its recipients' streams, each
+    /// of which adds its own delivery.
+    Bare,
 }
 
 /// A message row as stored.
@@ -87,13 +90,13 @@ pub fn view(conn: &Connection, id: i64, viewer: Viewer<'_>) -> Result<Option<Mes
         return Ok(None);
     };
     let mut deliveries = Vec::new();
-    {
+    if !matches!(viewer, Viewer::Bare) {
         let mut stmt = conn.prepare_cached(
             "SELECT recipient_id, recipient_name, state, delivered_at, read_at FROM deliveries
              WHERE message_id = ?1 AND (?2 IS NULL OR recipient_id = ?2) ORDER BY recipient_name",
         )?;
         let only = match viewer {
-            Viewer::Full => None,
+            Viewer::Full | Viewer::Bare => None,
             Viewer::Recipient(r) => Some(r),
             Viewer::Party(p) if p == m.from.id => None,
             Viewer::Party(p) => Some(p),

@@ -14,5 +14,5 @@ pub use lifecycle::{Departed, leave, mark_stale, register, remove, set_connected
 pub use resolve::{resolve, unreachable_error};
 pub use rows::{
     PeerRow, all, get, in_namespace, in_scope, in_scope_of, require, standing, token_pairs, touch,
-    visible,
+    visible, visible_in_scope,
 };

@@ -91,12 +91,16 @@ async fn list(
         .store
         .read(move |c| {
             let (standing, me) = standing(c, &actor)?;
-            let mut rows = peers::visible(c, &standing)?;
-            if let Some(me) = &me {
-                rows = peers::in_scope(rows, me, q.scope.unwrap_or(Scope::Machine));
-                if !q.include_self.unwrap_or(false) {
-                    rows.retain(|p| p.id != me.id);
+            let mut rows = match &me {
+                Some(me) => {
+                    peers::visible_in_scope(c, &standing, me, q.scope.unwrap_or(Scope::Machine))?
                 }
+                None => peers::visible(c, &standing)?,
+            };
+            if let Some(me) = &me
+                && !q.include_self.unwrap_or(false)
+            {
+                rows.retain(|p| p.id != me.id);
             }
             if !q.include_stale.unwrap_or(true) {
                 rows.retain(|p| !p.stale);

@@ -7,7 +7,14 @@
 //! and the change's [`Effect`]s (pushes to streams, dashboard events) are released
 //! only after `COMMIT` returns. WAL with `synchronous=NORMAL` makes a committed
 //! change survive a crash of the broker process.
+//!
+//! Two things the writer does besides the jobs, both to keep a batch short:
+//! the full-text index is brought up to date once per batch just before
+//! `COMMIT` ([`fts`]), and WAL checkpoints run on their own thread
+//! ([`checkpoint`]).
 
+pub mod checkpoint;
+pub mod fts;
 pub mod schema;
 
 use std::path::Path;
@@ -21,8 +28,12 @@ use crate::runtime::hub::Effect;
 
 /// Most closures committed together.
 const MAX_BATCH: usize = 512;
-/// Read connections kept open.
-const READERS: usize = 4;
+/// Read connections kept open (a read beyond them opens a connection and
+/// closes it afterwards, losing its prepared statements).
+const READERS: usize = 8;
+/// Prepared statements kept per connection: more than the broker has, so
+/// none is ever parsed twice.
+const STATEMENT_CACHE: usize = 512;
 
 /// What a write closure sees: the connection inside the transaction, the time of
 /// the batch, and where to put the effects to release after commit.
@@ -95,7 +106,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // Every statement is prepared once and kept (the default cache of 16 is
     // smaller than the broker's set of statements, and parsing SQL again on
     // each call costs more than running it).
-    conn.set_prepared_statement_cache_capacity(256);
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     Ok(())
 }
@@ -115,11 +126,13 @@ impl Store {
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         schema::migrate(&mut conn)?;
+        let indexer = fts::Indexer::load(&conn)?;
+        checkpoint::start(path, &mut conn)?;
 
         let (jobs, rx) = mpsc::sync_channel::<Box<dyn Job>>(8192);
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(conn, rx, sink))
+            .spawn(move || writer_loop(conn, indexer, rx, sink))
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             jobs,
@@ -189,7 +202,12 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>, sink: Sink) {
+fn writer_loop(
+    mut conn: Connection,
+    mut indexer: fts::Indexer,
+    rx: mpsc::Receiver<Box<dyn Job>>,
+    sink: Sink,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -198,12 +216,17 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>, sink: Sin
                 Err(_) => break,
             }
         }
-        run_batch(&mut conn, batch, &sink);
+        run_batch(&mut conn, &mut indexer, batch, &sink);
     }
     tracing::debug!("store writer stopped");
 }
 
-fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>, sink: &Sink) {
+fn run_batch(
+    conn: &mut Connection,
+    indexer: &mut fts::Indexer,
+    batch: Vec<Box<dyn Job>>,
+    sink: &Sink,
+) {
     let now = claude_peers_proto::time::now_ms();
     let mut effects = Vec::new();
     let mut replies = Vec::with_capacity(batch.len());
@@ -236,8 +259,13 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>, sink: &Sink) {
         }
         replies.push(reply);
     }
-    match run(conn, "COMMIT") {
+    // The index of what the jobs stored, outside their savepoints (see
+    // `fts`), in the same transaction: if it fails, nothing commits.
+    let indexed = indexer.catch_up(conn);
+    let commit = indexed.and_then(|()| run(conn, "COMMIT"));
+    match commit {
         Ok(()) => {
+            indexer.committed();
             if !effects.is_empty() {
                 sink(effects);
             }
@@ -249,6 +277,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn Job>>, sink: &Sink) {
             let msg = e.to_string();
             tracing::error!(error = %msg, "commit failed");
             let _ = run(conn, "ROLLBACK");
+            indexer.rolled_back();
             for reply in replies {
                 reply(Some(&msg));
             }

@@ -280,7 +280,29 @@ pub const MIGRATIONS: &[&str] = &[
         INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
     END;
     "#,
-    // 5: a task's assignee can say it is blocked, and why (the "needs you" lane).
+    // 5: the full-text index is written once per committed batch by the
+    // store's writer (see `store/fts.rs`), not by an insert trigger: FTS5
+    // flushes at every savepoint, and each job of a batch runs in one. The
+    // mark of what is indexed starts at the newest message (migration 4
+    // indexed all of them); the delete trigger only touches indexed ids.
+    r#"
+    DROP TRIGGER messages_fts_insert;
+    DROP TRIGGER messages_fts_delete;
+    INSERT OR REPLACE INTO kv (key, value)
+        VALUES ('fts_indexed_upto', (SELECT coalesce(max(id), 0) FROM messages));
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+    WHEN old.id <= (SELECT CAST(value AS INTEGER) FROM kv WHERE key = 'fts_indexed_upto')
+    BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    "#,
+    // 6: listing peers by scope (`directory`, `repo`) reads only the peers of
+    // that directory or repository, however many are registered.
+    r#"
+    CREATE INDEX peers_cwd ON peers (cwd) WHERE removed_at IS NULL;
+    CREATE INDEX peers_repo ON peers (repo_key) WHERE removed_at IS NULL;
+    "#,
+    // 7: a task's assignee can say it is blocked, and why (the "needs you" lane).
     r#"
     ALTER TABLE tasks ADD COLUMN blocked_reason TEXT NOT NULL DEFAULT '';
     "#,

@@ -1,0 +1,122 @@
+//! What the end-to-end benchmarks share: knobs, a free port, the broker's
+//! command line (with `BENCH_BROKER_WRAPPER`), a process's memory and CPU
+//! time from `/proc`, percentiles.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::process::Command;
+
+pub fn bin() -> String {
+    std::env::var("BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_claude-peers").to_string())
+}
+
+/// The broker flags that lift every rate and queue limit (a benchmark
+/// measures the path, not the limits).
+pub const UNLIMITED: &[&str] = &[
+    "--sends-per-minute",
+    "0",
+    "--pair-sends-per-minute",
+    "0",
+    "--chain-limit",
+    "0",
+    "--requests-per-second",
+    "0",
+    "--registrations-per-minute",
+    "0",
+    "--queue-depth",
+    "10000000",
+];
+
+/// A knob from the environment, else `default`.
+pub fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `claude-peers ARGS` against the broker at `port` with database `db`.
+pub fn cmd(port: u16, db: &Path, home: &Path, args: &[&str]) -> Command {
+    // BENCH_BROKER_WRAPPER (e.g. a profiler command line) wraps the broker only.
+    let wrapper: Vec<String> = match std::env::var("BENCH_BROKER_WRAPPER") {
+        Ok(w) if args.first() == Some(&"broker") => {
+            w.split_whitespace().map(str::to_string).collect()
+        }
+        _ => Vec::new(),
+    };
+    let mut c = match wrapper.split_first() {
+        Some((prog, rest)) => {
+            let mut c = Command::new(prog);
+            c.args(rest).arg(bin());
+            c
+        }
+        None => Command::new(bin()),
+    };
+    c.args(args)
+        .env("CLAUDE_PEERS_PORT", port.to_string())
+        .env("CLAUDE_PEERS_DB", db)
+        .env("HOME", home)
+        .env("CLAUDE_PEERS_SETTLE_MS", "0")
+        .env("LOG_LEVEL", "warn")
+        .kill_on_drop(true);
+    c
+}
+
+/// Resident set size of a process, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// CPU time (user + system) a process has used.
+pub fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let ticks = f.iter().sum::<u64>();
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    Duration::from_micros(ticks * 1_000_000 / hz.max(1))
+}
+
+/// The `p` quantile of sorted durations.
+pub fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+pub fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The machine's load average over the last minute.
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default()
+}
