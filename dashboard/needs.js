@@ -1,6 +1,6 @@
 // The "needs you" lane: everything waiting on the person (permission prompts,
 // approvals, verifications, proposals to vote on, messages to you, unreachable
-// mail), newest first, each with the action that resolves it one click away.
+// mail, blocked tasks, loops the loop guard holds), newest first, each with the action that resolves it one click away.
 // Loaded from GET /v1/needs-you and reloaded (coalesced) on the stream events
 // that can change it. New items raise a browser notification when the page is
 // hidden and the person allowed notifications (asked for on a click only);
@@ -11,7 +11,7 @@ import { get, post } from "./api.js";
 import { S, on, emit, partyName } from "./store.js";
 
 /** Events after which the lane is reloaded. */
-const RELOAD_ON = new Set(["permission", "permission_gone", "needs_you", "approval", "verification", "proposal", "message", "session"]);
+const RELOAD_ON = new Set(["permission", "permission_gone", "needs_you", "approval", "verification", "proposal", "message", "session", "task", "held", "released"]);
 /** New items arriving within this many ms share one notification. */
 const COALESCE_MS = 3000;
 
@@ -108,12 +108,22 @@ function actions(i) {
       return [btn("", "Mark read", `Mark read: ${i.title}`, () => act("Marked read", () => post("/v1/needs-you/read", { upto: Number(i.id) })))];
     case "unreachable_mail":
       return [btn("", "Dismiss", `Dismiss: ${i.title}`, () => act("Dismissed", () => post("/v1/needs-you/dismiss", { message_id: Number(i.id), recipient: i.to?.id || "" })))];
+    case "blocked_task":
+      return [
+        btn("", "Reply…", `Reply to ${partyName(i.from)}: ${i.title}`, () => {
+          const text = window.prompt(`Message to ${partyName(i.from)} (${i.title})`);
+          if (text && text.trim()) act("Sent", () => post("/v1/messages", { to: i.from.id, text }));
+        }),
+        btn("ok", "Complete", `Complete the task: ${i.title}`, () => act("Completed", () => post(`/v1/tasks/${id}/complete`, { result: "completed by the operator from the needs-you lane" }))),
+      ];
+    case "held_loop":
+      return [btn("primary", "Release", `Release: ${i.title}`, () => act("Released", () => post(`/v1/chains/${id}/release`, {})))];
     default:
       return [];
   }
 }
 
-const LABEL = { permission: "🔐 Permission", approval: "✋ Approval", verification: "🔍 Verify", proposal: "🗳 Proposal", message: "✉️ Message", unreachable_mail: "📭 Unreachable" };
+const LABEL = { permission: "🔐 Permission", approval: "✋ Approval", verification: "🔍 Verify", proposal: "🗳 Proposal", message: "✉️ Message", unreachable_mail: "📭 Unreachable", blocked_task: "⛔ Blocked", held_loop: "🔁 Held loop" };
 
 /** The panel's content. */
 export function needsPanel() {

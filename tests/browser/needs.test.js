@@ -1,8 +1,9 @@
 // The "needs you" lane and the permission relay in the dashboard: a session's
 // permission prompt shows in the lane at once and is allowed with one click
 // (the MCP server writes the matching answer for Claude Code); messages to the
-// person are marked read; browser notifications are asked for only on a click
-// and a burst of new items becomes one notification.
+// person are marked read; a loop the loop guard holds is released from the lane
+// with one click; browser notifications are asked for only on a click and a
+// burst of new items becomes one notification.
 
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
@@ -36,7 +37,7 @@ describe("needs you", () => {
   };
 
   before(async () => {
-    await w.startBroker(["--permission-relay"]);
+    await w.startBroker(["--permission-relay", "--chain-limit", "2"]);
     alice = await w.peer("alice");
     page = await w.page({ init: FAKE_NOTIFICATIONS });
   });
@@ -85,6 +86,22 @@ describe("needs you", () => {
     }
     await until("lane empty", async () => (await lane()).items.length === 0);
     await until("three denials written", () => alice.notes.filter((n) => n.method === ANSWER && n.params.behavior === "deny").length === 3);
+  });
+
+  test("a held loop is released from the lane with one click", async () => {
+    await openLane();
+    const bob = await w.peer("bob");
+    for (const [from, to, text] of [[alice, "bob", "ping 0"], [bob, "alice", "ping 1"], [alice, "bob", "ping 2"]]) {
+      const r = await from.call("send_message", { to_id: to, message: text });
+      assert.ok(!r.isError, r.text);
+    }
+    const card = page.locator('#panel-needs .needs[data-kind="held_loop"]');
+    await card.waitFor({ timeout: 15000 });
+    assert.match(await card.textContent(), /ping 2/);
+    await card.getByRole("button", { name: /^Release/ }).click();
+    await card.waitFor({ state: "detached" });
+    assert.equal((await w.admin("GET", "/v1/chains/held")).chains.length, 0);
+    assert.equal((await lane()).items.length, 0);
   });
 
   test("a message to the person is in the lane until marked read", async () => {

@@ -203,3 +203,104 @@ async fn only_the_operator_sees_the_lane() {
     }
     assert!(peer.needs_you().await.is_err());
 }
+
+/// Tasks marked blocked (by their assignee, with the existing task tool) and
+/// loops the loop guard holds are in the lane, and leave it when resolved:
+/// the assignee goes on; the operator releases the chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocked_tasks_and_held_loops_wait_in_the_lane() {
+    let env = Env::new();
+    let _b = Broker::start(&env, &["--chain-limit", "2"]).await;
+    let mut a = Mcp::start(&env, &env.subdir("a")).await;
+    let mut b = Mcp::start(&env, &env.subdir("b")).await;
+    let made = a
+        .call(
+            "create_task",
+            json!({"title": "Migrate the billing tables", "assignee": b.name}),
+        )
+        .await;
+    assert!(!made.is_error, "{}", made.text);
+    let task_id = made
+        .text
+        .split('(')
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap()
+        .to_string();
+    // Only the assignee can say it is blocked.
+    let refused = a
+        .call(
+            "start_task",
+            json!({"task_id": task_id, "blocked": "need the DB password"}),
+        )
+        .await;
+    assert!(refused.is_error, "{}", refused.text);
+    let blocked = b
+        .call(
+            "start_task",
+            json!({"task_id": task_id, "blocked": "need the production DB password from the user"}),
+        )
+        .await;
+    assert!(blocked.text.contains("is blocked"), "{}", blocked.text);
+    let lane = env.admin().needs_you().await.unwrap();
+    let item = lane
+        .items
+        .iter()
+        .find(|i| i.kind == ItemKind::BlockedTask)
+        .expect("the blocked task in the lane");
+    assert_eq!(item.id, task_id);
+    assert_eq!(item.from.name, b.name);
+    assert_eq!(item.detail, "need the production DB password from the user");
+    let (ok, out, _) = env.cli(&["inbox"]).await;
+    assert!(ok && out.contains("blocked task"), "{out}");
+    // The creator was told.
+    let told = a.channel(WAIT).await.expect("the creator is told");
+    assert!(
+        common::coord::content(&told).contains("Task blocked"),
+        "{told}"
+    );
+    // The assignee goes on: it leaves the lane.
+    let resumed = b.call("start_task", json!({"task_id": task_id})).await;
+    assert!(resumed.text.contains("in progress"), "{}", resumed.text);
+    assert!(
+        !kinds(&env)
+            .await
+            .iter()
+            .any(|(k, _)| *k == ItemKind::BlockedTask)
+    );
+
+    // Two agents answering each other past the chain limit: held.
+    let (an, bn) = (a.name.clone(), b.name.clone());
+    for (i, (from, to)) in [(&mut a, bn), (&mut b, an)].into_iter().enumerate() {
+        let r = from
+            .call(
+                "send_message",
+                json!({"to_id": to, "message": format!("ping {i}")}),
+            )
+            .await;
+        assert!(!r.is_error, "{}", r.text);
+    }
+    let r = a
+        .call(
+            "send_message",
+            json!({"to_id": b.name, "message": "ping 2"}),
+        )
+        .await;
+    assert!(r.text.contains("held"), "{}", r.text);
+    let lane = env.admin().needs_you().await.unwrap();
+    let held = lane
+        .items
+        .iter()
+        .find(|i| i.kind == ItemKind::HeldLoop)
+        .expect("the held loop in the lane");
+    assert!(held.detail.contains("ping 2"), "{held:?}");
+    assert_eq!(held.resolve, format!("claude-peers release {}", held.id));
+    let (ok, out, err) = env.cli(&["release", &held.id]).await;
+    assert!(ok, "{out}{err}");
+    assert!(
+        !kinds(&env)
+            .await
+            .iter()
+            .any(|(k, _)| *k == ItemKind::HeldLoop)
+    );
+}

@@ -263,3 +263,34 @@ async fn a_message_to_a_closed_session_reaches_it_when_it_is_resumed() {
         d.rung, d.took
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_a_peer_started_asks_the_person_before_bash() {
+    let _one = SERIAL.lock().await;
+    // Installed as a person would (hooks included); nothing else configured.
+    let (env, _b, s) = world(Options::new(CURRENT).installed()).await;
+    let target = env.subdir("guard").join("made-by-a-peer-turn");
+    // The model answers the peer's turn by running a command.
+    s.model.then(claude::Reply::Tool {
+        name: "Bash".into(),
+        input: json!({"command": format!("touch {}", target.display()), "description": "Do what the peer asked"}),
+    });
+    let text = marker("guard");
+    // Idle at its prompt; the peer's message starts the turn (the socket).
+    let d = delivered(&s, idle(&env, &s, &text, claude::MODEL_WAIT).await);
+    assert_eq!(d.rung, "socket", "the peer's message started the turn");
+    s.wait_until(
+        "the client asks the person, with the guard's reason",
+        claude::MODEL_WAIT,
+        || {
+            let screen = s.screen();
+            screen.contains("Hook PreToolUse:Bash requires confirmation")
+                && screen.contains("started by another agent")
+        },
+    )
+    .await;
+    assert!(
+        !target.exists(),
+        "the command ran without the person's go-ahead"
+    );
+}

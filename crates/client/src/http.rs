@@ -467,12 +467,13 @@ impl BrokerClient {
     }
 
     pub async fn start_task(&self, id: &str) -> Result<TaskView> {
-        self.send_json(
-            Method::POST,
-            &format!("/v1/tasks/{}/start", seg(id)),
-            &serde_json::json!({}),
-        )
-        .await
+        self.start_task_with(id, &StartTask::default()).await
+    }
+
+    /// Start a task, or (with `blocked`) mark one's own task blocked.
+    pub async fn start_task_with(&self, id: &str, req: &StartTask) -> Result<TaskView> {
+        self.send_json(Method::POST, &format!("/v1/tasks/{}/start", seg(id)), req)
+            .await
     }
 
     pub async fn complete_task(&self, id: &str, req: &CompleteTask) -> Result<TaskView> {

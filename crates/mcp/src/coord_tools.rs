@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use claude_peers_proto::coord::{
     CastVote, CompleteTask, CreateProposal, CreateTask, DecisionQuery, ListQuery, PostDecision,
     ProposalStatus, RequestApproval, RequestVerification, RespondApproval, RespondVerification,
-    SetActiveFiles, StructuredRequest, TaskStatus, TaskView, Verdict, Vote,
+    SetActiveFiles, StartTask, StructuredRequest, TaskStatus, TaskView, Verdict, Vote,
 };
 use claude_peers_proto::limits::{DEFAULT_VOTES_REQUIRED, MAX_VOTES_REQUIRED, MIN_VOTES_REQUIRED};
 use rmcp::handler::server::wrapper::Parameters;
@@ -233,6 +233,17 @@ pub struct TaskIdArgs {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct StartTaskArgs {
+    /// The task id (task-…).
+    pub task_id: String,
+    /// Set only when you cannot go on: what blocks you (who or what you need).
+    /// The task is then `blocked` and waits in the user's "needs you" lane;
+    /// call start_task again without it when you go on.
+    #[serde(default)]
+    pub blocked: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CompleteTaskArgs {
     pub task_id: String,
     #[serde(default)]
@@ -278,6 +289,7 @@ fn task_line(t: &TaskView, me: Option<&str>) -> String {
     let status = match t.status {
         TaskStatus::Pending => "pending",
         TaskStatus::InProgress => "in progress",
+        TaskStatus::Blocked => "blocked",
         TaskStatus::Completed => "done",
     };
     let assignee = t
@@ -526,13 +538,23 @@ impl Tools {
     }
 
     #[tool(
-        description = "Start a task assigned to you, or claim an unassigned one; its creator is told."
+        description = "Start a task assigned to you, or claim an unassigned one; its creator is told. With `blocked` (why), mark it blocked: it waits for the user until you start it again."
     )]
-    async fn start_task(&self, Parameters(a): Parameters<TaskIdArgs>) -> Out {
+    async fn start_task(&self, Parameters(a): Parameters<StartTaskArgs>) -> Out {
         need_id("task_id", &a.task_id)?;
         let c = self.session.client().await?;
-        let t = c.start_task(&a.task_id).await.map_err(err)?;
-        Ok(format!("Task {} is in progress: {}.", t.id, t.title))
+        let blocked = a.blocked.filter(|b| !b.trim().is_empty());
+        let t = c
+            .start_task_with(&a.task_id, &StartTask { blocked })
+            .await
+            .map_err(err)?;
+        Ok(match t.status {
+            TaskStatus::Blocked => format!(
+                "Task {} is blocked ({}); the user sees it in their \"needs you\" lane.",
+                t.id, t.blocked_reason
+            ),
+            _ => format!("Task {} is in progress: {}.", t.id, t.title),
+        })
     }
 
     #[tool(

@@ -67,6 +67,9 @@ string_enum!(
         Pending = "pending",
         /// Its assignee started it.
         InProgress = "in_progress",
+        /// Its assignee cannot go on without someone (the reason says who or
+        /// what); it waits in the operator's "needs you" lane.
+        Blocked = "blocked",
         Completed = "completed",
     }
 );
@@ -258,6 +261,15 @@ pub struct CompleteTask {
     pub result: Option<String>,
 }
 
+/// `POST /v1/tasks/{id}/start`: start (or resume) a task, or, with `blocked`,
+/// say it is blocked and why (its assignee only).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartTask {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
+}
+
 /// `POST /v1/approvals`: ask a peer of the group to approve an action.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -333,6 +345,9 @@ pub struct TaskView {
     pub group: Option<GroupRef>,
     /// What the completer reported.
     pub result: String,
+    /// Why its assignee is blocked ("" unless `blocked`).
+    #[serde(default)]
+    pub blocked_reason: String,
     pub completed_by: Option<Party>,
     pub session_id: String,
     pub created_at: String,

@@ -22,6 +22,10 @@ pub enum ItemKind {
     /// A message its recipient has not read for longer than the threshold while
     /// not connected.
     UnreachableMail,
+    /// A task its assignee marked blocked (the reason is the detail).
+    BlockedTask,
+    /// A chain of messages the loop guard holds until a person releases it.
+    HeldLoop,
 }
 
 impl ItemKind {
@@ -33,6 +37,8 @@ impl ItemKind {
             ItemKind::Proposal => "proposal",
             ItemKind::Message => "message",
             ItemKind::UnreachableMail => "unreachable_mail",
+            ItemKind::BlockedTask => "blocked_task",
+            ItemKind::HeldLoop => "held_loop",
         }
     }
 }
@@ -42,7 +48,8 @@ impl ItemKind {
 pub struct NeedsYouItem {
     pub kind: ItemKind,
     /// The id of the record it is about (permission, approval, verification,
-    /// proposal id; message id for messages and unreachable mail).
+    /// proposal, task id; message id for messages and unreachable mail; chain
+    /// id for a held loop).
     pub id: String,
     /// One line for people.
     pub title: String,

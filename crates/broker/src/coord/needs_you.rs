@@ -4,14 +4,15 @@
 //! knows: **unreachable mail**, a direct message its recipient has not read for
 //! longer than the threshold while not connected. Its sender is told once (a
 //! message from the broker), so agents stop waiting silently. What the operator
-//! has marked read or dismissed is kept in `kv`.
+//! has marked read or dismissed is kept in `kv`. Blocked tasks and the chains
+//! the loop guard holds are listed too, each by its own function.
 
 use std::sync::Arc;
 
 use claude_peers_proto::api::{Party, PartyKind};
 use claude_peers_proto::coord::{
-    ApprovalStatus, ApprovalView, ProposalStatus, ProposalView, VerificationStatus,
-    VerificationView,
+    ApprovalStatus, ApprovalView, ProposalStatus, ProposalView, TaskStatus, TaskView,
+    VerificationStatus, VerificationView,
 };
 use claude_peers_proto::needs_you::{ItemKind, NeedsYouItem};
 use claude_peers_proto::time::rfc3339;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::coord::{GroupFilter, preview, record};
 use crate::domain::context::Shared;
+use crate::domain::loops;
 use crate::domain::messages::{self, Post, Sender, To};
 use crate::domain::peers;
 use crate::error::Result;
@@ -291,6 +293,72 @@ fn operator_messages(conn: &Connection, limit: u32) -> Result<Vec<NeedsYouItem>>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Tasks their assignee marked blocked (resolved when the assignee goes on,
+/// or the task is completed).
+fn blocked_tasks(conn: &Connection, session: &str, limit: u32) -> Result<Vec<NeedsYouItem>> {
+    Ok(record::query::<TaskView>(
+        conn,
+        &GroupFilter::All,
+        session,
+        Some(TaskStatus::Blocked),
+        limit,
+    )?
+    .into_iter()
+    .map(|t| {
+        let who = t.assignee.clone().unwrap_or_else(|| t.creator.clone());
+        NeedsYouItem {
+            kind: ItemKind::BlockedTask,
+            title: format!(
+                "{} is blocked on {}",
+                who.name,
+                preview(&t.title, TITLE_PREVIEW)
+            ),
+            detail: t.blocked_reason.clone(),
+            resolve: format!(
+                "help {} (claude-peers send {} …), or complete the task in the dashboard",
+                who.name, who.name
+            ),
+            from: who,
+            to: None,
+            at: t.started_at.clone().unwrap_or_else(|| t.created_at.clone()),
+            id: t.id,
+        }
+    })
+    .collect())
+}
+
+/// Chains the loop guard holds until a person releases them.
+fn held_loops(conn: &Connection, sh: &Shared, limit: u32) -> Result<Vec<NeedsYouItem>> {
+    Ok(loops::held(conn, sh)?
+        .into_iter()
+        .take(limit as usize)
+        .map(|c| {
+            let names: Vec<&str> = c.peers.iter().map(|p| p.name.as_str()).collect();
+            NeedsYouItem {
+                kind: ItemKind::HeldLoop,
+                id: c.chain_id.to_string(),
+                title: format!(
+                    "a loop between {} is held ({} message{}, depth {} of {})",
+                    names.join(", "),
+                    c.held,
+                    if c.held == 1 { "" } else { "s" },
+                    c.depth,
+                    c.limit
+                ),
+                detail: c.preview.clone(),
+                from: c.peers.first().cloned().unwrap_or(Party {
+                    kind: PartyKind::System,
+                    id: String::new(),
+                    name: "loop guard".into(),
+                }),
+                to: None,
+                at: c.since.clone(),
+                resolve: format!("claude-peers release {}", c.chain_id),
+            }
+        })
+        .collect())
+}
+
 /// Everything waiting on the operator, newest first. `permissions` are the
 /// pending permission requests (kept in memory by the relay).
 pub fn collect(
@@ -395,6 +463,8 @@ pub fn collect(
         });
     }
     items.extend(operator_messages(conn, limit)?);
+    items.extend(blocked_tasks(conn, &session, limit)?);
+    items.extend(held_loops(conn, sh, limit)?);
     items.extend(
         unreachable(conn, connected, now, sh.config.unreachable_after_ms, limit)?
             .iter()

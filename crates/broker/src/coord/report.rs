@@ -150,6 +150,7 @@ pub fn markdown(
             let mark = match t.status {
                 TaskStatus::Completed => "[x]",
                 TaskStatus::InProgress => "[~]",
+                TaskStatus::Blocked => "[!]",
                 TaskStatus::Pending => "[ ]",
             };
             let who = t

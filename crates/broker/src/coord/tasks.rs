@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
-use claude_peers_proto::coord::{CompleteTask, CreateTask, TaskStatus, TaskView};
+use claude_peers_proto::coord::{CompleteTask, CreateTask, StartTask, TaskStatus, TaskView};
 use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_TITLE_BYTES, TITLE_PREVIEW_CHARS};
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
@@ -30,7 +30,7 @@ fn select() -> String {
         "SELECT t.id, t.title, t.description, t.status, t.creator_kind, t.creator_id, {creator},
                 t.assignee_id, {assignee}, t.group_id, {group}, t.result,
                 t.completed_by_kind, t.completed_by_id, {completer},
-                t.session_id, t.created_at, t.started_at, t.completed_at
+                t.session_id, t.created_at, t.started_at, t.completed_at, t.blocked_reason
          FROM tasks t",
         creator = coord::name_sql("t.creator_kind", "t.creator_id", "t.creator_name"),
         assignee = coord::name_sql("'peer'", "t.assignee_id", "t.assignee_name"),
@@ -62,6 +62,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<TaskView> {
         },
         group: coord::group_ref(r.get(9)?, r.get(10)?),
         result: r.get(11)?,
+        blocked_reason: r.get(19)?,
         completed_by: match (completer_kind, completer_id) {
             (Some(k), Some(id)) => Some(coord::party(
                 &k,
@@ -190,10 +191,19 @@ pub fn create(
 
 /// The assignee starts a task (`in_progress`); an unassigned task is claimed
 /// by the peer that starts it. Starting a task one already runs changes nothing.
-pub fn start(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor, id: &str) -> Result<TaskView> {
+pub fn start(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    actor: &Actor,
+    id: &str,
+    req: &StartTask,
+) -> Result<TaskView> {
     let caller = Caller::load(t.conn, actor)?;
     let me = caller.peer("start a task")?.clone();
     let task = record::visible::<TaskView>(t.conn, &caller, id)?;
+    if let Some(reason) = &req.blocked {
+        return block(t, sh, &caller, &me, task, reason);
+    }
     match task.status {
         TaskStatus::Completed => {
             return Err(
@@ -217,7 +227,7 @@ pub fn start(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor, id: &str) -> Resul
     t.conn
         .prepare_cached(
             "UPDATE tasks SET status = 'in_progress', started_at = coalesce(started_at, ?2),
-               assignee_id = ?3, assignee_name = ?4 WHERE id = ?1",
+               assignee_id = ?3, assignee_name = ?4, blocked_reason = '' WHERE id = ?1",
         )?
         .execute(params![task.id, t.now, me.id, me.name])?;
     audit::record(
@@ -246,6 +256,67 @@ pub fn start(t: &mut Tx<'_>, sh: &Arc<Shared>, actor: &Actor, id: &str) -> Resul
                 me.name, task.title, task.id
             ),
             "task_started",
+            json!({"task_id": task.id, "title": task.title}),
+        )?;
+    }
+    record::announce::<TaskView>(t, &task.id)
+}
+
+/// Its assignee says the task is blocked, and why: it waits in the
+/// operator's lane until the assignee starts it again (or it is completed).
+/// The creator (a peer other than the assignee) is told.
+fn block(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    caller: &Caller,
+    me: &PeerRow,
+    task: TaskView,
+    reason: &str,
+) -> Result<TaskView> {
+    let reason = validate::required_text("blocked", reason, MAX_FIELD_BYTES)?;
+    if task.status == TaskStatus::Completed {
+        return Err(ApiError::conflict(format!("task {} is already completed", task.id)).into());
+    }
+    if task.assignee.as_ref().is_none_or(|a| a.id != me.id) {
+        return Err(ApiError::forbidden(format!(
+            "only the assignee of task {} can mark it blocked (start it first)",
+            task.id
+        ))
+        .into());
+    }
+    t.conn
+        .prepare_cached(
+            "UPDATE tasks SET status = 'blocked', blocked_reason = ?2,
+               started_at = coalesce(started_at, ?3) WHERE id = ?1",
+        )?
+        .execute(params![task.id, reason, t.now])?;
+    audit::record(
+        t,
+        &sh.hub,
+        &me.party(),
+        "task.block",
+        &format!(
+            "{}: {} ({})",
+            task.id,
+            coord::preview(&task.title, TITLE_PREVIEW_CHARS),
+            coord::preview(&reason, TITLE_PREVIEW_CHARS)
+        ),
+        record::group_id(&task),
+    )?;
+    if task.creator.kind == claude_peers_proto::api::PartyKind::Peer
+        && task.creator.id != me.id
+        && let Some(creator) = peers::get(t.conn, &task.creator.id)?
+    {
+        coord::notify(
+            t,
+            sh,
+            caller.sender(),
+            std::slice::from_ref(&creator),
+            format!(
+                "**Task blocked** ({}): {}\n**Why:** {reason}\nTask ID: `{}`",
+                me.name, task.title, task.id
+            ),
+            "task_blocked",
             json!({"task_id": task.id, "title": task.title}),
         )?;
     }

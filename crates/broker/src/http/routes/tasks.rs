@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json as Reply, Router};
-use claude_peers_proto::coord::{CompleteTask, CreateTask, ListQuery, TaskView};
+use claude_peers_proto::coord::{CompleteTask, CreateTask, ListQuery, StartTask, TaskView};
 
 use super::extract::{Json, Path, Query};
 use crate::coord::Caller;
@@ -42,10 +42,11 @@ async fn start(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<String>,
+    Json(req): Json<StartTask>,
 ) -> Result<Reply<TaskView>> {
     Ok(Reply(
         state
-            .write(move |t, sh| tasks::start(t, sh, &actor, &id))
+            .write(move |t, sh| tasks::start(t, sh, &actor, &id, &req))
             .await?,
     ))
 }

@@ -302,6 +302,10 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX peers_cwd ON peers (cwd) WHERE removed_at IS NULL;
     CREATE INDEX peers_repo ON peers (repo_key) WHERE removed_at IS NULL;
     "#,
+    // 7: a task's assignee can say it is blocked, and why (the "needs you" lane).
+    r#"
+    ALTER TABLE tasks ADD COLUMN blocked_reason TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// Bring the database up to the newest schema. Each step runs in its own
