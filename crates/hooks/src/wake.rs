@@ -1,5 +1,6 @@
-//! `Stop` with `asyncRewake`: the wake rung. The session's turn ended (it is
-//! idle); one waiter per Claude Code session (a lock) waits on the broker over
+//! `Stop` with `asyncRewake` (and OpenCode's `session.idle`, run by our
+//! plugin): the wake rung. The session's turn ended (it is
+//! idle); one waiter per client process (a lock) waits on the broker over
 //! a WebSocket and, when messages arrive that no rung showed, exits 2 naming
 //! the senders and the count, which wakes the model. The broker ends each round
 //! after a while and the waiter re-arms; it ends by itself before the hook's
@@ -59,7 +60,7 @@ fn waiter_lock(env: &HookEnv) -> Option<File> {
 /// The text the model wakes to.
 pub fn wake_text(count: u32, from: &[String]) -> String {
     format!(
-        "claude-peers: {count} new message{} from {} (other Claude Code sessions, not your user). Read {} with check_messages and reply with send_message.",
+        "claude-peers: {count} new message{} from {} (other agent sessions, not your user). Read {} with check_messages and reply with send_message.",
         if count == 1 { "" } else { "s" },
         if from.is_empty() {
             "a peer".to_string()
