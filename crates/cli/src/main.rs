@@ -43,6 +43,11 @@ pub struct Global {
         default_value = "127.0.0.1"
     )]
     pub host: String,
+    /// Brokers for clients (CLI, MCP server, hooks), in order of preference:
+    /// `https://a:7899,https://b:7899`. A client uses the first that answers.
+    /// Default: the one broker of --host/--port.
+    #[arg(long, global = true, env = "CLAUDE_PEERS_BROKERS")]
+    pub brokers: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -215,7 +220,7 @@ fn main() -> ExitCode {
             init_logging("warn");
             current_thread().and_then(|rt| {
                 rt.block_on(async {
-                    let ctx = ctx::Ctx::new(&cli.global)?;
+                    let ctx = ctx::Ctx::new(&cli.global).await?;
                     match command {
                         Command::Status => cmd::status::status(&ctx).await,
                         Command::Peers => cmd::status::peers(&ctx).await,

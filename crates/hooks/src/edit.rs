@@ -26,13 +26,33 @@ pub fn conflict_decision() -> &'static str {
     }
 }
 
+/// What the edit guard found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditCheck {
+    /// Not an edit, or nobody else edits the file.
+    Clear,
+    /// Another peer edits it: the reason to give.
+    Conflict(String),
+    /// The broker did not answer (fail open with this line).
+    Failed(String),
+}
+
 pub async fn pre_edit(env: &HookEnv, input: &HookInput) -> Outcome {
+    match check(env, input).await {
+        EditCheck::Clear => Outcome::quiet(),
+        EditCheck::Failed(e) => Outcome::fail_open(e),
+        EditCheck::Conflict(reason) => Outcome::decision(env.client, conflict_decision(), &reason),
+    }
+}
+
+/// Report the edited files as active and look for another peer editing one of them.
+pub async fn check(env: &HookEnv, input: &HookInput) -> EditCheck {
     let edited = input.edited_files();
     if edited.is_empty() {
-        return Outcome::quiet();
+        return EditCheck::Clear;
     }
     let Some((client, creds)) = env.client(&input.session_id) else {
-        return Outcome::quiet();
+        return EditCheck::Clear;
     };
     let mine: Vec<String> = match client.active_files().await {
         Ok(all) => all
@@ -40,7 +60,7 @@ pub async fn pre_edit(env: &HookEnv, input: &HookInput) -> Outcome {
             .filter(|v| v.peer.id == creds.peer_id)
             .flat_map(|v| v.files.into_iter().map(|f| f.path))
             .collect(),
-        Err(e) => return Outcome::fail_open(format!("the broker did not answer ({e})")),
+        Err(e) => return EditCheck::Failed(format!("the broker did not answer ({e})")),
     };
     let mut files = mine;
     let cwd = input.cwd.as_deref().unwrap_or("");
@@ -60,7 +80,7 @@ pub async fn pre_edit(env: &HookEnv, input: &HookInput) -> Outcome {
         .await
     {
         Ok(r) => r,
-        Err(e) => return Outcome::fail_open(format!("cannot report the file ({e})")),
+        Err(e) => return EditCheck::Failed(format!("cannot report the file ({e})")),
     };
     let others: Vec<_> = r
         .conflicts
@@ -68,7 +88,7 @@ pub async fn pre_edit(env: &HookEnv, input: &HookInput) -> Outcome {
         .filter(|c| paths.contains(&c.path))
         .collect();
     let Some(first) = others.first() else {
-        return Outcome::quiet();
+        return EditCheck::Clear;
     };
     let path = &first.path;
     let peers = client
@@ -89,10 +109,9 @@ pub async fn pre_edit(env: &HookEnv, input: &HookInput) -> Outcome {
             format!("{}{doing}", c.peer.name)
         })
         .collect();
-    let reason = format!(
+    EditCheck::Conflict(format!(
         "claude-peers: {} is also editing {path}. Agree who goes first (send_message {}) before changing it.",
         who.join(" and "),
         first.peer.name
-    );
-    Outcome::decision(env.client, conflict_decision(), &reason)
+    ))
 }

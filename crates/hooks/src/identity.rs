@@ -15,6 +15,9 @@ use claude_peers_proto::hooks::HookClient;
 #[derive(Debug, Clone)]
 pub struct HookEnv {
     pub endpoint: Endpoint,
+    /// Whether `SessionStart` may start a missing broker (only for the
+    /// default list: one local plain-HTTP broker).
+    pub autostart: bool,
     /// The Claude Code process (`CLAUDE_PID`; else the hook's grandparent,
     /// since Claude Code runs hooks through a shell).
     pub claude_pid: u32,
@@ -42,6 +45,7 @@ impl HookEnv {
             HookClient::OpenCode => client_process(),
         };
         Self {
+            autostart: endpoint.is_local(),
             endpoint,
             claude_pid,
             exe,

@@ -4,6 +4,7 @@
 use claude_peers_proto::api::MessageView;
 use claude_peers_proto::hooks::HookClient;
 use claude_peers_proto::limits::MAX_INJECT_MESSAGE_BYTES;
+use claude_peers_proto::permissions::Behavior;
 use claude_peers_proto::text::{clean, defuse_tag, truncate_bytes};
 use serde_json::json;
 
@@ -80,6 +81,25 @@ impl Outcome {
         };
         Self {
             stdout: stdout.to_string(),
+            ..Self::default()
+        }
+    }
+
+    /// The operator's answer to a permission prompt (Claude Code's
+    /// `PermissionRequest`): `allow`, or `deny` with a message for the model.
+    pub fn permission(behavior: Behavior) -> Self {
+        let decision = match behavior {
+            Behavior::Allow => json!({"behavior": "allow"}),
+            Behavior::Deny => json!({
+                "behavior": "deny",
+                "message": "The user denied this from the claude-peers dashboard or CLI.",
+            }),
+        };
+        Self {
+            stdout: json!({
+                "hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": decision}
+            })
+            .to_string(),
             ..Self::default()
         }
     }

@@ -17,6 +17,12 @@ pub enum HookService {
     ToolDone,
     /// A file-writing tool is about to run: report the file, guard conflicts.
     EditGuard,
+    /// Any tool is about to run: the peer-turn guard (a peer's message is never
+    /// the user's consent, [`crate::consent`]), then the [`Self::EditGuard`].
+    ToolGuard,
+    /// A tool needs the person's permission: relay the prompt to the operator
+    /// (when the broker's permission relay is on) and pass on their answer.
+    PermissionRelay,
     /// The turn ended: wait on the broker and wake the idle session.
     StopWait,
 }
@@ -81,6 +87,11 @@ impl HookClient {
     }
 }
 
+/// The `PermissionRequest` hook's timeout: longer than its longest wait, so
+/// the client never kills it while it waits.
+pub const PERMISSION_HOOK_TIMEOUT_S: u32 =
+    (crate::limits::MAX_PERMISSION_HOOK_WAIT_MS / 1000) as u32 + 10;
+
 const fn hook(event: &'static str, service: HookService, timeout_s: u32) -> HookSpec {
     HookSpec {
         event,
@@ -97,10 +108,14 @@ pub const CLAUDE_CODE_HOOKS: &[HookSpec] = &[
     hook("SessionEnd", HookService::SessionEnd, 10),
     hook("UserPromptSubmit", HookService::PromptSubmit, 10),
     hook("PostToolUse", HookService::ToolDone, 10),
-    HookSpec {
-        matcher: Some("Edit|Write|MultiEdit|NotebookEdit"),
-        ..hook("PreToolUse", HookService::EditGuard, 10)
-    },
+    // Every tool: the guarded list is configurable at run time
+    // (`CLAUDE_PEERS_PEER_TURN_TOOLS`); other tools end at once.
+    hook("PreToolUse", HookService::ToolGuard, 10),
+    hook(
+        "PermissionRequest",
+        HookService::PermissionRelay,
+        PERMISSION_HOOK_TIMEOUT_S,
+    ),
     HookSpec {
         async_rewake: true,
         ..hook("Stop", HookService::StopWait, 86400)
