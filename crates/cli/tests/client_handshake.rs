@@ -90,3 +90,67 @@ async fn shown(m: &mut Mcp, tool: &str, names: &[&str]) {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }
+
+/// A Claude Code peer and a Codex peer talk through the tools, each MCP server
+/// met with its client's handshake (Claude Code 2.1.332 probes
+/// `server/discover` at 2026-07-28, is refused with -32022 and falls back to
+/// `initialize` at 2025-11-25; Codex 0.171.0 sends `initialize` at 2025-06-18
+/// as `codex-mcp-client`). Neither client runs a model here: the tool calls
+/// are the ones each model would make.
+#[tokio::test]
+async fn a_claude_code_peer_and_a_codex_peer_message_each_other_through_the_tools() {
+    let env = Env::new();
+    let _broker = Broker::start(&env, &[]).await;
+    let mut claude = Mcp::spawn(&env, &env.subdir("cc"), &[]).await;
+    let probe = claude
+        .request(
+            "server/discover",
+            json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                   "io.modelcontextprotocol/clientCapabilities": {},
+                   "io.modelcontextprotocol/clientInfo": {"name": "claude-code", "version": "2.1.332"}}}),
+        )
+        .await;
+    assert_eq!(probe["error"]["code"], -32022, "{probe}");
+    claude
+        .request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {"roots": {}, "elicitation": {}},
+                   "clientInfo": {"name": "claude-code", "version": "2.1.332"}}),
+        )
+        .await;
+    claude.notify("notifications/initialized", json!({})).await;
+    let (mut codex, _) = meet(&env, "codex-mcp-client", "2025-06-18").await;
+    let name = |text: &str| text.split_whitespace().nth(2).unwrap().to_string();
+    let claude_name = name(&claude.call("whoami", json!({})).await.text);
+    let codex_name = name(&codex.call("whoami", json!({})).await.text);
+
+    let sent = claude
+        .call(
+            "send_message",
+            json!({"to_id": codex_name, "message": "please review src/a.rs"}),
+        )
+        .await;
+    assert!(!sent.is_error, "{}", sent.text);
+    // Codex's next claude-peers tool result says mail waits; check_messages reads it.
+    let other = codex.call("list_peers", json!({})).await;
+    assert!(other.text.contains("check_messages"), "{}", other.text);
+    let inbox = codex.call("check_messages", json!({})).await;
+    assert!(
+        inbox.text.contains("please review src/a.rs") && inbox.text.contains(&claude_name),
+        "{}",
+        inbox.text
+    );
+    let reply = codex
+        .call(
+            "send_message",
+            json!({"to_id": claude_name, "message": "reviewed: looks good"}),
+        )
+        .await;
+    assert!(!reply.is_error, "{}", reply.text);
+    let back = claude.call("check_messages", json!({})).await;
+    assert!(
+        back.text.contains("reviewed: looks good") && back.text.contains(&codex_name),
+        "{}",
+        back.text
+    );
+}

@@ -24,7 +24,7 @@ const SOCKET_PROMPT: &str = "<cross-session-message from=\"claude-peers:c2s68id9
 /// The prompt of the turn our `Stop` hook's wake starts (2.1.332).
 fn wake_prompt(from: &str) -> String {
     format!(
-        "<task-notification>\n<summary>Stop hook feedback</summary>\n</task-notification>\n<system-reminder>\nStop hook blocking error from command \"Stop\": claude-peers: 1 new message from {from} (other Claude Code sessions, not your user). Read it with check_messages and reply with send_message.\n\n</system-reminder>"
+        "<task-notification>\n<summary>Stop hook feedback</summary>\n</task-notification>\n<system-reminder>\nStop hook blocking error from command \"Stop\": claude-peers: 1 new message from {from} (other agent sessions, not your user). Read it with check_messages and reply with send_message.\n\n</system-reminder>"
     )
 }
 

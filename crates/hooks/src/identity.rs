@@ -40,6 +40,9 @@ impl HookEnv {
             // are their own children. (A `CLAUDE_PID` in their environment
             // would be their parent's.)
             HookClient::Gemini | HookClient::Codex => client_process(),
+            // OpenCode's plugin spawns us from the server process, whose
+            // child the MCP server is too.
+            HookClient::OpenCode => client_process(),
         };
         Self {
             autostart: endpoint.is_local(),

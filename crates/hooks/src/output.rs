@@ -72,7 +72,8 @@ impl Outcome {
                     "permissionDecisionReason": reason,
                 }
             }),
-            HookClient::Gemini => json!({
+            // OpenCode has no tool hook of ours; Gemini's shape is as good as any.
+            HookClient::Gemini | HookClient::OpenCode => json!({
                 "decision": decision,
                 "reason": reason,
                 "systemMessage": reason,

@@ -1,5 +1,6 @@
-//! `Stop` with `asyncRewake`: the wake rung. The session's turn ended (it is
-//! idle); one waiter per Claude Code session (a lock) waits on the broker over
+//! `Stop` with `asyncRewake` (and OpenCode's `session.idle`, run by our
+//! plugin): the wake rung. The session's turn ended (it is
+//! idle); one waiter per client process (a lock) waits on the broker over
 //! a WebSocket and, when messages arrive that no rung showed, exits 2 naming
 //! the senders and the count, which wakes the model. The broker ends each round
 //! after a while and the waiter re-arms; it ends by itself before the hook's
@@ -59,7 +60,7 @@ fn waiter_lock(env: &HookEnv) -> Option<File> {
 
 /// Part of every wake text: how the next `UserPromptSubmit` (which carries
 /// the client's notification of this wake) knows a peer started the turn.
-pub const WAKE_SIGN: &str = "(other Claude Code sessions, not your user)";
+pub const WAKE_SIGN: &str = "(other agent sessions, not your user)";
 
 /// The text the model wakes to.
 pub fn wake_text(count: u32, from: &[String]) -> String {

@@ -44,14 +44,17 @@ pub enum HookClient {
     ClaudeCode,
     Gemini,
     Codex,
+    /// OpenCode has no command hooks: our plugin runs `session.idle`.
+    OpenCode,
 }
 
 impl HookClient {
     /// Every client with hooks.
-    pub const ALL: [HookClient; 3] = [
+    pub const ALL: [HookClient; 4] = [
         HookClient::ClaudeCode,
         HookClient::Gemini,
         HookClient::Codex,
+        HookClient::OpenCode,
     ];
 
     /// The name used on the command line (`--client gemini`), as in `install --client`.
@@ -60,6 +63,7 @@ impl HookClient {
             Self::ClaudeCode => "claude-code",
             Self::Gemini => "gemini",
             Self::Codex => "codex",
+            Self::OpenCode => "opencode",
         }
     }
 
@@ -73,6 +77,7 @@ impl HookClient {
             Self::ClaudeCode => CLAUDE_CODE_HOOKS,
             Self::Gemini => GEMINI_HOOKS,
             Self::Codex => CODEX_HOOKS,
+            Self::OpenCode => OPENCODE_HOOKS,
         }
     }
 
@@ -149,6 +154,11 @@ pub const CODEX_HOOKS: &[HookSpec] = &[
     },
 ];
 
+/// OpenCode (1.18.33) has no command hooks; the plugin `install` writes runs
+/// this one itself on the server's `session.idle` event, and prompts the
+/// session through OpenCode's SDK client when the waiter wakes (exit 2).
+pub const OPENCODE_HOOKS: &[HookSpec] = &[hook("session.idle", HookService::StopWait, 86400)];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,7 +172,7 @@ mod tests {
                 assert!(hooks[..i].iter().all(|o| o.event != h.event), "{h:?}");
             }
         }
-        assert_eq!(HookClient::parse("opencode"), None);
+        assert_eq!(HookClient::parse("cursor"), None);
         assert!(HookClient::Codex.spec("Stop").is_none());
         assert_eq!(
             HookClient::Gemini.spec("BeforeTool").map(|s| s.service),

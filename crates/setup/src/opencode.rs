@@ -1,7 +1,9 @@
 //! OpenCode: our MCP server under `mcp` in `~/.config/opencode/opencode.json[c]`
 //! (user scope; `opencode.jsonc` is what `opencode mcp add` creates) or the
 //! project's `opencode.json[c]` (project scope), as a `local` server. JSON with
-//! comments. OpenCode has no command hooks (its extensions are plugins).
+//! comments. OpenCode has no command hooks: its extensions are plugins, and
+//! install writes ours (`plugins/claude-peers.js` in the user's configuration
+//! folder, [`plugin_text`]) to wake an idle session when mail arrives.
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +23,11 @@ const FORMAT: JsonFormat = JsonFormat {
 
 const PATH: [&str; 2] = ["mcp", SERVER_NAME];
 
+/// The plugin's source; `__CLAUDE_PEERS_EXE__` becomes our binary's path.
+const PLUGIN: &str = include_str!("assets/opencode-plugin.js");
+/// The first line of our plugin, by which uninstall knows the file is ours.
+const PLUGIN_MARK: &str = "// claude-peers for OpenCode:";
+
 /// OpenCode.
 pub struct OpenCode;
 
@@ -30,6 +37,12 @@ impl OpenCode {
             .clone()
             .unwrap_or_else(|| host.home.join(".config"))
             .join("opencode")
+    }
+
+    /// Our plugin, `plugins/claude-peers.js` in the user's configuration
+    /// folder (OpenCode loads `{plugin,plugins}/*.{ts,js}` there).
+    pub fn plugin(host: &Host) -> PathBuf {
+        Self::config_dir(host).join("plugins/claude-peers.js")
     }
 
     /// The file to edit: an existing `opencode.json`, else `opencode.jsonc`
@@ -44,6 +57,56 @@ impl OpenCode {
             .map(|n| dir.join(n))
             .find(|p| p.exists())
             .unwrap_or_else(|| dir.join(new))
+    }
+}
+
+/// Our plugin, calling `exe`.
+pub fn plugin_text(exe: &Path) -> String {
+    let exe = serde_json::Value::String(exe.display().to_string()).to_string();
+    PLUGIN.replace("__CLAUDE_PEERS_EXE__", &exe)
+}
+
+/// Write our plugin (or bring it up to date); a file there that is not ours
+/// is left alone, with an error.
+fn add_plugin(host: &Host) -> Result<FileChange, SetupError> {
+    let file = OpenCode::plugin(host);
+    let before = read_optional(&file)?;
+    let want = plugin_text(&host.exe);
+    let summary = match &before {
+        Some(t) if *t == want => vec![],
+        Some(t) if !t.starts_with(PLUGIN_MARK) => {
+            return Err(SetupError::Unsupported(format!(
+                "opencode: {} exists and is not claude-peers' plugin; move it, then install again",
+                host.show(&file)
+            )));
+        }
+        Some(_) => vec!["update plugin claude-peers.js".to_string()],
+        None => vec!["add plugin claude-peers.js (wakes an idle session)".to_string()],
+    };
+    Ok(FileChange::plan(
+        file,
+        before,
+        (want, summary),
+        0o644,
+        |_| false,
+    ))
+}
+
+/// Remove our plugin (only a file that is ours).
+fn remove_plugin(host: &Host) -> Result<Option<FileChange>, SetupError> {
+    let file = OpenCode::plugin(host);
+    match read_optional(&file)? {
+        Some(t) if t.starts_with(PLUGIN_MARK) => Ok(Some(FileChange::plan(
+            file,
+            Some(t),
+            (
+                String::new(),
+                vec!["remove plugin claude-peers.js".to_string()],
+            ),
+            0o644,
+            |_| true,
+        ))),
+        _ => Ok(None),
     }
 }
 
@@ -84,24 +147,38 @@ impl AgentClient for OpenCode {
             &["environment", "enabled"],
             &file.display().to_string(),
         )?;
-        Ok(vec![FileChange::plan(file, before, after, 0o644, |_| {
-            false
-        })])
+        Ok(vec![
+            FileChange::plan(file, before, after, 0o644, |_| false),
+            add_plugin(host)?,
+        ])
     }
 
     fn uninstall(&self, host: &Host, scope: Scope) -> Result<Vec<FileChange>, SetupError> {
         let file = Self::config(host, scope);
-        let Some(before) = read_optional(&file)? else {
-            return Ok(vec![]);
+        let mut changes = Vec::new();
+        if let Some(before) = read_optional(&file)? {
+            let after = mcp_json::remove(FORMAT, &before, &PATH, &file.display().to_string())?;
+            changes.push(FileChange::plan(file, Some(before), after, 0o644, |t| {
+                mcp_json::is_empty(FORMAT, t)
+            }));
+        }
+        // The plugin serves every registration: keep it while another stays.
+        let other = match scope {
+            Scope::User => Scope::Project,
+            Scope::Project => Scope::User,
         };
-        let after = mcp_json::remove(FORMAT, &before, &PATH, &file.display().to_string())?;
-        Ok(vec![FileChange::plan(
-            file,
-            Some(before),
-            after,
-            0o644,
-            |t| mcp_json::is_empty(FORMAT, t),
-        )])
+        let other_file = Self::config(host, other);
+        let other_stays = mcp_json::get(
+            FORMAT,
+            read_optional(&other_file)?.as_deref(),
+            &PATH,
+            &other_file.display().to_string(),
+        )?
+        .is_some();
+        if !other_stays && let Some(c) = remove_plugin(host)? {
+            changes.push(c);
+        }
+        Ok(changes)
     }
 
     fn status(&self, host: &Host) -> Result<ClientStatus, SetupError> {
@@ -127,11 +204,17 @@ impl AgentClient for OpenCode {
                 break;
             }
         }
+        let plugin = Self::plugin(host);
+        let hooks_missing = if read_optional(&plugin)?.as_deref() == Some(&plugin_text(&host.exe)) {
+            Vec::new()
+        } else {
+            vec![format!("the plugin {}", host.show(&plugin))]
+        };
         Ok(ClientStatus {
             server,
             server_problem,
-            has_hooks: false,
-            hooks_missing: Vec::new(),
+            has_hooks: true,
+            hooks_missing,
             notes: Vec::new(),
         })
     }
@@ -140,6 +223,17 @@ impl AgentClient for OpenCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plugin_names_our_binary_as_a_js_string() {
+        let t = plugin_text(Path::new("/opt/my \"bin\"/claude-peers"));
+        assert!(t.starts_with(PLUGIN_MARK));
+        assert!(
+            t.contains(r#"const EXE = "/opt/my \"bin\"/claude-peers";"#),
+            "{t}"
+        );
+        assert!(!t.contains("__CLAUDE_PEERS_EXE__"));
+    }
 
     const CONFIG: &str = r#"{
   "$schema": "https://opencode.ai/config.json",
