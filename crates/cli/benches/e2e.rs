@@ -34,12 +34,24 @@ fn knob(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The port of the broker started on port 0 with database `db`: its lock file
+/// (`<db>.lock`) holds `pid port` once the port is bound.
+async fn bound_port(db: &Path) -> u16 {
+    let lock = db.with_extension("lock");
+    let t = Instant::now();
+    loop {
+        let line = std::fs::read_to_string(&lock).unwrap_or_default();
+        if let Some(Ok(port)) = line.split_whitespace().nth(1).map(str::parse::<u16>)
+            && port != 0
+        {
+            return port;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "broker did not bind a port"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 fn cmd(port: u16, db: &Path, home: &Path, args: &[&str]) -> Command {
@@ -327,9 +339,8 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     let db = home.join("bench.db");
-    let port = free_port();
     let mut broker = cmd(
-        port,
+        0,
         &db,
         home,
         &[
@@ -356,6 +367,7 @@ async fn main() {
     })
     .spawn()
     .unwrap();
+    let port = bound_port(&db).await;
     let endpoint = Endpoint {
         host: "127.0.0.1".into(),
         port,

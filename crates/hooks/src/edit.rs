@@ -7,8 +7,7 @@
 //! other peer and what it is doing.
 
 use claude_peers_proto::api::ListPeersQuery;
-use claude_peers_proto::coord::SetActiveFiles;
-use serde_json::json;
+use claude_peers_proto::coord::{SetActiveFiles, StringList};
 
 use crate::identity::HookEnv;
 use crate::input::HookInput;
@@ -51,7 +50,7 @@ pub async fn pre_edit(env: &HookEnv, input: &HookInput) -> Outcome {
     }
     let r = match client
         .set_active_files(&SetActiveFiles {
-            files: json!(files),
+            files: StringList(files),
         })
         .await
     {

@@ -7,7 +7,7 @@ use claude_peers_proto::api::{
     BroadcastRequest, ListPeersQuery, PresenceStatus, Scope, SearchQuery, SendRequest, UpdateMe,
 };
 use claude_peers_proto::emoji::reaction_list;
-use claude_peers_proto::limits::MAX_WAIT_FOR_MESSAGES_S;
+use claude_peers_proto::validate;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{schemars, tool, tool_router};
@@ -36,7 +36,7 @@ pub const CORE: &[&str] = &[
 ];
 
 /// How long `send_message` waits for the recipient's MCP server to confirm.
-const SEND_WAIT_MS: u64 = 300;
+const SEND_WAIT_MS: u64 = claude_peers_proto::limits::TOOL_SEND_WAIT_MS;
 
 #[derive(Clone)]
 pub struct Tools {
@@ -121,9 +121,6 @@ pub struct WaitArgs {
     #[serde(default)]
     pub timeout_s: Option<u64>,
 }
-
-/// `wait_for_messages` waits this long when no timeout is given.
-const DEFAULT_WAIT_S: u64 = 60;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct LimitArgs {
@@ -312,12 +309,7 @@ impl Tools {
         description = "Wait for the next message from a peer (long poll, at most 110 s), then return your unread messages like check_messages. Use it when you are waiting for a reply and have nothing else to do."
     )]
     async fn wait_for_messages(&self, Parameters(a): Parameters<WaitArgs>) -> Out {
-        let secs = a.timeout_s.unwrap_or(DEFAULT_WAIT_S);
-        if secs == 0 || secs > MAX_WAIT_FOR_MESSAGES_S {
-            return Err(format!(
-                "timeout_s must be between 1 and {MAX_WAIT_FOR_MESSAGES_S} seconds (got {secs})"
-            ));
-        }
+        let secs = validate::wait_for_messages_s(a.timeout_s).map_err(err)?;
         let c = self.session.client().await?;
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
         loop {

@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::http::state::AppState;
 
 /// Messages read from the store per round.
-const PAGE: u32 = 256;
+const PAGE: u32 = claude_peers_proto::limits::STREAM_PAGE;
 
 pub async fn handler(
     State(state): State<AppState>,
@@ -186,6 +186,10 @@ async fn pump(
 async fn handle_frame(state: &AppState, id: &str, text: &str) {
     match serde_json::from_str::<ClientFrame>(text) {
         Ok(ClientFrame::Delivered { ids, rung }) => {
+            if let Err(e) = claude_peers_proto::validate::delivered_ids(&ids) {
+                tracing::warn!(peer = %id, error = %e, "ignoring a stream frame");
+                return;
+            }
             let peer = id.to_string();
             let facts = state.hub().reach.get(id);
             if let Err(e) = state

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json as Reply, Router};
-use claude_peers_proto::coord::{CompleteTask, CreateTask, ListQuery, TaskView};
+use claude_peers_proto::coord::{CompleteTask, CreateTask, ListQuery, TaskStatus, TaskView};
 
 use super::extract::{Json, Path, Query};
 use crate::coord::Caller;
@@ -66,7 +66,7 @@ async fn complete(
 async fn list(
     State(state): State<AppState>,
     actor: Actor,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<ListQuery<TaskStatus>>,
 ) -> Result<Reply<Vec<TaskView>>> {
     let session = state.hub().session();
     Ok(Reply(
