@@ -47,12 +47,21 @@ impl Default for Limits {
 /// The `--notify-url` webhook's settings (see `runtime::notify`).
 #[derive(Debug, Clone)]
 pub struct NotifyConfig {
-    /// Where to POST (http://).
+    /// Where to POST (`http://`, or `https://` trusted as clients trust a
+    /// broker: system roots plus `CLAUDE_PEERS_CA_FILE`).
     pub url: String,
     /// New items within this window share one notification.
     pub coalesce: std::time::Duration,
     /// One POST may take this long before it is retried.
     pub timeout: std::time::Duration,
+}
+
+/// The broker's TLS certificate chain and private key (`--tls-cert`,
+/// `--tls-key`), both PEM files; see `http::tls`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Whether the dashboard asks for the admin token before it shows anything.
@@ -104,6 +113,11 @@ pub struct Config {
     pub unreachable_after_ms: i64,
     /// Webhook for new "needs you" items (`--notify-url`), if any.
     pub notify: Option<NotifyConfig>,
+    /// Serve HTTPS and WSS with this certificate and key; `None` = plain HTTP.
+    pub tls: Option<TlsFiles>,
+    /// Wait for the database instead of refusing it while another broker
+    /// holds it (`--standby`): take over when that broker stops or dies.
+    pub standby: bool,
 }
 
 impl Config {
@@ -129,6 +143,8 @@ impl Config {
             permission_timeout_ms: limits::DEFAULT_PERMISSION_TIMEOUT_MS,
             unreachable_after_ms: limits::DEFAULT_UNREACHABLE_AFTER_MS,
             notify: None,
+            tls: None,
+            standby: false,
         }
     }
 

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use claude_peers_proto::paths::StatePaths;
 use claude_peers_proto::time::now_ms;
 
-pub use config::{AutoGroup, Config, DashboardLogin, Limits};
+pub use config::{AutoGroup, Config, DashboardLogin, Limits, TlsFiles};
 pub use error::{Error, Result};
 
 use crate::domain::context::Shared;
@@ -86,6 +86,8 @@ pub fn check_config(config: &Config) -> Result<()> {
 pub struct Running {
     state: AppState,
     listener: tokio::net::TcpListener,
+    /// HTTPS and WSS (`--tls-cert`/`--tls-key`), else plain HTTP.
+    tls: Option<Arc<rustls::ServerConfig>>,
     _lock: BrokerLock,
 }
 
@@ -100,6 +102,7 @@ impl Running {
         let Running {
             state,
             listener,
+            tls,
             _lock,
         } = self;
         tokio::spawn(maintenance::run(state.clone()));
@@ -115,11 +118,7 @@ impl Running {
         });
         let mut stop = state.shutdown_rx();
         let app = routes::router(state.clone());
-        let server = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let server = crate::http::tls::serve(listener, tls, app, async move {
             let _ = stop.wait_for(|v| *v).await;
         });
         let mut stop2 = state.shutdown_rx();
@@ -160,12 +159,25 @@ async fn bind(config: &Config) -> Result<tokio::net::TcpListener> {
 /// Start a broker: take the database lock, bind the port, open the store.
 pub async fn start(mut config: Config) -> Result<Running> {
     check_config(&config)?;
+    let tls = config
+        .tls
+        .as_ref()
+        .map(crate::http::tls::load)
+        .transpose()?;
     let paths = StatePaths::for_db(&config.db);
     if let Some(dir) = config.db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Internal(format!("cannot create {}: {e}", dir.display())))?;
     }
-    let mut lock = BrokerLock::acquire(&paths)?;
+    let mut lock = if config.standby {
+        tracing::info!(db = %config.db.display(), "standby: waiting until no other broker uses the database");
+        let p = paths.clone();
+        tokio::task::spawn_blocking(move || BrokerLock::wait(&p))
+            .await
+            .map_err(|e| Error::Internal(format!("the lock task failed: {e}")))??
+    } else {
+        BrokerLock::acquire(&paths)?
+    };
     let admin_token = auth::load_or_create_admin_token(&paths.admin_token)?;
     let listener = bind(&config).await?;
     // Port 0 asks the system for a free port: from here on the broker is the
@@ -222,6 +234,7 @@ pub async fn start(mut config: Config) -> Result<Running> {
     Ok(Running {
         state,
         listener,
+        tls,
         _lock: lock,
     })
 }

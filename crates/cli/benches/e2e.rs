@@ -372,6 +372,7 @@ async fn main() {
         host: "127.0.0.1".into(),
         port,
         db: db.clone(),
+        tls: false,
     };
     let anon = BrokerClient::new(&endpoint, None);
     let t = Instant::now();

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use claude_peers_client::autostart::{Probe, probe};
-use claude_peers_client::{BrokerClient, ClientError, Endpoint};
+use claude_peers_client::autostart::{Probe, probe, unreachable};
+use claude_peers_client::{BrokerClient, BrokerList, ClientError, Endpoint};
 
 use crate::Global;
 
@@ -14,9 +14,11 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(g: &Global) -> Result<Self> {
+    /// The context of a one-shot command: the first broker of the list that
+    /// answers (or the first, to report it is down).
+    pub async fn new(g: &Global) -> Result<Self> {
         Ok(Self {
-            endpoint: endpoint(g),
+            endpoint: brokers(g)?.pick().await,
             json: g.json,
         })
     }
@@ -45,6 +47,10 @@ impl Ctx {
     pub async fn require_broker(&self) -> Result<()> {
         match probe(&self.endpoint).await {
             Probe::Ours(_) => Ok(()),
+            // A TLS broker may be up but refused (an untrusted certificate): say why.
+            Probe::Down if self.endpoint.tls => {
+                anyhow::bail!("{}", unreachable(&self.endpoint).await)
+            }
             Probe::Down => Err(not_running(self)),
             Probe::Foreign(why) => anyhow::bail!(
                 "port {} answers, but not as a claude-peers broker ({why}); set CLAUDE_PEERS_PORT to the broker's port",
@@ -59,16 +65,32 @@ impl Ctx {
     }
 }
 
-/// The endpoint from the global options.
+/// The endpoint from the global options (`--host`, `--port`, `--db`): the
+/// broker this machine runs, and the default list of one for clients.
 pub fn endpoint(g: &Global) -> Endpoint {
     Endpoint {
         host: g.host.clone(),
         port: g.port,
-        db: g.db.clone().unwrap_or_else(|| {
-            claude_peers_proto::paths::default_db(
-                std::env::var_os("HOME").map(PathBuf::from).as_deref(),
-            )
-        }),
+        db: db(g),
+        tls: false,
+    }
+}
+
+/// The database from `--db`/`CLAUDE_PEERS_DB`, else the default.
+fn db(g: &Global) -> PathBuf {
+    g.db.clone().unwrap_or_else(|| {
+        claude_peers_proto::paths::default_db(
+            std::env::var_os("HOME").map(PathBuf::from).as_deref(),
+        )
+    })
+}
+
+/// The brokers clients use: `--brokers`/`CLAUDE_PEERS_BROKERS` when set,
+/// else the one of [`endpoint`].
+pub fn brokers(g: &Global) -> Result<BrokerList> {
+    match g.brokers.as_deref().filter(|l| !l.trim().is_empty()) {
+        Some(list) => BrokerList::parse(list, &db(g)).map_err(anyhow::Error::msg),
+        None => Ok(BrokerList::single(endpoint(g))),
     }
 }
 
@@ -84,6 +106,8 @@ pub fn not_running(ctx: &Ctx) -> anyhow::Error {
 /// Turn a client error into a message for people.
 pub fn explain(e: ClientError, ctx: &Ctx) -> anyhow::Error {
     match e {
+        // A TLS broker may be up but refused (an untrusted certificate): say why.
+        e @ ClientError::Unreachable { .. } if ctx.endpoint.tls => anyhow::anyhow!(e),
         ClientError::Unreachable { .. } => not_running(ctx),
         other => anyhow::anyhow!(other),
     }

@@ -43,6 +43,11 @@ pub struct Global {
         default_value = "127.0.0.1"
     )]
     pub host: String,
+    /// Brokers for clients (CLI, MCP server, hooks), in order of preference:
+    /// `https://a:7899,https://b:7899`. A client uses the first that answers.
+    /// Default: the one broker of --host/--port.
+    #[arg(long, global = true, env = "CLAUDE_PEERS_BROKERS")]
+    pub brokers: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -148,9 +153,11 @@ enum Command {
     /// Handle an agent client's hook (the client runs this; JSON on stdin).
     /// Claude Code: SessionStart, SessionEnd, UserPromptSubmit, PostToolUse,
     /// PreToolUse, Stop. Gemini CLI (`--client gemini`): SessionStart,
-    /// SessionEnd, BeforeAgent, AfterTool, BeforeTool.
+    /// SessionEnd, BeforeAgent, AfterTool, BeforeTool. Codex CLI (`--client
+    /// codex`): SessionStart, SessionEnd, UserPromptSubmit, PostToolUse,
+    /// PreToolUse (apply_patch).
     Hook {
-        /// The client running the hook: claude-code or gemini.
+        /// The client running the hook: claude-code, gemini or codex.
         #[arg(long, default_value = "claude-code")]
         client: String,
         /// The hook event name, as the client spells it.
@@ -213,7 +220,7 @@ fn main() -> ExitCode {
             init_logging("warn");
             current_thread().and_then(|rt| {
                 rt.block_on(async {
-                    let ctx = ctx::Ctx::new(&cli.global)?;
+                    let ctx = ctx::Ctx::new(&cli.global).await?;
                     match command {
                         Command::Status => cmd::status::status(&ctx).await,
                         Command::Peers => cmd::status::peers(&ctx).await,

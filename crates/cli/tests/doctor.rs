@@ -342,11 +342,94 @@ async fn every_client_found_is_checked() {
     std::fs::create_dir_all(d.env.dir.path().join(".codex")).unwrap();
     let (code, v) = d.doctor().await;
     assert_eq!(code, Some(1));
-    assert_eq!(failed(&v), vec!["codex: server"]);
+    assert_eq!(failed(&v), vec!["codex: server", "codex: hooks"]);
     let fix = gate(&v, "codex: server")["fix"].as_str().unwrap();
     assert_eq!(fix, "claude-peers install --client codex");
+    assert_eq!(gate(&v, "codex: hooks")["fix"], fix);
     d.run_fix(fix).await;
     let (code, v) = d.doctor().await;
     assert_eq!(code, Some(0), "{v:#}");
     assert_eq!(gate(&v, "codex: server")["outcome"], "pass");
+    assert_eq!(gate(&v, "codex: hooks")["outcome"], "pass");
+}
+
+/// Codex runs our hooks only while `config.toml` trusts them: a trust entry
+/// removed by hand is a failed hooks gate, and install puts it back.
+#[tokio::test]
+async fn codex_hooks_gate_checks_their_trust() {
+    let d = Doc::new();
+    d.install().await;
+    let (code, out, err) = d.run(&["install", "--client", "codex"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, v) = d.doctor().await;
+    assert_eq!(code, Some(0), "{v:#}");
+    let config = d.env.dir.path().join(".codex/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let start = text
+        .find(":pre_tool_use:0:0\"]")
+        .and_then(|i| text[..i].rfind("[hooks.state."))
+        .unwrap_or_else(|| panic!("{text}"));
+    let end = text[start..]
+        .find("\n\n")
+        .map_or(text.len(), |e| start + e + 2);
+    std::fs::write(&config, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let (code, v) = d.doctor().await;
+    assert_eq!(code, Some(1));
+    assert_eq!(failed(&v), vec!["codex: hooks"], "{v:#}");
+    let g = gate(&v, "codex: hooks");
+    assert!(
+        g["detail"]
+            .as_str()
+            .unwrap()
+            .contains("PreToolUse (not trusted)"),
+        "{g}"
+    );
+    d.run_fix(g["fix"].as_str().unwrap()).await;
+    let (code, v) = d.doctor().await;
+    assert_eq!(code, Some(0), "{v:#}");
+}
+
+/// Gemini CLI: registered, hooks present, and `gemini mcp list` (the real
+/// client, in a trusted folder) agrees; a hook removed by hand fails the hooks
+/// gate until install puts it back.
+#[tokio::test]
+async fn gemini_is_registered_hooked_and_listed() {
+    let mut d = Doc::new();
+    let gemini = real_client("gemini-cli-0.61.0", "gemini");
+    d.path = format!("{}:{}", gemini.parent().unwrap().display(), d.path);
+    d.install().await;
+    let trusted = serde_json::json!({d.env.dir.path().display().to_string(): "TRUST_FOLDER"});
+    std::fs::create_dir_all(d.env.dir.path().join(".gemini")).unwrap();
+    std::fs::write(
+        d.env.dir.path().join(".gemini/trustedFolders.json"),
+        trusted.to_string(),
+    )
+    .unwrap();
+    let (code, out, err) = d.run(&["install", "--client", "gemini"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, v) = d.doctor().await;
+    assert_eq!(code, Some(0), "{v:#}");
+    for name in ["gemini: server", "gemini: hooks", "gemini: listed"] {
+        assert_eq!(gate(&v, name)["outcome"], "pass", "{name}: {v:#}");
+    }
+    assert!(
+        gate(&v, "gemini: listed")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Connected"),
+        "{v:#}"
+    );
+
+    let settings = d.env.dir.path().join(".gemini/settings.json");
+    let mut s: Value = serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    s["hooks"].as_object_mut().unwrap().remove("BeforeTool");
+    std::fs::write(&settings, serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    let (code, v) = d.doctor().await;
+    assert_eq!(code, Some(1));
+    assert_eq!(failed(&v), vec!["gemini: hooks"], "{v:#}");
+    let g = gate(&v, "gemini: hooks");
+    assert!(g["detail"].as_str().unwrap().contains("BeforeTool"), "{g}");
+    d.run_fix(g["fix"].as_str().unwrap()).await;
+    let (code, v) = d.doctor().await;
+    assert_eq!(code, Some(0), "{v:#}");
 }

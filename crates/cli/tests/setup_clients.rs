@@ -120,22 +120,134 @@ args = ["--stdio"]
 model = "gpt-5-mini"
 "#;
 
+/// The user's own hook in `~/.codex/hooks.json`, trusted in `config.toml`.
+const CODEX_HOOKS: &str = r#"{
+  "hooks": {
+    "PreToolUse": [
+      {
+        "matcher": "Bash",
+        "hooks": [{"type": "command", "command": "/my/guard.sh", "timeout": 5}]
+      }
+    ]
+  }
+}
+"#;
+
+/// Ask the real `codex app-server` (JSON-RPC on stdio, offline) for the hooks
+/// it would run in the work directory: `hooks/list` → each hook's `command`,
+/// `key`, `currentHash` and `trustStatus`.
+async fn codex_hooks_list(h: &Home, codex: &Path) -> Vec<Value> {
+    let mut child = tokio::process::Command::new(codex)
+        .arg("app-server")
+        .current_dir(&h.work)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", h.env.dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let requests = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+               "params": {"clientInfo": {"name": "claude-peers-test", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "hooks/list",
+               "params": {"cwds": [h.work.display().to_string()]}}),
+    ];
+    for r in requests {
+        stdin.write_all(format!("{r}\n").as_bytes()).await.unwrap();
+    }
+    let answer = tokio::time::timeout(LIST_TIMEOUT, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            if v["id"] == 2 {
+                return v;
+            }
+        }
+        panic!("codex app-server closed without answering hooks/list")
+    })
+    .await
+    .expect("codex app-server did not answer hooks/list");
+    let _ = child.kill().await;
+    let data = &answer["result"]["data"][0];
+    assert_eq!(data["errors"], json!([]), "{answer}");
+    data["hooks"].as_array().cloned().unwrap_or_default()
+}
+
 #[tokio::test]
-async fn codex_lists_our_server_and_it_answers_the_handshake() {
+async fn codex_lists_our_server_and_runs_our_hooks_trusted() {
     let h = Home::new();
     h.write(".codex/config.toml", CODEX);
+    h.write(".codex/hooks.json", CODEX_HOOKS);
+    let codex = real_client("codex-0.171.0", "codex");
+    // The user trusts their own hook the way Codex's review does.
+    let theirs = codex_hooks_list(&h, &codex).await;
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert_eq!(theirs[0]["trustStatus"], "untrusted");
+    let config = format!(
+        "{CODEX}\n[hooks.state.\"{}\"]\ntrusted_hash = \"{}\"\n",
+        theirs[0]["key"].as_str().unwrap(),
+        theirs[0]["currentHash"].as_str().unwrap()
+    );
+    h.write(".codex/config.toml", &config);
+
     let out = h.cli(&["install"]).await;
     assert!(out.contains("codex: install changed"), "{out}");
-    let expected = CODEX.replace(
+    let expected = config.replace(
         "args = [\"--stdio\"]\n",
         &format!(
             "args = [\"--stdio\"]\n\n[mcp_servers.claude-peers]\ncommand = \"{}\"\nargs = [\"mcp\"]\n",
             bin()
         ),
     );
-    assert_eq!(h.read(".codex/config.toml"), expected);
+    let installed = h.read(".codex/config.toml");
+    assert!(installed.starts_with(&expected), "{installed}");
 
-    let codex = real_client("codex-0.171.0", "codex");
+    // Codex itself lists every hook of ours, trusted, and the user's still trusted.
+    let listed = codex_hooks_list(&h, &codex).await;
+    let ours: Vec<(String, String)> = listed
+        .iter()
+        .filter(|x| x["command"].as_str().unwrap_or("").starts_with(&bin()))
+        .map(|x| {
+            assert_eq!(x["trustStatus"], "trusted", "{x}");
+            (
+                x["eventName"].as_str().unwrap().to_string(),
+                x["command"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let events: Vec<&str> = claude_peers_proto::hooks::CODEX_HOOKS
+        .iter()
+        .map(|s| s.event)
+        .collect();
+    assert_eq!(ours.len(), events.len(), "{listed:?}");
+    for event in events {
+        let command = format!("{} hook --client codex {event}", bin());
+        assert!(
+            ours.iter().any(|(_, c)| *c == command),
+            "{command}: {ours:?}"
+        );
+    }
+    let guard = listed
+        .iter()
+        .find(|x| x["command"] == "/my/guard.sh")
+        .unwrap();
+    assert_eq!(guard["trustStatus"], "trusted", "{guard}");
+    let apply_patch = listed
+        .iter()
+        .find(|x| x["eventName"] == "preToolUse" && x["matcher"] == "apply_patch")
+        .unwrap_or_else(|| panic!("{listed:?}"));
+    assert!(
+        apply_patch["command"]
+            .as_str()
+            .unwrap()
+            .ends_with(" PreToolUse")
+    );
+
     let listed = h.client(&codex, &["mcp", "list", "--json"]).await;
     let json_start = listed.find('[').unwrap_or_else(|| panic!("{listed}"));
     let servers: Vec<Value> = serde_json::from_str(
@@ -165,9 +277,13 @@ async fn codex_lists_our_server_and_it_answers_the_handshake() {
 
     let out = h.cli(&["uninstall", "--client", "codex"]).await;
     assert!(out.contains("remove MCP server claude-peers"), "{out}");
-    assert_eq!(h.read(".codex/config.toml"), CODEX);
+    assert_eq!(h.read(".codex/config.toml"), config);
+    assert_eq!(h.read(".codex/hooks.json"), CODEX_HOOKS);
     let listed = h.client(&codex, &["mcp", "list", "--json"]).await;
     assert!(!listed.contains("claude-peers"), "{listed}");
+    let left = codex_hooks_list(&h, &codex).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["trustStatus"], "trusted");
 }
 
 const GEMINI: &str = r#"{

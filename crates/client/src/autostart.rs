@@ -45,6 +45,15 @@ pub async fn probe(endpoint: &Endpoint) -> Probe {
     }
 }
 
+/// Why the broker at `endpoint` cannot be reached, for people.
+pub async fn unreachable(endpoint: &Endpoint) -> String {
+    let client = BrokerClient::with_timeout(endpoint, None, Duration::from_secs(2));
+    match client.health().await {
+        Err(e) => e.to_string(),
+        Ok(_) => format!("the broker at {} answers again", endpoint.base_url()),
+    }
+}
+
 /// Make sure a broker answers at `endpoint`, starting `exe broker` if needed.
 pub async fn ensure_broker(endpoint: &Endpoint, exe: &Path) -> Result<Health, String> {
     match probe(endpoint).await {
@@ -58,10 +67,7 @@ pub async fn ensure_broker(endpoint: &Endpoint, exe: &Path) -> Result<Health, St
         Probe::Down => {}
     }
     if !endpoint.is_local() {
-        return Err(format!(
-            "cannot reach the broker at {}",
-            endpoint.base_url()
-        ));
+        return Err(unreachable(endpoint).await);
     }
     let paths = endpoint.paths();
     if let Some(dir) = paths.db.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -239,6 +239,7 @@ pub fn prune(dir: &Path) {
             .or_else(|| name.strip_suffix(".lock"))
             .or_else(|| name.strip_suffix(".register-lock"))
             .or_else(|| name.strip_suffix(".waiter-lock"))
+            .or_else(|| name.strip_suffix(".turn"))
         else {
             continue;
         };

@@ -43,6 +43,9 @@ pub struct BrokerClient {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
+    /// Why TLS could not be set up for this `https://` broker (every call
+    /// then fails with it, rather than with a vaguer connection error).
+    tls_error: Option<String>,
 }
 
 impl BrokerClient {
@@ -51,17 +54,25 @@ impl BrokerClient {
     }
 
     pub fn with_timeout(endpoint: &Endpoint, token: Option<String>, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
+        let (builder, tls_error) = match crate::tls::reqwest_builder(endpoint.tls) {
+            Ok(b) => (b, None),
+            Err(e) => (crate::tls::plain_reqwest_builder(), Some(e.0)),
+        };
+        let http = builder
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(2))
             .no_proxy()
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
-            .unwrap_or_default();
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot build the HTTP client");
+                reqwest::Client::new()
+            });
         Self {
             http,
             base: endpoint.base_url(),
             token,
+            tls_error,
         }
     }
 
@@ -71,6 +82,7 @@ impl BrokerClient {
             http: self.http.clone(),
             base: self.base.clone(),
             token,
+            tls_error: self.tls_error.clone(),
         }
     }
 
@@ -91,6 +103,12 @@ impl BrokerClient {
     }
 
     async fn run<T: DeserializeOwned>(&self, rb: RequestBuilder) -> Result<T> {
+        if let Some(reason) = &self.tls_error {
+            return Err(ClientError::Unreachable {
+                url: self.base.clone(),
+                reason: reason.clone(),
+            });
+        }
         let resp = rb.send().await.map_err(|e| ClientError::Unreachable {
             url: self.base.clone(),
             reason: describe(&e),
@@ -571,6 +589,16 @@ impl BrokerClient {
         .await
     }
 
+    /// A session's `PermissionRequest` hook: put this tool use of the caller's
+    /// own session in the operator's lane and wait up to `req.wait_ms` for the
+    /// answer (the client's timeout must be longer).
+    pub async fn ask_permission(
+        &self,
+        req: &claude_peers_proto::permissions::HookPermissionRequest,
+    ) -> Result<claude_peers_proto::permissions::HookPermissionAnswer> {
+        self.send_json(Method::POST, "/v1/me/permission", req).await
+    }
+
     /// Everything waiting on the operator, newest first (operator).
     pub async fn needs_you(&self) -> Result<claude_peers_proto::needs_you::NeedsYou> {
         self.get("/v1/needs-you", &()).await
@@ -631,6 +659,9 @@ fn seg(s: &str) -> String {
 
 fn describe(e: &reqwest::Error) -> String {
     use std::error::Error as _;
+    if let Some(why) = crate::tls::explain(e) {
+        return why;
+    }
     let mut msg = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {

@@ -6,14 +6,21 @@
 //!   sessions start at the same moment);
 //! - [`stream`]: open the WebSocket stream with a token;
 //! - [`credentials`]: where an MCP server keeps its peer token between restarts;
-//! - [`reach`]: the delivery ladder's calls (reach facts, injection, the wake waiter).
+//! - [`reach`]: the delivery ladder's calls (reach facts, injection, the wake waiter);
+//! - [`brokers`]: the broker list (`CLAUDE_PEERS_BROKERS`) and failover order;
+//! - [`tls`]: whom `https://`/`wss://` connections trust (`CLAUDE_PEERS_CA_FILE`).
+//! - [`turns`]: who started a session's current turn (the peer-turn guard's record).
 
 pub mod autostart;
+pub mod brokers;
 pub mod credentials;
 pub mod http;
 pub mod reach;
 pub mod stream;
+pub mod tls;
+pub mod turns;
 
+pub use brokers::BrokerList;
 pub use http::{BrokerClient, ClientError};
 
 use std::path::PathBuf;
@@ -25,6 +32,8 @@ pub struct Endpoint {
     pub host: String,
     pub port: u16,
     pub db: PathBuf,
+    /// Whether the broker speaks TLS (`https://`, `wss://`).
+    pub tls: bool,
 }
 
 impl Endpoint {
@@ -45,16 +54,33 @@ impl Endpoint {
             ),
         };
         let host = std::env::var("CLAUDE_PEERS_HOST").unwrap_or_else(|_| "127.0.0.1".into());
-        Ok(Self { host, port, db })
+        Ok(Self {
+            host,
+            port,
+            db,
+            tls: false,
+        })
     }
 
-    /// `http://host:port`.
-    pub fn base_url(&self) -> String {
+    /// `host:port`, with brackets around an IPv6 address.
+    fn authority(&self) -> String {
         if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("http://[{}]:{}", self.host, self.port)
+            format!("[{}]:{}", self.host, self.port)
         } else {
-            format!("http://{}:{}", self.host, self.port)
+            format!("{}:{}", self.host, self.port)
         }
+    }
+
+    /// `http://host:port` (`https://` for a TLS broker).
+    pub fn base_url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.authority())
+    }
+
+    /// The WebSocket URL of `path_and_query` (`ws://`, or `wss://` for TLS).
+    pub fn ws_url(&self, path_and_query: &str) -> String {
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}{path_and_query}", self.authority())
     }
 
     /// The files beside the database.
@@ -62,11 +88,13 @@ impl Endpoint {
         claude_peers_proto::paths::StatePaths::for_db(&self.db)
     }
 
-    /// Whether the broker is on this machine (so it may be auto-started).
+    /// Whether the broker is a plain-HTTP one on this machine (the kind a
+    /// session may auto-start).
     pub fn is_local(&self) -> bool {
-        matches!(
-            self.host.as_str(),
-            "127.0.0.1" | "localhost" | "::1" | "[::1]"
-        )
+        !self.tls
+            && matches!(
+                self.host.as_str(),
+                "127.0.0.1" | "localhost" | "::1" | "[::1]"
+            )
     }
 }

@@ -7,8 +7,6 @@ use claude_peers_proto::reach::{InjectRequest, InjectResult, ReachFacts, UnreadI
 use futures_util::StreamExt;
 use reqwest::Method;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::Endpoint;
 use crate::http::{BrokerClient, Result};
@@ -57,19 +55,9 @@ pub async fn wait_once(
             q.push_str(&format!("%{b:02X}"));
         }
     }
-    let url = format!(
-        "ws://{}:{}/v1/wake?cc_session={q}",
-        endpoint.host, endpoint.port
-    );
-    let mut req = url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| e.to_string())?;
-    let auth = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?;
-    req.headers_mut().insert("authorization", auth);
-    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+    let mut ws = crate::stream::open(endpoint, &format!("/v1/wake?cc_session={q}"), token)
         .await
-        .map_err(|e| format!("cannot open {url}: {e}"))?;
+        .map_err(|e| format!("cannot open the wake waiter: {e}"))?;
     let mut armed = Some(armed);
     loop {
         match ws.next().await {

@@ -6,7 +6,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use crate::Endpoint;
 
@@ -27,16 +27,9 @@ pub enum Incoming {
 impl Stream {
     /// Connect to `/v1/stream` as the holder of `token`.
     pub async fn connect(endpoint: &Endpoint, token: &str) -> Result<Self, String> {
-        let url = format!("ws://{}:{}/v1/stream", endpoint.host, endpoint.port);
-        let mut req = url
-            .as_str()
-            .into_client_request()
-            .map_err(|e| e.to_string())?;
-        let auth = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?;
-        req.headers_mut().insert("authorization", auth);
-        let (ws, _) = tokio_tungstenite::connect_async(req)
+        let ws = open(endpoint, "/v1/stream", token)
             .await
-            .map_err(|e| format!("cannot open the stream at {url}: {e}"))?;
+            .map_err(|e| format!("cannot open the stream: {e}"))?;
         Ok(Self { ws })
     }
 
@@ -61,7 +54,37 @@ impl Stream {
     }
 }
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Open a WebSocket to `path_and_query` on the broker as the holder of
+/// `token`: `ws://`, or `wss://` with the trust rule of [`crate::tls`].
+pub(crate) async fn open(
+    endpoint: &Endpoint,
+    path_and_query: &str,
+    token: &str,
+) -> Result<Ws, String> {
+    let url = endpoint.ws_url(path_and_query);
+    let mut req = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| e.to_string())?;
+    let auth = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?;
+    req.headers_mut().insert("authorization", auth);
+    let connector = if endpoint.tls {
+        Some(Connector::Rustls(
+            crate::tls::client_config().map_err(|e| e.0)?,
+        ))
+    } else {
+        None
+    };
+    let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(req, None, false, connector)
+        .await
+        .map_err(|e| match crate::tls::explain(&e) {
+            Some(why) => format!("{url}: {why}"),
+            None => format!("{url}: {e}"),
+        })?;
+    Ok(ws)
+}
 
 pub struct StreamReader {
     r: futures_util::stream::SplitStream<Ws>,

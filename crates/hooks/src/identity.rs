@@ -15,6 +15,9 @@ use claude_peers_proto::hooks::HookClient;
 #[derive(Debug, Clone)]
 pub struct HookEnv {
     pub endpoint: Endpoint,
+    /// Whether `SessionStart` may start a missing broker (only for the
+    /// default list: one local plain-HTTP broker).
+    pub autostart: bool,
     /// The Claude Code process (`CLAUDE_PID`; else the hook's grandparent,
     /// since Claude Code runs hooks through a shell).
     pub claude_pid: u32,
@@ -32,12 +35,14 @@ impl HookEnv {
                 .ok()
                 .and_then(|p| p.trim().parse().ok())
                 .unwrap_or_else(grandparent),
-            // Gemini CLI runs hooks through `bash -c`, which may or may not
-            // exec our binary; its MCP servers are its own children. (A
-            // `CLAUDE_PID` in its environment would be its parent's.)
-            HookClient::Gemini => client_process(),
+            // Gemini CLI (`bash -c`) and Codex CLI (`sh -c`) run hooks through
+            // a shell, which may or may not exec our binary; their MCP servers
+            // are their own children. (A `CLAUDE_PID` in their environment
+            // would be their parent's.)
+            HookClient::Gemini | HookClient::Codex => client_process(),
         };
         Self {
+            autostart: endpoint.is_local(),
             endpoint,
             claude_pid,
             exe,

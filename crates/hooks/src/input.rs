@@ -1,8 +1,12 @@
-//! The JSON Claude Code writes on a hook's stdin (field names as the client
-//! sends them): the common fields and each event's own.
+//! The JSON a client writes on a hook's stdin (field names as Claude Code
+//! sends them; Gemini CLI and Codex CLI use the same names): the common fields
+//! and each event's own.
 
 use serde::Deserialize;
 use serde_json::Value;
+
+/// Codex CLI's file-editing tool (its hook `tool_name`).
+pub const APPLY_PATCH: &str = "apply_patch";
 
 /// One hook call's input. Unknown fields are ignored (clients add fields).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -35,7 +39,7 @@ pub struct HookInput {
 /// Why the input cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("the hook input is not the JSON Claude Code sends: {0}")]
+    #[error("the hook input is not the JSON the client sends: {0}")]
     Json(#[from] serde_json::Error),
     #[error("the hook input has an empty session_id")]
     NoSession,
@@ -60,6 +64,21 @@ impl HookInput {
             .and_then(Value::as_str)
             .filter(|p| !p.trim().is_empty())
     }
+
+    /// Every file the tool is about to change: Codex's `apply_patch` names
+    /// them in its patch (`tool_input.command`), the other tools name one.
+    pub fn edited_files(&self) -> Vec<String> {
+        if self.tool_name.as_deref() == Some(APPLY_PATCH) {
+            let patch = self
+                .tool_input
+                .as_ref()
+                .and_then(|i| i.get("command"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            return crate::patch::files(patch);
+        }
+        self.edited_file().map(str::to_string).into_iter().collect()
+    }
 }
 
 #[cfg(test)]
@@ -81,6 +100,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(n.edited_file(), Some("/n.ipynb"));
+    }
+
+    #[test]
+    fn reads_codexs_apply_patch() {
+        let i = HookInput::parse(
+            r#"{"session_id":"019a-codex","transcript_path":null,"cwd":"/w","hook_event_name":"PreToolUse",
+                "model":"gpt-5","permission_mode":"default","turn_id":"t1","tool_name":"apply_patch","tool_use_id":"call-1",
+                "tool_input":{"command":"*** Begin Patch\n*** Update File: src/a.rs\n@@\n-x\n+y\n*** Add File: b.rs\n+z\n*** End Patch\n"}}"#,
+        )
+        .unwrap();
+        assert_eq!(i.transcript_path, None);
+        assert_eq!(i.edited_files(), ["src/a.rs", "b.rs"]);
     }
 
     #[test]

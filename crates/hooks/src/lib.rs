@@ -8,7 +8,12 @@
 //!   registration at `SessionStart`;
 //! - [`start`]: `SessionStart` / `SessionEnd`;
 //! - [`turn`]: `UserPromptSubmit` / `PostToolUse` (the next-turn rung);
-//! - [`edit`]: `PreToolUse` on editing tools (active files, conflicts);
+//! - [`consent`]: who started the turn, and the peer-turn guard (a peer's
+//!   message is never the user's consent);
+//! - [`guard`]: `PreToolUse`: the peer-turn guard, then the edit guard;
+//! - [`edit`]: editing tools (active files, conflicts);
+//! - [`permission`]: `PermissionRequest` (the permission relay without channels);
+//! - [`patch`]: the files a Codex `apply_patch` changes;
 //! - [`wake`]: `Stop` with `asyncRewake` (the wake rung);
 //! - [`transcript`]: channel messages found in the session's transcript;
 //! - [`output`]: what a hook answers.
@@ -16,10 +21,14 @@
 //! Every hook fails open: when the broker is down or anything else fails, it
 //! prints one line on stderr and exits 0, so the user's work goes on.
 
+pub mod consent;
 pub mod edit;
+pub mod guard;
 pub mod identity;
 pub mod input;
 pub mod output;
+pub mod patch;
+pub mod permission;
 pub mod start;
 pub mod transcript;
 pub mod turn;
@@ -57,6 +66,8 @@ pub async fn run(env: &HookEnv, event: &str, stdin: &str) -> Outcome {
         }
         HookService::ToolDone => turn::next_turn(env, &input, event, TurnPoint::ToolDone).await,
         HookService::EditGuard => edit::pre_edit(env, &input).await,
+        HookService::ToolGuard => guard::pre_tool(env, &input).await,
+        HookService::PermissionRelay => permission::permission_request(env, &input).await,
         HookService::StopWait => wake::stop(env, &input).await,
     }
 }

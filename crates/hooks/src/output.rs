@@ -4,6 +4,7 @@
 use claude_peers_proto::api::MessageView;
 use claude_peers_proto::hooks::HookClient;
 use claude_peers_proto::limits::MAX_INJECT_MESSAGE_BYTES;
+use claude_peers_proto::permissions::Behavior;
 use claude_peers_proto::text::{clean, defuse_tag, truncate_bytes};
 use serde_json::json;
 
@@ -33,7 +34,7 @@ impl Outcome {
     }
 
     /// Add `context` to the model's context for `event` (the same shape for
-    /// Claude Code and Gemini CLI: `hookSpecificOutput.additionalContext`).
+    /// Claude Code, Gemini CLI and Codex CLI: `hookSpecificOutput.additionalContext`).
     pub fn context(event: &str, context: &str) -> Self {
         Self {
             stdout: json!({
@@ -47,9 +48,23 @@ impl Outcome {
     /// A permission decision (`ask` or `deny`) before a tool runs, in the
     /// client's shape: Claude Code's `PreToolUse` reads `hookSpecificOutput`,
     /// Gemini CLI's `BeforeTool` reads top-level `decision` and `reason` (and
-    /// shows `systemMessage` in its confirmation prompt).
+    /// shows `systemMessage` in its confirmation prompt). Codex CLI 0.171.0
+    /// refuses `ask` from a hook ("unsupported permissionDecision:ask"): there
+    /// `ask` lets the edit go on, tells the model (`additionalContext`) and
+    /// shows the person the reason (`systemMessage`); `deny` refuses it.
     pub fn decision(client: HookClient, decision: &str, reason: &str) -> Self {
         let stdout = match client {
+            HookClient::Codex if decision == "deny" => json!({
+                "hookSpecificOutput": {
+                    "hookEventName": "PreToolUse",
+                    "permissionDecision": "deny",
+                    "permissionDecisionReason": reason,
+                }
+            }),
+            HookClient::Codex => json!({
+                "systemMessage": reason,
+                "hookSpecificOutput": {"hookEventName": "PreToolUse", "additionalContext": reason},
+            }),
             HookClient::ClaudeCode => json!({
                 "hookSpecificOutput": {
                     "hookEventName": "PreToolUse",
@@ -65,6 +80,25 @@ impl Outcome {
         };
         Self {
             stdout: stdout.to_string(),
+            ..Self::default()
+        }
+    }
+
+    /// The operator's answer to a permission prompt (Claude Code's
+    /// `PermissionRequest`): `allow`, or `deny` with a message for the model.
+    pub fn permission(behavior: Behavior) -> Self {
+        let decision = match behavior {
+            Behavior::Allow => json!({"behavior": "allow"}),
+            Behavior::Deny => json!({
+                "behavior": "deny",
+                "message": "The user denied this from the claude-peers dashboard or CLI.",
+            }),
+        };
+        Self {
+            stdout: json!({
+                "hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": decision}
+            })
+            .to_string(),
             ..Self::default()
         }
     }

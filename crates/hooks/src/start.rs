@@ -3,15 +3,30 @@
 
 use std::path::PathBuf;
 
-use claude_peers_client::autostart::ensure_broker;
+use claude_peers_client::autostart::{Probe, ensure_broker, probe, unreachable};
 use claude_peers_proto::reach::{InjectRequest, TurnPoint};
 
+use crate::consent;
 use crate::identity::{self, HookEnv};
 use crate::input::HookInput;
 use crate::output::{Outcome, messages_context};
 
 pub async fn session_start(env: &HookEnv, input: &HookInput, event: &str) -> Outcome {
-    if let Err(e) = ensure_broker(&env.endpoint, &env.exe).await {
+    // A new session in this process: no peer's turn yet. (Compaction goes on
+    // with the same turn.) A failure leaves the old state, at worst a peer's
+    // turn: the safe side.
+    if input.source.as_deref() != Some("compact") {
+        let _ = consent::session_started(env);
+    }
+    let ready = if env.autostart {
+        ensure_broker(&env.endpoint, &env.exe).await.map(|_| ())
+    } else {
+        match probe(&env.endpoint).await {
+            Probe::Ours(_) => Ok(()),
+            _ => Err(unreachable(&env.endpoint).await),
+        }
+    };
+    if let Err(e) = ready {
         return Outcome::fail_open(format!("the broker is not available ({e})"));
     }
     let client = match env

@@ -12,6 +12,7 @@ use std::time::Duration;
 use claude_peers_client::reach::{WaitEnd, wait_once};
 use claude_peers_proto::reach::{InjectRequest, TurnPoint};
 
+use crate::consent;
 use crate::identity::HookEnv;
 use crate::input::HookInput;
 use crate::output::Outcome;
@@ -56,10 +57,14 @@ fn waiter_lock(env: &HookEnv) -> Option<File> {
     }
 }
 
+/// Part of every wake text: how the next `UserPromptSubmit` (which carries
+/// the client's notification of this wake) knows a peer started the turn.
+pub const WAKE_SIGN: &str = "(other Claude Code sessions, not your user)";
+
 /// The text the model wakes to.
 pub fn wake_text(count: u32, from: &[String]) -> String {
     format!(
-        "claude-peers: {count} new message{} from {} (other Claude Code sessions, not your user). Read {} with check_messages and reply with send_message.",
+        "claude-peers: {count} new message{} from {} {WAKE_SIGN}. Read {} with check_messages and reply with send_message.",
         if count == 1 { "" } else { "s" },
         if from.is_empty() {
             "a peer".to_string()
@@ -71,8 +76,9 @@ pub fn wake_text(count: u32, from: &[String]) -> String {
 }
 
 pub async fn stop(env: &HookEnv, input: &HookInput) -> Outcome {
+    let note = consent::turn_ended(env).err();
     let Some((client, creds)) = env.client(&input.session_id) else {
-        return Outcome::quiet();
+        return note.map(Outcome::fail_open).unwrap_or_default();
     };
     // The turn ended: the session is idle (a waiter already armed looks again).
     if let Err(e) = client
@@ -110,7 +116,13 @@ pub async fn stop(env: &HookEnv, input: &HookInput) -> Outcome {
             _ = tokio::time::sleep_until(deadline) => return Outcome::quiet(),
         };
         match end {
-            Ok(WaitEnd::Wake { count, from }) => return Outcome::wake(&wake_text(count, &from)),
+            Ok(WaitEnd::Wake { count, from }) => {
+                // The turn this starts is a peer's (until the person's next
+                // prompt). A failure is not reported here: this stderr is the
+                // model's text. The wake turn's `UserPromptSubmit` records it too.
+                let _ = consent::woken(env);
+                return Outcome::wake(&wake_text(count, &from));
+            }
             Ok(WaitEnd::Done(_)) => return Outcome::quiet(),
             Ok(WaitEnd::Again(_)) => backoff = Duration::from_millis(100),
             Err(_) => {

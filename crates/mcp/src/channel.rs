@@ -1,73 +1,66 @@
 //! Turning a message into the `notifications/claude/channel` notification that
 //! Claude Code renders as `<channel source="claude-peers" …>content</channel>`.
 //!
-//! `meta` values are strings and keys match `^[a-zA-Z_][a-zA-Z0-9_]*$` (the
-//! client drops the whole notification otherwise). The content is cleaned and
-//! cannot close or forge a `<channel>` block.
+//! The `meta` holds only what the agent needs to reply and to judge the
+//! sender (the README's table says why each is there); its keys, string
+//! values and size caps are [`validate::channel_meta`]'s. The content is
+//! cleaned and cannot close or forge a `<channel>` block.
 
 use claude_peers_proto::api::MessageView;
-use claude_peers_proto::text::{clean, clean_line, defuse_channel_tags, truncate_bytes};
-use serde_json::{Map, Value, json};
+use claude_peers_proto::structured::StructuredType;
+use claude_peers_proto::text::{clean, defuse_channel_tags};
+use claude_peers_proto::validate;
+use serde_json::{Value, json};
 
 /// The method of the channel notification.
 pub const METHOD: &str = "notifications/claude/channel";
 
 /// Whether a meta key is acceptable to the client.
 pub fn valid_key(k: &str) -> bool {
-    let mut chars = k.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    validate::channel_meta_key(k)
 }
 
 /// The `params` of the notification for message `m`.
 pub fn params(m: &MessageView) -> Value {
-    let mut meta = Map::new();
-    let mut put = |k: &str, v: &str| {
-        debug_assert!(valid_key(k));
-        meta.insert(
-            k.to_string(),
-            Value::String(truncate_bytes(clean_line(v).trim(), 512).to_string()),
-        );
-    };
-    put("from", &m.from.name);
-    put("from_name", &m.from.name);
-    put("from_id", &m.from.id);
-    put("from_kind", m.from.kind.as_str());
-    put("message_id", &m.id.to_string());
-    put("thread_id", &m.thread_id.to_string());
+    json!({
+        "content": defuse_channel_tags(&clean(&m.text)),
+        "meta": Value::Object(validate::channel_meta(meta(m))),
+    })
+}
+
+/// The meta attributes of `m`, in order, before [`validate::channel_meta`].
+fn meta(m: &MessageView) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = vec![
+        ("from".into(), m.from.name.clone()),
+        ("from_id".into(), m.from.id.clone()),
+        ("from_kind".into(), m.from.kind.as_str().into()),
+        ("message_id".into(), m.id.to_string()),
+        ("thread_id".into(), m.thread_id.to_string()),
+    ];
     if let Some(r) = m.reply_to {
-        put("reply_to", &r.to_string());
+        out.push(("reply_to".into(), r.to_string()));
     }
-    put("sent_at", &m.sent_at);
-    let kind = match (&m.to, m.scope) {
-        (Some(_), _) => "direct".to_string(),
-        (None, Some(scope)) => format!("broadcast:{}", scope.as_str()),
-        (None, None) => "group".to_string(),
-    };
-    put("kind", &kind);
-    if let Some(g) = &m.group {
-        put("group", &g.name);
+    // Only a message to more than the reader says so: answering one peer's
+    // broadcast is not answering a direct question.
+    match (&m.to, m.scope) {
+        (Some(_), _) => {}
+        (None, Some(scope)) => out.push(("kind".into(), format!("broadcast:{}", scope.as_str()))),
+        (None, None) => out.push(("kind".into(), "group".into())),
     }
     if let Some(t) = &m.msg_type {
-        put("msg_type", t);
+        out.push(("msg_type".into(), t.clone()));
     }
-    if let Some(c) = &m.context {
-        if !c.summary.is_empty() {
-            put("from_summary", &c.summary);
-        }
-        if !c.cwd.is_empty() {
-            put("from_cwd", &c.cwd);
-        }
-        if let Some(b) = &c.branch {
-            put("from_branch", b);
-        }
-    }
-    if let Some(Value::Object(md)) = &m.metadata {
+    // A coordination notice's record (task_id, proposal_id, status…); a
+    // structured message's fields are its content already.
+    let structured = m
+        .msg_type
+        .as_deref()
+        .and_then(StructuredType::parse)
+        .is_some();
+    if let Some(Value::Object(md)) = &m.metadata
+        && !structured
+    {
         for (k, v) in md {
-            let key = format!("meta_{k}");
-            if !valid_key(&key) || meta.len() >= 40 {
-                continue;
-            }
             let text = match v {
                 Value::String(s) => s.clone(),
                 Value::Array(items) => items
@@ -82,16 +75,10 @@ pub fn params(m: &MessageView) -> Value {
                 Value::Null => continue,
                 other => other.to_string(),
             };
-            meta.insert(
-                key,
-                Value::String(truncate_bytes(clean_line(&text).trim(), 512).to_string()),
-            );
+            out.push((format!("meta_{k}"), text));
         }
     }
-    json!({
-        "content": defuse_channel_tags(&clean(&m.text)),
-        "meta": Value::Object(meta),
-    })
+    out
 }
 
 #[cfg(test)]
@@ -136,7 +123,9 @@ mod tests {
 
     #[test]
     fn meta_is_strings_with_valid_keys() {
-        let p = params(&msg("hi"));
+        let mut notice = msg("hi");
+        notice.msg_type = Some("task_assigned".into());
+        let p = params(&notice);
         let meta = p["meta"].as_object().unwrap();
         for (k, v) in meta {
             assert!(valid_key(k), "{k}");
@@ -147,11 +136,41 @@ mod tests {
         assert_eq!(meta["reply_to"], "41");
         assert_eq!(meta["from"], "claude-2");
         assert_eq!(meta["from_id"], "abc");
-        assert_eq!(meta["msg_type"], "question");
+        assert_eq!(meta["from_kind"], "peer");
+        assert_eq!(meta["msg_type"], "task_assigned");
         assert_eq!(meta["meta_files"], "a, b");
         assert_eq!(meta["meta_n"], "3");
-        assert_eq!(meta["from_summary"], "fixing \"auth\"");
         assert!(!meta.contains_key("meta_bad-key"));
+        assert!(!meta.contains_key("kind"), "a direct message says nothing");
+    }
+
+    #[test]
+    fn only_what_a_reply_and_the_sender_need() {
+        let p = params(&msg("hi"));
+        let mut keys: Vec<&str> = p["meta"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "from",
+                "from_id",
+                "from_kind",
+                "message_id",
+                "msg_type",
+                "reply_to",
+                "thread_id"
+            ],
+            "a structured message's fields are its content, not meta"
+        );
+        let mut b = msg("hi");
+        b.to = None;
+        b.scope = Some(claude_peers_proto::api::Scope::Repo);
+        assert_eq!(params(&b)["meta"]["kind"], "broadcast:repo");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use claude_peers_proto::coord::{
     RespondVerification, SetActiveFiles, StringList, StructuredRequest, TaskStatus, TaskView,
     Verdict, VerificationStatus, Vote,
 };
+use claude_peers_proto::limits::{DEFAULT_VOTES_REQUIRED, MAX_VOTES_REQUIRED, MIN_VOTES_REQUIRED};
 use claude_peers_proto::structured::StructuredType;
 use claude_peers_proto::validate;
 use rmcp::handler::server::wrapper::Parameters;
@@ -40,7 +41,8 @@ impl JsonSchema for TextArg {
     }
 }
 
-/// A list of strings; one string is taken as a list of one.
+/// A list of strings (the seed's `string[]`); one string is taken as a
+/// list of one, a leniency the schema does not advertise.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(transparent)]
 pub struct ListArg(pub Value);
@@ -53,7 +55,7 @@ impl JsonSchema for ListArg {
         "ListArg".into()
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({"type": ["array", "string"], "items": {"type": "string"}})
+        json_schema!({"type": "array", "items": {"type": "string"}})
     }
 }
 
@@ -70,72 +72,58 @@ impl JsonSchema for VotesArg {
         "VotesArg".into()
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({"type": "integer", "minimum": 1, "maximum": 20})
+        json_schema!({
+            "type": "integer",
+            "minimum": MIN_VOTES_REQUIRED,
+            "maximum": MAX_VOTES_REQUIRED,
+            "default": DEFAULT_VOTES_REQUIRED,
+        })
     }
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct StructuredArgs {
-    /// Recipient: peer name or id.
+    // The fields of each msg_type are listed in the tool's description, once.
+    /// Peer name or id.
     pub to_id: String,
-    /// The message this one answers (its message_id); it joins that thread.
     #[serde(default)]
     pub reply_to: Option<IdArg>,
-    /// question, decision, context_share, review_request or handoff.
     #[schemars(extend("enum" = ["question", "decision", "context_share", "review_request", "handoff"]))]
     pub msg_type: String,
-    /// question (required): the question.
     #[serde(default)]
     pub question: Option<TextArg>,
-    /// question (required): the answer format you expect.
     #[serde(default)]
     pub expected_format: Option<TextArg>,
-    /// question: background.
     #[serde(default)]
     pub context: Option<TextArg>,
-    /// decision (required): what was decided.
     #[serde(default)]
     pub decision: Option<TextArg>,
-    /// decision (required): why.
     #[serde(default)]
     pub rationale: Option<TextArg>,
-    /// decision: options rejected.
     #[serde(default)]
     pub alternatives_rejected: Option<ListArg>,
-    /// context_share (required): where your work stands.
     #[serde(default)]
     pub summary: Option<TextArg>,
-    /// context_share: files you changed.
     #[serde(default)]
     pub files_changed: Option<ListArg>,
-    /// context_share: constraints others must respect.
     #[serde(default)]
     pub constraints: Option<ListArg>,
-    /// context_share: what you are doing now.
     #[serde(default)]
     pub current_task: Option<TextArg>,
-    /// review_request (required): the file to review.
     #[serde(default)]
     pub file_path: Option<TextArg>,
-    /// review_request (required): what to look at.
     #[serde(default)]
     pub description: Option<TextArg>,
-    /// review_request: what "good" means.
     #[serde(default)]
     pub acceptance_criteria: Option<TextArg>,
-    /// handoff (required): what is done.
     #[serde(default)]
     pub work_completed: Option<TextArg>,
-    /// handoff (required): what is left.
     #[serde(default)]
     pub remaining_work: Option<TextArg>,
-    /// handoff (required): files you modified (may be empty).
     #[serde(default)]
     pub files_modified: Option<ListArg>,
-    /// handoff (required): decisions you made (may be empty).
     #[serde(default)]
     pub decisions_made: Option<ListArg>,
-    /// handoff: what blocks you.
     #[serde(default)]
     pub blockers: Option<ListArg>,
 }
@@ -176,137 +164,108 @@ impl StructuredArgs {
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct PostDecisionArgs {
-    /// Decision key, e.g. auth_strategy, db_orm, api_format.
     pub key: String,
-    /// The decision, e.g. "JWT with refresh tokens".
     pub value: String,
-    /// Why it was decided.
     pub rationale: String,
-    /// For grouping, e.g. architecture, tooling, conventions (default general).
+    /// E.g. architecture, tooling (default general).
     #[serde(default)]
     pub category: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct QueryDecisionsArgs {
-    /// Only this key.
     #[serde(default)]
     pub key: Option<String>,
-    /// Only this category.
     #[serde(default)]
     pub category: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct DecisionIdArgs {
-    /// The decision id (dec-…).
     pub decision_id: String,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RequestVerificationArgs {
-    /// The verifier: peer name or id.
+    /// Verifier name or id.
     pub to_id: String,
-    /// The claim to check, e.g. "parseConfig in config.rs returns a Config".
     pub claim: String,
-    /// What evidence would settle it.
     pub evidence_needed: String,
-    /// Files to look at.
     #[serde(default)]
     pub files_to_check: Option<ListArg>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RespondVerificationArgs {
-    /// The verification id (ver-…).
     pub verification_id: String,
-    /// verified or failed.
     pub status: Verdict,
-    /// Your findings.
     pub response: String,
-    /// Proof: output, line numbers, test names.
     #[serde(default)]
     pub evidence: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CreateProposalArgs {
-    /// What is proposed.
     pub title: String,
-    /// Details and reasons.
     pub description: String,
-    /// Approvals needed, 1-20 (default 2).
     #[serde(default)]
     pub required_votes: Option<VotesArg>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct VoteArgs {
-    /// The proposal id (prop-…).
     pub proposal_id: String,
-    /// approve or reject.
     pub vote: Vote,
-    /// Why.
     #[serde(default)]
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CreateTaskArgs {
-    /// Task title.
     pub title: String,
-    /// Details.
     #[serde(default)]
     pub description: Option<String>,
-    /// Peer name or id to assign it to.
+    /// Peer name or id.
     #[serde(default)]
     pub assignee: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct TaskIdArgs {
-    /// The task id (task-…).
     pub task_id: String,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CompleteTaskArgs {
-    /// The task id (task-…).
     pub task_id: String,
-    /// What was done.
     #[serde(default)]
     pub result: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ListTasksArgs {
-    /// Only tasks with this status.
     #[serde(default)]
     pub status: Option<TaskStatus>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RequestApprovalArgs {
-    /// The approver: peer name or id.
+    /// Peer name or id.
     pub approver: String,
-    /// The action you want to take.
     pub action: String,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RespondApprovalArgs {
-    /// The approval id (appr-…).
     pub approval_id: String,
-    /// true to approve, false to reject.
     pub approved: bool,
-    /// Why.
     #[serde(default)]
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ActiveFilesArgs {
-    /// Paths you are editing (relative to your directory, or absolute); [] clears.
+    /// Relative or absolute paths; [] clears.
     pub files: ListArg,
 }
 
@@ -348,7 +307,7 @@ fn task_line(t: &TaskView, me: Option<&str>) -> String {
 #[tool_router(router = coord_router, vis = "pub")]
 impl Tools {
     #[tool(
-        description = "Send a typed message to a peer. msg_type and its required fields: question (question, expected_format), decision (decision, rationale), context_share (summary), review_request (file_path, description), handoff (work_completed, remaining_work, files_modified, decisions_made). Lists take an array or one string."
+        description = "A typed message to a peer. Fields by msg_type (? = optional): question: question, expected_format, context?; decision: decision, rationale, alternatives_rejected?; context_share: summary, files_changed?, constraints?, current_task?; review_request: file_path, description, acceptance_criteria?; handoff: work_completed, remaining_work, files_modified, decisions_made, blockers?."
     )]
     async fn send_structured(&self, Parameters(a): Parameters<StructuredArgs>) -> Out {
         let c = self.session.client().await?;
@@ -379,7 +338,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Record a decision on your group's board; posting an existing key updates it. The group is told."
+        description = "Record a decision for your group (an existing key is updated); the group is told."
     )]
     async fn post_decision(&self, Parameters(a): Parameters<PostDecisionArgs>) -> Out {
         let c = self.session.client().await?;
@@ -404,7 +363,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Read your group's active decisions, optionally by key or category. Check them before architectural choices."
+        description = "Your group's active decisions, by key or category; check before architectural choices."
     )]
     async fn query_decisions(&self, Parameters(a): Parameters<QueryDecisionsArgs>) -> Out {
         let c = self.session.client().await?;
@@ -439,7 +398,7 @@ impl Tools {
         ))
     }
 
-    #[tool(description = "Revoke a decision you posted, by its id. The group is told.")]
+    #[tool(description = "Revoke a decision you posted; the group is told.")]
     async fn revoke_decision(&self, Parameters(a): Parameters<DecisionIdArgs>) -> Out {
         need_id("decision_id", &a.decision_id)?;
         let c = self.session.client().await?;
@@ -448,7 +407,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Ask a peer of your group to verify a claim; they answer with respond_verification and you are told."
+        description = "Ask a peer of your group to verify a claim (they use respond_verification)."
     )]
     async fn request_verification(
         &self,
@@ -474,9 +433,7 @@ impl Tools {
         ))
     }
 
-    #[tool(
-        description = "Answer a verification request addressed to you: verified or failed, with your findings. The requester is told."
-    )]
+    #[tool(description = "Answer a verification request to you; the requester is told.")]
     async fn respond_verification(
         &self,
         Parameters(a): Parameters<RespondVerificationArgs>,
@@ -503,7 +460,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Put a proposal to your group. It is approved when approvals reach required_votes (1-20, default 2), rejected when rejections do or approval becomes impossible."
+        description = "Put a proposal to your group's vote: decided at required_votes approvals or rejections, or once approval is impossible."
     )]
     async fn create_proposal(&self, Parameters(a): Parameters<CreateProposalArgs>) -> Out {
         let c = self.session.client().await?;
@@ -526,7 +483,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Approve or reject an open proposal of your group (not your own). You can change your vote while it is open."
+        description = "Vote on an open proposal of your group (not your own); changeable while open."
     )]
     async fn vote_proposal(&self, Parameters(a): Parameters<VoteArgs>) -> Out {
         need_id("proposal_id", &a.proposal_id)?;
@@ -559,7 +516,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Create a task in your group, optionally assigned to a peer (who is told, with the task id)."
+        description = "Create a task in your group, optionally assigned to a peer (who is told)."
     )]
     async fn create_task(&self, Parameters(a): Parameters<CreateTaskArgs>) -> Out {
         let c = self.session.client().await?;
@@ -579,7 +536,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Start a task assigned to you (status in_progress), or claim an unassigned one. Its creator is told."
+        description = "Start a task assigned to you, or claim an unassigned one; its creator is told."
     )]
     async fn start_task(&self, Parameters(a): Parameters<TaskIdArgs>) -> Out {
         need_id("task_id", &a.task_id)?;
@@ -589,7 +546,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Complete a task you are assigned to or created, optionally with a result. The other party is told."
+        description = "Complete a task you are assigned to or created; the other party is told."
     )]
     async fn complete_task(&self, Parameters(a): Parameters<CompleteTaskArgs>) -> Out {
         need_id("task_id", &a.task_id)?;
@@ -602,7 +559,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "What waits on you or on others for you, in one list: open proposals of your group (and whether you voted), verification requests to you and from you still pending, approvals waiting on you, and your own approval requests still pending."
+        description = "What waits on you or for you: open proposals (and your vote), pending verifications and approvals to and from you."
     )]
     async fn list_open_items(&self) -> Out {
         let c = self.session.client().await?;
@@ -691,7 +648,7 @@ impl Tools {
         Ok(out.join("\n\n"))
     }
 
-    #[tool(description = "List your group's tasks in this session, optionally by status.")]
+    #[tool(description = "Your group's tasks in this session.")]
     async fn list_tasks(&self, Parameters(a): Parameters<ListTasksArgs>) -> Out {
         let c = self.session.client().await?;
         let list = c
@@ -713,7 +670,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Ask a peer of your group to approve an action before you take it; they answer with respond_approval."
+        description = "Ask a peer of your group to approve an action first (they use respond_approval)."
     )]
     async fn request_approval(&self, Parameters(a): Parameters<RequestApprovalArgs>) -> Out {
         let c = self.session.client().await?;
@@ -730,9 +687,7 @@ impl Tools {
         ))
     }
 
-    #[tool(
-        description = "Approve or reject an approval request addressed to you. The requester is told at once."
-    )]
+    #[tool(description = "Approve or reject an approval request to you; the requester is told.")]
     async fn respond_approval(&self, Parameters(a): Parameters<RespondApprovalArgs>) -> Out {
         need_id("approval_id", &a.approval_id)?;
         let c = self.session.client().await?;
@@ -760,7 +715,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Report the files you are editing now (replaces your last report; [] clears). Peers of your group editing the same file are flagged, and both of you are told."
+        description = "Report the files you edit now (replaces the last report); you and a peer of your group on the same file are told."
     )]
     async fn set_active_files(&self, Parameters(a): Parameters<ActiveFilesArgs>) -> Out {
         let c = self.session.client().await?;
@@ -795,7 +750,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Markdown report of this session for your group: participants, tasks, decisions, verifications, proposals, approvals, files, message stats, activity."
+        description = "Markdown report of this session: participants, tasks, decisions, verifications, proposals, approvals, files, activity."
     )]
     async fn session_report(&self) -> Out {
         let c = self.session.client().await?;

@@ -5,6 +5,7 @@
 //! - [`tools`]: the tools, with the seed's names and parameters;
 //!   [`coord_tools`]: the coordination tools (tasks, decisions, verification,
 //!   proposals, approvals, files, structured messages, the session report);
+//!   [`schema`]: their input schemas in compact form (less context per session);
 //! - [`session`]: the link to the broker (auto-start, registration, stream,
 //!   reconnect) and the pusher (messaging socket, else channel notification);
 //! - [`host`]: what the Claude Code session tells us about itself (session id,
@@ -26,6 +27,7 @@ pub mod git;
 pub mod host;
 pub mod msgsocket;
 pub mod permission;
+pub mod schema;
 pub mod server;
 pub mod session;
 pub mod tools;

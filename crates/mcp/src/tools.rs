@@ -7,6 +7,10 @@ use claude_peers_proto::api::{
     BroadcastRequest, ListPeersQuery, PresenceStatus, Scope, SearchQuery, SendRequest, UpdateMe,
 };
 use claude_peers_proto::emoji::reaction_list;
+use claude_peers_proto::limits::{
+    DEFAULT_ACKS, DEFAULT_HISTORY, DEFAULT_SEARCH_HITS, DEFAULT_WAIT_FOR_MESSAGES_S, MAX_PAGE,
+    MAX_SEARCH_HITS, MAX_WAIT_FOR_MESSAGES_S,
+};
 use claude_peers_proto::validate;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
@@ -51,12 +55,25 @@ pub(crate) fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-/// A message id, as a number or a string of digits (pushed messages carry strings).
-#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+/// A message id. The schema says integer (the seed's type); a string of
+/// digits, as pushed messages carry it, or "#N" is taken too.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum IdArg {
     Number(i64),
     Text(String),
+}
+
+impl schemars::JsonSchema for IdArg {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "IdArg".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "integer"})
+    }
 }
 
 impl IdArg {
@@ -74,135 +91,123 @@ impl IdArg {
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ListPeersArgs {
-    /// machine = every peer you can reach; directory = same working directory;
-    /// repo = same git repository (worktrees included). Default: machine.
     #[serde(default)]
+    #[schemars(extend("default" = "machine"))]
     pub scope: Option<Scope>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SendArgs {
-    /// Peer name (e.g. claude-2) or id; "dashboard" for the person at the dashboard.
+    /// Peer name or id; "dashboard" = the person.
     pub to_id: String,
-    /// The message (Markdown). Put everything the recipient needs in it.
     pub message: String,
-    /// The message you answer (its message_id): your reply joins its thread.
     #[serde(default)]
     pub reply_to: Option<IdArg>,
-    /// true for a short status update ("blocked on X", "waiting", "done"):
-    /// at most 500 bytes, never held by the loop guard.
+    /// ≤ 500-byte status update; skips the loop guard.
     #[serde(default)]
     pub status: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct BroadcastArgs {
-    /// Who receives it, within your group: machine, directory or repo.
     pub scope: Scope,
-    /// The message (Markdown).
     pub message: String,
-    /// The message you answer (its message_id): the broadcast joins its thread.
     #[serde(default)]
     pub reply_to: Option<IdArg>,
-    /// true for a short status update, never held by the loop guard.
+    /// ≤ 500-byte status update; skips the loop guard.
     #[serde(default)]
     pub status: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct MessageIdArgs {
-    /// The message id (#N in tool results, message_id="N" in a pushed message).
+    /// #N in tool results, message_id in a pushed message.
     pub message_id: IdArg,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct WaitArgs {
-    /// How long to wait for a message, in seconds (default 60, at most 110).
+    /// Seconds.
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_WAIT_FOR_MESSAGES_S), extend("default" = DEFAULT_WAIT_FOR_MESSAGES_S))]
     pub timeout_s: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct LimitArgs {
-    /// How many recent messages (default 20, at most 500).
     #[serde(default)]
+    #[schemars(range(max = MAX_PAGE), extend("default" = DEFAULT_ACKS))]
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct HistoryArgs {
-    /// The other peer's name or id (needed unless you give thread).
+    /// Name or id (or give thread).
     #[serde(default)]
     pub peer_id: Option<String>,
-    /// A thread (thread_id of a message): its messages you can see, oldest first.
+    /// A thread_id.
     #[serde(default)]
     pub thread: Option<IdArg>,
-    /// How many messages (default 50, at most 500).
     #[serde(default)]
+    #[schemars(range(max = MAX_PAGE), extend("default" = DEFAULT_HISTORY))]
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SearchArgs {
-    /// Words to find (all of them; "quoted words" as a phrase).
+    /// All words must match; quote a phrase.
     pub query: String,
-    /// Only messages from this peer (name or id), or "dashboard"/"cli".
+    /// Sender name or id, dashboard or cli.
     #[serde(default)]
     pub from: Option<String>,
-    /// Only this thread (a thread_id).
+    /// A thread_id.
     #[serde(default)]
     pub thread: Option<IdArg>,
-    /// Only since this time: 30m, 2h, 7d, or 2026-11-27T10:00:00Z.
+    /// 30m, 2h, 7d or an RFC 3339 time.
     #[serde(default)]
     pub since: Option<String>,
-    /// Most hits (default 20, at most 100).
     #[serde(default)]
+    #[schemars(range(max = MAX_SEARCH_HITS), extend("default" = DEFAULT_SEARCH_HITS))]
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct NameArgs {
-    /// 1-32 letters, digits, '-' or '_'; unique in your group.
+    /// 1-32 letters, digits, - or _.
     pub name: String,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SummaryArgs {
-    /// One or two sentences on what you are working on ("" clears it).
+    /// "" clears it.
     pub summary: String,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct StatusArgs {
-    /// online, away, busy or idle.
     pub status: PresenceStatus,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct PinArgs {
-    /// The message id.
     pub message_id: IdArg,
-    /// true to pin (default), false to unpin.
     #[serde(default)]
+    #[schemars(extend("default" = true))]
     pub pinned: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ReactArgs {
-    /// The message id.
     pub message_id: IdArg,
-    /// One of 👍 👀 ✅ ⚠️ ❌ 🎉 ❤️ 🤔
+    /// 👍 👀 ✅ ⚠️ ❌ 🎉 ❤️ 🤔
     pub emoji: String,
-    /// true to remove your reaction (default false).
     #[serde(default)]
     pub remove: Option<bool>,
 }
 
 #[tool_router(vis = "pub")]
 impl Tools {
-    #[tool(
-        description = "List the other agent sessions (Claude Code, Codex, Gemini CLI, OpenCode) you can reach (your group only): name, id, status, directory, summary."
-    )]
+    #[tool(description = "Peers of your group: name, id, client, status, directory, summary.")]
     async fn list_peers(&self, Parameters(a): Parameters<ListPeersArgs>) -> Out {
         let c = self.session.client().await?;
         let scope = a.scope.unwrap_or(Scope::Machine);
@@ -225,9 +230,7 @@ impl Tools {
         ))
     }
 
-    #[tool(
-        description = "Send a message to another session by name or id. It is pushed into their session at once; the result says whether it was delivered or queued."
-    )]
+    #[tool(description = "Send a message to a peer; the result says delivered or queued.")]
     async fn send_message(&self, Parameters(a): Parameters<SendArgs>) -> Out {
         let c = self.session.client().await?;
         let r = c
@@ -253,9 +256,7 @@ impl Tools {
         ))
     }
 
-    #[tool(
-        description = "Send one message to every peer of your group in a scope (machine, directory or repo)."
-    )]
+    #[tool(description = "Send a message to every peer of your group in scope.")]
     async fn broadcast_message(&self, Parameters(a): Parameters<BroadcastArgs>) -> Out {
         let c = self.session.client().await?;
         let scope = a.scope;
@@ -291,9 +292,7 @@ impl Tools {
         ))
     }
 
-    #[tool(
-        description = "Read your unread messages (and mark them read): when a tool result says you have unread messages, or to catch up."
-    )]
+    #[tool(description = "Read (and mark read) your unread messages.")]
     async fn check_messages(&self) -> Out {
         let c = self.session.client().await?;
         let r = c.check().await.map_err(err)?;
@@ -305,9 +304,7 @@ impl Tools {
         Ok(format::checked(&r))
     }
 
-    #[tool(
-        description = "Wait for the next message from a peer (long poll, at most 110 s), then return your unread messages like check_messages. Use it when you are waiting for a reply and have nothing else to do."
-    )]
+    #[tool(description = "Wait for a message; returns unread ones like check_messages.")]
     async fn wait_for_messages(&self, Parameters(a): Parameters<WaitArgs>) -> Out {
         let secs = validate::wait_for_messages_s(a.timeout_s).map_err(err)?;
         let c = self.session.client().await?;
@@ -327,9 +324,7 @@ impl Tools {
         }
     }
 
-    #[tool(
-        description = "Mark a message as read once you have handled it (its sender sees the read receipt)."
-    )]
+    #[tool(description = "Mark a message read once handled; the sender sees it.")]
     async fn ack_message(&self, Parameters(a): Parameters<MessageIdArgs>) -> Out {
         let id = a.message_id.get()?;
         let c = self.session.client().await?;
@@ -338,9 +333,7 @@ impl Tools {
         Ok(format!("Message #{id} acknowledged (read)."))
     }
 
-    #[tool(
-        description = "Show your recently sent messages and, for each recipient, whether it is queued, delivered or read."
-    )]
+    #[tool(description = "Your sent messages' state: queued, delivered or read.")]
     async fn check_acks(&self, Parameters(a): Parameters<LimitArgs>) -> Out {
         let c = self.session.client().await?;
         let r = c.sent(a.limit).await.map_err(err)?;
@@ -355,7 +348,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Your conversation with one peer in the current session (newest first), or one thread (thread: oldest first)."
+        description = "Messages with a peer this session (newest first), or a thread (oldest first)."
     )]
     async fn message_history(&self, Parameters(a): Parameters<HistoryArgs>) -> Out {
         let c = self.session.client().await?;
@@ -385,9 +378,7 @@ impl Tools {
             .join("\n"))
     }
 
-    #[tool(
-        description = "Full-text search over the messages you sent or received, best match first, with a snippet ([matched] words)."
-    )]
+    #[tool(description = "Full-text search of your sent and received messages, best first.")]
     async fn search_messages(&self, Parameters(a): Parameters<SearchArgs>) -> Out {
         let c = self.session.client().await?;
         let r = c
@@ -410,7 +401,7 @@ impl Tools {
             .join("\n"))
     }
 
-    #[tool(description = "Change your display name (default claude-N). Others address you by it.")]
+    #[tool(description = "Change your name (default claude-N).")]
     async fn set_name(&self, Parameters(a): Parameters<NameArgs>) -> Out {
         let c = self.session.client().await?;
         let me = c
@@ -426,9 +417,7 @@ impl Tools {
         Ok(format!("Your name is now {name}."))
     }
 
-    #[tool(
-        description = "Say in one or two sentences what you are working on; peers see it in list_peers."
-    )]
+    #[tool(description = "What you work on, in 1-2 sentences (peers see it).")]
     async fn set_summary(&self, Parameters(a): Parameters<SummaryArgs>) -> Out {
         let c = self.session.client().await?;
         let me = c
@@ -448,7 +437,7 @@ impl Tools {
         Ok(text)
     }
 
-    #[tool(description = "Set your presence: online, away, busy or idle.")]
+    #[tool(description = "Set your presence.")]
     async fn set_status(&self, Parameters(a): Parameters<StatusArgs>) -> Out {
         let c = self.session.client().await?;
         let status = a.status;
@@ -463,7 +452,7 @@ impl Tools {
         Ok(format!("Status set to {}.", status.as_str()))
     }
 
-    #[tool(description = "Who you are on the network: name, id, group, and unread count.")]
+    #[tool(description = "Your name, id, group and unread count.")]
     async fn whoami(&self) -> Out {
         let c = self.session.client().await?;
         let w = c.me().await.map_err(err)?;
@@ -476,7 +465,7 @@ impl Tools {
         ))
     }
 
-    #[tool(description = "Pin (or unpin) a message so it stays at the top of the dashboard.")]
+    #[tool(description = "Pin a message atop the dashboard, or unpin it.")]
     async fn pin_message(&self, Parameters(a): Parameters<PinArgs>) -> Out {
         let id = a.message_id.get()?;
         let pinned = a.pinned.unwrap_or(true);
@@ -488,7 +477,7 @@ impl Tools {
         ))
     }
 
-    #[tool(description = "Add or remove an emoji reaction on a message: 👍 👀 ✅ ⚠️ ❌ 🎉 ❤️ 🤔")]
+    #[tool(description = "Add or remove your reaction to a message.")]
     async fn react(&self, Parameters(a): Parameters<ReactArgs>) -> Out {
         let id = a.message_id.get()?;
         let remove = a.remove.unwrap_or(false);
@@ -504,9 +493,13 @@ impl Tools {
     }
 }
 
-/// The router for a profile: `core` keeps only the messaging tools.
+/// The router for a profile (`core` keeps only the messaging tools), each
+/// tool's input schema in its compact form ([`crate::schema`]).
 pub fn router(profile: &str) -> ToolRouter<Tools> {
     let mut r = Tools::tool_router() + Tools::coord_router();
+    for route in r.map.values_mut() {
+        route.attr.input_schema = Arc::new(crate::schema::compact(&route.attr.input_schema));
+    }
     if profile == "core" {
         let names: Vec<String> = r
             .list_all()

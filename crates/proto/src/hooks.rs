@@ -17,6 +17,12 @@ pub enum HookService {
     ToolDone,
     /// A file-writing tool is about to run: report the file, guard conflicts.
     EditGuard,
+    /// Any tool is about to run: the peer-turn guard (a peer's message is never
+    /// the user's consent, [`crate::consent`]), then the [`Self::EditGuard`].
+    ToolGuard,
+    /// A tool needs the person's permission: relay the prompt to the operator
+    /// (when the broker's permission relay is on) and pass on their answer.
+    PermissionRelay,
     /// The turn ended: wait on the broker and wake the idle session.
     StopWait,
 }
@@ -37,17 +43,23 @@ pub enum HookClient {
     #[default]
     ClaudeCode,
     Gemini,
+    Codex,
 }
 
 impl HookClient {
     /// Every client with hooks.
-    pub const ALL: [HookClient; 2] = [HookClient::ClaudeCode, HookClient::Gemini];
+    pub const ALL: [HookClient; 3] = [
+        HookClient::ClaudeCode,
+        HookClient::Gemini,
+        HookClient::Codex,
+    ];
 
     /// The name used on the command line (`--client gemini`), as in `install --client`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ClaudeCode => "claude-code",
             Self::Gemini => "gemini",
+            Self::Codex => "codex",
         }
     }
 
@@ -60,6 +72,7 @@ impl HookClient {
         match self {
             Self::ClaudeCode => CLAUDE_CODE_HOOKS,
             Self::Gemini => GEMINI_HOOKS,
+            Self::Codex => CODEX_HOOKS,
         }
     }
 
@@ -68,6 +81,11 @@ impl HookClient {
         self.hooks().iter().find(|h| h.event == event)
     }
 }
+
+/// The `PermissionRequest` hook's timeout: longer than its longest wait, so
+/// the client never kills it while it waits.
+pub const PERMISSION_HOOK_TIMEOUT_S: u32 =
+    (crate::limits::MAX_PERMISSION_HOOK_WAIT_MS / 1000) as u32 + 10;
 
 const fn hook(event: &'static str, service: HookService, timeout_s: u32) -> HookSpec {
     HookSpec {
@@ -85,10 +103,14 @@ pub const CLAUDE_CODE_HOOKS: &[HookSpec] = &[
     hook("SessionEnd", HookService::SessionEnd, 10),
     hook("UserPromptSubmit", HookService::PromptSubmit, 10),
     hook("PostToolUse", HookService::ToolDone, 10),
-    HookSpec {
-        matcher: Some("Edit|Write|MultiEdit|NotebookEdit"),
-        ..hook("PreToolUse", HookService::EditGuard, 10)
-    },
+    // Every tool: the guarded list is configurable at run time
+    // (`CLAUDE_PEERS_PEER_TURN_TOOLS`); other tools end at once.
+    hook("PreToolUse", HookService::ToolGuard, 10),
+    hook(
+        "PermissionRequest",
+        HookService::PermissionRelay,
+        PERMISSION_HOOK_TIMEOUT_S,
+    ),
     HookSpec {
         async_rewake: true,
         ..hook("Stop", HookService::StopWait, 86400)
@@ -109,6 +131,24 @@ pub const GEMINI_HOOKS: &[HookSpec] = &[
     },
 ];
 
+/// Codex CLI's hooks (0.171.0, `~/.codex/hooks.json`), in the order they are
+/// written. Its hooks are synchronous (an `async` hook's output only waits for
+/// a later user turn), so there is no `StopWait`. Codex edits files with
+/// `apply_patch` (its hook `tool_input.command` is the patch text). Codex
+/// cuts a `SessionEnd` hook's timeout to 3 s (its `hooks/list` shows
+/// `timeoutSec: 3` for 10), and the trust hash covers the timeout it uses: so
+/// that is the one written.
+pub const CODEX_HOOKS: &[HookSpec] = &[
+    hook("SessionStart", HookService::SessionStart, 10),
+    hook("SessionEnd", HookService::SessionEnd, 3),
+    hook("UserPromptSubmit", HookService::PromptSubmit, 10),
+    hook("PostToolUse", HookService::ToolDone, 10),
+    HookSpec {
+        matcher: Some("apply_patch"),
+        ..hook("PreToolUse", HookService::EditGuard, 10)
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,7 +162,8 @@ mod tests {
                 assert!(hooks[..i].iter().all(|o| o.event != h.event), "{h:?}");
             }
         }
-        assert_eq!(HookClient::parse("codex"), None);
+        assert_eq!(HookClient::parse("opencode"), None);
+        assert!(HookClient::Codex.spec("Stop").is_none());
         assert_eq!(
             HookClient::Gemini.spec("BeforeTool").map(|s| s.service),
             Some(HookService::EditGuard)

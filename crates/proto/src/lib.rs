@@ -13,9 +13,11 @@
 //!   verifications, proposals, approvals, active files, reports);
 //! - [`structured`]: the kinds of structured message, their fields and text;
 //! - [`reach`]: the delivery ladder's rungs, each peer's reach, the client it runs in;
-//! - [`hooks`]: the Claude Code hooks that `install` writes and `hook` handles.
+//! - [`hooks`]: the Claude Code hooks that `install` writes and `hook` handles;
+//! - [`consent`]: the peer-turn guard (a peer's message is never the user's consent).
 
 pub mod api;
+pub mod consent;
 pub mod coord;
 pub mod emoji;
 pub mod enums;

@@ -147,6 +147,16 @@ pub const STREAM_PAGE: u32 = 256;
 /// batches its confirmations up to this; the broker ignores a larger frame).
 pub const MAX_DELIVERED_IDS: usize = 500;
 
+// ------------------------------------------------ channel notifications
+
+/// Longest value of one `meta` attribute of a channel notification, in bytes
+/// (a longer one is cut at a character boundary; the whole text is in the
+/// content or reachable by a tool).
+pub const MAX_CHANNEL_META_VALUE_BYTES: usize = 512;
+/// Most `meta` attributes one channel notification carries; a record's
+/// fields past this number are left out (the notice's text names them).
+pub const MAX_CHANNEL_META_ENTRIES: usize = 40;
+
 // The human's side: permission relay, the "needs you" lane, notifications.
 
 /// Longest permission request id (Claude Code sends five letters), in bytes.
@@ -163,6 +173,18 @@ pub const MAX_PENDING_PERMISSIONS_PER_PEER: usize = 32;
 /// terminal prompt still works; a request answered in the terminal leaves the
 /// lane at the latest then).
 pub const DEFAULT_PERMISSION_TIMEOUT_MS: i64 = 10 * 60_000;
+/// Default time a session's `PermissionRequest` hook waits for the operator's
+/// answer (`CLAUDE_PEERS_PERMISSION_HOOK_WAIT_S` changes it). Claude Code shows
+/// its terminal prompt while the hook waits; after this the request leaves the
+/// lane and only the terminal can answer.
+pub const DEFAULT_PERMISSION_HOOK_WAIT_MS: u64 = 30_000;
+/// Longest a `PermissionRequest` hook may wait (the installed hook's timeout is
+/// a little longer, so it is never killed while it waits).
+pub const MAX_PERMISSION_HOOK_WAIT_MS: u64 = 120_000;
+/// A relayed channel request and a `PermissionRequest` hook's request for the
+/// same session and tool arriving within this window are the same prompt (one
+/// lane item, answered both ways).
+pub const PERMISSION_MERGE_WINDOW_MS: i64 = 5_000;
 /// How long the MCP server waits, while answering `initialize`, to learn from
 /// the broker whether the permission relay is on.
 pub const RELAY_PROBE_WAIT_MS: u64 = 3_000;

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::ApiError;
 use crate::api::Party;
 use crate::limits::{
-    MAX_PERMISSION_DESCRIPTION_BYTES, MAX_PERMISSION_PREVIEW_BYTES,
-    MAX_PERMISSION_REQUEST_ID_BYTES, MAX_PERMISSION_TOOL_BYTES,
+    DEFAULT_PERMISSION_HOOK_WAIT_MS, MAX_PERMISSION_DESCRIPTION_BYTES, MAX_PERMISSION_HOOK_WAIT_MS,
+    MAX_PERMISSION_PREVIEW_BYTES, MAX_PERMISSION_REQUEST_ID_BYTES, MAX_PERMISSION_TOOL_BYTES,
 };
 use crate::validate;
 
@@ -144,6 +144,66 @@ pub enum PermissionOutcome {
     SessionEnded,
 }
 
+/// The environment variable (seconds) that sets how long a `PermissionRequest`
+/// hook waits for the operator ([`DEFAULT_PERMISSION_HOOK_WAIT_MS`] by default,
+/// at most [`MAX_PERMISSION_HOOK_WAIT_MS`]).
+pub const HOOK_WAIT_VAR: &str = "CLAUDE_PEERS_PERMISSION_HOOK_WAIT_S";
+
+/// The hook's wait for a value of [`HOOK_WAIT_VAR`] (unset or unreadable: the
+/// default; larger than the maximum: the maximum).
+pub fn hook_wait_ms(var: Option<&str>) -> u64 {
+    var.and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| ((s * 1000.0) as u64).min(MAX_PERMISSION_HOOK_WAIT_MS))
+        .unwrap_or(DEFAULT_PERMISSION_HOOK_WAIT_MS)
+}
+
+/// `POST /v1/me/permission`: a session's `PermissionRequest` hook asks the
+/// operator about one tool use of its own session and waits up to `wait_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookPermissionRequest {
+    pub tool_name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub input_preview: String,
+    /// At most [`MAX_PERMISSION_HOOK_WAIT_MS`].
+    pub wait_ms: u64,
+}
+
+impl HookPermissionRequest {
+    /// The request as the lane holds it (`request_id` is the broker's own).
+    pub fn validated(&self, request_id: &str) -> Result<PermissionRequest, ApiError> {
+        if self.wait_ms > MAX_PERMISSION_HOOK_WAIT_MS {
+            return Err(ApiError::invalid(
+                "wait_ms",
+                format!("at most {MAX_PERMISSION_HOOK_WAIT_MS}"),
+            ));
+        }
+        PermissionRequest {
+            request_id: request_id.to_string(),
+            tool_name: self.tool_name.clone(),
+            description: self.description.clone(),
+            input_preview: self.input_preview.clone(),
+        }
+        .validated()
+    }
+}
+
+/// The answer to [`HookPermissionRequest`]: the operator's decision, or none
+/// (the relay is off, or nobody answered in time; the terminal prompt decides).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookPermissionAnswer {
+    /// Whether the broker relays permission requests at all.
+    pub relay: bool,
+    /// The lane item's id, when the request was put in the lane.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavior: Option<Behavior>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +223,25 @@ mod tests {
         let mut empty = r;
         empty.tool_name = " ".into();
         assert!(empty.validated().is_err());
+    }
+
+    #[test]
+    fn the_hooks_wait_is_bounded() {
+        assert_eq!(hook_wait_ms(None), DEFAULT_PERMISSION_HOOK_WAIT_MS);
+        assert_eq!(hook_wait_ms(Some("x")), DEFAULT_PERMISSION_HOOK_WAIT_MS);
+        assert_eq!(hook_wait_ms(Some("-1")), DEFAULT_PERMISSION_HOOK_WAIT_MS);
+        assert_eq!(hook_wait_ms(Some(" 2 ")), 2_000);
+        assert_eq!(hook_wait_ms(Some("0.5")), 500);
+        assert_eq!(hook_wait_ms(Some("99999")), MAX_PERMISSION_HOOK_WAIT_MS);
+        let r = HookPermissionRequest {
+            tool_name: "Bash".into(),
+            description: String::new(),
+            input_preview: "ls".into(),
+            wait_ms: MAX_PERMISSION_HOOK_WAIT_MS + 1,
+        };
+        assert!(r.validated("hook-1").is_err());
+        let ok = HookPermissionRequest { wait_ms: 1, ..r };
+        assert_eq!(ok.validated("hook-1").unwrap().request_id, "hook-1");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use crate::api::ContextSnapshot;
 use crate::error::ApiError;
 use crate::limits::*;
-use crate::text::{clean, clean_line};
+use crate::text::{clean, clean_line, truncate_bytes};
 
 /// Message text: cleaned, not blank, at most [`MAX_MESSAGE_BYTES`].
 pub fn message_text(field: &str, raw: &str) -> Result<String, ApiError> {
@@ -373,6 +373,42 @@ where
     }
 }
 
+/// Whether Claude Code keeps a channel `meta` key: `^[a-zA-Z_][a-zA-Z0-9_]*$`
+/// (it drops any other key with a warning).
+pub fn channel_meta_key(k: &str) -> bool {
+    let mut chars = k.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The `meta` of a channel notification from `(key, value)` pairs, in order:
+/// keys Claude Code would drop are left out, each value is one clean line of
+/// at most [`MAX_CHANNEL_META_VALUE_BYTES`], and pairs past
+/// [`MAX_CHANNEL_META_ENTRIES`] are left out. Values are strings, the only
+/// type the client accepts (anything else drops the whole notification).
+pub fn channel_meta<K, V>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> serde_json::Map<String, serde_json::Value>
+where
+    K: Into<String>,
+    V: AsRef<str>,
+{
+    let mut meta = serde_json::Map::new();
+    for (k, v) in pairs {
+        let k = k.into();
+        if meta.len() >= MAX_CHANNEL_META_ENTRIES {
+            break;
+        }
+        if !channel_meta_key(&k) {
+            continue;
+        }
+        let line = clean_line(v.as_ref());
+        let value = truncate_bytes(line.trim(), MAX_CHANNEL_META_VALUE_BYTES);
+        meta.insert(k, value.into());
+    }
+    meta
+}
+
 /// How a JSON value's type is named in error messages.
 pub fn json_kind(v: &serde_json::Value) -> &'static str {
     use serde_json::Value;
@@ -427,6 +463,28 @@ fn votes_of(value: Option<&serde_json::Value>) -> Result<u32, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn channel_meta_keeps_valid_keys_and_caps_values_and_entries() {
+        assert!(channel_meta_key("message_id") && channel_meta_key("_x1"));
+        assert!(!channel_meta_key("message-id") && !channel_meta_key("1x"));
+        assert!(!channel_meta_key(""));
+        let long = "é".repeat(MAX_CHANNEL_META_VALUE_BYTES);
+        let m = channel_meta([
+            ("from", " claude-2\n"),
+            ("bad-key", "x"),
+            ("long", long.as_str()),
+        ]);
+        assert_eq!(m["from"], "claude-2");
+        assert!(!m.contains_key("bad-key"));
+        let cut = m["long"].as_str().unwrap();
+        assert!(cut.len() <= MAX_CHANNEL_META_VALUE_BYTES && cut.len() > 500);
+        assert!(cut.chars().all(|c| c == 'é'));
+        let many = (0..MAX_CHANNEL_META_ENTRIES + 5).map(|i| (format!("k{i}"), "v"));
+        let m = channel_meta(many);
+        assert_eq!(m.len(), MAX_CHANNEL_META_ENTRIES);
+        assert!(m.contains_key("k0") && !m.contains_key(&format!("k{MAX_CHANNEL_META_ENTRIES}")));
+    }
+
     use super::*;
 
     #[test]

@@ -431,9 +431,14 @@ mod tests {
             stop[1],
             json!({"hooks": [{"type": "command", "command": "/opt/peers/bin/claude-peers hook Stop", "asyncRewake": true, "timeout": 86400}]})
         );
+        // Every tool (the peer-turn guard's list is read at run time).
         assert_eq!(
             v["hooks"]["PreToolUse"][1],
-            json!({"matcher": "Edit|Write|MultiEdit|NotebookEdit", "hooks": [{"type": "command", "command": "/opt/peers/bin/claude-peers hook PreToolUse", "timeout": 10}]})
+            json!({"hooks": [{"type": "command", "command": "/opt/peers/bin/claude-peers hook PreToolUse", "timeout": 10}]})
+        );
+        assert_eq!(
+            v["hooks"]["PermissionRequest"][0],
+            json!({"hooks": [{"type": "command", "command": "/opt/peers/bin/claude-peers hook PermissionRequest", "timeout": 130}]})
         );
         for spec in CLAUDE_CODE_HOOKS {
             let ours: Vec<_> = v["hooks"][spec.event]

@@ -1,17 +1,33 @@
 //! Codex CLI: our MCP server as `[mcp_servers.claude-peers]` in
 //! `~/.codex/config.toml` (or `$CODEX_HOME/config.toml`), as `codex mcp add`
 //! writes it, edited with `toml_edit` so the user's comments, order and
-//! formatting stay. User scope only. Its hooks are not installed yet (Codex
-//! runs a hook only once the user trusted it; see CLIENTS.md).
+//! formatting stay. User scope only. Our hooks go into `hooks.json` beside it
+//! (Claude Code's shape), and their trust into `config.toml`'s
+//! `[hooks.state]` ([`crate::codex_trust`]): Codex skips an untrusted hook.
 
 use std::path::{Path, PathBuf};
 
+use claude_peers_proto::hooks::HookClient;
 use toml_edit::{Array, DocumentMut, Item, Table, value};
 
 use crate::client::{
     AgentClient, ClientStatus, Host, ListCommand, Listed, Scope, entry_problem, read_optional,
 };
+use crate::codex_trust;
+use crate::hooks_json::HookStyle;
+use crate::jsondoc::Dialect;
+use crate::mcp_json::JsonFormat;
 use crate::{FileChange, SERVER_NAME, SetupError};
+
+/// How Codex CLI's hooks are written: strict JSON, `timeout` in seconds.
+const HOOKS: HookStyle = HookStyle {
+    client: HookClient::Codex,
+    format: JsonFormat {
+        dialect: Dialect::Json,
+        key_order: &["matcher", "hooks", "type", "command", "timeout"],
+    },
+    timeout_ms: false,
+};
 
 const TABLE: &str = "mcp_servers";
 
@@ -26,6 +42,47 @@ impl Codex {
             .unwrap_or_else(|| host.home.join(".codex"))
             .join("config.toml")
     }
+
+    /// `hooks.json` beside `config.toml`.
+    pub fn hooks_file(host: &Host) -> PathBuf {
+        Self::config(host).with_file_name("hooks.json")
+    }
+}
+
+/// The changes to `config.toml` (from `config_before` to `config_after`, with
+/// the trust of the hooks as `hooks.json` goes from `hooks_before` to
+/// `hooks_after`) and to `hooks.json`.
+fn plan(
+    host: &Host,
+    config_before: Option<String>,
+    (config_after, mut summary): (String, Vec<String>),
+    hooks_before: Option<String>,
+    hooks_after: (String, Vec<String>),
+) -> Result<Vec<FileChange>, SetupError> {
+    let (config, hooks) = (Codex::config(host), Codex::hooks_file(host));
+    let hooks_text = (!hooks_after.1.is_empty()).then_some(hooks_after.0.as_str());
+    let (config_after, trust) = codex_trust::update_state(
+        &config_after,
+        &config.display().to_string(),
+        &hooks,
+        hooks_before.as_deref(),
+        hooks_text.or(hooks_before.as_deref()),
+    )?;
+    summary.extend(trust);
+    let is_empty = |t: &str| {
+        serde_json::from_str::<serde_json::Value>(t)
+            .is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+    };
+    Ok(vec![
+        FileChange::plan(
+            config,
+            config_before,
+            (config_after, summary),
+            0o600,
+            |_| false,
+        ),
+        FileChange::plan(hooks, hooks_before, hooks_after, 0o600, is_empty),
+    ])
 }
 
 fn parse(text: Option<&str>, file: &str) -> Result<DocumentMut, SetupError> {
@@ -168,9 +225,10 @@ impl AgentClient for Codex {
         }
         let before = read_optional(&file)?;
         let after = add_server(before.as_deref(), &host.exe, &file.display().to_string())?;
-        Ok(vec![FileChange::plan(file, before, after, 0o600, |_| {
-            false
-        })])
+        let hooks = Self::hooks_file(host);
+        let hooks_before = read_optional(&hooks)?;
+        let hooks_after = HOOKS.add(hooks_before.as_deref(), &host.exe, &hooks)?;
+        plan(host, before, after, hooks_before, hooks_after)
     }
 
     fn uninstall(&self, host: &Host, scope: Scope) -> Result<Vec<FileChange>, SetupError> {
@@ -178,17 +236,20 @@ impl AgentClient for Codex {
         if scope == Scope::Project {
             return Ok(vec![]);
         }
-        let Some(before) = read_optional(&file)? else {
-            return Ok(vec![]);
+        let before = read_optional(&file)?;
+        let after = match &before {
+            Some(text) => remove_server(text, &file.display().to_string())?,
+            None => (String::new(), vec![]),
         };
-        let after = remove_server(&before, &file.display().to_string())?;
-        Ok(vec![FileChange::plan(
-            file,
-            Some(before),
-            after,
-            0o600,
-            |_| false,
-        )])
+        let hooks = Self::hooks_file(host);
+        let hooks_before = read_optional(&hooks)?;
+        let hooks_after = match &hooks_before {
+            Some(text) => HOOKS.remove(text, &hooks)?,
+            None => (String::new(), vec![]),
+        };
+        let mut changes = plan(host, before, after, hooks_before, hooks_after)?;
+        changes.retain(|c| !c.is_noop());
+        Ok(changes)
     }
 
     fn status(&self, host: &Host) -> Result<ClientStatus, SetupError> {
@@ -204,11 +265,26 @@ impl AgentClient for Codex {
                 entry_problem(&command, args == ["mcp"]),
             ),
         };
+        let hooks = Self::hooks_file(host);
+        let hooks_text = read_optional(&hooks)?;
+        let mut hooks_missing = HOOKS.missing(hooks_text.as_deref(), &host.exe, &hooks)?;
+        // Present but untrusted is as good as missing: Codex skips it.
+        for h in codex_trust::handlers(hooks_text.as_deref()) {
+            let trusted = doc
+                .get("hooks")
+                .and_then(|t| t.get("state"))
+                .and_then(|t| t.get(h.key(&hooks)))
+                .and_then(|t| t.get("trusted_hash"))
+                .and_then(|t| t.as_str());
+            if h.ours && trusted != Some(h.hash.as_str()) && !hooks_missing.contains(&h.event) {
+                hooks_missing.push(format!("{} (not trusted)", h.event));
+            }
+        }
         Ok(ClientStatus {
             server,
             server_problem,
-            has_hooks: false,
-            hooks_missing: Vec::new(),
+            has_hooks: true,
+            hooks_missing,
             notes: Vec::new(),
         })
     }

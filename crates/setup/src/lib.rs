@@ -6,12 +6,14 @@
 //! `install`, `uninstall` and `doctor` commands are thin layers over this crate.
 //! - [`jsondoc`]: edit JSON / JSONC in place, byte for byte outside our keys;
 //! - [`mcp_json`]: our server entry in a client's JSON file (add, remove, read);
-//! - [`hooks_json`]: our command hooks in a client's JSON settings (Claude Code, Gemini CLI);
+//! - [`hooks_json`]: our command hooks in a client's JSON settings (Claude Code, Gemini CLI, Codex CLI);
 //! - [`change`]: a planned change to one file: its diff, backup and atomic write;
 //! - [`client`]: the [`AgentClient`] trait, the [`Host`] it looks at, the registry;
 //! - [`claude_code`]: Claude Code (MCP server in `~/.claude.json` or `.mcp.json`,
 //!   hooks in `~/.claude/settings.json`);
-//! - [`codex`]: Codex CLI (`~/.codex/config.toml`, edited with `toml_edit`);
+//! - [`codex`]: Codex CLI (`~/.codex/config.toml`, edited with `toml_edit`;
+//!   hooks in `~/.codex/hooks.json`);
+//! - [`codex_trust`]: the trust Codex needs before it runs a hook (`[hooks.state]`);
 //! - [`gemini`]: Gemini CLI (`settings.json`, user or project; folder trust);
 //! - [`opencode`]: OpenCode (`opencode.json[c]`, user or project);
 //! - [`shell`]: quoting and splitting the hook command line.
@@ -20,6 +22,7 @@ pub mod change;
 pub mod claude_code;
 pub mod client;
 pub mod codex;
+pub mod codex_trust;
 pub mod gemini;
 pub mod hooks_json;
 pub mod jsondoc;

@@ -6,16 +6,22 @@
 //! the timeout passes (a prompt answered in the terminal is never reported, so
 //! the timeout is what clears those). The registry also holds, per connected
 //! peer stream, the sender that carries the operator's answer to that stream.
+//!
+//! A request comes by one or both of two ways: the session's channel (its MCP
+//! server's stream) and its `PermissionRequest` hook, which waits on a
+//! [`HookTicket`] and withdraws the request when it stops waiting. The two for
+//! one prompt (same session and tool within [`PERMISSION_MERGE_WINDOW_MS`])
+//! are one lane item, answered both ways.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use claude_peers_proto::api::Party;
-use claude_peers_proto::limits::MAX_PENDING_PERMISSIONS_PER_PEER;
-use claude_peers_proto::permissions::{PermissionRequest, PermissionView};
+use claude_peers_proto::limits::{MAX_PENDING_PERMISSIONS_PER_PEER, PERMISSION_MERGE_WINDOW_MS};
+use claude_peers_proto::permissions::{Behavior, PermissionRequest, PermissionView};
 use claude_peers_proto::stream::ServerFrame;
 use claude_peers_proto::time::rfc3339;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::runtime::ids::short_id;
 
@@ -27,6 +33,22 @@ struct Pending {
     peer_id: String,
     created_ms: i64,
     expires_ms: i64,
+    /// It came over the session's channel (answer on its stream).
+    channel: bool,
+    /// A `PermissionRequest` hook waits for it.
+    hook: Option<HookWaiter>,
+}
+
+/// A waiting hook's end of the answer.
+struct HookWaiter {
+    key: u64,
+    tx: oneshot::Sender<Behavior>,
+}
+
+/// What a hook holds while it waits: its key (to withdraw) and the answer's receiver.
+pub struct HookTicket {
+    pub key: u64,
+    pub rx: oneshot::Receiver<Behavior>,
 }
 
 struct Link {
@@ -39,14 +61,27 @@ struct Inner {
     /// In arrival order (oldest first).
     pending: Vec<Pending>,
     links: HashMap<String, Link>,
+    next_key: u64,
 }
 
 /// A request that was taken from the lane to be answered.
 pub struct Taken {
     pub view: PermissionView,
     pub peer_id: String,
+    /// Answer on the session's stream too.
+    pub channel: bool,
     created_ms: i64,
     expires_ms: i64,
+    hook: Option<HookWaiter>,
+}
+
+impl Taken {
+    /// Give the waiting hook (if any) the answer; whether one took it.
+    pub fn answer_hook(&mut self, behavior: Behavior) -> bool {
+        self.hook
+            .take()
+            .is_some_and(|h| h.tx.send(behavior).is_ok())
+    }
 }
 
 /// What [`Permissions::submit`] did.
@@ -86,8 +121,13 @@ impl Permissions {
         }
         inner.links.remove(peer);
         let mut gone = Vec::new();
-        inner.pending.retain(|p| {
-            let keep = p.peer_id != peer;
+        inner.pending.retain_mut(|p| {
+            if p.peer_id != peer {
+                return true;
+            }
+            // A hook still waits on it: it stays, answered to the hook only.
+            p.channel = false;
+            let keep = p.hook.is_some();
             if !keep {
                 gone.push(p.view.id.clone());
             }
@@ -110,10 +150,85 @@ impl Permissions {
         if inner
             .pending
             .iter()
-            .any(|p| p.peer_id == peer.id && p.view.request_id == req.request_id)
+            .any(|p| p.peer_id == peer.id && p.channel && p.view.request_id == req.request_id)
         {
             return None;
         }
+        // The same prompt, already in the lane by the session's hook.
+        if let Some(p) = inner.pending.iter_mut().rev().find(|p| {
+            p.peer_id == peer.id
+                && !p.channel
+                && p.view.tool_name == req.tool_name
+                && now - p.created_ms <= PERMISSION_MERGE_WINDOW_MS
+        }) {
+            p.channel = true;
+            p.view.request_id = req.request_id;
+            return None;
+        }
+        Some(Self::add(
+            &mut inner, peer, req, now, timeout_ms, true, None,
+        ))
+    }
+
+    /// A session's `PermissionRequest` hook asks (the request already
+    /// validated; its `request_id` is ignored). The hook waits on the ticket
+    /// and withdraws with its key. `Submitted` is `None` when the same prompt
+    /// is already in the lane by the session's channel (the hook waits on it).
+    pub fn submit_hook(
+        &self,
+        peer: Party,
+        req: PermissionRequest,
+        now: i64,
+        wait_ms: i64,
+    ) -> (HookTicket, Option<Submitted>) {
+        let mut inner = self.lock();
+        inner.next_key += 1;
+        let key = inner.next_key;
+        let (tx, rx) = oneshot::channel();
+        let waiter = HookWaiter { key, tx };
+        let ticket = HookTicket { key, rx };
+        if let Some(p) = inner.pending.iter_mut().rev().find(|p| {
+            p.peer_id == peer.id
+                && p.channel
+                && p.hook.is_none()
+                && p.view.tool_name == req.tool_name
+                && now - p.created_ms <= PERMISSION_MERGE_WINDOW_MS
+        }) {
+            p.hook = Some(waiter);
+            return (ticket, None);
+        }
+        let req = PermissionRequest {
+            request_id: format!("hook-{key}"),
+            ..req
+        };
+        let sub = Self::add(&mut inner, peer, req, now, wait_ms, false, Some(waiter));
+        (ticket, Some(sub))
+    }
+
+    /// The hook `key` stopped waiting: its request leaves the lane (unless the
+    /// session's channel still carries the same prompt). The id that left.
+    pub fn withdraw_hook(&self, key: u64) -> Option<String> {
+        let mut inner = self.lock();
+        let pos = inner
+            .pending
+            .iter()
+            .position(|p| p.hook.as_ref().is_some_and(|h| h.key == key))?;
+        if inner.pending[pos].channel {
+            inner.pending[pos].hook = None;
+            return None;
+        }
+        Some(inner.pending.remove(pos).view.id)
+    }
+
+    fn add(
+        inner: &mut Inner,
+        peer: Party,
+        req: PermissionRequest,
+        now: i64,
+        timeout_ms: i64,
+        channel: bool,
+        hook: Option<HookWaiter>,
+    ) -> Submitted {
         let mut dropped = Vec::new();
         while inner
             .pending
@@ -150,8 +265,10 @@ impl Permissions {
             peer_id,
             created_ms: now,
             expires_ms,
+            channel,
+            hook,
         });
-        Some(Submitted { view, dropped })
+        Submitted { view, dropped }
     }
 
     /// Pending requests, newest first.
@@ -189,8 +306,10 @@ impl Permissions {
         Some(Taken {
             view: p.view,
             peer_id: p.peer_id,
+            channel: p.channel,
             created_ms: p.created_ms,
             expires_ms: p.expires_ms,
+            hook: p.hook,
         })
     }
 
@@ -209,6 +328,8 @@ impl Permissions {
                 peer_id: t.peer_id,
                 created_ms: t.created_ms,
                 expires_ms: t.expires_ms,
+                channel: t.channel,
+                hook: t.hook,
             },
         );
     }
@@ -283,6 +404,56 @@ mod tests {
         assert!(p.detach("b", 99).is_empty(), "an older stream of b");
         assert_eq!(p.detach("b", 8), vec![s2.view.id]);
         assert!(p.list(1_010).is_empty());
+    }
+
+    #[test]
+    fn a_hooks_request_is_answered_to_the_hook_and_withdrawn_when_it_stops() {
+        let p = Permissions::default();
+        let (mut t, sub) = p.submit_hook(party("a"), req("ignored"), 1_000, 30_000);
+        let id = sub.unwrap().view.id;
+        assert_eq!(p.list(1_001)[0].request_id, format!("hook-{}", t.key));
+        let mut taken = p.take(&id, 1_002).unwrap();
+        assert!(!taken.channel);
+        assert!(taken.answer_hook(Behavior::Allow));
+        assert_eq!(t.rx.try_recv().unwrap(), Behavior::Allow);
+        assert_eq!(p.withdraw_hook(t.key), None, "answered: nothing left");
+        let (t2, _) = p.submit_hook(party("a"), req("x"), 2_000, 30_000);
+        assert_eq!(p.withdraw_hook(t2.key).map(|_| ()), Some(()));
+        assert!(p.list(2_001).is_empty());
+        // The MCP stream closing does not take a hook's request away.
+        let _rx = p.attach("a", 1);
+        let (t3, _) = p.submit_hook(party("a"), req("x"), 3_000, 30_000);
+        assert!(p.detach("a", 1).is_empty());
+        assert_eq!(p.list(3_001).len(), 1);
+        assert!(p.withdraw_hook(t3.key).is_some());
+    }
+
+    #[test]
+    fn the_channel_and_the_hook_for_one_prompt_are_one_item() {
+        let p = Permissions::default();
+        // Hook first, then the channel's request for the same tool.
+        let (mut t, sub) = p.submit_hook(party("a"), req("-"), 1_000, 30_000);
+        let id = sub.unwrap().view.id;
+        assert!(p.submit(party("a"), req("abcde"), 1_500, 60_000).is_none());
+        let listed = p.list(1_600);
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            listed[0].request_id, "abcde",
+            "the channel's id is answered"
+        );
+        let mut taken = p.take(&id, 1_700).unwrap();
+        assert!(taken.channel);
+        assert!(taken.answer_hook(Behavior::Deny));
+        assert_eq!(t.rx.try_recv().unwrap(), Behavior::Deny);
+        // Channel first; the hook joins; the hook leaving keeps the item.
+        let s = p.submit(party("a"), req("fghij"), 5_000, 60_000).unwrap();
+        let (t2, none) = p.submit_hook(party("a"), req("-"), 5_100, 30_000);
+        assert!(none.is_none());
+        assert_eq!(p.withdraw_hook(t2.key), None);
+        assert_eq!(p.list(5_200)[0].id, s.view.id);
+        // Outside the window they are two prompts.
+        let (_t3, other) = p.submit_hook(party("a"), req("-"), 5_000 + 60_000, 30_000);
+        assert!(other.is_some());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The top layer: the HTTP API ([`routes`]) behind [`guard`] (Host, Origin,
 //! Content-Type) and [`auth`] (tokens, dashboard sign-in), the WebSocket
-//! [`stream`], the embedded [`dashboard`], and the handlers' [`state`].
+//! [`stream`], the embedded [`dashboard`], the handlers' [`state`], and
+//! [`tls`] (HTTPS/WSS with `--tls-cert`/`--tls-key`).
 
 pub mod auth;
 pub mod dashboard;
@@ -10,3 +11,4 @@ pub mod sendlimit;
 pub mod signin;
 pub mod state;
 pub mod stream;
+pub mod tls;

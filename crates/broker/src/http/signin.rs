@@ -59,11 +59,13 @@ impl SignIns {
         expiry > now && same_secret(&self.mac(body), mac)
     }
 
-    /// The `Set-Cookie` header value for `value`.
-    pub fn cookie(value: &str) -> String {
+    /// The `Set-Cookie` header value for `value`; `secure` (a broker serving
+    /// HTTPS) adds `Secure`, so the browser never sends it over plain HTTP.
+    pub fn cookie(value: &str, secure: bool) -> String {
         format!(
-            "{SIGNIN_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-            SIGNIN_TTL_MS / 1000
+            "{SIGNIN_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+            SIGNIN_TTL_MS / 1000,
+            if secure { "; Secure" } else { "" }
         )
     }
 }

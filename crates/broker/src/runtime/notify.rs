@@ -218,7 +218,16 @@ async fn listen(mut events: broadcast::Receiver<Arc<str>>, tx: mpsc::Sender<Item
 
 /// Gather a burst, POST it (with retries), repeat.
 async fn deliver(config: NotifyConfig, mut rx: mpsc::Receiver<Item>) {
-    let client = match reqwest::Client::builder()
+    let builder = match claude_peers_client::tls::reqwest_builder(
+        config.url.starts_with("https://"),
+    ) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot set up TLS for the webhook; notifications are off");
+            return;
+        }
+    };
+    let client = match builder
         .timeout(config.timeout)
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -263,7 +272,7 @@ async fn post(client: &reqwest::Client, url: &str, body: &Payload) {
                 }
                 format!("HTTP {s}")
             }
-            Err(e) => e.to_string(),
+            Err(e) => claude_peers_client::tls::explain(&e).unwrap_or_else(|| e.to_string()),
         };
         tracing::warn!(attempt, error = %why, "webhook notification failed");
         if attempt < NOTIFY_ATTEMPTS {

@@ -1,7 +1,8 @@
 //! One broker per database: an exclusive lock on `<db>.lock`, held for the life
 //! of the process (the OS releases it if the broker dies, even by SIGKILL). The
 //! file records the owner's pid and port for the message a second broker prints
-//! and for `kill-broker`.
+//! and for `kill-broker`. A standby broker (`--standby`) waits for the lock
+//! instead ([`BrokerLock::wait`]) and takes over when its holder is gone.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -64,6 +65,22 @@ impl BrokerLock {
                 paths.lock.display()
             ))),
         }
+    }
+
+    /// Wait until the lock is free, then take it (a standby broker: it
+    /// blocks until the broker holding the database stops or dies).
+    pub fn wait(paths: &StatePaths) -> Result<Self, Error> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&paths.lock)
+            .map_err(|e| Error::Internal(format!("cannot open {}: {e}", paths.lock.display())))?;
+        file.lock()
+            .map_err(|e| Error::Internal(format!("cannot lock {}: {e}", paths.lock.display())))?;
+        Ok(Self { file })
     }
 
     /// Record the owner (after the port is bound).

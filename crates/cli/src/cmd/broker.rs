@@ -1,11 +1,12 @@
 //! `claude-peers broker`: run the broker in the foreground.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use claude_peers_broker::AutoGroup;
-use claude_peers_broker::{Config, DashboardLogin, Limits};
+use claude_peers_broker::{Config, DashboardLogin, Limits, TlsFiles};
 use claude_peers_proto::limits;
 
 use crate::Global;
@@ -110,6 +111,16 @@ pub struct BrokerArgs {
     /// Milliseconds one webhook POST may take before it is retried.
     #[arg(long = "notify-timeout-ms", env = "CLAUDE_PEERS_NOTIFY_TIMEOUT_MS", default_value_t = limits::DEFAULT_NOTIFY_TIMEOUT_MS)]
     notify_timeout_ms: u64,
+    /// Serve HTTPS and WSS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long = "tls-cert", env = "CLAUDE_PEERS_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert; needs --tls-cert.
+    #[arg(long = "tls-key", env = "CLAUDE_PEERS_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Stand by: if another broker uses the database, wait and take over when
+    /// it stops or dies (instead of refusing to start).
+    #[arg(long, env = "CLAUDE_PEERS_STANDBY", value_parser = parse_flag, default_value = "0", num_args = 0..=1, default_missing_value = "1")]
+    standby: bool,
     /// Set when an MCP server started this broker.
     #[arg(long, hide = true)]
     spawned: bool,
@@ -171,6 +182,7 @@ pub async fn run(g: &Global, a: BrokerArgs) -> Result<()> {
         active_files_ttl_ms: a.active_files_ttl_ms.max(1_000),
     };
     config.spawned = a.spawned;
+    config.standby = a.standby;
     config.permission_relay = a.permission_relay;
     if a.permission_timeout_ms < 1_000 {
         anyhow::bail!(
@@ -181,10 +193,8 @@ pub async fn run(g: &Global, a: BrokerArgs) -> Result<()> {
     config.permission_timeout_ms = a.permission_timeout_ms;
     config.unreachable_after_ms = a.unreachable_after_ms.max(0);
     if let Some(url) = a.notify_url.filter(|u| !u.trim().is_empty()) {
-        if !url.starts_with("http://") {
-            anyhow::bail!(
-                "--notify-url must be an http:// URL (got {url:?}): the broker has no TLS built in; point it at a self-hosted ntfy or a local forwarder (see the README, Notifications)"
-            );
+        if !url.starts_with("http://") && !url.starts_with("https://") {
+            anyhow::bail!("--notify-url must be an http:// or https:// URL (got {url:?})");
         }
         config.notify = Some(claude_peers_broker::runtime::notify::NotifyConfig {
             url,
@@ -199,9 +209,19 @@ pub async fn run(g: &Global, a: BrokerArgs) -> Result<()> {
     {
         anyhow::bail!("--translate-url must be an http:// URL (got {u:?})");
     }
+    config.tls = match (a.tls_cert, a.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => anyhow::bail!("--tls-cert and --tls-key go together: give both, or neither"),
+    };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let running = claude_peers_broker::start(config).await?;
     let addr = running.local_addr()?;
-    eprintln!("claude-peers broker listening on http://{addr}/ (dashboard at that address)");
+    eprintln!("claude-peers broker listening on {scheme}://{addr}/ (dashboard at that address)");
     running.serve().await?;
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! `claude-peers hook [--client C] EVENT`: what an agent client (Claude Code by
-//! default, or Gemini CLI) runs for each installed hook.
+//! default, Gemini CLI or Codex CLI) runs for each installed hook.
 //! Reads the client's JSON on stdin, answers on stdout/stderr with the exit
 //! code the client reads (2 wakes the model from the `Stop` waiter).
 
@@ -31,13 +31,21 @@ pub fn run(g: &Global, client: &str, event: &str) -> ExitCode {
             )),
             Some(client) => {
                 let exe = std::env::current_exe().unwrap_or_else(|_| "claude-peers".into());
-                let env = HookEnv::from_env(crate::ctx::endpoint(g), exe, client);
-                match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt.block_on(claude_peers_hooks::run(&env, event, &text)),
-                    Err(e) => claude_peers_hooks::Outcome::fail_open(format!("cannot start: {e}")),
+                match (
+                    crate::ctx::brokers(g),
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build(),
+                ) {
+                    (Ok(brokers), Ok(rt)) => rt.block_on(async {
+                        let mut env = HookEnv::from_env(brokers.pick().await, exe, client);
+                        env.autostart = brokers.autostart();
+                        claude_peers_hooks::run(&env, event, &text).await
+                    }),
+                    (Err(e), _) => claude_peers_hooks::Outcome::fail_open(format!("{e:#}")),
+                    (_, Err(e)) => {
+                        claude_peers_hooks::Outcome::fail_open(format!("cannot start: {e}"))
+                    }
                 }
             }
         },

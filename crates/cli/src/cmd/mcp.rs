@@ -20,7 +20,7 @@ pub async fn run(g: &Global, profile: &str) -> Result<()> {
         Err(_) => DEFAULT_SETTLE_MS,
     };
     let opts = Options {
-        endpoint: crate::ctx::endpoint(g),
+        brokers: crate::ctx::brokers(g)?,
         exe: std::env::current_exe().context("cannot find the claude-peers executable")?,
         settle: Duration::from_millis(settle),
         name: std::env::var("CLAUDE_PEERS_NAME")

@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 
 pub mod coord;
 pub mod hooks;
+pub mod tls;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_claude-peers");
 
@@ -57,6 +58,9 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Self {
+        // The workspace's reqwest has no crypto provider of its own: install
+        // ours before a test builds a plain `reqwest::Client`.
+        claude_peers_client::tls::provider();
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("peers.db");
         Self {
@@ -86,6 +90,7 @@ impl Env {
             host: "127.0.0.1".into(),
             port: self.port(),
             db: self.db.clone(),
+            tls: false,
         }
     }
 

@@ -2,15 +2,20 @@
 //! start the broker, register (or resume with the saved token), report how the
 //! session can be reached, open the stream and keep it open — reconnecting
 //! with backoff, and starting the broker again if it died.
+//!
+//! With a list of brokers (`CLAUDE_PEERS_BROKERS`) each attempt tries them in
+//! order and keeps the first that answers; the saved token resumes the same
+//! peer there, and the session's record of shown messages keeps each message
+//! pushed once across the move.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use claude_peers_client::BrokerClient;
-use claude_peers_client::autostart::{Probe, ensure_broker, probe};
+use claude_peers_client::autostart::{Probe, ensure_broker, probe, unreachable};
 use claude_peers_client::credentials::{self, Credentials};
 use claude_peers_client::stream::{Incoming, Stream};
+use claude_peers_client::{BrokerClient, Endpoint};
 use claude_peers_proto::api::{MessageView, RegisterRequest};
 use claude_peers_proto::reach::{ReachFacts, Rung};
 use claude_peers_proto::stream::{ClientFrame, ServerFrame};
@@ -72,9 +77,12 @@ impl Session {
 
     /// Register with the saved token (resume) or anew, under the lock the
     /// session's hooks take too, so both end up as one peer.
-    async fn register(&self) -> Result<(BrokerClient, claude_peers_proto::api::PeerView), String> {
+    async fn register(
+        &self,
+        endpoint: &Endpoint,
+    ) -> Result<(BrokerClient, claude_peers_proto::api::PeerView), String> {
         let req = self.registration().await;
-        let dir = self.opts.endpoint.paths().sessions;
+        let dir = endpoint.paths().sessions;
         let start = claude_peers_proto::process::start_time(self.parent_pid);
         let _guard = credentials::register_lock(&dir, self.parent_pid, start).await;
         let cc = self.host.cc_session.as_deref();
@@ -87,7 +95,7 @@ impl Session {
             .or_else(|| {
                 cc.and_then(|s| credentials::load_session(&dir, s, self.parent_pid, start))
             });
-        let anon = BrokerClient::new(&self.opts.endpoint, None);
+        let anon = BrokerClient::new(endpoint, None);
         let resp = anon
             .register_with(
                 &req,
@@ -129,36 +137,61 @@ impl Session {
             }
         }
         tracing::info!(name = %resp.peer.name, id = %resp.peer.id, resumed = resp.resumed, "registered");
-        Ok((
-            BrokerClient::new(&self.opts.endpoint, Some(token)),
-            resp.peer,
+        Ok((BrokerClient::new(endpoint, Some(token)), resp.peer))
+    }
+
+    /// Connect to the first broker of the list that takes us.
+    async fn connect(&self) -> Result<Stream, String> {
+        let mut errors = Vec::new();
+        for endpoint in self.opts.brokers.endpoints() {
+            match self.connect_to(endpoint).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) if self.opts.brokers.endpoints().len() == 1 => return Err(e),
+                Err(e) => {
+                    tracing::info!(broker = %endpoint.base_url(), error = %e, "trying the next broker");
+                    errors.push(format!("{}: {e}", endpoint.base_url()));
+                }
+            }
+        }
+        Err(format!(
+            "no broker of the list answers ({})",
+            errors.join("; ")
         ))
     }
 
-    /// Find the broker, register or resume, report the reach, open the stream.
-    async fn connect(&self) -> Result<Stream, String> {
-        if self.stay_down.load(Ordering::Relaxed) {
-            match probe(&self.opts.endpoint).await {
+    /// Find the broker (starting it, for the default local one), register or
+    /// resume, report the reach, open the stream.
+    async fn connect_to(&self, endpoint: &Endpoint) -> Result<Stream, String> {
+        if self.stay_down.load(Ordering::Relaxed) || !self.opts.brokers.autostart() {
+            match probe(endpoint).await {
                 Probe::Ours(h) => {
                     self.relay.learned(h.permission_relay);
                     self.stay_down.store(false, Ordering::Relaxed)
                 }
-                _ => {
+                _ if self.stay_down.load(Ordering::Relaxed) => {
                     return Err(
                         "the broker was stopped on purpose; waiting for it to come back".into(),
                     );
                 }
+                Probe::Foreign(why) => {
+                    return Err(format!(
+                        "{} answers, but not as a claude-peers broker ({why})",
+                        endpoint.base_url()
+                    ));
+                }
+                Probe::Down => return Err(unreachable(endpoint).await),
             }
         } else {
-            let h = ensure_broker(&self.opts.endpoint, &self.opts.exe).await?;
+            let h = ensure_broker(endpoint, &self.opts.exe).await?;
             self.relay.learned(h.permission_relay);
         }
-        let (client, me) = self.register().await?;
+        let (client, me) = self.register(endpoint).await?;
         eprint!("\x1b]0;{}\x07", me.name);
         let token = client.token().unwrap_or_default().to_string();
         self.reg.send_replace(Some(Registered { client, me }));
         self.report_reach().await;
-        let stream = Stream::connect(&self.opts.endpoint, &token).await?;
+        let stream = Stream::connect(endpoint, &token).await?;
+        tracing::info!(broker = %endpoint.base_url(), "stream open");
         *lock(&self.last_error) = None;
         Ok(stream)
     }

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use claude_peers_client::credentials;
-use claude_peers_client::{BrokerClient, Endpoint};
+use claude_peers_client::{BrokerClient, BrokerList};
 use claude_peers_proto::api::{MessageView, PeerView};
 use claude_peers_proto::reach::{ClientInfo, Rung};
 use rmcp::service::{Peer, RoleServer};
@@ -37,7 +37,9 @@ use crate::host::Host;
 /// How the session is started.
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub endpoint: Endpoint,
+    /// The brokers, in order of preference (`CLAUDE_PEERS_BROKERS`); the link
+    /// uses the first that answers and fails over to the next.
+    pub brokers: BrokerList,
     /// The `claude-peers` executable, to start a broker with.
     pub exe: PathBuf,
     /// Wait this long after `initialized` before the first channel push (Claude
@@ -103,7 +105,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Session {
     pub fn new(opts: Options) -> Arc<Self> {
         let parent_pid = std::os::unix::process::parent_id();
-        let dir = opts.endpoint.paths().sessions;
+        let dir = opts.brokers.first().paths().sessions;
         let start = claude_peers_proto::process::start_time(parent_pid);
         let claim = credentials::claim(&dir, parent_pid, start)
             .map_err(|e| tracing::warn!(error = %e, dir = %dir.display(), "cannot claim a credentials slot; this session will not resume after a restart"))
@@ -269,6 +271,6 @@ impl Session {
         if let Some(c) = &self.claim {
             let _ = std::fs::remove_file(&c.path);
         }
-        credentials::prune(&self.opts.endpoint.paths().sessions);
+        credentials::prune(&self.opts.brokers.first().paths().sessions);
     }
 }

@@ -12,7 +12,9 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use claude_peers_client::turns;
 use claude_peers_proto::api::MessageView;
+use claude_peers_proto::consent::{PeerCause, TurnOrigin};
 use claude_peers_proto::reach::Rung;
 use rmcp::model::{CustomNotification, ServerNotification};
 use tokio::sync::mpsc;
@@ -62,6 +64,35 @@ impl Session {
         }
     }
 
+    /// A channel message reached Claude Code: if the session is idle, the
+    /// turn it starts is a peer's (the peer-turn guard,
+    /// `claude_peers_client::turns`), until the person's next prompt.
+    fn channel_turn(&self) {
+        if self
+            .client_info
+            .get()
+            .is_none_or(|c| c.name != "claude-code")
+        {
+            return;
+        }
+        let path = turns::file_for(
+            &self.opts.brokers.first().paths().sessions,
+            self.parent_pid,
+            claude_peers_proto::process::start_time(self.parent_pid),
+        );
+        let r = turns::update(&path, |s| {
+            if s.idle {
+                s.idle = false;
+                s.origin = TurnOrigin::Peer {
+                    cause: PeerCause::Channel,
+                };
+            }
+        });
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "cannot record a peer's turn for the peer-turn guard");
+        }
+    }
+
     /// Push `m` as a channel notification once the session has settled.
     /// Returns false when Claude Code can no longer be written to.
     async fn push_channel(&self, m: &MessageView) -> bool {
@@ -85,6 +116,7 @@ impl Session {
                 lock(&self.inbox).mark_shown(m.id);
                 let _ = self.ack_tx.send((m.id, Some(Rung::Channel)));
                 tracing::debug!(id = m.id, from = %m.from.name, "pushed");
+                self.channel_turn();
                 true
             }
             Err(e) => {

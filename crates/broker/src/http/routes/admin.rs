@@ -188,7 +188,7 @@ async fn login(
     let value = state.dashboard.issue(claude_peers_proto::time::now_ms());
     Ok((
         StatusCode::NO_CONTENT,
-        [(SET_COOKIE, SignIns::cookie(&value))],
+        [(SET_COOKIE, SignIns::cookie(&value, config.tls.is_some()))],
     )
         .into_response())
 }

@@ -104,7 +104,7 @@ async fn translate(
         body["api_key"] = json!(key);
     }
     let unavailable = |msg: String| ApiError::new(ErrorCode::Unavailable, msg);
-    let client = reqwest::Client::builder()
+    let client = claude_peers_client::tls::plain_reqwest_builder()
         .timeout(TIMEOUT)
         .build()
         .map_err(|e| unavailable(format!("translation client: {e}")))?;
