@@ -1,10 +1,9 @@
 // The command palette (Ctrl+K): export, theme, session report, search,
 // translation language, panels. Also the export and session report actions.
 
-import { h, $, icon, toast, hms } from "./dom.js";
-import { get, getText } from "./api.js";
-import { S, partyName, orderedMessages, groupName } from "./store.js";
-import { targetLabel } from "./chat.js";
+import { h, $, icon, toast } from "./dom.js";
+import { getText } from "./api.js";
+import { S } from "./store.js";
 import * as tr from "./translate.js";
 
 let items = [];
@@ -67,31 +66,12 @@ function draw(rebuild = true) {
   $("palette-list").querySelector(".sel")?.scrollIntoView({ block: "nearest" });
 }
 
-/** All messages of the session (paging back), oldest first. */
-async function allMessages() {
-  const seen = new Map(orderedMessages().map((m) => [m.id, m]));
-  let before = seen.size ? Math.min(...seen.keys()) : null;
-  for (let i = 0; i < 200 && before !== null && !S.olderDone; i++) {
-    const r = await get(`/v1/messages?limit=200&before=${before}`);
-    const page = r?.messages || [];
-    for (const m of page) seen.set(m.id, m);
-    if (page.length < 200) break;
-    before = Math.min(...page.map((m) => m.id));
-  }
-  return [...seen.values()].sort((a, b) => a.id - b.id);
-}
-
 export async function exportChat() {
   try {
     const name = `claude-peers-chat-${S.session.slice(0, 8) || "session"}.txt`;
-    // The broker's export has the whole session; older brokers lack it.
-    try { download(name, await getText("/v1/session/export"), "text/plain"); toast("✓ Exported the session", "ok"); return; }
-    catch (e) { if (e.status !== 404 && e.status !== 405) throw e; }
-    const msgs = await allMessages();
-    if (!msgs.length) { toast("Nothing to export yet", "info"); return; }
-    const text = msgs.map((m) => `[${new Date(m.sent_at).toLocaleDateString()} ${hms(m.sent_at)}] ${partyName(m.from)} → ${targetLabel(m)}: ${m.text}`).join("\n") + "\n";
-    download(name, text, "text/plain");
-    toast(`✓ Exported ${msgs.length} messages`, "ok");
+    // The broker's export: the whole session as text.
+    download(name, await getText("/v1/session/export"), "text/plain");
+    toast("✓ Exported the session", "ok");
   } catch (e) { toast(`✗ ${e.message}`, "err"); }
 }
 
@@ -104,48 +84,9 @@ function download(name, text, type) {
   setTimeout(() => URL.revokeObjectURL(url), 5000);
 }
 
-/** The broker's session report (GET /v1/session/report) if it has one, else one built here. */
-async function fetchReport() {
-  try { return await getText("/v1/session/report"); }
-  catch (e) { if (e.status !== 404 && e.status !== 405) throw e; }
-  return localReport(await allMessages());
-}
-
-function localReport(msgs) {
-  const L = [];
-  const peers = [...S.peers.values()];
-  L.push("# Session Report", "", `**Session ID:** \`${S.session}\``);
-  if (msgs.length) L.push(`**Started:** ${new Date(msgs[0].sent_at).toLocaleString()}`, `**Duration:** ${Math.round((Date.now() - new Date(msgs[0].sent_at)) / 60000)} minutes`);
-  L.push(`**Peers:** ${peers.filter((p) => p.state === "live").length} live, ${peers.length} listed`, "", "## Participants", "");
-  for (const p of peers) L.push(`- **${p.name}** — ${p.cwd} (${p.group?.name || "Lobby"})${p.summary ? ` — *${p.summary}*` : ""}`);
-  if (S.groups.size) {
-    L.push("", "## Groups", "");
-    for (const g of S.groups.values()) L.push(`- **${g.name}**: ${peers.filter((p) => p.group?.id === g.id).map((p) => p.name).join(", ") || "empty"}`);
-  }
-  const tasks = S.coord.tasks || [];
-  if (tasks.length) {
-    L.push("", `## Tasks (${tasks.filter((t) => t.status === "completed" || t.status === "done").length}/${tasks.length} completed)`, "");
-    for (const t of tasks) L.push(`- [${t.status === "completed" || t.status === "done" ? "x" : " "}] **${t.title}**`);
-  }
-  const decisions = (S.coord.decisions || []).filter((d) => (d.status || "active") === "active");
-  if (decisions.length) { L.push("", "## Decisions", ""); for (const d of decisions) L.push(`- [${d.category || "general"}] **${d.key}** = ${d.value}`); }
-  const pins = [...S.pinned.values()];
-  if (pins.length) { L.push("", "## Pinned", ""); for (const m of pins) L.push(`- ${partyName(m.from)}: ${m.text.slice(0, 200)}`); }
-  L.push("", "## Message Stats", "", `- **Total messages:** ${msgs.length}`);
-  const by = new Map();
-  for (const m of msgs) by.set(partyName(m.from), (by.get(partyName(m.from)) || 0) + 1);
-  for (const [n, c] of [...by].sort((a, b) => b[1] - a[1])) L.push(`- ${n}: ${c} messages`);
-  if (S.audit.length) {
-    L.push("", "## Recent Activity", "");
-    for (const e of S.audit.slice(0, 20)) L.push(`- \`${new Date(e.at).toLocaleTimeString()}\` **${e.action}** — ${e.actor ? partyName(e.actor) : ""}${e.details ? `: ${e.details}` : ""}`);
-  }
-  void groupName;
-  return L.join("\n") + "\n";
-}
-
 export async function sessionReport() {
   let text;
-  try { text = await fetchReport(); } catch (e) { toast(`✗ ${e.message}`, "err"); return; }
+  try { text = await getText("/v1/session/report"); } catch (e) { toast(`✗ ${e.message}`, "err"); return; }
   const root = $("modal");
   const close = () => { root.hidden = true; root.replaceChildren(); };
   root.replaceChildren(h("div", { class: "modal-box wide", role: "dialog", "aria-modal": "true", "aria-label": "Session report" },

@@ -16,9 +16,9 @@ const PANELS = [
   { id: "tasks", label: "Tasks", badge: () => (S.coord.tasks || []).filter((t) => !taskDone(t)).length, render: tasksPanel, coord: "tasks" },
   { id: "files", label: "Files", badge: () => fileRows().length, render: filesPanel, coord: "active_files" },
   { id: "activity", label: "Activity", badge: () => 0, render: activityPanel },
-  { id: "decisions", label: "Decisions", badge: () => (S.coord.decisions || []).filter((d) => (d.status || "active") === "active").length, render: decisionsPanel, coord: "decisions" },
-  { id: "verifications", label: "Verifications", badge: () => (S.coord.verifications || []).filter((v) => (v.status || "pending") === "pending").length, render: verificationsPanel, coord: "verifications" },
-  { id: "proposals", label: "Proposals", badge: () => (S.coord.proposals || []).filter((p) => (p.status || "open") === "open").length, render: proposalsPanel, coord: "proposals" },
+  { id: "decisions", label: "Decisions", badge: () => (S.coord.decisions || []).filter((d) => d.status === "active").length, render: decisionsPanel, coord: "decisions" },
+  { id: "verifications", label: "Verifications", badge: () => (S.coord.verifications || []).filter((v) => v.status === "pending").length, render: verificationsPanel, coord: "verifications" },
+  { id: "proposals", label: "Proposals", badge: () => (S.coord.proposals || []).filter((p) => p.status === "open").length, render: proposalsPanel, coord: "proposals" },
 ];
 
 const bodies = new Map();
@@ -108,7 +108,6 @@ function who(v) {
   if (v === OPERATOR_ID) return "You";
   return S.peers.get(v)?.name || v;
 }
-const pick = (o, ...keys) => { for (const k of keys) if (o[k] != null && o[k] !== "") return o[k]; return null; };
 
 // ---- Peers ----
 
@@ -216,7 +215,7 @@ function groupsPanel() {
 
 // ---- Tasks ----
 
-const taskDone = (t) => ["completed", "done", "complete"].includes(t.status) || !!t.completed_at;
+const taskDone = (t) => t.status === "completed";
 
 function refreshAssignees() {
   const sel = $("task-assignee");
@@ -253,8 +252,8 @@ function tasksPanel() {
         try { await post(`/v1/tasks/${encodeURIComponent(t.id)}/complete`, { result: "" }); toast("✓ Task completed", "ok"); }
         catch (e) { box.checked = false; toast(`✗ ${e.message}`, "err", 4000); }
       } });
-    const assignee = who(pick(t, "assignee", "assignee_name", "assignee_id", "assigned_to"));
-    return h("li", { class: `task${done ? " done" : ""}`, dataset: { id: String(t.id), status: t.status || "" } },
+    const assignee = who(t.assignee);
+    return h("li", { class: `task${done ? " done" : ""}`, dataset: { id: String(t.id), status: t.status } },
       h("label", { title: t.description || "" }, box, h("span", { class: "task-title", text: t.title || "(untitled)" }),
         t.status === "in_progress" ? h("span", { class: "pill ver-pending", text: "in progress" }) : null),
       h("div", { class: "muted small" }, assignee ? `@${assignee} · ` : "unassigned · ", t.created_at ? ago(t.created_at) : "",
@@ -265,18 +264,11 @@ function tasksPanel() {
 // ---- Files ----
 
 function fileRows() {
-  const af = S.coord.active_files;
-  if (!af) return [];
+  // ActiveFilesView[] (proto `coord::ActiveFilesView`): a peer and its files.
   const rows = [];
-  const list = Array.isArray(af) ? af : Object.entries(af).map(([peer_id, v]) => ({ peer_id, ...(Array.isArray(v) ? { files: v } : v) }));
-  for (const e of list) {
-    const peer = who(pick(e, "peer", "peer_name", "peer_id"));
-    if (Array.isArray(e.files)) {
-      for (const f of e.files) {
-        rows.push(typeof f === "string" ? { peer, path: f } : { peer, path: f.path, with: Array.isArray(f.conflicts_with) ? f.conflicts_with : null });
-      }
-    }
-    else if (e.path || e.file) rows.push({ peer, path: e.path || e.file });
+  for (const e of S.coord.active_files || []) {
+    const peer = who(e.peer);
+    for (const f of e.files) rows.push({ peer, path: f.path, with: f.conflicts_with });
   }
   return rows;
 }
@@ -284,13 +276,11 @@ function fileRows() {
 function filesPanel() {
   const rows = fileRows();
   if (!rows.length) return empty("No active edits");
-  const count = new Map();
-  for (const r of rows) count.set(r.path, (count.get(r.path) || 0) + 1);
   return h("ul", { class: "file-list" }, rows.map((r) => h("li", { class: "file-row", title: r.path },
     h("span", { class: "file-peer", text: r.peer }),
     h("span", { class: "file-name", text: r.path.split(/[\\/]/).pop() }),
-    (r.with ? r.with.length > 0 : count.get(r.path) > 1)
-      ? h("span", { class: "badge conflict", title: r.with ? `also edited by ${r.with.map(who).join(", ")}` : "edited by more than one peer", text: "CONFLICT" })
+    r.with.length > 0
+      ? h("span", { class: "badge conflict", title: `also edited by ${r.with.map(who).join(", ")}`, text: "CONFLICT" })
       : null)));
 }
 
@@ -303,7 +293,7 @@ export function refreshAuditSoon() {
   auditTimer = setTimeout(async () => {
     try {
       const r = await get("/v1/audit?limit=50");
-      S.audit = Array.isArray(r) ? r : r?.entries || [];
+      S.audit = r; // AuditEntry[] (proto `api::AuditEntry`)
       render("activity");
     } catch { /* next event retries */ }
   }, 600);
@@ -312,9 +302,9 @@ export function refreshAuditSoon() {
 function activityPanel() {
   if (!S.audit.length) return empty("No activity yet");
   return h("ul", { class: "audit-list" }, S.audit.slice(0, 50).map((e) => h("li", { class: "audit-row" },
-    h("time", { datetime: e.at || e.created_at, title: fullTime(e.at || e.created_at), text: hm(e.at || e.created_at) }),
+    h("time", { datetime: e.at, title: fullTime(e.at), text: hm(e.at) }),
     h("span", { class: "audit-action", text: e.action }),
-    h("span", { class: "audit-actor", text: e.actor ? partyName(e.actor) : e.actor_name || e.actor_id || "" }),
+    h("span", { class: "audit-actor", text: partyName(e.actor) }),
     e.details ? h("span", { class: "audit-details", title: e.details, text: e.details }) : null)));
 }
 
@@ -331,12 +321,12 @@ function decisionsPanel() {
   }
   return [...byCat.entries()].sort().map(([cat, list]) => h("div", { class: "dec-cat" },
     h("div", { class: "sec-head" }, h("span", { text: cat }), h("span", { class: "count", text: String(list.length) })),
-    list.map((d) => h("div", { class: `card decision${(d.status || "active") !== "active" ? " revoked" : ""}`, dataset: { key: d.key } },
+    list.map((d) => h("div", { class: `card decision${d.status !== "active" ? " revoked" : ""}`, dataset: { key: d.key } },
       h("div", { class: "dec-kv" }, h("b", { text: d.key }), h("span", { text: " = " }), h("span", { text: String(d.value ?? "") })),
       d.rationale ? h("div", { class: "rationale", text: d.rationale }) : null,
       h("div", { class: "dec-foot" },
-        h("span", { class: "muted small", text: `${who(pick(d, "author", "author_name", "author_id")) || "?"} · ${ago(d.updated_at || d.created_at)}${(d.status || "active") !== "active" ? ` · ${d.status}` : ""}` }),
-        (d.status || "active") === "active" && d.id != null
+        h("span", { class: "muted small", text: `${who(d.author)} · ${ago(d.updated_at)}${d.status !== "active" ? ` · ${d.status}` : ""}` }),
+        d.status === "active"
           ? h("button", { type: "button", class: "btn small-btn", "aria-label": `Revoke decision ${d.key}`, onclick: () => revoke(d), text: "Revoke" })
           : null)))));
 }
@@ -352,10 +342,10 @@ async function revoke(d) {
 function verificationsPanel() {
   const vs = S.coord.verifications || [];
   const out = vs.length ? vs.map((v) => {
-    const st = v.status || "pending";
+    const st = v.status;
     return h("div", { class: "card verification", dataset: { id: String(v.id), status: st } },
       h("div", { class: "ver-top" }, h("span", { class: `pill ver-${st}`, text: st }), h("span", { class: "claim", text: v.claim || "" })),
-      h("div", { class: "muted small", text: `${who(pick(v, "requester", "requester_name", "requester_id"))} → ${who(pick(v, "verifier", "verifier_name", "verifier_id"))} · ${ago(v.created_at)}` }),
+      h("div", { class: "muted small", text: `${who(v.requester)} → ${who(v.verifier)} · ${ago(v.created_at)}` }),
       v.evidence_needed && st === "pending" ? h("div", { class: "muted small", text: `needs: ${v.evidence_needed}` }) : null,
       Array.isArray(v.files_to_check) && v.files_to_check.length ? h("div", { class: "muted small mono", title: v.files_to_check.join("\n"), text: v.files_to_check.map((f) => f.split(/[\\/]/).pop()).join(", ") }) : null,
       v.response ? h("div", { class: "rationale", text: v.response }) : null,
@@ -365,7 +355,7 @@ function verificationsPanel() {
   if (approvals.length) {
     out.push(h("div", { class: "sec-head" }, h("span", { text: "Approvals" }), h("span", { class: "count", text: String(approvals.length) })));
     for (const a of approvals.slice(0, 20)) {
-      const st = a.status || "pending";
+      const st = a.status;
       out.push(h("div", { class: "card approval", dataset: { id: String(a.id), status: st } },
         h("div", { class: "ver-top" }, h("span", { class: `pill ver-${st === "approved" ? "verified" : st === "rejected" ? "failed" : "pending"}`, text: st }), h("span", { class: "claim", text: a.action || "" })),
         h("div", { class: "muted small", text: `${who(a.requester)} → ${who(a.approver)} · ${ago(a.created_at)}` }),
@@ -378,10 +368,7 @@ function verificationsPanel() {
 // ---- Proposals ----
 
 function votesOf(p) {
-  const votes = Array.isArray(p.votes) ? p.votes : [];
-  const approves = p.approves ?? p.approvals ?? votes.filter((v) => v.vote === "approve").length;
-  const rejects = p.rejects ?? p.rejections ?? votes.filter((v) => v.vote === "reject").length;
-  return { votes, approves, rejects };
+  return { votes: p.votes, approves: p.approvals, rejects: p.rejections };
 }
 
 async function vote(p, choice) {
@@ -393,19 +380,19 @@ function proposalsPanel() {
   const ps = S.coord.proposals || [];
   if (!ps.length) return empty("No proposals");
   return ps.map((p) => {
-    const st = p.status || "open";
+    const st = p.status;
     const { votes, approves, rejects } = votesOf(p);
-    const required = p.required_votes || p.required || 2;
+    const required = p.required_votes;
     const pct = Math.min(100, Math.round((approves / required) * 100));
     const bar = h("div", { class: "progress-fill" });
     bar.style.width = `${pct}%`;
     return h("div", { class: `card proposal st-${st}`, dataset: { id: String(p.id) } },
       h("div", { class: "prop-top" }, h("b", { text: p.title || "" }), h("span", { class: `pill prop-${st}`, text: { open: "⏳ Open", approved: "✅ Approved", rejected: "❌ Rejected" }[st] || st })),
       p.description ? h("div", { class: "rationale", text: p.description }) : null,
-      h("div", { class: "muted small", text: `by ${who(pick(p, "author", "author_name", "author_id")) || "?"} · ${ago(p.created_at)}` }),
+      h("div", { class: "muted small", text: `by ${who(p.author)} · ${ago(p.created_at)}` }),
       h("div", { class: "progress", role: "progressbar", "aria-valuenow": String(pct), "aria-valuemin": "0", "aria-valuemax": "100", "aria-label": "Approvals" }, bar),
       h("div", { class: "muted small", text: `${approves}/${required} approvals, ${rejects} rejections` }),
-      votes.length ? h("ul", { class: "voters" }, votes.map((v) => h("li", { text: `${v.vote === "approve" ? "✅" : "❌"} ${who(pick(v, "voter", "voter_name", "voter_id"))}${v.reason ? ` — ${v.reason}` : ""}` }))) : null,
+      votes.length ? h("ul", { class: "voters" }, votes.map((v) => h("li", { text: `${v.vote === "approve" ? "✅" : "❌"} ${who(v.voter)}${v.reason ? ` — ${v.reason}` : ""}` }))) : null,
       st === "open" ? h("div", { class: "vote-row" },
         h("button", { type: "button", class: "btn ok", "aria-label": `Approve ${p.title}`, onclick: () => vote(p, "approve"), text: "✅ Approve" }),
         h("button", { type: "button", class: "btn danger", "aria-label": `Reject ${p.title}`, onclick: () => vote(p, "reject"), text: "❌ Reject" })) : null);

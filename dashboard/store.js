@@ -38,20 +38,20 @@ export function emit(topic, detail) {
   }
 }
 
-/** Replace everything with a fresh /v1/state answer. */
+/** Replace everything with a fresh /v1/state answer (proto `api::DashboardState`). */
 export function loadState(st) {
-  S.version = st.version || "";
-  S.session = st.session_id || "";
-  S.uptimeMs = st.uptime_ms || 0;
+  S.version = st.version;
+  S.session = st.session_id;
+  S.uptimeMs = st.uptime_ms;
   S.stateAt = Date.now();
-  S.peers = new Map((st.peers || []).map((p) => [p.id, p]));
-  S.groups = new Map((st.groups?.groups || []).map((g) => [g.id, g]));
-  S.messages = new Map((st.messages || []).map((m) => [m.id, m]));
-  S.pinned = new Map((st.pinned || []).map((m) => [m.id, m]));
-  S.typing = new Map((st.typing || []).map((id) => [id, Date.now()]));
-  S.audit = st.audit || [];
-  for (const k of COORD) S.coord[k] = Array.isArray(st[k]) ? st[k] : null;
-  S.olderDone = (st.messages || []).length < 50;
+  S.peers = new Map(st.peers.map((p) => [p.id, p]));
+  S.groups = new Map(st.groups.groups.map((g) => [g.id, g]));
+  S.messages = new Map(st.messages.map((m) => [m.id, m]));
+  S.pinned = new Map(st.pinned.map((m) => [m.id, m]));
+  S.typing = new Map(st.typing.map((id) => [id, Date.now()]));
+  S.audit = st.audit;
+  for (const k of COORD) S.coord[k] = st[k];
+  S.olderDone = st.messages.length < 50;
   emit("all");
 }
 
@@ -117,14 +117,14 @@ export function applyEvent(ev) {
       const m = ev.message;
       if (S.messages.has(m.id)) { S.messages.set(m.id, m); emit("message-update", m.id); break; }
       S.messages.set(m.id, m);
-      if (m.from?.kind === "peer") S.typing.delete(m.from.id);
+      if (m.from.kind === "peer") S.typing.delete(m.from.id);
       emit("message", m.id);
       emit("typing");
       break;
     }
     case "delivery":
       updateMessage(ev.message_id, (m) => {
-        const d = (m.deliveries ||= []).find((x) => x.recipient.id === ev.recipient.id);
+        const d = m.deliveries.find((x) => x.recipient.id === ev.recipient.id);
         const rank = { queued: 0, delivered: 1, read: 2 };
         if (d) { if (rank[ev.state] > rank[d.state]) d.state = ev.state; }
         else m.deliveries.push({ recipient: ev.recipient, state: ev.state });
@@ -140,7 +140,7 @@ export function applyEvent(ev) {
     }
     case "reaction":
       updateMessage(ev.message_id, (m) => {
-        const rs = (m.reactions ||= []);
+        const rs = m.reactions;
         let r = rs.find((x) => x.emoji === ev.emoji);
         if (ev.added) {
           if (!r) { r = { emoji: ev.emoji, by: [] }; rs.push(r); }
@@ -179,18 +179,16 @@ export function applyEvent(ev) {
 }
 
 /**
- * Coordination events (task, decision, verification, proposal, approval, ...):
- * an event named after a list, carrying one record with an id, upserts it.
- * Anything else asks for a reload of the state.
+ * Coordination events, as proto's `stream::Event` defines them: `task`,
+ * `decision`, `verification`, `proposal`, `approval` carry their record under
+ * the kind's name and upsert it in the list named in the plural;
+ * `active_files` carries the whole list. Any other kind is not one of these.
  */
 function applyCoordEvent(ev) {
-  const key = ev.kind;
-  const list = COORD.find((k) => k === key || k === `${key}s`);
-  const rec = ev[key] || ev.record || ev.item;
-  if (!list || !rec || typeof rec !== "object" || rec.id == null) {
-    if (list && Array.isArray(ev[list])) { S.coord[list] = ev[list]; emit("coord", list); return true; }
-    return false;
-  }
+  if (ev.kind === "active_files") { S.coord.active_files = ev.active_files; emit("coord", "active_files"); return true; }
+  const list = COORD.find((k) => k === `${ev.kind}s`);
+  if (!list) return false;
+  const rec = ev[ev.kind];
   const arr = S.coord[list] || [];
   const i = arr.findIndex((x) => x.id === rec.id);
   if (i >= 0) arr[i] = rec; else arr.unshift(rec);

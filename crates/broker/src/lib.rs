@@ -140,8 +140,24 @@ impl Running {
     }
 }
 
-/// Start a broker: take the database lock, open the store, bind the port.
-pub async fn start(config: Config) -> Result<Running> {
+/// Bind the configured address (port 0: any free port).
+async fn bind(config: &Config) -> Result<tokio::net::TcpListener> {
+    let addr = SocketAddr::new(config.bind, config.port);
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            Error::Config(format!(
+                "port {} is already in use (another broker with a different database, or another program); \
+                 set CLAUDE_PEERS_PORT to use another port",
+                config.port
+            ))
+        } else {
+            Error::Internal(format!("cannot listen on {addr}: {e}"))
+        }
+    })
+}
+
+/// Start a broker: take the database lock, bind the port, open the store.
+pub async fn start(mut config: Config) -> Result<Running> {
     check_config(&config)?;
     let tls = config
         .tls
@@ -163,6 +179,14 @@ pub async fn start(config: Config) -> Result<Running> {
         BrokerLock::acquire(&paths)?
     };
     let admin_token = auth::load_or_create_admin_token(&paths.admin_token)?;
+    let listener = bind(&config).await?;
+    // Port 0 asks the system for a free port: from here on the broker is the
+    // bound one (Host checks, the lock file's `pid port`, the log).
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("cannot read the bound address: {e}")))?;
+    config.port = addr.port();
+    lock.record(config.port)?;
 
     let now = now_ms();
     let rates = Arc::new(RateLimits::new(&config.limits));
@@ -192,23 +216,6 @@ pub async fn start(config: Config) -> Result<Running> {
         shared.hub.assume_disconnected(&p.id, now);
     }
 
-    let addr = SocketAddr::new(shared.config.bind, shared.config.port);
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AddrInUse {
-            Error::Config(format!(
-                "port {} is already in use (another broker with a different database, or another program); \
-                 set CLAUDE_PEERS_PORT to use another port",
-                shared.config.port
-            ))
-        } else {
-            Error::Internal(format!("cannot listen on {addr}: {e}"))
-        }
-    })?;
-    let port = listener
-        .local_addr()
-        .map(|a| a.port())
-        .unwrap_or(shared.config.port);
-    lock.record(port)?;
     tracing::info!(%addr, db = %shared.config.db.display(), session = %session, "listening");
 
     let state = AppState {

@@ -26,7 +26,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Child;
 
 mod support;
-use support::{cmd, cpu_time, free_port, knob, ms, pct, rss_kib};
+use support::{bound_port, cmd, cpu_time, knob, ms, pct, rss_kib};
 
 /// Words messages are made of (each message takes 12, so a word is in about
 /// one message in six), plus a rare word in one message in a thousand.
@@ -230,9 +230,8 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     let db = home.join("bench.db");
-    let port = free_port();
     let mut broker = cmd(
-        port,
+        0,
         &db,
         home,
         &[
@@ -259,6 +258,7 @@ async fn main() {
     })
     .spawn()
     .unwrap();
+    let port = bound_port(&db).await;
     let endpoint = Endpoint {
         host: "127.0.0.1".into(),
         port,

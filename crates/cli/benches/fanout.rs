@@ -33,7 +33,7 @@ use claude_peers_proto::stream::{ClientFrame, ServerFrame};
 use tokio::sync::{Semaphore, mpsc};
 
 mod support;
-use support::{UNLIMITED, cmd, cpu_time, free_port, knob, loadavg, ms, pct, rss_kib};
+use support::{UNLIMITED, bound_port, cmd, cpu_time, knob, loadavg, ms, pct, rss_kib};
 
 /// The working directory of the ten peers of phase 1 (a `directory` listing
 /// from one of them always answers the same nine).
@@ -209,7 +209,6 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     let db = home.join("bench.db");
-    let port = free_port();
     let max_streams = (streams + 64).to_string();
     let mut args = vec!["broker"];
     args.extend_from_slice(UNLIMITED);
@@ -220,7 +219,7 @@ async fn main() {
         "--max-streams",
         &max_streams,
     ]);
-    let mut broker = cmd(port, &db, home, &args)
+    let mut broker = cmd(0, &db, home, &args)
         .stdout(Stdio::null())
         .stderr(if std::env::var("BENCH_BROKER_STDERR").is_ok() {
             Stdio::inherit()
@@ -229,6 +228,7 @@ async fn main() {
         })
         .spawn()
         .unwrap();
+    let port = bound_port(&db).await;
     let endpoint = Endpoint {
         host: "127.0.0.1".into(),
         port,

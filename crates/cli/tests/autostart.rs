@@ -78,7 +78,7 @@ async fn a_second_broker_on_the_same_port_exits_with_a_clear_message() {
     let (ok, _out, err) = env.cli(&["broker", "--db", &other_db]).await;
     assert!(!ok);
     assert!(
-        err.contains(&format!("port {} is already in use", env.port)),
+        err.contains(&format!("port {} is already in use", env.port())),
         "{err}"
     );
 }

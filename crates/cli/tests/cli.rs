@@ -4,12 +4,10 @@
 #[macro_use]
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Run the CLI and return its exit code with stdout and stderr.
 async fn cli_code(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
@@ -127,20 +125,20 @@ async fn watch_streams_messages_as_they_happen() {
     let env = Env::new();
     let _b = Broker::start(&env, &[]).await;
     let mut m = Mcp::start(&env, &env.subdir("w")).await;
-    let mut watch = env
-        .command(&["watch"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
-    // Wait until the watcher is subscribed, then send.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    env.cli(&["send", &m.name, "watch this"]).await;
+    let (mut watch, mut lines) = watch(&env);
+    // The watcher may not be subscribed yet: send again until it shows one.
     let line = tokio::time::timeout(WAIT, async {
         loop {
-            let l = lines.next_line().await.unwrap().unwrap();
-            if l.contains("watch this") {
+            env.cli(&["send", &m.name, "watch this"]).await;
+            let next = tokio::time::timeout(Duration::from_millis(500), async {
+                loop {
+                    let l = lines.next_line().await.unwrap().unwrap();
+                    if l.contains("watch this") {
+                        return l;
+                    }
+                }
+            });
+            if let Ok(l) = next.await {
                 return l;
             }
         }
@@ -159,7 +157,7 @@ async fn kill_broker_stops_this_broker_and_nothing_else() {
     let mut mine = Broker::start(&env, &[]).await;
     let _theirs = Broker::start(&other, &[]).await;
     // Pointing at the other broker's port with this database is refused.
-    let port = other.port.to_string();
+    let port = other.port().to_string();
     let (ok, _, err) = env.cli(&["kill-broker", "--port", &port]).await;
     assert!(!ok, "must not stop a broker of another database");
     assert!(

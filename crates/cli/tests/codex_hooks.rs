@@ -58,7 +58,7 @@ async fn hook(env: &Env, event: &str, stdin: &Value, vars: &[(&str, &str)]) -> H
     let mut cmd = tokio::process::Command::new("/bin/sh");
     cmd.args(["-lc", &line])
         .current_dir(&cwd)
-        .env("CLAUDE_PEERS_PORT", env.port.to_string())
+        .env("CLAUDE_PEERS_PORT", env.port().to_string())
         .env("CLAUDE_PEERS_DB", &env.db)
         // A Claude Code that started Codex: not the session's process.
         .env("CLAUDE_PID", "1")
@@ -235,7 +235,7 @@ async fn apply_patch_reports_every_file_and_a_conflict_in_codexs_shapes() {
 
     let (c_reg, c) = env.register(cwd.to_str().unwrap(), |_| {}).await;
     c.set_active_files(&SetActiveFiles {
-        files: json!([new]),
+        files: claude_peers_proto::coord::StringList(vec![new.to_string()]),
     })
     .await
     .unwrap();

@@ -8,37 +8,20 @@
 #[macro_use]
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::coord::*;
 use common::*;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The chain limit these tests run with (the default, 12, is the same rule).
 const LIMIT: usize = 4;
-
-/// The number after the first `#` of a tool result.
-fn msg_id(text: &str) -> i64 {
-    text.split('#')
-        .nth(1)
-        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no message id in {text:?}"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_loop_is_held_at_the_limit_and_released_by_the_operator() {
     let env = Env::new();
     let _b = Broker::start(&env, &["--chain-limit", &LIMIT.to_string()]).await;
-    let mut watch = env
-        .command(&["watch"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut watch_lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    let (mut watch, mut watch_lines) = watch(&env);
     let mut ps = peers(&env, &["a", "b"]).await;
     let names = [ps[0].name.clone(), ps[1].name.clone()];
 
@@ -107,11 +90,7 @@ async fn a_loop_is_held_at_the_limit_and_released_by_the_operator() {
             json!({"to_id": names[1], "message": "x".repeat(600), "status": true}),
         )
         .await;
-    assert!(
-        r.is_error && r.text.contains("at most 500 bytes"),
-        "{}",
-        r.text
-    );
+    refused(&r, "at most 500 bytes");
 
     // The operator is told: `watch` and `held`.
     let deadline = tokio::time::Instant::now() + WAIT;

@@ -5,24 +5,10 @@
 #[macro_use]
 mod common;
 
-use std::time::Duration;
-
 use claude_peers_proto::coord::{ApprovalStatus, ListQuery, RespondApproval};
 use common::coord::*;
 use common::*;
 use serde_json::json;
-
-const QUIET: Duration = Duration::from_millis(300);
-
-async fn team(env: &Env) -> (Mcp, Mcp, Mcp, Mcp) {
-    let mut a = Mcp::start(env, &env.subdir("a")).await;
-    let mut b = Mcp::start(env, &env.subdir("b")).await;
-    let mut c = Mcp::start(env, &env.subdir("c")).await;
-    let mut x = Mcp::start(env, &env.subdir("x")).await;
-    group(env, "team", &mut [&mut a, &mut b, &mut c]).await;
-    group(env, "other", &mut [&mut x]).await;
-    (a, b, c, x)
-}
 
 #[tokio::test]
 async fn approve_and_reject_tell_the_requester_at_once() {
@@ -117,27 +103,14 @@ async fn only_the_named_approver_answers_and_only_within_the_group() {
     );
     let yes = json!({"approval_id": id, "approved": true});
     let r = c.call("respond_approval", yes.clone()).await;
-    assert!(
-        r.is_error
-            && r.text.contains(&format!(
-                "only the approver named in the request ({})",
-                b.name
-            )),
-        "{}",
-        r.text
+    refused(
+        &r,
+        &format!("only the approver named in the request ({})", b.name),
     );
     let r = a.call("respond_approval", yes.clone()).await;
-    assert!(
-        r.is_error && r.text.contains("only the approver"),
-        "{}",
-        r.text
-    );
+    refused(&r, "only the approver");
     let r = x.call("respond_approval", yes.clone()).await;
-    assert!(
-        r.is_error && r.text.contains("no approval with id"),
-        "{}",
-        r.text
-    );
+    refused(&r, "no approval with id");
     let err = env
         .admin()
         .respond_approval(
@@ -155,52 +128,36 @@ async fn only_the_named_approver_answers_and_only_within_the_group() {
     let r = a
         .call("request_approval", json!({"approver": x_id, "action": "x"}))
         .await;
-    assert!(
-        r.is_error && r.text.contains("different isolation group"),
-        "{}",
-        r.text
-    );
+    refused(&r, "different isolation group");
     let r = a
         .call(
             "request_approval",
             json!({"approver": a.name, "action": "x"}),
         )
         .await;
-    assert!(
-        r.is_error && r.text.contains("your own request"),
-        "{}",
-        r.text
-    );
+    refused(&r, "your own request");
     let r = a
         .call(
             "request_approval",
             json!({"approver": b.name, "action": "  "}),
         )
         .await;
-    assert!(
-        r.is_error && r.text.contains("'action' cannot be empty"),
-        "{}",
-        r.text
-    );
+    refused(&r, "'action' cannot be empty");
     let r = a
         .call("request_approval", json!({"approver": b.name}))
         .await;
-    assert!(r.is_error && r.text.contains("action"), "{}", r.text);
+    refused(&r, "action");
     let r = b
         .call(
             "respond_approval",
             json!({"approval_id": id, "approved": true, "reason": "r".repeat(2001)}),
         )
         .await;
-    assert!(r.is_error && r.text.contains("limit is 2000"), "{}", r.text);
+    refused(&r, "limit is 2000");
 
     assert!(!b.call("respond_approval", yes.clone()).await.is_error);
     let r = b.call("respond_approval", yes).await;
-    assert!(
-        r.is_error && r.text.contains("already approved"),
-        "{}",
-        r.text
-    );
+    refused(&r, "already approved");
     expect_none(&mut c, "approval_request", QUIET).await;
 }
 

@@ -6,14 +6,10 @@
 #[macro_use]
 mod common;
 
-use std::time::Duration;
-
-use claude_peers_proto::coord::SetActiveFiles;
+use claude_peers_proto::coord::{SetActiveFiles, StringList};
 use common::coord::*;
 use common::*;
 use serde_json::json;
-
-const QUIET: Duration = Duration::from_millis(300);
 
 #[tokio::test]
 async fn a_conflict_is_pushed_to_both_peers_once() {
@@ -111,7 +107,9 @@ async fn over_http_like_the_seed_and_validation() {
     let _broker = Broker::start(&env, &[]).await;
     let (_, p1) = env.register("/test/project", |_| {}).await;
     let (_, p2) = env.register("/test/project", |_| {}).await;
-    let set = |files: serde_json::Value| SetActiveFiles { files };
+    let set = |files: serde_json::Value| SetActiveFiles {
+        files: serde_json::from_value(files).unwrap(),
+    };
 
     p1.set_active_files(&set(json!(["broker.ts", "server.ts"])))
         .await
@@ -157,7 +155,7 @@ async fn over_http_like_the_seed_and_validation() {
         (json!(["x".repeat(5000)]), "limit is 4096"),
     ] {
         let err = p1
-            .set_active_files(&set(files))
+            .json("PUT", "/v1/files", &json!({ "files": files }))
             .await
             .unwrap_err()
             .to_string();
@@ -238,7 +236,7 @@ async fn a_stale_peer_loses_its_report() {
     let (_, p) = env.register("/w", |_| {}).await;
     let r = p
         .set_active_files(&SetActiveFiles {
-            files: json!(["a.rs"]),
+            files: StringList(vec!["a.rs".into()]),
         })
         .await
         .unwrap();

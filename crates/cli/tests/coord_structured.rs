@@ -7,14 +7,11 @@
 #[macro_use]
 mod common;
 
-use std::time::Duration;
-
 use claude_peers_proto::coord::StructuredRequest;
+use claude_peers_proto::structured::StructuredType;
 use common::coord::*;
 use common::*;
 use serde_json::json;
-
-const QUIET: Duration = Duration::from_millis(300);
 
 #[tokio::test]
 async fn the_five_kinds_arrive_with_text_and_typed_meta() {
@@ -178,11 +175,11 @@ async fn every_validation_error_names_the_field() {
     let mut to_nobody = ok.clone();
     to_nobody["to_id"] = json!("nobody");
     let r = a.call("send_structured", to_nobody).await;
-    assert!(r.is_error && r.text.contains("no peer named"), "{}", r.text);
+    refused(&r, "no peer named");
     let mut to_me = ok.clone();
     to_me["to_id"] = json!(a.name);
     let r = a.call("send_structured", to_me).await;
-    assert!(r.is_error && r.text.contains("yourself"), "{}", r.text);
+    refused(&r, "yourself");
     expect_none(&mut b, "context_share", QUIET).await;
 }
 
@@ -200,11 +197,7 @@ async fn other_groups_are_out_of_reach() {
             json!({"to_id": x_id, "msg_type": "context_share", "summary": "hi"}),
         )
         .await;
-    assert!(
-        r.is_error && r.text.contains("different isolation group"),
-        "{}",
-        r.text
-    );
+    refused(&r, "different isolation group");
     expect_none(&mut x, "context_share", QUIET).await;
 }
 
@@ -220,17 +213,9 @@ async fn structured_sends_count_against_the_send_limit_and_the_queue_depth() {
     assert!(!a.call("send_structured", msg.clone()).await.is_error);
     assert!(!a.call("send_structured", msg.clone()).await.is_error);
     let full = a.call("send_structured", msg.clone()).await;
-    assert!(
-        full.is_error && full.text.contains("queue is full"),
-        "{}",
-        full.text
-    );
+    refused(&full, "queue is full");
     let limited = a.call("send_structured", msg).await;
-    assert!(
-        limited.is_error && limited.text.contains("rate limited"),
-        "{}",
-        limited.text
-    );
+    refused(&limited, "rate limited");
 }
 
 #[tokio::test]
@@ -289,13 +274,13 @@ async fn over_http_and_across_a_restart() {
     let (r, rc) = env.register("/r", |_| {}).await;
     let req = |to: &str| StructuredRequest {
         to: to.into(),
-        msg_type: "review_request".into(),
+        msg_type: StructuredType::ReviewRequest,
         fields: json!({"file_path": "x.rs", "description": "look"})
             .as_object()
             .unwrap()
             .clone(),
         context: None,
-        ..Default::default()
+        reply_to: None,
     };
     let sent = p.send_structured(&req(&r.peer.name)).await.unwrap();
     // The operator may send structured messages too.

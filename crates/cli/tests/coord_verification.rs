@@ -5,24 +5,10 @@
 #[macro_use]
 mod common;
 
-use std::time::Duration;
-
-use claude_peers_proto::coord::{ListQuery, RespondVerification, VerificationStatus};
+use claude_peers_proto::coord::{ListQuery, RespondVerification, Verdict, VerificationStatus};
 use common::coord::*;
 use common::*;
 use serde_json::json;
-
-const QUIET: Duration = Duration::from_millis(300);
-
-async fn team(env: &Env) -> (Mcp, Mcp, Mcp, Mcp) {
-    let mut a = Mcp::start(env, &env.subdir("a")).await;
-    let mut b = Mcp::start(env, &env.subdir("b")).await;
-    let mut c = Mcp::start(env, &env.subdir("c")).await;
-    let mut x = Mcp::start(env, &env.subdir("x")).await;
-    group(env, "team", &mut [&mut a, &mut b, &mut c]).await;
-    group(env, "other", &mut [&mut x]).await;
-    (a, b, c, x)
-}
 
 #[tokio::test]
 async fn verified_and_failed_with_both_sides_told() {
@@ -120,7 +106,7 @@ async fn verified_and_failed_with_both_sides_told() {
     let failed = env
         .admin()
         .verifications(&ListQuery {
-            status: Some("failed".into()),
+            status: Some(VerificationStatus::Failed),
             ..Default::default()
         })
         .await
@@ -150,21 +136,12 @@ async fn only_the_named_verifier_answers() {
     );
     let answer = json!({"verification_id": id, "status": "verified", "response": "trust me"});
     let r = c.call("respond_verification", answer.clone()).await;
-    assert!(
-        r.is_error
-            && r.text.contains(&format!(
-                "only the verifier named in the request ({})",
-                b.name
-            )),
-        "{}",
-        r.text
+    refused(
+        &r,
+        &format!("only the verifier named in the request ({})", b.name),
     );
     let r = x.call("respond_verification", answer.clone()).await;
-    assert!(
-        r.is_error && r.text.contains("no verification with id"),
-        "{}",
-        r.text
-    );
+    refused(&r, "no verification with id");
     let r = a.call("respond_verification", answer.clone()).await;
     assert!(
         r.is_error && r.text.contains("only the verifier"),
@@ -176,7 +153,7 @@ async fn only_the_named_verifier_answers() {
         .respond_verification(
             &id,
             &RespondVerification {
-                status: "verified".into(),
+                status: Verdict::Verified,
                 response: "operator says so".into(),
                 evidence: None,
             },
@@ -196,22 +173,14 @@ async fn only_the_named_verifier_answers() {
             json!({"to_id": x_id, "claim": "c", "evidence_needed": "e"}),
         )
         .await;
-    assert!(
-        r.is_error && r.text.contains("different isolation group"),
-        "{}",
-        r.text
-    );
+    refused(&r, "different isolation group");
     let r = a
         .call(
             "request_verification",
             json!({"to_id": a.name, "claim": "c", "evidence_needed": "e"}),
         )
         .await;
-    assert!(
-        r.is_error && r.text.contains("your own claim"),
-        "{}",
-        r.text
-    );
+    refused(&r, "your own claim");
 
     // Answered once.
     assert!(
@@ -220,11 +189,7 @@ async fn only_the_named_verifier_answers() {
             .is_error
     );
     let r = b.call("respond_verification", answer).await;
-    assert!(
-        r.is_error && r.text.contains("already answered"),
-        "{}",
-        r.text
-    );
+    refused(&r, "already answered");
     // Nothing reached x or c.
     expect_none(&mut x, "verification_request", QUIET).await;
     expect_none(&mut c, "verification_response", QUIET).await;
@@ -272,13 +237,10 @@ async fn validation_errors_name_the_field() {
     // Over HTTP the status is checked with a clear error.
     let (_, peer) = env.register("/p", |_| {}).await;
     let err = peer
-        .respond_verification(
-            &id,
-            &RespondVerification {
-                status: "maybe".into(),
-                response: "r".into(),
-                evidence: None,
-            },
+        .json(
+            "POST",
+            &format!("/v1/verifications/{id}/respond"),
+            &json!({"status": "maybe", "response": "r"}),
         )
         .await
         .unwrap_err()

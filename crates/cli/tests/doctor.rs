@@ -58,7 +58,7 @@ impl Doc {
             .args(["-c", &format!("PATH=$(dirname {BIN}):$PATH; {fix}")])
             .current_dir(self.env.dir.path())
             .env("HOME", self.env.dir.path())
-            .env("CLAUDE_PEERS_PORT", self.env.port.to_string())
+            .env("CLAUDE_PEERS_PORT", self.env.port().to_string())
             .env("CLAUDE_PEERS_DB", &self.env.db)
             .env("PATH", &self.path)
             .output()
@@ -259,7 +259,7 @@ async fn a_broker_that_does_not_start_is_reported() {
 async fn a_foreign_program_on_the_port_is_named() {
     let d = Doc::new();
     d.install().await;
-    let listener = std::net::TcpListener::bind(("127.0.0.1", d.env.port)).unwrap();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", d.env.port())).unwrap();
     std::thread::spawn(move || {
         for mut s in listener.incoming().flatten() {
             let mut buf = [0u8; 1024];
@@ -305,7 +305,7 @@ async fn a_broker_left_from_before_an_upgrade_is_named_and_restarted() {
     std::fs::copy(BIN, &old).unwrap();
     let mut cmd = tokio::process::Command::new(&old);
     cmd.arg("broker")
-        .env("CLAUDE_PEERS_PORT", d.env.port.to_string())
+        .env("CLAUDE_PEERS_PORT", d.env.port().to_string())
         .env("CLAUDE_PEERS_DB", &d.env.db)
         .env("HOME", d.env.dir.path())
         .stdout(std::process::Stdio::null())

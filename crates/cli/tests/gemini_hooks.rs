@@ -49,7 +49,7 @@ async fn hook(env: &Env, event: &str, stdin: &Value, vars: &[(&str, &str)]) -> H
     let mut cmd = tokio::process::Command::new("bash");
     cmd.args(["-c", &line])
         .current_dir(&cwd)
-        .env("CLAUDE_PEERS_PORT", env.port.to_string())
+        .env("CLAUDE_PEERS_PORT", env.port().to_string())
         .env("CLAUDE_PEERS_DB", &env.db)
         .env("GEMINI_PROJECT_DIR", &cwd)
         .env("GEMINI_CWD", &cwd)
@@ -216,7 +216,7 @@ async fn before_tool_on_a_file_write_asks_or_denies_in_geminis_shape() {
     );
     let (c_reg, c) = env.register(cwd.to_str().unwrap(), |_| {}).await;
     c.set_active_files(&SetActiveFiles {
-        files: json!([file]),
+        files: claude_peers_proto::coord::StringList(vec![file.to_string()]),
     })
     .await
     .unwrap();

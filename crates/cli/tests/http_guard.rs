@@ -40,7 +40,7 @@ async fn foreign_host_headers_are_refused() {
         assert_eq!(s, 403, "{host}");
         assert_eq!(v["error"]["code"], "host_not_allowed");
     }
-    let port = env.port.to_string();
+    let port = env.port().to_string();
     for host in [
         format!("127.0.0.1:{port}"),
         format!("localhost:{port}"),
@@ -86,12 +86,12 @@ async fn foreign_origins_are_refused_on_http_and_websocket() {
         "no CORS preflight"
     );
     // Same-origin requests (the dashboard) are fine.
-    let own = format!("http://127.0.0.1:{}", env.port);
+    let own = format!("http://127.0.0.1:{}", env.port());
     let (s, _, _) = raw(&env, "GET", "/health", &[("origin", &own)], None).await;
     assert_eq!(s, 200);
 
     // A cross-site WebSocket is refused even with valid credentials.
-    let mut req = format!("ws://127.0.0.1:{}/v1/stream", env.port)
+    let mut req = format!("ws://127.0.0.1:{}/v1/stream", env.port())
         .into_client_request()
         .unwrap();
     req.headers_mut()
@@ -102,7 +102,7 @@ async fn foreign_origins_are_refused_on_http_and_websocket() {
     );
     let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
     assert!(err.to_string().contains("403"), "{err}");
-    let mut ok = format!("ws://127.0.0.1:{}/v1/stream", env.port)
+    let mut ok = format!("ws://127.0.0.1:{}/v1/stream", env.port())
         .into_client_request()
         .unwrap();
     ok.headers_mut().insert("origin", own.parse().unwrap());

@@ -5,19 +5,9 @@
 mod common;
 
 use claude_peers_proto::ErrorCode;
-use claude_peers_proto::api::{BroadcastRequest, ListPeersQuery, Scope, SendRequest};
+use claude_peers_proto::api::{BroadcastRequest, ListPeersQuery, Scope};
 use common::*;
 use serde_json::json;
-
-fn send(to: &str, text: &str) -> SendRequest {
-    SendRequest {
-        to: to.into(),
-        text: text.into(),
-        context: None,
-        wait_ms: None,
-        ..Default::default()
-    }
-}
 
 #[tokio::test]
 async fn groups_cannot_see_or_message_each_other_or_the_lobby() {
@@ -56,15 +46,15 @@ async fn groups_cannot_see_or_message_each_other_or_the_lobby() {
     );
 
     // Same group or lobby-to-lobby: allowed. Across: refused with a clear error, by id or name.
-    lc1.send(&send(&l2.peer.id, "hi")).await.unwrap();
-    gc1.send(&send(&g2.peer.id, "hi")).await.unwrap();
+    lc1.send(&send_req(&l2.peer.id, "hi")).await.unwrap();
+    gc1.send(&send_req(&g2.peer.id, "hi")).await.unwrap();
     for (from, to) in [
         (&lc1, &g1.peer.id),
         (&gc1, &l1.peer.id),
         (&gc1, &h1.peer.id),
         (&hc1, &g2.peer.id),
     ] {
-        let err = from.send(&send(to, "leak?")).await.unwrap_err();
+        let err = from.send(&send_req(to, "leak?")).await.unwrap_err();
         assert_eq!(err.code(), Some(ErrorCode::DifferentGroup), "{err}");
         assert!(
             err.to_string().contains("different isolation group"),
@@ -272,11 +262,7 @@ async fn branch_mode_separates_worktrees_on_different_branches() {
     let r = a2
         .call("send_message", json!({"to_id": b.id, "message": "x"}))
         .await;
-    assert!(
-        r.is_error && r.text.contains("different isolation group"),
-        "{}",
-        r.text
-    );
+    refused(&r, "different isolation group");
     // By name, claude-1 means the one in a2's own group.
     assert_eq!(a.name, b.name);
     let r = a2

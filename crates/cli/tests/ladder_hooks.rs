@@ -19,14 +19,7 @@ const SID: &str = "cc-session-hooks";
 const SESSION: (&str, &str) = ("CLAUDE_CODE_SESSION_ID", SID);
 
 async fn reach_of(env: &Env, id: &str) -> Reach {
-    env.admin()
-        .peers(&ListPeersQuery::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|p| p.id == id)
-        .map(|p| p.reach)
-        .unwrap_or(Reach::Offline)
+    peer_view(env, id).await.map_or(Reach::Offline, |p| p.reach)
 }
 
 #[tokio::test]
@@ -296,7 +289,7 @@ async fn pre_tool_use_reports_the_file_and_asks_or_denies_on_a_conflict() {
     .await
     .unwrap();
     c.set_active_files(&SetActiveFiles {
-        files: json!([file]),
+        files: claude_peers_proto::coord::StringList(vec![file.to_string()]),
     })
     .await
     .unwrap();

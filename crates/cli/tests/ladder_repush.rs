@@ -181,7 +181,7 @@ fn claude_process(env: &Env, cwd: &std::path::Path, session: &str) -> tokio::pro
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .env("CLAUDE_PEERS_PORT", env.port.to_string())
+        .env("CLAUDE_PEERS_PORT", env.port().to_string())
         .env("CLAUDE_PEERS_DB", &env.db)
         .env("HOME", env.dir.path())
         .env("CLAUDE_CODE_SESSION_ID", session)

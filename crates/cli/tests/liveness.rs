@@ -11,13 +11,7 @@ use serde_json::json;
 const FAST: &[&str] = &["--reconnect-grace-ms", "300", "--remove-after-ms", "1500"];
 
 async fn state_of(env: &Env, id: &str) -> Option<(PeerState, bool)> {
-    env.admin()
-        .peers(&ListPeersQuery::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|p| p.id == id)
-        .map(|p| (p.state, p.connected))
+    peer_view(env, id).await.map(|p| (p.state, p.connected))
 }
 
 #[tokio::test]
@@ -113,7 +107,15 @@ async fn a_live_stream_keeps_a_peer_listed_and_delivery_is_confirmed() {
     let env = Env::new();
     let _b = Broker::start(&env, FAST).await;
     let mut b = Mcp::start(&env, &env.subdir("b")).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    // A peer registered beside it that never connects turns stale after the
+    // grace: once it has, the grace has passed for `b` too.
+    let (idle, _) = env.register("/idle", |_| {}).await;
+    until!(
+        "the unconnected peer turns stale",
+        state_of(&env, &idle.peer.id)
+            .await
+            .is_none_or(|(s, _)| s != PeerState::Live)
+    );
     assert_eq!(
         state_of(&env, &b.id).await,
         Some((PeerState::Live, true)),
@@ -157,7 +159,7 @@ async fn the_mcp_server_leaves_when_its_parent_dies() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     for (k, v) in [
-        ("CLAUDE_PEERS_PORT", env.port.to_string()),
+        ("CLAUDE_PEERS_PORT", env.port().to_string()),
         ("CLAUDE_PEERS_DB", env.db.display().to_string()),
         ("HOME", env.dir.path().display().to_string()),
     ] {

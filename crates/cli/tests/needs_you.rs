@@ -8,7 +8,6 @@ mod common;
 
 use std::time::Duration;
 
-use claude_peers_proto::api::SendRequest;
 use claude_peers_proto::coord::CreateProposal;
 use claude_peers_proto::needs_you::ItemKind;
 use claude_peers_proto::permissions::REQUEST_METHOD;
@@ -24,17 +23,6 @@ async fn kinds(env: &Env) -> Vec<(ItemKind, String)> {
         .into_iter()
         .map(|i| (i.kind, i.id))
         .collect()
-}
-
-fn send(to: &str, text: &str) -> SendRequest {
-    SendRequest {
-        to: to.into(),
-        text: text.into(),
-        context: None,
-        wait_ms: None,
-        reply_to: None,
-        status: false,
-    }
 }
 
 #[tokio::test]
@@ -53,7 +41,7 @@ async fn everything_waiting_on_the_person_is_in_one_lane() {
 
     // 1. a message from B to the person.
     let msg = b_client
-        .send(&send("dashboard", "can you look at the CI?"))
+        .send(&send_req("dashboard", "can you look at the CI?"))
         .await
         .unwrap();
     // 2. an open proposal.
@@ -74,7 +62,12 @@ async fn everything_waiting_on_the_person_is_in_one_lane() {
         .await;
     assert!(!r.is_error, "{}", r.text);
     // 4. a permission prompt (newest).
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    // Newer by the clock than the message (the lane orders by time).
+    let sent = claude_peers_proto::time::now_ms();
+    until!(
+        "the clock moved on",
+        claude_peers_proto::time::now_ms() > sent
+    );
     a.notify(
         REQUEST_METHOD,
         json!({"request_id": "abcde", "tool_name": "Bash", "description": "run tests", "input_preview": "cargo test"}),
@@ -155,7 +148,7 @@ async fn everything_waiting_on_the_person_is_in_one_lane() {
         .vote(
             &prop.id,
             &claude_peers_proto::coord::CastVote {
-                vote: "approve".into(),
+                vote: claude_peers_proto::coord::Vote::Approve,
                 reason: None,
             },
         )

@@ -77,7 +77,7 @@ async fn the_plugin_wakes_an_idle_session_and_rearms() {
         .arg(&work)
         .current_dir(&work)
         .env("HOME", env.dir.path())
-        .env("CLAUDE_PEERS_PORT", env.port.to_string())
+        .env("CLAUDE_PEERS_PORT", env.port().to_string())
         .env("CLAUDE_PEERS_DB", &env.db)
         .env("NODE_NO_WARNINGS", "1")
         .stdin(Stdio::piped())

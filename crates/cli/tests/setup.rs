@@ -312,7 +312,7 @@ async fn claude_mcp_list(h: &Home) -> String {
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("HOME", h.env.dir.path())
-        .env("CLAUDE_PEERS_PORT", h.env.port.to_string())
+        .env("CLAUDE_PEERS_PORT", h.env.port().to_string())
         .env("CLAUDE_PEERS_DB", &h.env.db)
         .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
         .stdin(std::process::Stdio::null())

@@ -34,11 +34,11 @@ async fn an_https_broker_serves_clients_that_trust_its_ca_over_https_and_wss() {
     let env = Env::new();
     let ca = TestCa::new(env.dir.path());
     let _broker = start_tls_broker(&env, &ca, &[]).await;
-    let url = format!("https://127.0.0.1:{}", env.port);
+    let url = format!("https://127.0.0.1:{}", env.port());
     let ca_file = ca.ca.to_string_lossy().to_string();
 
     // Plain HTTP on the TLS port gets no answer from the API.
-    let plain = reqwest::get(format!("http://127.0.0.1:{}/health", env.port)).await;
+    let plain = reqwest::get(format!("http://127.0.0.1:{}/health", env.port())).await;
     assert!(
         !matches!(&plain, Ok(r) if r.status().is_success()),
         "plain HTTP was served: {plain:?}"
@@ -338,7 +338,7 @@ async fn an_mcp_server_fails_over_to_a_standby_broker_as_the_same_peer_with_ever
     let env = Env::new().with("CLAUDE_PEERS_PAIR_SENDS_PER_MINUTE", "0");
     let mut a = Broker::start(&env, &["--sends-per-minute", "0"]).await;
     let port_b = free_port();
-    let list = format!("http://127.0.0.1:{},http://127.0.0.1:{port_b}", env.port);
+    let list = format!("http://127.0.0.1:{},http://127.0.0.1:{port_b}", env.port());
     let mut m = Mcp::start_with(
         &env,
         &env.subdir("b"),
@@ -354,7 +354,7 @@ async fn an_mcp_server_fails_over_to_a_standby_broker_as_the_same_peer_with_ever
         .await;
     let token = sender.token().map(str::to_string);
     let brokers = [
-        BrokerClient::new(&endpoint(&env, env.port), token.clone()),
+        BrokerClient::new(&endpoint(&env, env.port()), token.clone()),
         BrokerClient::new(&endpoint(&env, port_b), token),
     ];
     let accepted: Arc<Mutex<BTreeMap<i64, (String, usize)>>> = Arc::default();
@@ -494,7 +494,7 @@ async fn with_a_broker_list_nothing_starts_a_broker_by_itself() {
     let env = Env::new();
     let list = format!(
         "http://127.0.0.1:{},http://127.0.0.1:{}",
-        env.port,
+        env.port(),
         free_port()
     );
     // The CLI's doctor (which starts the default broker "as a session would").

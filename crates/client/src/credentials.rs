@@ -153,7 +153,7 @@ pub const SESSION_FILE_TTL: std::time::Duration =
     std::time::Duration::from_millis(claude_peers_proto::limits::RETENTION_MS as u64);
 
 /// Longest Claude Code session id used in a file name.
-const MAX_SESSION_ID: usize = 128;
+const MAX_SESSION_ID: usize = claude_peers_proto::limits::MAX_SESSION_ID_BYTES;
 
 /// The file of Claude Code session `cc_session` (`None` for an id that is
 /// not a plain token of letters, digits, `-` and `_`).

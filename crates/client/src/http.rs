@@ -157,6 +157,23 @@ impl BrokerClient {
         self.run(self.request(method, path).json(body)).await
     }
 
+    /// Any route with any JSON body (`null`: none), answered as JSON: for
+    /// tools that speak the API as it is (and tests that send what the typed
+    /// calls cannot).
+    pub async fn json(
+        &self,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let method = Method::from_bytes(method.as_bytes())
+            .map_err(|e| ClientError::Protocol(format!("method {method:?}: {e}")))?;
+        if body.is_null() {
+            return self.run(self.request(method, path)).await;
+        }
+        self.send_json(method, path, body).await
+    }
+
     pub async fn health(&self) -> Result<Health> {
         self.get("/health", &()).await
     }
@@ -441,7 +458,10 @@ impl BrokerClient {
         .await
     }
 
-    pub async fn verifications(&self, q: &ListQuery) -> Result<Vec<VerificationView>> {
+    pub async fn verifications(
+        &self,
+        q: &ListQuery<VerificationStatus>,
+    ) -> Result<Vec<VerificationView>> {
         self.get("/v1/verifications", q).await
     }
 
@@ -458,7 +478,7 @@ impl BrokerClient {
         .await
     }
 
-    pub async fn proposals(&self, q: &ListQuery) -> Result<Vec<ProposalView>> {
+    pub async fn proposals(&self, q: &ListQuery<ProposalStatus>) -> Result<Vec<ProposalView>> {
         self.get("/v1/proposals", q).await
     }
 
@@ -485,7 +505,7 @@ impl BrokerClient {
         .await
     }
 
-    pub async fn tasks(&self, q: &ListQuery) -> Result<Vec<TaskView>> {
+    pub async fn tasks(&self, q: &ListQuery<TaskStatus>) -> Result<Vec<TaskView>> {
         self.get("/v1/tasks", q).await
     }
 
@@ -502,7 +522,7 @@ impl BrokerClient {
         .await
     }
 
-    pub async fn approvals(&self, q: &ListQuery) -> Result<Vec<ApprovalView>> {
+    pub async fn approvals(&self, q: &ListQuery<ApprovalStatus>) -> Result<Vec<ApprovalView>> {
         self.get("/v1/approvals", q).await
     }
 

@@ -8,8 +8,7 @@
 //! other peer and what it is doing.
 
 use claude_peers_proto::api::ListPeersQuery;
-use claude_peers_proto::coord::SetActiveFiles;
-use serde_json::json;
+use claude_peers_proto::coord::{SetActiveFiles, StringList};
 
 use crate::identity::HookEnv;
 use crate::input::HookInput;
@@ -75,7 +74,7 @@ pub async fn check(env: &HookEnv, input: &HookInput) -> EditCheck {
     }
     let r = match client
         .set_active_files(&SetActiveFiles {
-            files: json!(files),
+            files: StringList(files),
         })
         .await
     {

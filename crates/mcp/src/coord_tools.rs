@@ -6,11 +6,14 @@
 use std::borrow::Cow;
 
 use claude_peers_proto::coord::{
-    CastVote, CompleteTask, CreateProposal, CreateTask, DecisionQuery, ListQuery, PostDecision,
-    ProposalStatus, RequestApproval, RequestVerification, RespondApproval, RespondVerification,
-    SetActiveFiles, StartTask, StructuredRequest, TaskStatus, TaskView, Verdict, Vote,
+    ApprovalStatus, CastVote, CompleteTask, CreateProposal, CreateTask, DecisionQuery, ListQuery,
+    PostDecision, ProposalStatus, RequestApproval, RequestVerification, RespondApproval,
+    RespondVerification, SetActiveFiles, StartTask, StringList, StructuredRequest, TaskStatus,
+    TaskView, Verdict, VerificationStatus, Vote,
 };
 use claude_peers_proto::limits::{DEFAULT_VOTES_REQUIRED, MAX_VOTES_REQUIRED, MIN_VOTES_REQUIRED};
+use claude_peers_proto::structured::StructuredType;
+use claude_peers_proto::validate;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use rmcp::{schemars, tool, tool_router};
@@ -321,12 +324,12 @@ impl Tools {
     async fn send_structured(&self, Parameters(a): Parameters<StructuredArgs>) -> Out {
         let c = self.session.client().await?;
         let to = a.to_id.clone();
-        let msg_type = a.msg_type.clone();
+        let msg_type = StructuredType::field("msg_type", &a.msg_type).map_err(err)?;
         let reply_to = a.reply_to.as_ref().map(IdArg::get).transpose()?;
         let r = c
             .send_structured(&StructuredRequest {
                 to,
-                msg_type: msg_type.clone(),
+                msg_type,
                 fields: a.fields(),
                 context: Some(self.session.fresh_context().await),
                 reply_to,
@@ -338,7 +341,7 @@ impl Tools {
         }
         Ok(format!(
             "Structured {} #{} sent to {} (id {}): {}.",
-            msg_type.trim(),
+            msg_type.as_str(),
             r.message_id,
             r.to.name,
             r.to.id,
@@ -428,7 +431,11 @@ impl Tools {
                 verifier: a.to_id,
                 claim: a.claim,
                 evidence_needed: a.evidence_needed,
-                files_to_check: a.files_to_check.map(|f| f.0),
+                files_to_check: a
+                    .files_to_check
+                    .map(|f| StringList::from_value("files_to_check", &f.0))
+                    .transpose()
+                    .map_err(err)?,
             })
             .await
             .map_err(err)?;
@@ -445,12 +452,11 @@ impl Tools {
     ) -> Out {
         need_id("verification_id", &a.verification_id)?;
         let c = self.session.client().await?;
-        let status = a.status.as_str();
         let v = c
             .respond_verification(
                 &a.verification_id,
                 &RespondVerification {
-                    status: status.into(),
+                    status: a.status,
                     response: a.response,
                     evidence: a.evidence,
                 },
@@ -474,7 +480,11 @@ impl Tools {
             .create_proposal(&CreateProposal {
                 title: a.title,
                 description: a.description,
-                required_votes: a.required_votes.map(|v| v.0),
+                required_votes: a
+                    .required_votes
+                    .map(|v| validate::votes_required(Some(&v.0)))
+                    .transpose()
+                    .map_err(err)?,
             })
             .await
             .map_err(err)?;
@@ -490,12 +500,12 @@ impl Tools {
     async fn vote_proposal(&self, Parameters(a): Parameters<VoteArgs>) -> Out {
         need_id("proposal_id", &a.proposal_id)?;
         let c = self.session.client().await?;
-        let vote = a.vote.as_str();
+        let vote = a.vote;
         let p = c
             .vote(
                 &a.proposal_id,
                 &CastVote {
-                    vote: vote.into(),
+                    vote,
                     reason: a.reason.clone(),
                 },
             )
@@ -579,13 +589,24 @@ impl Tools {
             Some(m) => m.id,
             None => c.me().await.map_err(err)?.peer.id,
         };
-        let open = |status: &str| ListQuery {
-            status: Some(status.to_string()),
-            ..Default::default()
-        };
-        let proposals = c.proposals(&open("open")).await.map_err(err)?;
-        let verifications = c.verifications(&open("pending")).await.map_err(err)?;
-        let approvals = c.approvals(&open("pending")).await.map_err(err)?;
+        fn open<S>(status: S) -> ListQuery<S> {
+            ListQuery {
+                status: Some(status),
+                ..Default::default()
+            }
+        }
+        let proposals = c
+            .proposals(&open(ProposalStatus::Open))
+            .await
+            .map_err(err)?;
+        let verifications = c
+            .verifications(&open(VerificationStatus::Pending))
+            .await
+            .map_err(err)?;
+        let approvals = c
+            .approvals(&open(ApprovalStatus::Pending))
+            .await
+            .map_err(err)?;
         let mut out = Vec::new();
         let mut section = |title: &str, lines: Vec<String>| {
             if !lines.is_empty() {
@@ -652,10 +673,9 @@ impl Tools {
     #[tool(description = "Your group's tasks in this session.")]
     async fn list_tasks(&self, Parameters(a): Parameters<ListTasksArgs>) -> Out {
         let c = self.session.client().await?;
-        let status = a.status.map(TaskStatus::as_str);
         let list = c
             .tasks(&ListQuery {
-                status: status.map(str::to_string),
+                status: a.status,
                 ..Default::default()
             })
             .await
@@ -722,7 +742,9 @@ impl Tools {
     async fn set_active_files(&self, Parameters(a): Parameters<ActiveFilesArgs>) -> Out {
         let c = self.session.client().await?;
         let r = c
-            .set_active_files(&SetActiveFiles { files: a.files.0 })
+            .set_active_files(&SetActiveFiles {
+                files: StringList::from_value("files", &a.files.0).map_err(err)?,
+            })
             .await
             .map_err(err)?;
         let ttl = if r.ttl_ms >= 120_000 {

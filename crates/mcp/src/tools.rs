@@ -8,9 +8,10 @@ use claude_peers_proto::api::{
 };
 use claude_peers_proto::emoji::reaction_list;
 use claude_peers_proto::limits::{
-    DEFAULT_ACKS, DEFAULT_HISTORY, DEFAULT_SEARCH_HITS, MAX_PAGE, MAX_SEARCH_HITS,
-    MAX_WAIT_FOR_MESSAGES_S,
+    DEFAULT_ACKS, DEFAULT_HISTORY, DEFAULT_SEARCH_HITS, DEFAULT_WAIT_FOR_MESSAGES_S, MAX_PAGE,
+    MAX_SEARCH_HITS, MAX_WAIT_FOR_MESSAGES_S,
 };
+use claude_peers_proto::validate;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{schemars, tool, tool_router};
@@ -39,7 +40,7 @@ pub const CORE: &[&str] = &[
 ];
 
 /// How long `send_message` waits for the recipient's MCP server to confirm.
-const SEND_WAIT_MS: u64 = 300;
+const SEND_WAIT_MS: u64 = claude_peers_proto::limits::TOOL_SEND_WAIT_MS;
 
 #[derive(Clone)]
 pub struct Tools {
@@ -128,12 +129,9 @@ pub struct MessageIdArgs {
 pub struct WaitArgs {
     /// Seconds.
     #[serde(default)]
-    #[schemars(range(min = 1, max = MAX_WAIT_FOR_MESSAGES_S), extend("default" = DEFAULT_WAIT_S))]
+    #[schemars(range(min = 1, max = MAX_WAIT_FOR_MESSAGES_S), extend("default" = DEFAULT_WAIT_FOR_MESSAGES_S))]
     pub timeout_s: Option<u64>,
 }
-
-/// `wait_for_messages` waits this long when no timeout is given.
-const DEFAULT_WAIT_S: u64 = 60;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct LimitArgs {
@@ -308,12 +306,7 @@ impl Tools {
 
     #[tool(description = "Wait for a message; returns unread ones like check_messages.")]
     async fn wait_for_messages(&self, Parameters(a): Parameters<WaitArgs>) -> Out {
-        let secs = a.timeout_s.unwrap_or(DEFAULT_WAIT_S);
-        if secs == 0 || secs > MAX_WAIT_FOR_MESSAGES_S {
-            return Err(format!(
-                "timeout_s must be between 1 and {MAX_WAIT_FOR_MESSAGES_S} seconds (got {secs})"
-            ));
-        }
+        let secs = validate::wait_for_messages_s(a.timeout_s).map_err(err)?;
         let c = self.session.client().await?;
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
         loop {

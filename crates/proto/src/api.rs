@@ -471,16 +471,6 @@ pub struct MessageView {
     pub reactions: Vec<ReactionView>,
 }
 
-impl MessageView {
-    /// The delivery state for recipient `id`, if it is one.
-    pub fn state_for(&self, id: &str) -> Option<DeliveryState> {
-        self.deliveries
-            .iter()
-            .find(|d| d.recipient.id == id)
-            .map(|d| d.state)
-    }
-}
-
 /// A list of messages.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MessageList {
@@ -724,7 +714,8 @@ pub struct DashboardState {
     pub messages: Vec<MessageView>,
     pub pinned: Vec<MessageView>,
     pub typing: Vec<String>,
-    pub audit: Vec<serde_json::Value>,
+    /// The newest audit entries, newest first.
+    pub audit: Vec<AuditEntry>,
     /// Tasks of the session, newest first.
     #[serde(default)]
     pub tasks: Vec<crate::coord::TaskView>,
@@ -743,4 +734,15 @@ pub struct DashboardState {
     /// Files each peer is editing, with conflicts inside each group.
     #[serde(default)]
     pub active_files: Vec<crate::coord::ActiveFilesView>,
+}
+
+/// One audit entry (`GET /v1/audit`, the dashboard's activity).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub actor: Party,
+    pub action: String,
+    pub details: String,
+    pub group_id: Option<String>,
 }

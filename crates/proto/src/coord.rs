@@ -1,64 +1,16 @@
 //! Wire types of the coordination features: structured messages, decisions,
 //! verifications, proposals, tasks, approvals, active files, the session
-//! report. Requests refuse unknown fields; enum-like request fields are plain
-//! strings so that a wrong value gets an error naming the field.
+//! report. Requests refuse unknown fields; their enum fields are typed, and a
+//! wrong value is refused with an error naming the field and the choices.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::api::{ContextSnapshot, GroupRef, Party};
+pub use crate::validate::StringList;
 
-/// What every string enum of the coordination wire types offers (so that
-/// code generic over a record type can parse and show its status).
-pub trait StringEnum: Copy + 'static {
-    fn as_str(self) -> &'static str;
-    /// Parse a request field, with an error naming it.
-    fn field(field: &str, s: &str) -> Result<Self, crate::ApiError>;
-}
-
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vm])* $v),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$v),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$v => $s),+ }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                match s.trim() { $($s => Some($name::$v),)+ _ => None }
-            }
-
-            /// The accepted values, for error messages.
-            pub fn choices() -> String {
-                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
-            }
-
-            /// Parse a request field, with an error naming it.
-            pub fn field(field: &str, s: &str) -> Result<Self, crate::ApiError> {
-                Self::parse(s).ok_or_else(|| crate::ApiError::invalid(
-                    field,
-                    format!("'{field}' must be one of {} (got {s:?})", Self::choices()),
-                ))
-            }
-        }
-
-        impl StringEnum for $name {
-            fn as_str(self) -> &'static str {
-                $name::as_str(self)
-            }
-            fn field(field: &str, s: &str) -> Result<Self, crate::ApiError> {
-                $name::field(field, s)
-            }
-        }
-    };
-}
+pub use crate::enums::StringEnum;
+use crate::enums::string_enum;
 
 string_enum!(
     /// Where a task stands.
@@ -110,9 +62,18 @@ string_enum!(
 
 string_enum!(
     /// A verifier's answer to a verification request.
-    Verdict {
+    Verdict expect "verified or failed" {
         Verified = "verified",
         Failed = "failed",
+    }
+);
+
+string_enum!(
+    /// Which decisions a listing shows.
+    DecisionFilter expect "active, revoked or all" {
+        Active = "active",
+        Revoked = "revoked",
+        All = "all",
     }
 );
 
@@ -128,13 +89,13 @@ string_enum!(
 // ---------------------------------------------------------------- requests
 
 /// `POST /v1/messages/structured`: a typed message to one peer (or `dashboard`/`cli`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StructuredRequest {
     /// Peer name or id.
     pub to: String,
     /// question, decision, context_share, review_request or handoff.
-    pub msg_type: String,
+    pub msg_type: crate::structured::StructuredType,
     /// The fields of that kind (see `structured`).
     #[serde(default)]
     pub fields: Map<String, Value>,
@@ -165,9 +126,13 @@ pub struct DecisionQuery {
     pub key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
-    /// active (default), revoked or all.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    /// active (default; also when blank), revoked or all.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::validate::blank_as_none"
+    )]
+    pub status: Option<DecisionFilter>,
     /// Operator only: one group (name or id, or `lobby`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
@@ -175,18 +140,34 @@ pub struct DecisionQuery {
     pub limit: Option<u32>,
 }
 
-/// `GET /v1/tasks`, `/v1/verifications`, `/v1/proposals`, `/v1/approvals` query.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// `GET /v1/tasks`, `/v1/verifications`, `/v1/proposals`, `/v1/approvals`
+/// query; `S` is the record's status ([`TaskStatus`], [`VerificationStatus`],
+/// [`ProposalStatus`], [`ApprovalStatus`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ListQuery {
+pub struct ListQuery<S> {
     /// Only records with this status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    #[serde(default = "none", skip_serializing_if = "Option::is_none")]
+    pub status: Option<S>,
     /// Operator only: one group (name or id, or `lobby`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+}
+
+impl<S> Default for ListQuery<S> {
+    fn default() -> Self {
+        Self {
+            status: None,
+            group: None,
+            limit: None,
+        }
+    }
+}
+
+fn none<S>() -> Option<S> {
+    None
 }
 
 /// `POST /v1/verifications`: ask a peer of the group to check a claim.
@@ -200,15 +181,14 @@ pub struct RequestVerification {
     pub evidence_needed: String,
     /// A list of paths, or one path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub files_to_check: Option<Value>,
+    pub files_to_check: Option<StringList>,
 }
 
 /// `POST /v1/verifications/{id}/respond`: the verifier's answer.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RespondVerification {
-    /// verified or failed.
-    pub status: String,
+    pub status: Verdict,
     pub response: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
@@ -222,16 +202,19 @@ pub struct CreateProposal {
     #[serde(default)]
     pub description: String,
     /// Approvals needed: a whole number from 1 to 20 (default 2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub required_votes: Option<Value>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::validate::votes_field"
+    )]
+    pub required_votes: Option<u32>,
 }
 
 /// `POST /v1/proposals/{id}/votes`: vote (again) on an open proposal.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CastVote {
-    /// approve or reject.
-    pub vote: String,
+    pub vote: Vote,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -295,7 +278,7 @@ pub struct RespondApproval {
 pub struct SetActiveFiles {
     /// A list of paths (relative ones are taken from the caller's directory),
     /// or one path.
-    pub files: Value,
+    pub files: StringList,
 }
 
 /// `GET /v1/session/report` and `/v1/session/export` query.

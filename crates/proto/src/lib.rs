@@ -8,6 +8,7 @@
 //! - [`stream`]: the frames of the WebSocket stream between broker and clients;
 //! - [`error`]: the error body every API failure returns, with stable codes;
 //! - [`emoji`]: the eight reactions;
+//! - [`enums`]: the string enums of the wire, typed and refused with the choices named;
 //! - [`coord`]: the bodies of the coordination features (tasks, decisions,
 //!   verifications, proposals, approvals, active files, reports);
 //! - [`structured`]: the kinds of structured message, their fields and text;
@@ -19,6 +20,7 @@ pub mod api;
 pub mod consent;
 pub mod coord;
 pub mod emoji;
+pub mod enums;
 pub mod error;
 pub mod hooks;
 pub mod limits;

@@ -64,6 +64,17 @@ pub const MAX_INJECT_MESSAGES: u32 = 20;
 /// Longest text of one message a hook adds to the context, in bytes (longer
 /// ones are cut and point to `check_messages`).
 pub const MAX_INJECT_MESSAGE_BYTES: usize = 8 * 1024;
+/// How long the MCP server's `send_message` waits for "delivered" (its
+/// `wait_ms`; at most [`MAX_SEND_WAIT_MS`]).
+pub const TOOL_SEND_WAIT_MS: u64 = 300;
+/// How long `wait_for_messages` waits when no `timeout_s` is given, in seconds.
+pub const DEFAULT_WAIT_FOR_MESSAGES_S: u64 = 60;
+/// Longest Claude Code session id accepted (`cc_session`), in bytes.
+pub const MAX_SESSION_ID_BYTES: usize = 128;
+/// Longest text one `POST /v1/translate` takes, in bytes.
+pub const MAX_TRANSLATE_BYTES: usize = 16 * 1024;
+/// Most bytes a hook reads from its stdin (the agent client's event).
+pub const MAX_HOOK_STDIN_BYTES: u64 = 4 * 1024 * 1024;
 /// Most simultaneous WebSocket connections the broker accepts.
 pub const MAX_STREAM_CONNECTIONS: usize = 512;
 
@@ -124,6 +135,17 @@ pub const PIN_PREVIEW_CHARS: usize = 60;
 pub const TITLE_PREVIEW_CHARS: usize = 120;
 /// Characters of a longer text (claim, action, decision value) shown in audit entries.
 pub const TEXT_PREVIEW_CHARS: usize = 200;
+/// Characters of a detail in a "needs you" item's title.
+pub const NEEDS_YOU_PREVIEW_CHARS: usize = 80;
+/// Most rows of each section of the session report.
+pub const REPORT_SECTION_ROWS: u32 = 200;
+/// Rows of the session report's "Recent Activity".
+pub const REPORT_ACTIVITY_ROWS: u32 = 20;
+/// Unread deliveries a peer's stream reads from the store at a time.
+pub const STREAM_PAGE: u32 = 256;
+/// Most message ids one `delivered` stream frame carries (the MCP server
+/// batches its confirmations up to this; the broker ignores a larger frame).
+pub const MAX_DELIVERED_IDS: usize = 500;
 
 // ------------------------------------------------ channel notifications
 
@@ -183,3 +205,5 @@ pub const NOTIFY_RETRY_BASE_MS: u64 = 500;
 pub const NOTIFY_QUEUE: usize = 256;
 /// Items named in one webhook notification (the count covers all of them).
 pub const NOTIFY_MAX_ITEMS: usize = 10;
+/// Longest text of one webhook notification, in bytes (cut beyond).
+pub const NOTIFY_MAX_TEXT_BYTES: usize = 2_000;

@@ -6,19 +6,21 @@
 
 use serde_json::{Map, Value};
 
+use crate::enums::string_enum;
 use crate::error::ApiError;
 use crate::limits::{MAX_FIELD_BYTES, MAX_LIST_ITEM_BYTES, MAX_LIST_ITEMS, MAX_PATH_BYTES};
 use crate::validate;
 
-/// The kinds of structured message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StructuredType {
-    Question,
-    Decision,
-    ContextShare,
-    ReviewRequest,
-    Handoff,
-}
+string_enum!(
+    /// The kinds of structured message.
+    StructuredType {
+        Question = "question",
+        Decision = "decision",
+        ContextShare = "context_share",
+        ReviewRequest = "review_request",
+        Handoff = "handoff",
+    }
+);
 
 /// How a field's value is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,28 +81,6 @@ const HANDOFF: &[FieldSpec] = &[
 ];
 
 impl StructuredType {
-    pub const ALL: [StructuredType; 5] = [
-        Self::Question,
-        Self::Decision,
-        Self::ContextShare,
-        Self::ReviewRequest,
-        Self::Handoff,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Question => "question",
-            Self::Decision => "decision",
-            Self::ContextShare => "context_share",
-            Self::ReviewRequest => "review_request",
-            Self::Handoff => "handoff",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s.trim())
-    }
-
     /// The fields of this kind, required ones first.
     pub fn fields(self) -> &'static [FieldSpec] {
         match self {
@@ -125,7 +105,7 @@ impl StructuredType {
 /// Every field name of every kind (the MCP tool's parameters).
 pub fn all_field_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
-    for t in StructuredType::ALL {
+    for &t in StructuredType::ALL {
         for f in t.fields() {
             if !names.contains(&f.name) {
                 names.push(f.name);
@@ -144,18 +124,11 @@ pub struct Structured {
     pub text: String,
 }
 
-/// Check a structured message: a known `msg_type`; only fields of that kind;
+/// Check a structured message of kind `t`: only fields of that kind;
 /// every required field present (a text not blank; a list may be empty);
 /// lists given as arrays of strings or as one string; every size within its
 /// limit. Errors name the field.
-pub fn parse(msg_type: &str, fields: &Map<String, Value>) -> Result<Structured, ApiError> {
-    let kinds = StructuredType::ALL.map(StructuredType::as_str).join(", ");
-    let t = StructuredType::parse(msg_type).ok_or_else(|| {
-        ApiError::invalid(
-            "msg_type",
-            format!("'msg_type' must be one of {kinds} (got {msg_type:?})"),
-        )
-    })?;
+pub fn parse(t: StructuredType, fields: &Map<String, Value>) -> Result<Structured, ApiError> {
     let spec = t.fields();
     if let Some(foreign) = fields
         .iter()
@@ -336,6 +309,11 @@ mod tests {
     use super::*;
     use crate::ErrorCode;
     use serde_json::json;
+
+    /// The kind as a request names it, then the fields.
+    fn parse(kind: &str, fields: &Map<String, Value>) -> Result<Structured, ApiError> {
+        super::parse(StructuredType::field("msg_type", kind)?, fields)
+    }
 
     fn map(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()

@@ -87,9 +87,8 @@ pub fn search_terms(field: &str, raw: &str) -> Result<Vec<String>, ApiError> {
     Ok(terms)
 }
 
-/// A one-line field that may be empty, at most `max` bytes.
-pub fn line(field: &str, raw: &str, max: usize) -> Result<String, ApiError> {
-    let text = clean_line(raw).trim().to_string();
+/// A cleaned field, if it is at most `max` bytes.
+fn within(field: &str, text: String, max: usize) -> Result<String, ApiError> {
     if text.len() > max {
         return Err(ApiError::too_large(
             field,
@@ -99,9 +98,8 @@ pub fn line(field: &str, raw: &str, max: usize) -> Result<String, ApiError> {
     Ok(text)
 }
 
-/// A one-line field that must not be empty, at most `max` bytes.
-pub fn required_line(field: &str, raw: &str, max: usize) -> Result<String, ApiError> {
-    let text = line(field, raw, max)?;
+/// A cleaned field, if it is not empty.
+fn not_empty(field: &str, text: String) -> Result<String, ApiError> {
     if text.is_empty() {
         return Err(ApiError::invalid(
             field,
@@ -111,19 +109,31 @@ pub fn required_line(field: &str, raw: &str, max: usize) -> Result<String, ApiEr
     Ok(text)
 }
 
+/// An optional field checked by `check`: absent or blank becomes `None`.
+fn optional(
+    raw: Option<&str>,
+    check: impl FnOnce(&str) -> Result<String, ApiError>,
+) -> Result<Option<String>, ApiError> {
+    Ok(raw.map(check).transpose()?.filter(|v| !v.is_empty()))
+}
+
+/// A one-line field that may be empty, at most `max` bytes.
+pub fn line(field: &str, raw: &str, max: usize) -> Result<String, ApiError> {
+    within(field, clean_line(raw).trim().to_string(), max)
+}
+
+/// A one-line field that must not be empty, at most `max` bytes.
+pub fn required_line(field: &str, raw: &str, max: usize) -> Result<String, ApiError> {
+    not_empty(field, line(field, raw, max)?)
+}
+
 /// An optional one-line field: absent or blank becomes `None`.
 pub fn optional_line(
     field: &str,
     raw: Option<&str>,
     max: usize,
 ) -> Result<Option<String>, ApiError> {
-    match raw {
-        None => Ok(None),
-        Some(s) => {
-            let v = line(field, s, max)?;
-            Ok((!v.is_empty()).then_some(v))
-        }
-    }
+    optional(raw, |s| line(field, s, max))
 }
 
 /// A peer summary (may be empty to clear it).
@@ -179,6 +189,49 @@ pub fn context(ctx: &ContextSnapshot) -> Result<ContextSnapshot, ApiError> {
     })
 }
 
+/// `wait_for_messages`'s `timeout_s`: absent →
+/// [`DEFAULT_WAIT_FOR_MESSAGES_S`]; else 1 to [`MAX_WAIT_FOR_MESSAGES_S`].
+pub fn wait_for_messages_s(timeout_s: Option<u64>) -> Result<u64, ApiError> {
+    match timeout_s.unwrap_or(DEFAULT_WAIT_FOR_MESSAGES_S) {
+        s @ 1..=MAX_WAIT_FOR_MESSAGES_S => Ok(s),
+        s => Err(ApiError::invalid(
+            "timeout_s",
+            format!("timeout_s must be between 1 and {MAX_WAIT_FOR_MESSAGES_S} seconds (got {s})"),
+        )),
+    }
+}
+
+/// The ids of a `delivered` stream frame: at most [`MAX_DELIVERED_IDS`].
+pub fn delivered_ids(ids: &[i64]) -> Result<(), ApiError> {
+    if ids.len() > MAX_DELIVERED_IDS {
+        return Err(ApiError::too_large(
+            "ids",
+            format!(
+                "a delivered frame has {} ids, the limit is {MAX_DELIVERED_IDS}",
+                ids.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A Claude Code session id (`cc_session`): one line, not blank, at most
+/// [`MAX_SESSION_ID_BYTES`].
+pub fn session_id(field: &str, raw: &str) -> Result<String, ApiError> {
+    required_line(field, raw, MAX_SESSION_ID_BYTES)
+}
+
+/// The text of a translation: not blank, at most [`MAX_TRANSLATE_BYTES`].
+pub fn translate_text(raw: &str) -> Result<&str, ApiError> {
+    if raw.len() > MAX_TRANSLATE_BYTES {
+        return Err(ApiError::too_large(
+            "text",
+            format!("at most {MAX_TRANSLATE_BYTES} bytes per call"),
+        ));
+    }
+    Ok(raw)
+}
+
 /// A list of message ids: not empty, at most [`MAX_IDS_PER_REQUEST`].
 pub fn ids(field: &str, ids: &[i64]) -> Result<(), ApiError> {
     if ids.is_empty() {
@@ -201,26 +254,12 @@ pub fn ids(field: &str, ids: &[i64]) -> Result<(), ApiError> {
 
 /// Free text that may span lines and may be empty, at most `max` bytes.
 pub fn text(field: &str, raw: &str, max: usize) -> Result<String, ApiError> {
-    let text = clean(raw).trim().to_string();
-    if text.len() > max {
-        return Err(ApiError::too_large(
-            field,
-            format!("'{field}' is {} bytes long, the limit is {max}", text.len()),
-        ));
-    }
-    Ok(text)
+    within(field, clean(raw).trim().to_string(), max)
 }
 
 /// Free text that must not be blank, at most `max` bytes.
 pub fn required_text(field: &str, raw: &str, max: usize) -> Result<String, ApiError> {
-    let text = text(field, raw, max)?;
-    if text.is_empty() {
-        return Err(ApiError::invalid(
-            field,
-            format!("'{field}' cannot be empty"),
-        ));
-    }
-    Ok(text)
+    not_empty(field, text(field, raw, max)?)
 }
 
 /// Optional free text: absent or blank becomes `None`.
@@ -229,13 +268,7 @@ pub fn optional_text(
     raw: Option<&str>,
     max: usize,
 ) -> Result<Option<String>, ApiError> {
-    match raw {
-        None => Ok(None),
-        Some(s) => {
-            let v = text(field, s, max)?;
-            Ok((!v.is_empty()).then_some(v))
-        }
-    }
+    optional(raw, |s| text(field, s, max))
 }
 
 /// A list of strings, given as a JSON array of strings or as one string (a
@@ -247,33 +280,45 @@ pub fn string_list(
     max_items: usize,
     max_item: usize,
 ) -> Result<Vec<String>, ApiError> {
+    let raw = match value {
+        None => Vec::new(),
+        Some(v) => strings_of(v).map_err(|m| ApiError::invalid(field, format!("'{field}' {m}")))?,
+    };
+    lines(field, &raw, max_items, max_item)
+}
+
+/// The strings of a list field: an array of strings, one string, or `null`
+/// (none). The error reads after the field's name (`must be …`).
+fn strings_of(value: &serde_json::Value) -> Result<Vec<String>, String> {
     use serde_json::Value;
-    let raw: Vec<&str> = match value {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(s)) => vec![s.as_str()],
-        Some(Value::Array(items)) => items
+    match value {
+        Value::Null => Ok(Vec::new()),
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) => items
             .iter()
             .map(|v| {
-                v.as_str().ok_or_else(|| {
-                    ApiError::invalid(
-                        field,
-                        format!("'{field}' must be a list of strings; it contains {v}"),
-                    )
-                })
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("must be a list of strings; it contains {v}"))
             })
-            .collect::<Result<_, _>>()?,
-        Some(other) => {
-            return Err(ApiError::invalid(
-                field,
-                format!(
-                    "'{field}' must be a list of strings (or one string), not {}",
-                    json_kind(other)
-                ),
-            ));
-        }
-    };
+            .collect(),
+        other => Err(format!(
+            "must be a list of strings (or one string), not {}",
+            json_kind(other)
+        )),
+    }
+}
+
+/// The items of a list field, each one line of at most `max_item` bytes; blank
+/// items are dropped; at most `max_items` of them.
+pub fn lines(
+    field: &str,
+    raw: &[String],
+    max_items: usize,
+    max_item: usize,
+) -> Result<Vec<String>, ApiError> {
     let items: Vec<String> = raw
-        .into_iter()
+        .iter()
         .map(|s| line(field, s, max_item))
         .filter(|r| !matches!(r, Ok(s) if s.is_empty()))
         .collect::<Result<_, _>>()?;
@@ -287,6 +332,45 @@ pub fn string_list(
         ));
     }
     Ok(items)
+}
+
+/// A request field that is a list of strings, given as a JSON array of
+/// strings or as one string (a list of one); `null` is an empty list. Its
+/// items are checked with [`lines`] by the route that knows their limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct StringList(pub Vec<String>);
+
+impl StringList {
+    /// Read a tool argument as given, with an error naming `field`.
+    pub fn from_value(field: &str, value: &serde_json::Value) -> Result<Self, ApiError> {
+        strings_of(value)
+            .map(StringList)
+            .map_err(|m| ApiError::invalid(field, format!("'{field}' {m}")))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StringList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        strings_of(&v)
+            .map(StringList)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// `deserialize_with` for an optional enum field of a query: blank is absent.
+pub fn blank_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    use serde::de::IntoDeserializer;
+    match Option::<String>::deserialize(d)? {
+        Some(s) if !s.trim().is_empty() => T::deserialize(s.into_deserializer()).map(Some),
+        _ => Ok(None),
+    }
 }
 
 /// Whether Claude Code keeps a channel `meta` key: `^[a-zA-Z_][a-zA-Z0-9_]*$`
@@ -341,13 +425,28 @@ pub fn json_kind(v: &serde_json::Value) -> &'static str {
 /// The approvals a proposal needs: absent or `null` → the default; otherwise a
 /// whole number from [`MIN_VOTES_REQUIRED`] to [`MAX_VOTES_REQUIRED`].
 pub fn votes_required(value: Option<&serde_json::Value>) -> Result<u32, ApiError> {
+    votes_of(value)
+        .map_err(|m| ApiError::invalid("required_votes", format!("'required_votes' {m}")))
+}
+
+/// `deserialize_with` of `required_votes`: [`votes_required`]'s rule, so the
+/// typed field refuses what the rule refuses, in its words.
+pub fn votes_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    use serde::Deserialize;
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => votes_of(Some(&v))
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
+fn votes_of(value: Option<&serde_json::Value>) -> Result<u32, String> {
     use serde_json::Value;
     let bad = |got: String| {
-        ApiError::invalid(
-            "required_votes",
-            format!(
-                "'required_votes' must be a whole number from {MIN_VOTES_REQUIRED} to {MAX_VOTES_REQUIRED} (got {got})"
-            ),
+        format!(
+            "must be a whole number from {MIN_VOTES_REQUIRED} to {MAX_VOTES_REQUIRED} (got {got})"
         )
     };
     match value {
@@ -516,6 +615,57 @@ mod tests {
         assert_eq!(optional_text("d", Some(" "), 10).unwrap(), None);
         assert_eq!(
             text("d", "abcdef", 3).unwrap_err().code,
+            ErrorCode::TooLarge
+        );
+    }
+
+    #[test]
+    fn typed_list_and_votes_fields_refuse_in_the_rules_words() {
+        use crate::coord::{CreateProposal, SetActiveFiles};
+        let e = serde_json::from_str::<SetActiveFiles>(r#"{"files": 7}"#).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("must be a list of strings (or one string), not a number"),
+            "{e}"
+        );
+        let one: SetActiveFiles = serde_json::from_str(r#"{"files": "a.rs"}"#).unwrap();
+        assert_eq!(one.files.0, ["a.rs"]);
+        let e = serde_json::from_str::<CreateProposal>(r#"{"title": "t", "required_votes": 1.5}"#)
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("must be a whole number from 1 to 20 (got 1.5)"),
+            "{e}"
+        );
+        let p: CreateProposal =
+            serde_json::from_str(r#"{"title": "t", "required_votes": null}"#).unwrap();
+        assert_eq!(p.required_votes, None);
+    }
+
+    #[test]
+    fn moved_limits_are_checked_here() {
+        assert_eq!(
+            wait_for_messages_s(None).unwrap(),
+            DEFAULT_WAIT_FOR_MESSAGES_S
+        );
+        assert_eq!(wait_for_messages_s(Some(110)).unwrap(), 110);
+        assert!(wait_for_messages_s(Some(0)).is_err());
+        assert!(wait_for_messages_s(Some(111)).is_err());
+        assert!(delivered_ids(&vec![1; MAX_DELIVERED_IDS]).is_ok());
+        assert_eq!(
+            delivered_ids(&vec![1; MAX_DELIVERED_IDS + 1])
+                .unwrap_err()
+                .code,
+            ErrorCode::TooLarge
+        );
+        assert!(session_id("s", &"a".repeat(MAX_SESSION_ID_BYTES)).is_ok());
+        assert!(session_id("s", &"a".repeat(MAX_SESSION_ID_BYTES + 1)).is_err());
+        assert!(session_id("s", " ").is_err());
+        assert!(translate_text(&"a".repeat(MAX_TRANSLATE_BYTES)).is_ok());
+        assert_eq!(
+            translate_text(&"a".repeat(MAX_TRANSLATE_BYTES + 1))
+                .unwrap_err()
+                .code,
             ErrorCode::TooLarge
         );
     }

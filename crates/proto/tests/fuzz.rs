@@ -89,7 +89,7 @@ fn parse_all_values(v: &Value) {
         StructuredRequest,
         PostDecision,
         DecisionQuery,
-        ListQuery,
+        ListQuery<claude_peers_proto::coord::TaskStatus>,
         RequestVerification,
         RespondVerification,
         CreateProposal,

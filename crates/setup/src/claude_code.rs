@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use claude_peers_proto::hooks::{HookClient, HookSpec};
+use claude_peers_proto::hooks::HookClient;
 use serde_json::{Value, json};
 
 use crate::client::{
@@ -68,16 +68,6 @@ const HOOKS: HookStyle = HookStyle {
     format: FORMAT,
     timeout_ms: false,
 };
-
-/// The hook command for `event`.
-pub fn hook_command(exe: &Path, event: &str) -> String {
-    HOOKS.command(exe, event)
-}
-
-/// The matcher group install writes for one hook.
-pub fn hook_group(exe: &Path, spec: &HookSpec) -> Value {
-    HOOKS.group(exe, spec)
-}
 
 /// The order in which Claude Code writes the keys we add.
 const KEY_ORDER: &[&str] = &[

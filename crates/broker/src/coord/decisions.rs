@@ -8,7 +8,9 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
-use claude_peers_proto::coord::{DecisionQuery, DecisionStatus, DecisionView, PostDecision};
+use claude_peers_proto::coord::{
+    DecisionFilter, DecisionQuery, DecisionStatus, DecisionView, PostDecision,
+};
 use claude_peers_proto::limits::{
     MAX_CATEGORY_BYTES, MAX_FIELD_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, TEXT_PREVIEW_CHARS,
 };
@@ -235,15 +237,10 @@ pub struct Filter {
 
 /// Decisions `caller` may see, most recently updated first.
 pub fn list(conn: &Connection, caller: &Caller, q: &DecisionQuery) -> Result<Vec<DecisionView>> {
-    let status = match q.status.as_deref().map(str::trim) {
-        None | Some("") => Some(DecisionStatus::Active),
-        Some("all") => None,
-        Some(s) => Some(DecisionStatus::parse(s).ok_or_else(|| {
-            ApiError::invalid(
-                "status",
-                format!("'status' must be active, revoked or all (got {s:?})"),
-            )
-        })?),
+    let status = match q.status {
+        None | Some(DecisionFilter::Active) => Some(DecisionStatus::Active),
+        Some(DecisionFilter::Revoked) => Some(DecisionStatus::Revoked),
+        Some(DecisionFilter::All) => None,
     };
     let filter = Filter {
         group: GroupFilter::for_caller(conn, caller, q.group.as_deref())?,

@@ -126,7 +126,7 @@ pub fn set(
     peer_id: &str,
     req: &SetActiveFiles,
 ) -> Result<ActiveFilesResult> {
-    let raw = validate::string_list("files", Some(&req.files), MAX_ACTIVE_FILES, MAX_PATH_BYTES)?;
+    let raw = validate::lines("files", &req.files.0, MAX_ACTIVE_FILES, MAX_PATH_BYTES)?;
     let me = peers::require(t.conn, peer_id)?;
     let mut files: Vec<String> = Vec::with_capacity(raw.len());
     for r in &raw {

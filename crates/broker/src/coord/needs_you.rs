@@ -32,7 +32,7 @@ const READ_UPTO_KEY: &str = "operator_read_upto";
 /// value `told` (the sender was told) or `dismissed` (the operator took it out).
 const UNREACHABLE_PREFIX: &str = "unreachable:";
 /// Characters of a detail's preview in titles.
-const TITLE_PREVIEW: usize = 80;
+const TITLE_PREVIEW: usize = claude_peers_proto::limits::NEEDS_YOU_PREVIEW_CHARS;
 
 fn kind_from(s: &str) -> PartyKind {
     PartyKind::parse_or_system(s)

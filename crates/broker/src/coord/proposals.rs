@@ -13,7 +13,7 @@ use claude_peers_proto::coord::{
     CastVote, CreateProposal, ProposalStatus, ProposalView, Vote, VoteView,
 };
 use claude_peers_proto::limits::{
-    MAX_FIELD_BYTES, MAX_REASON_BYTES, MAX_TITLE_BYTES, TITLE_PREVIEW_CHARS,
+    DEFAULT_VOTES_REQUIRED, MAX_FIELD_BYTES, MAX_REASON_BYTES, MAX_TITLE_BYTES, TITLE_PREVIEW_CHARS,
 };
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
@@ -127,7 +127,7 @@ pub fn create(
 ) -> Result<ProposalView> {
     let title = validate::required_line("title", &req.title, MAX_TITLE_BYTES)?;
     let description = validate::text("description", &req.description, MAX_FIELD_BYTES)?;
-    let required = validate::votes_required(req.required_votes.as_ref())?;
+    let required = req.required_votes.unwrap_or(DEFAULT_VOTES_REQUIRED);
     let caller = Caller::load(t.conn, actor)?;
     let me = caller.peer("create a proposal")?.clone();
     let session = coord::session(t, sh)?;
@@ -192,7 +192,7 @@ pub fn vote(
     id: &str,
     req: &CastVote,
 ) -> Result<ProposalView> {
-    let vote = Vote::field("vote", &req.vote)?;
+    let vote = req.vote;
     let reason = validate::text(
         "reason",
         req.reason.as_deref().unwrap_or(""),

@@ -108,15 +108,10 @@ pub fn list<R: Record>(
     conn: &Connection,
     caller: &Caller,
     session: &str,
-    q: &ListQuery,
+    q: &ListQuery<R::Status>,
 ) -> Result<Vec<R>> {
     let filter = GroupFilter::for_caller(conn, caller, q.group.as_deref())?;
-    let status = q
-        .status
-        .as_deref()
-        .map(|s| R::Status::field("status", s))
-        .transpose()?;
-    query(conn, &filter, session, status, coord::page(q.limit)?)
+    query(conn, &filter, session, q.status, coord::page(q.limit)?)
 }
 
 /// Records of `session` in `filter`, newest first.

@@ -28,10 +28,9 @@ use crate::error::Result;
 use crate::runtime::store::Tx;
 use claude_peers_proto::coord::{ApprovalView, ProposalView, TaskView, VerificationView};
 
-/// Most rows of each section.
-const SECTION_ROWS: u32 = 200;
-/// Rows of "Recent Activity".
-const ACTIVITY_ROWS: usize = 20;
+use claude_peers_proto::limits::{
+    REPORT_ACTIVITY_ROWS as ACTIVITY_ROWS, REPORT_SECTION_ROWS as SECTION_ROWS,
+};
 
 /// The session `asked` (or the current one) if it exists.
 pub fn session_id(conn: &Connection, sh: &Shared, asked: Option<&str>) -> Result<String> {
@@ -329,7 +328,7 @@ pub fn markdown(
     let activity: Vec<audit::AuditEntry> = audit::query(
         conn,
         &audit::Filter {
-            limit: ACTIVITY_ROWS as u32,
+            limit: ACTIVITY_ROWS,
             session: Some(session.to_string()),
             group: filter.clone(),
             ..Default::default()

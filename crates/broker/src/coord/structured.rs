@@ -30,7 +30,7 @@ pub fn send(
     actor: &Actor,
     req: &StructuredRequest,
 ) -> Result<SendResult> {
-    let msg = structured::parse(&req.msg_type, &req.fields)?;
+    let msg = structured::parse(req.msg_type, &req.fields)?;
     let context = req.context.as_ref().map(validate::context).transpose()?;
     let kind = msg.msg_type.as_str();
     let place = threads::reply(t.conn, actor, req.reply_to)?;

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
+use claude_peers_proto::api::Party;
 use claude_peers_proto::coord::{CompleteTask, CreateTask, StartTask, TaskStatus, TaskView};
 use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_TITLE_BYTES, TITLE_PREVIEW_CHARS};
 use claude_peers_proto::time::rfc3339;
@@ -230,18 +231,7 @@ pub fn start(
                assignee_id = ?3, assignee_name = ?4, blocked_reason = '' WHERE id = ?1",
         )?
         .execute(params![task.id, t.now, me.id, me.name])?;
-    audit::record(
-        t,
-        &sh.hub,
-        &me.party(),
-        "task.start",
-        &format!(
-            "{}: {}",
-            task.id,
-            coord::preview(&task.title, TITLE_PREVIEW_CHARS)
-        ),
-        record::group_id(&task),
-    )?;
+    audit_step(t, sh, &me.party(), "task.start", &task)?;
     if task.creator.kind == claude_peers_proto::api::PartyKind::Peer
         && task.creator.id != me.id
         && let Some(creator) = peers::get(t.conn, &task.creator.id)?
@@ -369,18 +359,7 @@ pub fn complete(
             completer.id,
             completer.name
         ])?;
-    audit::record(
-        t,
-        &sh.hub,
-        &completer,
-        "task.complete",
-        &format!(
-            "{}: {}",
-            task.id,
-            coord::preview(&task.title, TITLE_PREVIEW_CHARS)
-        ),
-        record::group_id(&task),
-    )?;
+    audit_step(t, sh, &completer, "task.complete", &task)?;
     // Tell the creator and the assignee, but not whoever completed it.
     let mut told: Vec<PeerRow> = Vec::new();
     let parties = [Some(&task.creator), task.assignee.as_ref()];
@@ -411,4 +390,20 @@ pub fn complete(
         json!({"task_id": task.id, "title": task.title}),
     )?;
     record::announce::<TaskView>(t, &task.id)
+}
+
+/// Audit a step of `task` (`task.start`, `task.complete`) by `by`.
+fn audit_step(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    by: &Party,
+    action: &str,
+    task: &TaskView,
+) -> Result<()> {
+    let details = format!(
+        "{}: {}",
+        task.id,
+        coord::preview(&task.title, TITLE_PREVIEW_CHARS)
+    );
+    audit::record(t, &sh.hub, by, action, &details, record::group_id(task))
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use claude_peers_proto::ApiError;
 use claude_peers_proto::coord::{
-    RequestVerification, RespondVerification, VerificationStatus, VerificationView,
+    RequestVerification, RespondVerification, Verdict, VerificationStatus, VerificationView,
 };
 use claude_peers_proto::limits::{
     MAX_FIELD_BYTES, MAX_LIST_ITEMS, MAX_PATH_BYTES, TEXT_PREVIEW_CHARS,
@@ -74,9 +74,9 @@ pub fn request(
 ) -> Result<VerificationView> {
     let claim = validate::required_text("claim", &req.claim, MAX_FIELD_BYTES)?;
     let evidence_needed = validate::text("evidence_needed", &req.evidence_needed, MAX_FIELD_BYTES)?;
-    let files = validate::string_list(
+    let files = validate::lines(
         "files_to_check",
-        req.files_to_check.as_ref(),
+        req.files_to_check.as_ref().map_or(&[][..], |f| &f.0),
         MAX_LIST_ITEMS,
         MAX_PATH_BYTES,
     )?;
@@ -156,15 +156,9 @@ pub fn respond(
     id: &str,
     req: &RespondVerification,
 ) -> Result<VerificationView> {
-    let status = match VerificationStatus::parse(&req.status) {
-        Some(s @ (VerificationStatus::Verified | VerificationStatus::Failed)) => s,
-        _ => {
-            return Err(ApiError::invalid(
-                "status",
-                format!("'status' must be verified or failed (got {:?})", req.status),
-            )
-            .into());
-        }
+    let status = match req.status {
+        Verdict::Verified => VerificationStatus::Verified,
+        Verdict::Failed => VerificationStatus::Failed,
     };
     let response = validate::required_text("response", &req.response, MAX_FIELD_BYTES)?;
     let evidence = validate::text(

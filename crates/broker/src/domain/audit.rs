@@ -2,7 +2,6 @@
 
 use claude_peers_proto::api::{Party, PartyKind};
 use rusqlite::params;
-use serde::{Deserialize, Serialize};
 
 use crate::domain::rules::GroupFilter;
 use crate::error::Result;
@@ -42,16 +41,7 @@ pub fn operator_only(action: &str) -> bool {
     action.starts_with("permission.")
 }
 
-/// One audit entry as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: String,
-    pub actor: Party,
-    pub action: String,
-    pub details: String,
-    pub group_id: Option<String>,
-}
+pub use claude_peers_proto::api::AuditEntry;
 
 /// One audit row as the API shows it.
 fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {

@@ -36,7 +36,7 @@ use crate::http::state::AppState;
 use crate::runtime::hub::Pushed;
 
 /// Messages read from the store per round.
-const PAGE: u32 = 256;
+const PAGE: u32 = claude_peers_proto::limits::STREAM_PAGE;
 /// The buffer a stream reads client frames into, allocated when the stream
 /// opens (the WebSocket library's default is 128 KiB per stream; client
 /// frames are small, and a larger one grows the buffer as needed).
@@ -252,7 +252,7 @@ fn pushed_frame(p: &Pushed) -> ServerFrame {
 async fn handle_frame(state: &AppState, id: &str, text: &str) {
     match serde_json::from_str::<ClientFrame>(text) {
         Ok(ClientFrame::Delivered { ids, rung }) => {
-            if let Err(e) = claude_peers_proto::validate::ids("ids", &ids) {
+            if let Err(e) = claude_peers_proto::validate::delivered_ids(&ids) {
                 tracing::warn!(peer = %id, error = %e, "ignoring a malformed delivered frame");
                 return;
             }

@@ -23,7 +23,7 @@ use tokio::sync::{broadcast, mpsc};
 pub use crate::config::NotifyConfig;
 
 /// Longest `text` of one notification, in bytes.
-const NOTIFY_MAX_TEXT_BYTES: usize = 2_000;
+const NOTIFY_MAX_TEXT_BYTES: usize = claude_peers_proto::limits::NOTIFY_MAX_TEXT_BYTES;
 /// Keys of items already announced, remembered to announce each once.
 const SEEN_CAP: usize = 10_000;
 

@@ -34,19 +34,6 @@ pub fn parse_owner(text: &str) -> Option<Owner> {
     })
 }
 
-/// Read who owns the lock, if the file exists and is well-formed.
-pub fn read_owner(paths: &StatePaths) -> Option<Owner> {
-    parse_owner(&std::fs::read_to_string(&paths.lock).ok()?)
-}
-
-/// Whether some process holds the lock right now.
-pub fn is_held(paths: &StatePaths) -> bool {
-    let Ok(f) = OpenOptions::new().read(true).open(&paths.lock) else {
-        return false;
-    };
-    matches!(f.try_lock(), Err(TryLockError::WouldBlock))
-}
-
 impl BrokerLock {
     /// Take the lock for the database in `paths`, or explain who has it.
     pub fn acquire(paths: &StatePaths) -> Result<Self, Error> {

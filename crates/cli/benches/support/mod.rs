@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::process::Command;
 
@@ -38,12 +38,24 @@ pub fn knob(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The port of the broker started on port 0 with database `db`: its lock file
+/// (`<db>.lock`) holds `pid port` once the port is bound.
+pub async fn bound_port(db: &Path) -> u16 {
+    let lock = db.with_extension("lock");
+    let t = Instant::now();
+    loop {
+        let line = std::fs::read_to_string(&lock).unwrap_or_default();
+        if let Some(Ok(port)) = line.split_whitespace().nth(1).map(str::parse::<u16>)
+            && port != 0
+        {
+            return port;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "broker did not bind a port"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// `claude-peers ARGS` against the broker at `port` with database `db`.

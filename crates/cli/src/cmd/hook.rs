@@ -11,7 +11,7 @@ use claude_peers_hooks::HookEnv;
 use crate::Global;
 
 /// Largest stdin a hook reads (the client's JSON is small; a prompt may be long).
-const MAX_STDIN_BYTES: u64 = 4 * 1024 * 1024;
+const MAX_STDIN_BYTES: u64 = claude_peers_proto::limits::MAX_HOOK_STDIN_BYTES;
 
 pub fn run(g: &Global, client: &str, event: &str) -> ExitCode {
     let mut text = String::new();

@@ -7,6 +7,20 @@ use serde_json::Value;
 
 use super::*;
 
+/// How long a test listens to be sure that no notification comes.
+pub const QUIET: Duration = Duration::from_millis(300);
+
+/// a, b, c in group "team"; x in group "other".
+pub async fn team(env: &Env) -> (Mcp, Mcp, Mcp, Mcp) {
+    let mut a = Mcp::start(env, &env.subdir("a")).await;
+    let mut b = Mcp::start(env, &env.subdir("b")).await;
+    let mut c = Mcp::start(env, &env.subdir("c")).await;
+    let mut x = Mcp::start(env, &env.subdir("x")).await;
+    group(env, "team", &mut [&mut a, &mut b, &mut c]).await;
+    group(env, "other", &mut [&mut x]).await;
+    (a, b, c, x)
+}
+
 /// A channel notification's meta value (empty if absent).
 pub fn meta<'a>(n: &'a Value, key: &str) -> &'a str {
     n["params"]["meta"][key].as_str().unwrap_or("")

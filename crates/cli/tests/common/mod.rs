@@ -1,8 +1,12 @@
-//! Test harness: real processes on a free port with a temporary database.
+//! Test harness: real processes with a temporary database.
 //!
-//! - [`Env`]: a temp dir, a free port, a database path, and the environment
+//! - [`Env`]: a temp dir, a port, a database path, and the environment
 //!   every process of the test gets;
-//! - [`Broker`]: `claude-peers broker`, killed when dropped;
+//! - [`Broker`]: `claude-peers broker`, killed when dropped. The first broker
+//!   of an [`Env`] binds port 0 (the system picks a free port) and the harness
+//!   reads the bound port back from the lock file (`<db>.lock` holds
+//!   `pid port` once the port is bound), so no other process can take the port
+//!   between choosing and binding it; a restart binds the same port again;
 //! - [`Mcp`]: `claude-peers mcp` driven over stdio with JSON-RPC lines, the way
 //!   Claude Code drives it;
 //! - helpers to register peers over HTTP and to run the CLI.
@@ -11,6 +15,7 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use claude_peers_client::{BrokerClient, Endpoint};
@@ -29,6 +34,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_claude-peers");
 /// How long a test waits for anything before failing.
 pub const WAIT: Duration = Duration::from_secs(15);
 
+/// A port free now, for a test where a broker is started by a client (auto-start)
+/// rather than by [`Broker::start`], which binds port 0 instead.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -40,7 +47,10 @@ pub fn free_port() -> u16 {
 /// One test's world.
 pub struct Env {
     pub dir: tempfile::TempDir,
-    pub port: u16,
+    /// The broker's port: a free port until [`Broker::start`] binds one.
+    port: AtomicU16,
+    /// Whether a broker of this test has bound its port.
+    bound: AtomicBool,
     pub db: PathBuf,
     /// Extra environment for every process.
     pub vars: Vec<(String, String)>,
@@ -54,7 +64,8 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("peers.db");
         Self {
-            port: free_port(),
+            port: AtomicU16::new(free_port()),
+            bound: AtomicBool::new(false),
             db,
             dir,
             vars: vec![
@@ -69,17 +80,22 @@ impl Env {
         self
     }
 
+    /// The broker's port (the bound one once [`Broker::start`] returned).
+    pub fn port(&self) -> u16 {
+        self.port.load(Ordering::SeqCst)
+    }
+
     pub fn endpoint(&self) -> Endpoint {
         Endpoint {
             host: "127.0.0.1".into(),
-            port: self.port,
+            port: self.port(),
             db: self.db.clone(),
             tls: false,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("http://127.0.0.1:{}{path}", self.port())
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
@@ -88,7 +104,7 @@ impl Env {
             .env_remove("CLAUDE_PEERS_PORT")
             .env_remove("CLAUDE_PEERS_DB")
             .env_remove("CLAUDE_PEERS_TOOLS")
-            .env("CLAUDE_PEERS_PORT", self.port.to_string())
+            .env("CLAUDE_PEERS_PORT", self.port().to_string())
             .env("CLAUDE_PEERS_DB", &self.db)
             .env("HOME", self.dir.path())
             .kill_on_drop(true);
@@ -235,7 +251,13 @@ pub struct Broker {
 impl Broker {
     pub async fn start(env: &Env, extra: &[&str]) -> Broker {
         let db = env.db.to_string_lossy().to_string();
-        let mut args = vec!["broker", "--db", db.as_str()];
+        let first = !env.bound.swap(true, Ordering::SeqCst);
+        let port = if first {
+            "0".to_string()
+        } else {
+            env.port().to_string()
+        };
+        let mut args = vec!["broker", "--db", db.as_str(), "--port", port.as_str()];
         args.extend_from_slice(extra);
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -249,9 +271,35 @@ impl Broker {
             .stderr(Stdio::from(log))
             .spawn()
             .unwrap();
-        let b = Broker { child };
+        let mut b = Broker { child };
+        if first {
+            let port = b.bound_port(env).await;
+            env.port.store(port, Ordering::SeqCst);
+        }
         wait_healthy(env).await;
         b
+    }
+
+    /// The port this broker bound, from its lock file's `pid port` line.
+    async fn bound_port(&mut self, env: &Env) -> u16 {
+        let lock = env.db.with_extension("lock");
+        let pid = self.pid();
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            let line = std::fs::read_to_string(&lock).unwrap_or_default();
+            let mut parts = line.split_whitespace().map(str::parse::<u32>);
+            if let (Some(Ok(p)), Some(Ok(port))) = (parts.next(), parts.next())
+                && p == pid
+                && port != 0
+            {
+                return port as u16;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("broker exited ({status}): {}", broker_log(env));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("broker did not bind a port: {}", broker_log(env));
     }
 
     pub fn pid(&self) -> u32 {
@@ -331,6 +379,12 @@ pub struct ToolResult {
     pub text: String,
     pub is_error: bool,
     pub raw: Value,
+}
+
+/// Assert that a tool call was refused with an error containing `want`.
+#[track_caller]
+pub fn refused(r: &ToolResult, want: &str) {
+    assert!(r.is_error && r.text.contains(want), "{}", r.text);
 }
 
 /// `claude-peers mcp`, driven over stdio.
@@ -592,12 +646,50 @@ pub fn repo(dir: &Path, branch: &str) {
 /// Send `text` from `from` to the peer `to` through the broker's API; the new
 /// message's id.
 pub async fn send_text(from: &BrokerClient, to: &str, text: &str) -> i64 {
-    from.send(&claude_peers_proto::api::SendRequest {
+    from.send(&send_req(to, text)).await.unwrap().message_id
+}
+
+/// A plain send request (no context, no wait).
+pub fn send_req(to: &str, text: impl Into<String>) -> claude_peers_proto::api::SendRequest {
+    claude_peers_proto::api::SendRequest {
         to: to.into(),
         text: text.into(),
         ..Default::default()
-    })
-    .await
-    .unwrap()
-    .message_id
+    }
+}
+
+/// The number after the first `#` of a tool result ("Message #12 sent to …").
+pub fn msg_id(text: &str) -> i64 {
+    text.split('#')
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no message id in {text:?}"))
+}
+
+/// Peer `id` as the operator's listing shows it.
+pub async fn peer_view(env: &Env, id: &str) -> Option<claude_peers_proto::api::PeerView> {
+    env.admin()
+        .peers(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.id == id)
+}
+
+/// `claude-peers watch`, with its stdout as lines.
+pub fn watch(
+    env: &Env,
+) -> (
+    Child,
+    tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+) {
+    let mut child = env
+        .command(&["watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
 }

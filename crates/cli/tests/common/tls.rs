@@ -116,7 +116,7 @@ pub async fn start_tls_broker(env: &Env, ca: &TestCa, extra: &[&str]) -> Broker 
         .spawn()
         .unwrap();
     let http = ca.http();
-    let url = format!("https://127.0.0.1:{}/health", env.port);
+    let url = format!("https://127.0.0.1:{}/health", env.port());
     let deadline = Instant::now() + WAIT;
     loop {
         if let Ok(r) = http.get(&url).send().await

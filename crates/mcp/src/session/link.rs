@@ -24,7 +24,7 @@ use super::{Registered, Session, lock};
 use crate::git;
 
 /// Most ids one `delivered` frame carries.
-const ACK_BATCH: usize = 500;
+const ACK_BATCH: usize = claude_peers_proto::limits::MAX_DELIVERED_IDS;
 
 impl Session {
     async fn registration(&self) -> RegisterRequest {

@@ -113,10 +113,7 @@ async fn dashboard_state(
                         limit: 50,
                         ..Default::default()
                     },
-                )?
-                .into_iter()
-                .filter_map(|e| serde_json::to_value(e).ok())
-                .collect(),
+                )?,
                 tasks: record::query::<TaskView>(
                     c,
                     &GroupFilter::All,

@@ -4,7 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json as Reply, Router};
-use claude_peers_proto::coord::{ApprovalView, ListQuery, RequestApproval, RespondApproval};
+use claude_peers_proto::coord::{
+    ApprovalStatus, ApprovalView, ListQuery, RequestApproval, RespondApproval,
+};
 
 use super::extract::{Json, Path, Query};
 use crate::coord::Caller;
@@ -53,7 +55,7 @@ async fn respond(
 async fn list(
     State(state): State<AppState>,
     actor: Actor,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<ListQuery<ApprovalStatus>>,
 ) -> Result<Reply<Vec<ApprovalView>>> {
     let session = state.hub().session();
     Ok(Reply(

@@ -4,7 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json as Reply, Router};
-use claude_peers_proto::coord::{CastVote, CreateProposal, ListQuery, ProposalView};
+use claude_peers_proto::coord::{
+    CastVote, CreateProposal, ListQuery, ProposalStatus, ProposalView,
+};
 
 use super::extract::{Json, Path, Query};
 use crate::coord::Caller;
@@ -53,7 +55,7 @@ async fn vote(
 async fn list(
     State(state): State<AppState>,
     actor: Actor,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<ListQuery<ProposalStatus>>,
 ) -> Result<Reply<Vec<ProposalView>>> {
     let session = state.hub().session();
     Ok(Reply(

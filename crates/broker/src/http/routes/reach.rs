@@ -27,8 +27,6 @@ use crate::http::state::AppState;
 /// A waiter is closed after this long and re-arms (it reconnects), so a
 /// half-open connection never waits forever.
 pub const WAKE_ROUND: Duration = Duration::from_secs(600);
-/// Longest Claude Code session id accepted, in bytes.
-const MAX_SESSION_ID_BYTES: usize = 128;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -39,11 +37,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn session_id(raw: &str) -> Result<String> {
-    Ok(validate::required_line(
-        "cc_session",
-        raw,
-        MAX_SESSION_ID_BYTES,
-    )?)
+    Ok(validate::session_id("cc_session", raw)?)
 }
 
 /// Publish the peer's changed view (reach, client) to operator streams.

@@ -4,7 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json as Reply, Router};
-use claude_peers_proto::coord::{CompleteTask, CreateTask, ListQuery, StartTask, TaskView};
+use claude_peers_proto::coord::{
+    CompleteTask, CreateTask, ListQuery, StartTask, TaskStatus, TaskView,
+};
 
 use super::extract::{Json, Path, Query};
 use crate::coord::Caller;
@@ -67,7 +69,7 @@ async fn complete(
 async fn list(
     State(state): State<AppState>,
     actor: Actor,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<ListQuery<TaskStatus>>,
 ) -> Result<Reply<Vec<TaskView>>> {
     let session = state.hub().session();
     Ok(Reply(

@@ -22,8 +22,7 @@ use crate::error::Result;
 use crate::http::auth::Operator;
 use crate::http::state::AppState;
 
-/// Longest text one call may translate (bytes).
-const MAX_TEXT: usize = 16 * 1024;
+/// How long one call to the translation service may take.
 const TIMEOUT: Duration = Duration::from_secs(15);
 
 pub fn routes() -> Router<AppState> {
@@ -94,11 +93,7 @@ async fn translate(
         None | Some("") | Some("auto") => "auto".to_string(),
         Some(s) => language("source", s)?,
     };
-    if req.text.len() > MAX_TEXT {
-        return Err(
-            ApiError::too_large("text", format!("at most {MAX_TEXT} bytes per call")).into(),
-        );
-    }
+    claude_peers_proto::validate::translate_text(&req.text)?;
     if req.text.trim().is_empty() {
         return Ok(Reply(Translated {
             translated: req.text,

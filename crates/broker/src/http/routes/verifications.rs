@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json as Reply, Router};
 use claude_peers_proto::coord::{
-    ListQuery, RequestVerification, RespondVerification, VerificationView,
+    ListQuery, RequestVerification, RespondVerification, VerificationStatus, VerificationView,
 };
 
 use super::extract::{Json, Path, Query};
@@ -55,7 +55,7 @@ async fn respond(
 async fn list(
     State(state): State<AppState>,
     actor: Actor,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<ListQuery<VerificationStatus>>,
 ) -> Result<Reply<Vec<VerificationView>>> {
     let session = state.hub().session();
     Ok(Reply(

@@ -167,7 +167,7 @@ impl Session {
                 "CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL".into(),
                 "1".into(),
             ),
-            ("CLAUDE_PEERS_PORT".into(), env.port.to_string()),
+            ("CLAUDE_PEERS_PORT".into(), env.port().to_string()),
             ("CLAUDE_PEERS_DB".into(), env.db.display().to_string()),
             (TAG_VAR.into(), tag.clone()),
         ];
