@@ -138,7 +138,7 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("status"));
         assert!(
             e.message
-                .starts_with("'status' must be one of pending, in_progress, completed"),
+                .starts_with("'status' must be one of pending, in_progress, blocked, completed"),
             "{}",
             e.message
         );
