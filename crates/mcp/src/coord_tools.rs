@@ -239,9 +239,7 @@ pub struct TaskIdArgs {
 pub struct StartTaskArgs {
     /// The task id (task-…).
     pub task_id: String,
-    /// Set only when you cannot go on: what blocks you (who or what you need).
-    /// The task is then `blocked` and waits in the user's "needs you" lane;
-    /// call start_task again without it when you go on.
+    /// Only when you cannot go on: who or what you need.
     #[serde(default)]
     pub blocked: Option<String>,
 }
@@ -349,9 +347,7 @@ impl Tools {
         ))
     }
 
-    #[tool(
-        description = "Record a decision for your group (an existing key is updated); the group is told."
-    )]
+    #[tool(description = "Record a group decision (same key updates it); the group is told.")]
     async fn post_decision(&self, Parameters(a): Parameters<PostDecisionArgs>) -> Out {
         let c = self.session.client().await?;
         let d = c
@@ -375,7 +371,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Your group's active decisions, by key or category; check before architectural choices."
+        description = "Your group's active decisions, by key or category; check before big choices."
     )]
     async fn query_decisions(&self, Parameters(a): Parameters<QueryDecisionsArgs>) -> Out {
         let c = self.session.client().await?;
@@ -548,7 +544,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Start a task assigned to you, or claim an unassigned one; its creator is told. With `blocked` (why), mark it blocked: it waits for the user until you start it again."
+        description = "Start a task assigned to you, or claim an unassigned one; its creator is told. With `blocked`, it waits in the user's lane until you start it again."
     )]
     async fn start_task(&self, Parameters(a): Parameters<StartTaskArgs>) -> Out {
         need_id("task_id", &a.task_id)?;
@@ -580,9 +576,7 @@ impl Tools {
         Ok(format!("Task {} marked as completed.", t.id))
     }
 
-    #[tool(
-        description = "What waits on you or for you: open proposals (and your vote), pending verifications and approvals to and from you."
-    )]
+    #[tool(description = "What waits on you or for you: open proposals, verifications, approvals.")]
     async fn list_open_items(&self) -> Out {
         let c = self.session.client().await?;
         let me = match self.session.me() {
@@ -737,7 +731,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Report the files you edit now (replaces the last report); you and a peer of your group on the same file are told."
+        description = "Report the files you edit now (replaces the last report); peers on the same file are told."
     )]
     async fn set_active_files(&self, Parameters(a): Parameters<ActiveFilesArgs>) -> Out {
         let c = self.session.client().await?;
@@ -771,9 +765,7 @@ impl Tools {
         ))
     }
 
-    #[tool(
-        description = "Markdown report of this session: participants, tasks, decisions, verifications, proposals, approvals, files, activity."
-    )]
+    #[tool(description = "Markdown report of this session: who, tasks, decisions, reviews, files.")]
     async fn session_report(&self) -> Out {
         let c = self.session.client().await?;
         c.session_report(None).await.map_err(err)
