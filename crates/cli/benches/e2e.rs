@@ -19,14 +19,14 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use claude_peers_client::{BrokerClient, Endpoint};
+use claude_peers_client::BrokerClient;
 use claude_peers_proto::api::{RegisterRequest, SearchQuery, SendRequest};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Child;
 
 mod support;
-use support::{bound_port, cmd, cpu_time, knob, ms, pct, rss_kib};
+use support::{cmd, cpu_time, knob, ms, pct, rss_kib, start_broker};
 
 /// Words messages are made of (each message takes 12, so a word is in about
 /// one message in six), plus a rare word in one message in a thousand.
@@ -230,50 +230,9 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     let db = home.join("bench.db");
-    let mut broker = cmd(
-        0,
-        &db,
-        home,
-        &[
-            "broker",
-            "--sends-per-minute",
-            "0",
-            "--pair-sends-per-minute",
-            "0",
-            "--chain-limit",
-            "0",
-            "--requests-per-second",
-            "0",
-            "--registrations-per-minute",
-            "0",
-            "--queue-depth",
-            "10000000",
-        ],
-    )
-    .stdout(Stdio::null())
-    .stderr(if std::env::var("BENCH_BROKER_STDERR").is_ok() {
-        Stdio::inherit()
-    } else {
-        Stdio::null()
-    })
-    .spawn()
-    .unwrap();
-    let port = bound_port(&db).await;
-    let endpoint = Endpoint {
-        host: "127.0.0.1".into(),
-        port,
-        db: db.clone(),
-        tls: false,
-    };
+    let (mut broker, endpoint) = start_broker(&db, home, &[]).await;
+    let port = endpoint.port;
     let anon = BrokerClient::new(&endpoint, None);
-    let t = Instant::now();
-    while anon.health().await.is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "broker did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let broker_pid = broker.id().unwrap();
     let rss_broker_idle = rss_kib(broker_pid);
 

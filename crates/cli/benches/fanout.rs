@@ -19,7 +19,6 @@
 //! BENCH_SETTLE_MS (5000); BENCH_BROKER_WRAPPER wraps the broker (a profiler).
 
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,7 +32,7 @@ use claude_peers_proto::stream::{ClientFrame, ServerFrame};
 use tokio::sync::{Semaphore, mpsc};
 
 mod support;
-use support::{UNLIMITED, bound_port, cmd, cpu_time, knob, loadavg, ms, pct, rss_kib};
+use support::{cpu_time, knob, loadavg, ms, pct, rss_kib, start_broker};
 
 /// The working directory of the ten peers of phase 1 (a `directory` listing
 /// from one of them always answers the same nine).
@@ -210,40 +209,19 @@ async fn main() {
     let home = dir.path();
     let db = home.join("bench.db");
     let max_streams = (streams + 64).to_string();
-    let mut args = vec!["broker"];
-    args.extend_from_slice(UNLIMITED);
     // Peers without a stream stay registered (listed as stale) for the run.
-    args.extend_from_slice(&[
-        "--remove-after-ms",
-        "86400000",
-        "--max-streams",
-        &max_streams,
-    ]);
-    let mut broker = cmd(0, &db, home, &args)
-        .stdout(Stdio::null())
-        .stderr(if std::env::var("BENCH_BROKER_STDERR").is_ok() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .spawn()
-        .unwrap();
-    let port = bound_port(&db).await;
-    let endpoint = Endpoint {
-        host: "127.0.0.1".into(),
-        port,
-        db: db.clone(),
-        tls: false,
-    };
+    let (mut broker, endpoint) = start_broker(
+        &db,
+        home,
+        &[
+            "--remove-after-ms",
+            "86400000",
+            "--max-streams",
+            &max_streams,
+        ],
+    )
+    .await;
     let anon = BrokerClient::new(&endpoint, None);
-    let t = Instant::now();
-    while anon.health().await.is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "broker did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let broker_pid = broker.id().unwrap();
     let rss_idle = rss_kib(broker_pid);
 

@@ -15,15 +15,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::Stdio;
 
 use claude_peers_proto::api::ListPeersQuery;
 use claude_peers_proto::coord::SetActiveFiles;
 use claude_peers_proto::reach::Reach;
-use common::hooks::{HookOut, finish};
+use common::hooks::{HookOut, feed, finish};
 use common::*;
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
 
 const SID: &str = "019ad3c2-7c1e-7b40-9f3e-codex0session";
 
@@ -61,47 +59,20 @@ async fn hook(env: &Env, event: &str, stdin: &Value, vars: &[(&str, &str)]) -> H
         .env("CLAUDE_PEERS_PORT", env.port().to_string())
         .env("CLAUDE_PEERS_DB", &env.db)
         // A Claude Code that started Codex: not the session's process.
-        .env("CLAUDE_PID", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut w = child.stdin.take().unwrap();
-    w.write_all(stdin.to_string().as_bytes()).await.unwrap();
-    drop(w);
-    finish(child).await
+        .env("CLAUDE_PID", "1");
+    finish(feed(cmd, stdin, vars).await).await
 }
 
 /// An MCP server started as Codex CLI starts it (its `clientInfo`, the
 /// revision it negotiates).
 async fn codex_mcp(env: &Env, cwd: &Path) -> Mcp {
-    let mut m = Mcp::spawn(env, cwd, &[]).await;
-    m.request(
-        "initialize",
+    Mcp::start_as(
+        env,
+        cwd,
         json!({"protocolVersion": "2025-06-18", "capabilities": {"elicitation": {}},
                "clientInfo": {"name": "codex-mcp-client", "title": "Codex", "version": "0.171.0"}}),
     )
-    .await;
-    m.notify("notifications/initialized", json!({})).await;
-    let who = m.call("whoami", json!({})).await;
-    assert!(!who.is_error, "{}", who.text);
-    m.name = who.text.split_whitespace().nth(2).unwrap().to_string();
-    m.id = who
-        .text
-        .split("(id ")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .unwrap()
-        .to_string();
-    m
-}
-
-fn stdout_json(out: &HookOut) -> Value {
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+    .await
 }
 
 const PATCH: &str = "*** Begin Patch\n*** Update File: src.rs\n@@\n-a\n+b\n*** Add File: notes/new.md\n+hello\n*** End Patch\n";
@@ -120,17 +91,12 @@ async fn session_start_registers_and_the_mcp_server_resumes_the_peer() {
     .await;
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
-        stdout_json(&out)["hookSpecificOutput"]["hookEventName"],
+        out.json()["hookSpecificOutput"]["hookEventName"],
         "SessionStart"
     );
     let ctx = out.context();
     assert!(ctx.contains("you are claude-1 (id "), "{ctx}");
-    let id = ctx
-        .split("(id ")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .unwrap()
-        .to_string();
+    let id = peer_id_in(&ctx);
     let m = codex_mcp(&env, &cwd).await;
     assert_eq!(
         m.id, id,
@@ -156,7 +122,7 @@ async fn prompt_and_tool_hooks_add_unread_messages_once() {
     let out = hook(&env, "UserPromptSubmit", &prompt, &[]).await;
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
-        stdout_json(&out)["hookSpecificOutput"]["hookEventName"],
+        out.json()["hookSpecificOutput"]["hookEventName"],
         "UserPromptSubmit"
     );
     let ctx = out.context();
@@ -181,7 +147,7 @@ async fn prompt_and_tool_hooks_add_unread_messages_once() {
     let out = hook(&env, "PostToolUse", &after, &[]).await;
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
-        stdout_json(&out)["hookSpecificOutput"]["hookEventName"],
+        out.json()["hookSpecificOutput"]["hookEventName"],
         "PostToolUse"
     );
     assert!(
@@ -191,14 +157,7 @@ async fn prompt_and_tool_hooks_add_unread_messages_once() {
     );
     let again = hook(&env, "PostToolUse", &after, &[]).await;
     assert_eq!((again.code, again.stdout.as_str()), (0, ""), "shown once");
-    let reach = env
-        .admin()
-        .peers(&ListPeersQuery::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|p| p.id == m.id)
-        .map(|p| p.reach);
+    let reach = peer_view(&env, &m.id).await.map(|p| p.reach);
     assert_eq!(reach, Some(Reach::NextTurn));
 }
 
@@ -243,7 +202,7 @@ async fn apply_patch_reports_every_file_and_a_conflict_in_codexs_shapes() {
     // and both the model and the person are told.
     let out = hook(&env, "PreToolUse", &patch, &[]).await;
     assert_eq!(out.code, 0, "{out:?}");
-    let v = stdout_json(&out);
+    let v = out.json();
     let said = v["hookSpecificOutput"]["additionalContext"]
         .as_str()
         .unwrap();
@@ -265,7 +224,7 @@ async fn apply_patch_reports_every_file_and_a_conflict_in_codexs_shapes() {
         &[("CLAUDE_PEERS_FILE_CONFLICT", "deny")],
     )
     .await;
-    let v = stdout_json(&out);
+    let v = out.json();
     assert_eq!(v["hookSpecificOutput"]["permissionDecision"], "deny", "{v}");
     let reason = v["hookSpecificOutput"]["permissionDecisionReason"]
         .as_str()

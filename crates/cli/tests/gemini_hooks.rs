@@ -13,15 +13,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::Stdio;
 
 use claude_peers_proto::api::ListPeersQuery;
 use claude_peers_proto::coord::SetActiveFiles;
 use claude_peers_proto::reach::Reach;
-use common::hooks::{HookOut, finish};
+use common::hooks::{HookOut, feed, finish};
 use common::*;
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
 
 const SID: &str = "5d0c1f3e-gemini-session";
 
@@ -56,47 +54,20 @@ async fn hook(env: &Env, event: &str, stdin: &Value, vars: &[(&str, &str)]) -> H
         .env("GEMINI_SESSION_ID", SID)
         .env("CLAUDE_PROJECT_DIR", &cwd)
         // A Claude Code that started Gemini CLI: not the session's process.
-        .env("CLAUDE_PID", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut w = child.stdin.take().unwrap();
-    w.write_all(stdin.to_string().as_bytes()).await.unwrap();
-    drop(w);
-    finish(child).await
+        .env("CLAUDE_PID", "1");
+    finish(feed(cmd, stdin, vars).await).await
 }
 
 /// An MCP server started as Gemini CLI starts it (its `clientInfo`, the
 /// protocol revision it negotiates).
 async fn gemini_mcp(env: &Env, cwd: &Path) -> Mcp {
-    let mut m = Mcp::spawn(env, cwd, &[]).await;
-    m.request(
-        "initialize",
+    Mcp::start_as(
+        env,
+        cwd,
         json!({"protocolVersion": "2025-06-18", "capabilities": {},
                "clientInfo": {"name": "gemini-cli-mcp-client", "version": "0.0.1"}}),
     )
-    .await;
-    m.notify("notifications/initialized", json!({})).await;
-    let who = m.call("whoami", json!({})).await;
-    assert!(!who.is_error, "{}", who.text);
-    m.name = who.text.split_whitespace().nth(2).unwrap().to_string();
-    m.id = who
-        .text
-        .split("(id ")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .unwrap()
-        .to_string();
-    m
-}
-
-fn stdout_json(out: &HookOut) -> Value {
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+    .await
 }
 
 #[tokio::test]
@@ -112,18 +83,13 @@ async fn session_start_registers_and_the_mcp_server_resumes_the_peer() {
     )
     .await;
     assert_eq!(out.code, 0, "{out:?}");
-    let v = stdout_json(&out);
+    let v = out.json();
     assert_eq!(v["hookSpecificOutput"]["hookEventName"], "SessionStart");
     let ctx = out.context();
     assert!(ctx.contains("you are claude-1 (id "), "{ctx}");
     assert!(ctx.contains("0 unread messages"), "{ctx}");
     assert!(!ctx.contains("other Claude Code sessions"), "{ctx}");
-    let id = ctx
-        .split("(id ")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .unwrap()
-        .to_string();
+    let id = peer_id_in(&ctx);
     let m = gemini_mcp(&env, &cwd).await;
     assert_eq!(
         m.id, id,
@@ -145,7 +111,7 @@ async fn before_agent_and_after_tool_add_unread_messages_once() {
     let out = hook(&env, "BeforeAgent", &prompt, &[]).await;
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
-        stdout_json(&out)["hookSpecificOutput"]["hookEventName"],
+        out.json()["hookSpecificOutput"]["hookEventName"],
         "BeforeAgent"
     );
     let ctx = out.context();
@@ -176,14 +142,7 @@ async fn before_agent_and_after_tool_add_unread_messages_once() {
     );
     let again = hook(&env, "AfterTool", &after, &[]).await;
     assert_eq!((again.code, again.stdout.as_str()), (0, ""), "shown once");
-    let reach = env
-        .admin()
-        .peers(&ListPeersQuery::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|p| p.id == m.id)
-        .map(|p| p.reach);
+    let reach = peer_view(&env, &m.id).await.map(|p| p.reach);
     assert_eq!(reach, Some(Reach::NextTurn));
 }
 
@@ -222,7 +181,7 @@ async fn before_tool_on_a_file_write_asks_or_denies_in_geminis_shape() {
     .unwrap();
     let out = hook(&env, "BeforeTool", &write, &[]).await;
     assert_eq!(out.code, 0, "{out:?}");
-    let v = stdout_json(&out);
+    let v = out.json();
     assert_eq!(v["decision"], "ask", "{v}");
     let reason = v["reason"].as_str().unwrap();
     assert!(reason.contains(&c_reg.peer.name), "{reason}");
@@ -235,7 +194,7 @@ async fn before_tool_on_a_file_write_asks_or_denies_in_geminis_shape() {
         &[("CLAUDE_PEERS_FILE_CONFLICT", "deny")],
     )
     .await;
-    assert_eq!(stdout_json(&out)["decision"], "deny");
+    assert_eq!(out.json()["decision"], "deny");
 }
 
 #[tokio::test]

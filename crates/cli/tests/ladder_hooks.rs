@@ -44,12 +44,7 @@ async fn session_start_registers_the_session_and_the_mcp_server_resumes_it() {
     let ctx = out.context();
     assert!(ctx.contains("you are claude-1 (id "), "{ctx}");
     assert!(ctx.contains("0 unread messages"), "{ctx}");
-    let id = ctx
-        .split("(id ")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .unwrap()
-        .to_string();
+    let id = peer_id_in(&ctx);
     let b = Mcp::start_with(&env, &cwd, &[SESSION]).await;
     assert_eq!(
         b.id, id,

@@ -11,7 +11,7 @@ mod common;
 
 use claude_peers_proto::api::ListPeersQuery;
 use claude_peers_proto::reach::Reach;
-use common::hooks::{HookOut, finish, hook, input, spawn_hook};
+use common::hooks::{HookOut, finish, hook, input, spawn_hook, start_session};
 use common::*;
 use serde_json::{Value, json};
 
@@ -83,23 +83,6 @@ async fn pre(env: &Env, stdin: &Value, vars: &[(&str, &str)]) -> (String, String
     decision(&hook(env, "PreToolUse", stdin, vars).await)
 }
 
-async fn start_session(env: &Env, cwd: &std::path::Path) {
-    let out = hook(
-        env,
-        "SessionStart",
-        &input(
-            "SessionStart",
-            SID,
-            cwd,
-            "default",
-            json!({"source": "startup"}),
-        ),
-        &[],
-    )
-    .await;
-    assert_eq!(out.code, 0, "{out:?}");
-}
-
 async fn submit(env: &Env, cwd: &std::path::Path, text: &str) {
     let out = hook(env, "UserPromptSubmit", &prompt(cwd, text), &[]).await;
     assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
@@ -110,7 +93,7 @@ async fn a_turn_a_queued_peer_message_started_asks_before_changing_things() {
     let env = Env::new();
     let _b = Broker::start(&env, &[]).await;
     let cwd = env.subdir("w");
-    start_session(&env, &cwd).await;
+    start_session(&env, SID, &cwd).await;
 
     // The person's turn: no guard.
     submit(&env, &cwd, "Please fix the failing test.").await;
@@ -175,7 +158,7 @@ async fn a_turn_our_stop_hook_woke_is_a_peers_turn() {
     let env = Env::new();
     let _b = Broker::start(&env, &[]).await;
     let cwd = env.subdir("w");
-    start_session(&env, &cwd).await;
+    start_session(&env, SID, &cwd).await;
     submit(&env, &cwd, "Wait for claude-2.").await;
     let me = env
         .admin()
@@ -218,7 +201,7 @@ async fn a_channel_message_to_the_idle_session_starts_a_peers_turn() {
     let env = Env::new();
     let _b = Broker::start(&env, &[]).await;
     let cwd = env.subdir("w");
-    start_session(&env, &cwd).await;
+    start_session(&env, SID, &cwd).await;
     // The session's MCP server (Claude Code's child, like this test's hooks).
     let mut b = Mcp::start_with(&env, &cwd, &[("CLAUDE_CODE_SESSION_ID", SID)]).await;
     let (_, a) = env.register("/a", |_| {}).await;
@@ -255,7 +238,7 @@ async fn an_unreadable_turn_record_fails_open_with_one_line() {
     let env = Env::new();
     let _b = Broker::start(&env, &[]).await;
     let cwd = env.subdir("w");
-    start_session(&env, &cwd).await;
+    start_session(&env, SID, &cwd).await;
     submit(&env, &cwd, SOCKET_PROMPT).await;
     let file = claude_peers_client::turns::file_for(
         &env.endpoint().paths().sessions,

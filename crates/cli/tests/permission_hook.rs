@@ -11,7 +11,7 @@ mod common;
 
 use claude_peers_client::BrokerClient;
 use claude_peers_proto::permissions::{Behavior, PermissionView};
-use common::hooks::{finish, hook, input, spawn_hook};
+use common::hooks::{finish, hook, input, spawn_hook, start_session};
 use common::*;
 use serde_json::{Value, json};
 
@@ -34,24 +34,6 @@ fn bash_prompt(cwd: &std::path::Path, command: &str) -> Value {
     v["prompt_id"] = json!("f79ec63f-e1d6-4768-8d04-43db03fcfdbe");
     v["effort"] = json!({"level": "medium"});
     v
-}
-
-/// Register the session the way Claude Code starts it (its SessionStart hook).
-async fn start_session(env: &Env, cwd: &std::path::Path) {
-    let out = hook(
-        env,
-        "SessionStart",
-        &input(
-            "SessionStart",
-            SID,
-            cwd,
-            "default",
-            json!({"source": "startup"}),
-        ),
-        &[],
-    )
-    .await;
-    assert_eq!(out.code, 0, "{out:?}");
 }
 
 /// The lane's pending request for `tool`, once it is there.
@@ -86,7 +68,7 @@ async fn the_operator_allows_from_the_cli_and_the_hook_passes_it_on() {
     let env = Env::new();
     let _b = Broker::start(&env, RELAY).await;
     let cwd = env.subdir("w");
-    start_session(&env, &cwd).await;
+    start_session(&env, SID, &cwd).await;
     let child = spawn_hook(
         &env,
         "PermissionRequest",
@@ -115,7 +97,7 @@ async fn a_denial_is_passed_on_with_a_message() {
     let env = Env::new();
     let _b = Broker::start(&env, RELAY).await;
     let cwd = env.subdir("w");
-    start_session(&env, &cwd).await;
+    start_session(&env, SID, &cwd).await;
     let child = spawn_hook(
         &env,
         "PermissionRequest",
@@ -137,7 +119,7 @@ async fn nobody_answers_no_decision_and_the_request_leaves_the_lane() {
     let env = Env::new();
     let _b = Broker::start(&env, RELAY).await;
     let cwd = env.subdir("w");
-    start_session(&env, &cwd).await;
+    start_session(&env, SID, &cwd).await;
     let child = spawn_hook(
         &env,
         "PermissionRequest",
@@ -160,7 +142,7 @@ async fn a_peer_token_cannot_answer_a_hooks_request() {
     let env = Env::new();
     let _b = Broker::start(&env, RELAY).await;
     let cwd = env.subdir("w");
-    start_session(&env, &cwd).await;
+    start_session(&env, SID, &cwd).await;
     let child = spawn_hook(
         &env,
         "PermissionRequest",
@@ -201,7 +183,7 @@ async fn relay_off_or_broker_down_the_hook_ends_at_once_silently() {
     let env = Env::new();
     let mut b = Broker::start(&env, &[]).await;
     let cwd = env.subdir("w");
-    start_session(&env, &cwd).await;
+    start_session(&env, SID, &cwd).await;
     // A wait longer than the harness waits for a hook (`finish`): it must
     // not be waited when the relay is off or the broker is down.
     let vars = [("CLAUDE_PEERS_PERMISSION_HOOK_WAIT_S", "100")];

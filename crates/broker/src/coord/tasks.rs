@@ -232,6 +232,24 @@ pub fn start(
         )?
         .execute(params![task.id, t.now, me.id, me.name])?;
     audit_step(t, sh, &me.party(), "task.start", &task)?;
+    let text = format!(
+        "**Task started** by {}: {}\nTask ID: `{}`",
+        me.name, task.title, task.id
+    );
+    tell_creator(t, sh, &caller, &me, &task, text, "task_started")?;
+    record::announce::<TaskView>(t, &task.id)
+}
+
+/// Tell the task's creator, when it is a peer other than `me`.
+fn tell_creator(
+    t: &mut Tx<'_>,
+    sh: &Arc<Shared>,
+    caller: &Caller,
+    me: &PeerRow,
+    task: &TaskView,
+    text: String,
+    msg_type: &str,
+) -> Result<()> {
     if task.creator.kind == claude_peers_proto::api::PartyKind::Peer
         && task.creator.id != me.id
         && let Some(creator) = peers::get(t.conn, &task.creator.id)?
@@ -241,15 +259,12 @@ pub fn start(
             sh,
             caller.sender(),
             std::slice::from_ref(&creator),
-            format!(
-                "**Task started** by {}: {}\nTask ID: `{}`",
-                me.name, task.title, task.id
-            ),
-            "task_started",
+            text,
+            msg_type,
             json!({"task_id": task.id, "title": task.title}),
         )?;
     }
-    record::announce::<TaskView>(t, &task.id)
+    Ok(())
 }
 
 /// Its assignee says the task is blocked, and why: it waits in the
@@ -293,23 +308,11 @@ fn block(
         ),
         record::group_id(&task),
     )?;
-    if task.creator.kind == claude_peers_proto::api::PartyKind::Peer
-        && task.creator.id != me.id
-        && let Some(creator) = peers::get(t.conn, &task.creator.id)?
-    {
-        coord::notify(
-            t,
-            sh,
-            caller.sender(),
-            std::slice::from_ref(&creator),
-            format!(
-                "**Task blocked** ({}): {}\n**Why:** {reason}\nTask ID: `{}`",
-                me.name, task.title, task.id
-            ),
-            "task_blocked",
-            json!({"task_id": task.id, "title": task.title}),
-        )?;
-    }
+    let text = format!(
+        "**Task blocked** ({}): {}\n**Why:** {reason}\nTask ID: `{}`",
+        me.name, task.title, task.id
+    );
+    tell_creator(t, sh, caller, me, &task, text, "task_blocked")?;
     record::announce::<TaskView>(t, &task.id)
 }
 

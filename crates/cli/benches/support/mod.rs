@@ -7,7 +7,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use tokio::process::Command;
+use claude_peers_client::{BrokerClient, Endpoint};
+use tokio::process::{Child, Command};
 
 pub fn bin() -> String {
     std::env::var("BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_claude-peers").to_string())
@@ -131,4 +132,38 @@ pub fn loadavg() -> String {
         .ok()
         .and_then(|s| s.split_whitespace().next().map(str::to_string))
         .unwrap_or_default()
+}
+
+/// Start the broker on port 0 with database `db`, every limit lifted
+/// ([`UNLIMITED`]) plus `extra` flags; wait until it answers. Its stderr is
+/// shown with `BENCH_BROKER_STDERR`.
+pub async fn start_broker(db: &Path, home: &Path, extra: &[&str]) -> (Child, Endpoint) {
+    let mut args = vec!["broker"];
+    args.extend_from_slice(UNLIMITED);
+    args.extend_from_slice(extra);
+    let broker = cmd(0, db, home, &args)
+        .stdout(std::process::Stdio::null())
+        .stderr(if std::env::var("BENCH_BROKER_STDERR").is_ok() {
+            std::process::Stdio::inherit()
+        } else {
+            std::process::Stdio::null()
+        })
+        .spawn()
+        .unwrap();
+    let endpoint = Endpoint {
+        host: "127.0.0.1".into(),
+        port: bound_port(db).await,
+        db: db.to_path_buf(),
+        tls: false,
+    };
+    let anon = BrokerClient::new(&endpoint, None);
+    let t = Instant::now();
+    while anon.health().await.is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "broker did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (broker, endpoint)
 }

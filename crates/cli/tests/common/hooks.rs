@@ -9,7 +9,7 @@ use std::process::Stdio;
 
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
-use tokio::process::Child;
+use tokio::process::{Child, Command};
 
 use super::{Env, WAIT};
 
@@ -33,6 +33,11 @@ impl HookOut {
             })
             .unwrap_or_default()
     }
+
+    /// The JSON on stdout (panics with the output if there is none).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
 }
 
 /// The stdin Claude Code writes for `event` in session `session`.
@@ -53,10 +58,16 @@ pub fn input(event: &str, session: &str, cwd: &Path, mode: &str, extra: Value) -
 /// Start `claude-peers hook EVENT` with `stdin`.
 pub async fn spawn_hook(env: &Env, event: &str, stdin: &Value, vars: &[(&str, &str)]) -> Child {
     let mut cmd = env.command(&["hook", event]);
-    cmd.env("CLAUDE_PID", std::process::id().to_string())
-        .stdin(Stdio::piped())
+    cmd.env("CLAUDE_PID", std::process::id().to_string());
+    feed(cmd, stdin, vars).await
+}
+
+/// Start a hook's command line with `vars` set and `stdin` written to it.
+pub async fn feed(mut cmd: Command, stdin: &Value, vars: &[(&str, &str)]) -> Child {
+    cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
     for (k, v) in vars {
         cmd.env(k, v);
     }
@@ -83,4 +94,18 @@ pub async fn finish(child: Child) -> HookOut {
 /// Run a hook to completion.
 pub async fn hook(env: &Env, event: &str, stdin: &Value, vars: &[(&str, &str)]) -> HookOut {
     finish(spawn_hook(env, event, stdin, vars).await).await
+}
+
+/// Register session `session` in `cwd` the way Claude Code starts it (its
+/// `SessionStart` hook, source `startup`).
+pub async fn start_session(env: &Env, session: &str, cwd: &Path) {
+    let stdin = input(
+        "SessionStart",
+        session,
+        cwd,
+        "default",
+        json!({"source": "startup"}),
+    );
+    let out = hook(env, "SessionStart", &stdin, &[]).await;
+    assert_eq!(out.code, 0, "{out:?}");
 }

@@ -451,22 +451,31 @@ impl Mcp {
     pub async fn start_with(env: &Env, cwd: &Path, extra_env: &[(&str, &str)]) -> Mcp {
         let mut m = Self::spawn(env, cwd, extra_env).await;
         m.handshake("2025-11-25").await;
-        let who = m.call("whoami", json!({})).await;
+        m.identify().await;
+        m
+    }
+
+    /// Start and handshake as another client does (its `initialize` params),
+    /// then learn the name and id it registered.
+    pub async fn start_as(env: &Env, cwd: &Path, initialize: Value) -> Mcp {
+        let mut m = Self::spawn(env, cwd, &[]).await;
+        m.request("initialize", initialize).await;
+        m.notify("notifications/initialized", json!({})).await;
+        m.identify().await;
+        m
+    }
+
+    /// Fill in `name` and `id` from `whoami`.
+    async fn identify(&mut self) {
+        let who = self.call("whoami", json!({})).await;
         assert!(!who.is_error, "whoami failed: {}", who.text);
-        m.name = who
+        self.name = who
             .text
             .split_whitespace()
             .nth(2)
             .unwrap_or_default()
             .to_string();
-        m.id = who
-            .text
-            .split("(id ")
-            .nth(1)
-            .and_then(|r| r.split(')').next())
-            .unwrap_or_default()
-            .to_string();
-        m
+        self.id = peer_id_in(&who.text);
     }
 
     pub async fn handshake(&mut self, version: &str) -> Value {
@@ -665,6 +674,15 @@ pub fn msg_id(text: &str) -> i64 {
         .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no message id in {text:?}"))
+}
+
+/// The peer id in a text that says "… (id ID) …" (whoami, SessionStart's context).
+pub fn peer_id_in(text: &str) -> String {
+    text.split("(id ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap_or_else(|| panic!("no peer id in {text:?}"))
+        .to_string()
 }
 
 /// Peer `id` as the operator's listing shows it.
