@@ -110,7 +110,8 @@ enum Command {
     /// Begin a new session now (session-scoped lists start empty).
     NewSession,
     /// Everything waiting on you, newest first: permission prompts, approvals,
-    /// verifications, proposals, messages to you, unreachable mail.
+    /// verifications, proposals, messages to you, unreachable mail, blocked
+    /// tasks, held loops.
     Inbox {
         #[command(subcommand)]
         action: Option<cmd::inbox::InboxAction>,
