@@ -79,6 +79,9 @@ async function act(label, fn) {
   catch (e) { toast(`✗ ${e.message}`, "err", 4000); reloadNeedsSoon(); }
 }
 
+/** A one-line text field sent with the card's answer (the requester reads it). */
+const note = (placeholder, aria) => h("input", { type: "text", class: "needs-note", placeholder, "aria-label": aria, maxlength: "2000" });
+
 const btn = (cls, label, aria, fn) => h("button", { type: "button", class: `btn ${cls}`, "aria-label": aria, onclick: fn, text: label });
 
 function actions(i) {
@@ -89,16 +92,24 @@ function actions(i) {
         btn("ok", "Allow", `Allow ${i.title}`, () => act("Allowed", () => post(`/v1/permissions/${id}`, { behavior: "allow" }))),
         btn("danger", "Deny", `Deny ${i.title}`, () => act("Denied", () => post(`/v1/permissions/${id}`, { behavior: "deny" }))),
       ];
-    case "approval":
+    case "approval": {
+      const reason = note("Reason (optional)", `Reason for ${i.title}`);
+      const answer = (approved) => post(`/v1/approvals/${id}/respond`, { approved, reason: reason.value.trim() || undefined });
       return [
-        btn("ok", "Approve", `Approve ${i.title}`, () => act("Approved", () => post(`/v1/approvals/${id}/respond`, { approved: true }))),
-        btn("danger", "Reject", `Reject ${i.title}`, () => act("Rejected", () => post(`/v1/approvals/${id}/respond`, { approved: false }))),
+        reason,
+        btn("ok", "Approve", `Approve ${i.title}`, () => act("Approved", () => answer(true))),
+        btn("danger", "Reject", `Reject ${i.title}`, () => act("Rejected", () => answer(false))),
       ];
-    case "verification":
+    }
+    case "verification": {
+      const notes = note("Notes (optional)", `Notes on ${i.title}`);
+      const answer = (status, fallback) => post(`/v1/verifications/${id}/respond`, { status, response: notes.value.trim() || fallback });
       return [
-        btn("ok", "Verified", `Verified: ${i.title}`, () => act("Answered", () => post(`/v1/verifications/${id}/respond`, { status: "verified", response: "verified by the operator" }))),
-        btn("danger", "Failed", `Failed: ${i.title}`, () => act("Answered", () => post(`/v1/verifications/${id}/respond`, { status: "failed", response: "failed the operator's check" }))),
+        notes,
+        btn("ok", "Verified", `Verified: ${i.title}`, () => act("Answered", () => answer("verified", "verified by the operator"))),
+        btn("danger", "Failed", `Failed: ${i.title}`, () => act("Answered", () => answer("failed", "failed the operator's check"))),
       ];
+    }
     case "proposal":
       return [
         btn("ok", "Approve", `Vote approve on ${i.title}`, () => act("Voted", () => post(`/v1/proposals/${id}/votes`, { vote: "approve", reason: "" }))),

@@ -111,7 +111,8 @@ enum Command {
     NewSession,
     /// Everything waiting on you, newest first: permission prompts, approvals,
     /// verifications, proposals, messages to you, unreachable mail, blocked
-    /// tasks, held loops.
+    /// tasks, held loops. Answer the approvals and verification requests
+    /// addressed to you (`approve`, `reject`, `verify`).
     Inbox {
         #[command(subcommand)]
         action: Option<cmd::inbox::InboxAction>,

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use claude_peers_proto::api::SendRequest;
+use claude_peers_proto::coord::{RequestApproval, RequestVerification};
 use claude_peers_proto::permissions::REQUEST_METHOD;
 use common::*;
 use serde_json::{Value, json};
@@ -253,4 +254,79 @@ async fn a_refusal_is_not_retried_and_only_http_urls_are_taken() {
         !ok && err.contains("must be an http:// or https:// URL"),
         "{err}"
     );
+}
+
+/// An approval or a verification request addressed to the person is a new
+/// "needs you" item: announced (a burst of both is one POST); one addressed
+/// to a peer is not.
+#[tokio::test]
+async fn requests_to_the_person_are_announced_and_requests_to_peers_are_not() {
+    let mut rx = receiver(vec![Answer::Status(200)]).await;
+    let env = Env::new();
+    let _b = Broker::start(
+        &env,
+        &["--notify-url", &rx.url, "--notify-coalesce-ms", "1000"],
+    )
+    .await;
+    let (asker, client) = env.register("/tmp", |_| {}).await;
+    let (peer, _) = env.register("/tmp", |_| {}).await;
+    client
+        .request_approval(&RequestApproval {
+            approver: peer.peer.name.clone(),
+            action: "rename the crate".into(),
+        })
+        .await
+        .unwrap();
+    rx.none_within(Duration::from_secs(2)).await;
+
+    client
+        .request_approval(&RequestApproval {
+            approver: "dashboard".into(),
+            action: "deploy to production".into(),
+        })
+        .await
+        .unwrap();
+    client
+        .request_verification(&RequestVerification {
+            verifier: "dashboard".into(),
+            claim: "the release notes are complete".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let (v, _) = rx.next().await;
+    assert_eq!(v["count"], 2, "{v}");
+    let text = v["text"].as_str().unwrap();
+    for line in [
+        format!(
+            "{} asks your approval: deploy to production",
+            asker.peer.name
+        ),
+        format!(
+            "{} asks you to verify: the release notes are complete",
+            asker.peer.name
+        ),
+    ] {
+        assert!(text.contains(&line), "{line} missing in {text}");
+    }
+    let kinds: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"approval") && kinds.contains(&"verification"),
+        "{v}"
+    );
+    // Answering it announces nothing new.
+    let pending = env.admin().needs_you().await.unwrap();
+    let approval = pending
+        .items
+        .iter()
+        .find(|i| i.kind == claude_peers_proto::needs_you::ItemKind::Approval)
+        .unwrap();
+    let (ok, _, err) = env.cli(&["inbox", "approve", &approval.id]).await;
+    assert!(ok, "{err}");
+    rx.none_within(Duration::from_secs(2)).await;
 }

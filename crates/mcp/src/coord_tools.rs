@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+use claude_peers_proto::api::{Party, PartyKind};
 use claude_peers_proto::coord::{
     ApprovalStatus, CastVote, CompleteTask, CreateProposal, CreateTask, DecisionQuery, ListQuery,
     PostDecision, ProposalStatus, RequestApproval, RequestVerification, RespondApproval,
@@ -187,7 +188,7 @@ pub struct DecisionIdArgs {
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RequestVerificationArgs {
-    /// Verifier name or id.
+    /// Peer name or id; dashboard = the person.
     pub to_id: String,
     pub claim: String,
     pub evidence_needed: String,
@@ -237,7 +238,6 @@ pub struct TaskIdArgs {
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct StartTaskArgs {
-    /// The task id (task-…).
     pub task_id: String,
     /// Only when you cannot go on: who or what you need.
     #[serde(default)]
@@ -259,7 +259,7 @@ pub struct ListTasksArgs {
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RequestApprovalArgs {
-    /// Peer name or id.
+    /// Peer name or id; dashboard = the person.
     pub approver: String,
     pub action: String,
 }
@@ -276,6 +276,14 @@ pub struct RespondApprovalArgs {
 pub struct ActiveFilesArgs {
     /// Relative or absolute paths; [] clears.
     pub files: ListArg,
+}
+
+/// Who a request waits on, as the requester reads it.
+fn addressee(p: &Party) -> String {
+    match p.kind {
+        PartyKind::Operator => "the person (their \"needs you\" lane)".into(),
+        _ => p.name.clone(),
+    }
 }
 
 fn need_id(field: &str, id: &str) -> Result<(), String> {
@@ -437,7 +445,8 @@ impl Tools {
             .map_err(err)?;
         Ok(format!(
             "Verification requested (ID: {}). Waiting for {} to respond.",
-            v.id, v.verifier.name
+            v.id,
+            addressee(&v.verifier)
         ))
     }
 
@@ -699,7 +708,8 @@ impl Tools {
             .map_err(err)?;
         Ok(format!(
             "Approval requested (ID: {}). Waiting for {} to respond.",
-            r.id, r.approver.name
+            r.id,
+            addressee(&r.approver)
         ))
     }
 

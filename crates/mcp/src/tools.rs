@@ -98,7 +98,7 @@ pub struct ListPeersArgs {
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SendArgs {
-    /// Peer name or id; "dashboard" = the person.
+    /// Peer name or id; dashboard = the person.
     pub to_id: String,
     pub message: String,
     #[serde(default)]

@@ -16,8 +16,25 @@ use crate::limits::MAX_NAME_CHARS;
 /// Prefix of default peer names.
 pub const DEFAULT_PREFIX: &str = "claude-";
 
+/// The person at the dashboard. As a recipient (`send_message`) or as an
+/// approver or verifier, it addresses the operator.
+pub const DASHBOARD: &str = "dashboard";
+/// The person at the CLI: the operator too, addressed the same ways.
+pub const CLI: &str = "cli";
+/// The broker itself.
+pub const SYSTEM: &str = "system";
+
 /// Names no peer may take.
-pub const RESERVED: &[&str] = &["dashboard", "cli", "system"];
+pub const RESERVED: &[&str] = &[DASHBOARD, CLI, SYSTEM];
+
+/// The operator name `raw` spells ([`DASHBOARD`] or [`CLI`], any case,
+/// surrounding whitespace ignored), or `None` if it names no operator.
+pub fn operator_name(raw: &str) -> Option<&'static str> {
+    let raw = raw.trim();
+    [DASHBOARD, CLI]
+        .into_iter()
+        .find(|n| n.eq_ignore_ascii_case(raw))
+}
 
 /// Why a proposed name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -168,6 +185,19 @@ mod tests {
             PeerName::parse("cli"),
             Err(NameError::Reserved(_))
         ));
+    }
+
+    #[test]
+    fn the_operator_is_addressed_as_dashboard_or_cli() {
+        assert_eq!(operator_name(" Dashboard "), Some(DASHBOARD));
+        assert_eq!(operator_name("CLI"), Some(CLI));
+        assert_eq!(operator_name("system"), None);
+        assert_eq!(operator_name("operator"), None);
+        assert_eq!(operator_name("claude-1"), None);
+        // Every operator name is reserved: no peer can take one.
+        for n in [DASHBOARD, CLI] {
+            assert!(matches!(PeerName::parse(n), Err(NameError::Reserved(_))));
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! Approvals: a peer asks another peer of its group to approve an action
-//! before taking it. Only the named approver answers, once; the requester is
-//! told at once. Approvals are advisory: nothing blocks the requester.
+//! Approvals: a peer asks another peer of its group, or the person
+//! (`dashboard`/`cli`: it waits in the "needs you" lane), to approve an action
+//! before taking it. Only the named approver answers, once (for the person:
+//! the operator, never a peer token); the requester is told at once.
+//! Approvals are advisory: nothing blocks the requester.
 
 use std::sync::Arc;
 
@@ -24,10 +26,11 @@ use crate::runtime::store::Tx;
 fn select() -> String {
     format!(
         "SELECT a.id, a.requester_id, {requester}, a.approver_id, {approver}, a.action, a.status,
-                a.reason, a.group_id, {group}, a.session_id, a.created_at, a.resolved_at
+                a.reason, a.group_id, {group}, a.session_id, a.created_at, a.resolved_at,
+                a.approver_kind
          FROM approvals a",
         requester = coord::name_sql("'peer'", "a.requester_id", "a.requester_name"),
-        approver = coord::name_sql("'peer'", "a.approver_id", "a.approver_name"),
+        approver = coord::name_sql("a.approver_kind", "a.approver_id", "a.approver_name"),
         group = coord::group_name_sql("a.group_id"),
     )
 }
@@ -36,7 +39,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ApprovalView> {
     Ok(ApprovalView {
         id: r.get(0)?,
         requester: coord::peer_party(r.get(1)?, r.get(2)?),
-        approver: coord::peer_party(r.get(3)?, r.get(4)?),
+        approver: coord::party(&r.get::<_, String>(13)?, r.get(3)?, r.get(4)?),
         action: r.get(5)?,
         status: ApprovalStatus::parse(&r.get::<_, String>(6)?).unwrap_or(ApprovalStatus::Pending),
         reason: r.get(7)?,
@@ -55,7 +58,7 @@ record::record!(
     Approval { approval }
 );
 
-/// Ask a peer of the caller's group to approve an action.
+/// Ask a peer of the caller's group, or the person, to approve an action.
 pub fn request(
     t: &mut Tx<'_>,
     sh: &Arc<Shared>,
@@ -65,8 +68,8 @@ pub fn request(
     let action = validate::required_text("action", &req.action, MAX_FIELD_BYTES)?;
     let caller = Caller::load(t.conn, actor)?;
     let me = caller.peer("request an approval")?.clone();
-    let approver = caller.resolve(t.conn, "approver", &req.approver)?;
-    if approver.id == me.id {
+    let approver = caller.address(t.conn, "approver", &req.approver)?;
+    if approver.is_peer(&me) {
         return Err(ApiError::invalid(
             "approver",
             "you cannot approve your own request; ask another peer",
@@ -75,11 +78,12 @@ pub fn request(
     }
     let session = coord::session(t, sh)?;
     let id = coord::new_id(t.conn, "approvals", "appr")?;
+    let to = approver.party();
     t.conn
         .prepare_cached(
             "INSERT INTO approvals (id, session_id, group_id, requester_id, requester_name,
-               approver_id, approver_name, action, status, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9)",
+               approver_kind, approver_id, approver_name, action, status, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10)",
         )?
         .execute(params![
             id,
@@ -87,8 +91,9 @@ pub fn request(
             me.group_id,
             me.id,
             me.name,
-            approver.id,
-            approver.name,
+            to.kind.as_str(),
+            to.id,
+            to.name,
             action,
             t.now
         ])?;
@@ -99,7 +104,7 @@ pub fn request(
         "approval.request",
         &format!(
             "{id} → {}: {}",
-            approver.name,
+            to.name,
             coord::preview(&action, TEXT_PREVIEW_CHARS)
         ),
         me.group_id.as_deref(),
@@ -108,7 +113,7 @@ pub fn request(
         t,
         sh,
         caller.sender(),
-        std::slice::from_ref(&approver),
+        approver.told(),
         format!(
             "**Approval requested** by {}: {action}\n\nApproval ID: `{id}`\nUse `respond_approval` to approve or reject.",
             me.name
@@ -119,7 +124,8 @@ pub fn request(
     record::announce::<ApprovalView>(t, &id)
 }
 
-/// The named approver answers a pending request.
+/// The named approver (for the person: the operator) answers a pending
+/// request.
 pub fn respond(
     t: &mut Tx<'_>,
     sh: &Arc<Shared>,
@@ -135,12 +141,13 @@ pub fn respond(
     let caller = Caller::load(t.conn, actor)?;
     let id = coord::clean_id(id);
     let a = record::visible::<ApprovalView>(t.conn, &caller, &id)?;
-    if !caller.is(&a.approver.id) {
-        return Err(ApiError::forbidden(format!(
-            "only the approver named in the request ({}) can answer approval {}",
-            a.approver.name, a.id
-        ))
-        .into());
+    if !caller.is_party(&a.approver) {
+        return Err(coord::not_addressee(
+            "approver",
+            &a.approver,
+            "approval",
+            &a.id,
+        ));
     }
     if a.status != ApprovalStatus::Pending {
         return Err(ApiError::conflict(format!(

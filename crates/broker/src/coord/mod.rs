@@ -27,7 +27,7 @@ use crate::domain::messages::{self, Conversation, Post, Sender, To};
 use crate::domain::peers::standing;
 use crate::domain::peers::{self, PeerRow};
 pub use crate::domain::rules::GroupFilter;
-use crate::domain::rules::{Actor, Standing, can_reach};
+use crate::domain::rules::{Actor, OperatorKind, Standing, can_reach};
 use crate::domain::threads;
 use crate::error::{Error, Result};
 use crate::runtime::ids;
@@ -83,9 +83,27 @@ impl Caller {
         can_reach(&self.standing, group)
     }
 
-    /// Whether the caller is the peer (or, for `operator`, the operator) `id`.
+    /// Whether the caller is the peer `id`.
     pub fn is(&self, id: &str) -> bool {
         self.me.as_ref().is_some_and(|m| m.id == id)
+    }
+
+    /// Whether the caller is `party`, the one a request is addressed to: that
+    /// peer, or, for the person, the operator (dashboard login or admin
+    /// token alike: one person, whichever name addressed it).
+    pub fn is_party(&self, party: &Party) -> bool {
+        self.actor.is(party)
+    }
+
+    /// Whom a request names in `field`: the person (`dashboard` or `cli`,
+    /// as for a message) or a peer this caller may reach.
+    pub fn address(&self, conn: &Connection, field: &str, target: &str) -> Result<Addressee> {
+        match OperatorKind::named(target) {
+            Some(kind) => Ok(Addressee::Operator(kind)),
+            None => Ok(Addressee::Peer(Box::new(
+                self.resolve(conn, field, target)?,
+            ))),
+        }
     }
 
     /// Resolve a peer this caller may reach (by name or id); a peer of another
@@ -96,6 +114,37 @@ impl Caller {
         }
         peers::resolve(conn, &self.standing, target)
             .map_err(|e| peers::unreachable_error(conn, &self.standing, target, e))
+    }
+}
+
+/// Whom an approval or verification request is addressed to.
+pub enum Addressee {
+    /// A peer of the requester's group.
+    Peer(Box<PeerRow>),
+    /// The person: the request waits in the "needs you" lane.
+    Operator(OperatorKind),
+}
+
+impl Addressee {
+    pub fn party(&self) -> Party {
+        match self {
+            Self::Peer(p) => p.party(),
+            Self::Operator(k) => k.party(),
+        }
+    }
+
+    /// The peers told of the request as a message: the peer, or nobody (the
+    /// person sees it in the lane, and the webhook announces it).
+    pub fn told(&self) -> &[PeerRow] {
+        match self {
+            Self::Peer(p) => std::slice::from_ref(p),
+            Self::Operator(_) => &[],
+        }
+    }
+
+    /// Whether it is the peer `me` (nobody answers their own request).
+    pub fn is_peer(&self, me: &PeerRow) -> bool {
+        matches!(self, Self::Peer(p) if p.id == me.id)
     }
 }
 
@@ -260,6 +309,18 @@ pub fn notify(
 /// answer, so a peer learns nothing about other groups.
 pub fn not_found(what: &str, id: &str) -> Error {
     ApiError::not_found(format!("no {what} with id {id:?} in your group")).into()
+}
+
+/// The refusal of an answer by someone other than the `role` (approver,
+/// verifier) a request is addressed to.
+pub fn not_addressee(role: &str, to: &Party, what: &str, id: &str) -> Error {
+    let who = match to.kind {
+        PartyKind::Operator => {
+            "the person (dashboard login or admin token); no peer can answer for them".to_string()
+        }
+        _ => format!("the {role} named in the request ({})", to.name),
+    };
+    ApiError::forbidden(format!("only {who} can answer {what} {id}")).into()
 }
 
 /// Shorten a text for audit details and previews (the rule lives in proto).

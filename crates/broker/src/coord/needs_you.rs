@@ -359,6 +359,66 @@ fn held_loops(conn: &Connection, sh: &Shared, limit: u32) -> Result<Vec<NeedsYou
         .collect())
 }
 
+/// A pending approval addressed to the person, as a lane item (`None`:
+/// answered, or addressed to a peer).
+pub fn approval_item(a: &ApprovalView) -> Option<NeedsYouItem> {
+    if a.approver.kind != PartyKind::Operator || a.status != ApprovalStatus::Pending {
+        return None;
+    }
+    Some(NeedsYouItem {
+        kind: ItemKind::Approval,
+        id: a.id.clone(),
+        title: format!(
+            "{} asks your approval: {}",
+            a.requester.name,
+            preview(&a.action, TITLE_PREVIEW)
+        ),
+        detail: a.action.clone(),
+        from: a.requester.clone(),
+        to: None,
+        at: a.created_at.clone(),
+        resolve: format!(
+            "Approve / Reject (dashboard), claude-peers inbox approve {} (or reject {}) [--reason …]",
+            a.id, a.id
+        ),
+    })
+}
+
+/// A pending verification request addressed to the person, as a lane item
+/// (`None`: answered, or addressed to a peer).
+pub fn verification_item(v: &VerificationView) -> Option<NeedsYouItem> {
+    if v.verifier.kind != PartyKind::Operator || v.status != VerificationStatus::Pending {
+        return None;
+    }
+    let mut detail = v.claim.clone();
+    if !v.evidence_needed.is_empty() {
+        detail.push_str(&format!("\nEvidence needed: {}", v.evidence_needed));
+    }
+    if !v.files_to_check.is_empty() {
+        detail.push_str(&format!(
+            "\nFiles to check: {}",
+            v.files_to_check.join(", ")
+        ));
+    }
+    Some(NeedsYouItem {
+        kind: ItemKind::Verification,
+        id: v.id.clone(),
+        title: format!(
+            "{} asks you to verify: {}",
+            v.requester.name,
+            preview(&v.claim, TITLE_PREVIEW)
+        ),
+        detail,
+        from: v.requester.clone(),
+        to: None,
+        at: v.created_at.clone(),
+        resolve: format!(
+            "Verified / Failed (dashboard), claude-peers inbox verify {} verified|failed [--response …]",
+            v.id
+        ),
+    })
+}
+
 /// Everything waiting on the operator, newest first. `permissions` are the
 /// pending permission requests (kept in memory by the relay).
 pub fn collect(
@@ -387,56 +447,28 @@ pub fn collect(
             id: p.id,
         })
         .collect();
-    for a in record::query::<ApprovalView>(
-        conn,
-        &GroupFilter::All,
-        &session,
-        Some(ApprovalStatus::Pending),
-        limit,
-    )?
-    .into_iter()
-    .filter(|a| a.approver.kind == PartyKind::Operator)
-    {
-        items.push(NeedsYouItem {
-            kind: ItemKind::Approval,
-            title: format!(
-                "{} asks your approval: {}",
-                a.requester.name,
-                preview(&a.action, TITLE_PREVIEW)
-            ),
-            detail: a.action.clone(),
-            from: a.requester.clone(),
-            to: None,
-            at: a.created_at.clone(),
-            resolve: "approve or reject it in the dashboard".into(),
-            id: a.id,
-        });
-    }
-    for v in record::query::<VerificationView>(
-        conn,
-        &GroupFilter::All,
-        &session,
-        Some(VerificationStatus::Pending),
-        limit,
-    )?
-    .into_iter()
-    .filter(|v| v.verifier.kind == PartyKind::Operator)
-    {
-        items.push(NeedsYouItem {
-            kind: ItemKind::Verification,
-            title: format!(
-                "{} asks you to verify: {}",
-                v.requester.name,
-                preview(&v.claim, TITLE_PREVIEW)
-            ),
-            detail: v.claim.clone(),
-            from: v.requester.clone(),
-            to: None,
-            at: v.created_at.clone(),
-            resolve: "answer it (verified or failed) in the dashboard".into(),
-            id: v.id,
-        });
-    }
+    items.extend(
+        record::query::<ApprovalView>(
+            conn,
+            &GroupFilter::All,
+            &session,
+            Some(ApprovalStatus::Pending),
+            limit,
+        )?
+        .iter()
+        .filter_map(approval_item),
+    );
+    items.extend(
+        record::query::<VerificationView>(
+            conn,
+            &GroupFilter::All,
+            &session,
+            Some(VerificationStatus::Pending),
+            limit,
+        )?
+        .iter()
+        .filter_map(verification_item),
+    );
     for p in record::query::<ProposalView>(
         conn,
         &GroupFilter::All,

@@ -1,7 +1,9 @@
-//! Verification: a peer asks another peer of its group to check a claim
+//! Verification: a peer asks another peer of its group, or the person
+//! (`dashboard`/`cli`: it waits in the "needs you" lane), to check a claim
 //! (with the evidence it needs and the files to look at); only that verifier
-//! answers, once, `verified` or `failed` with its response and evidence. The
-//! verifier is told of the request, the requester of the answer.
+//! (for the person: the operator) answers, once, `verified` or `failed` with
+//! its response and evidence. A peer verifier is told of the request, the
+//! requester of the answer.
 
 use std::sync::Arc;
 
@@ -30,10 +32,10 @@ fn select() -> String {
     format!(
         "SELECT v.id, v.requester_id, {requester}, v.verifier_id, {verifier}, v.claim,
                 v.evidence_needed, v.files_to_check, v.status, v.response, v.evidence,
-                v.group_id, {group}, v.session_id, v.created_at, v.resolved_at
+                v.group_id, {group}, v.session_id, v.created_at, v.resolved_at, v.verifier_kind
          FROM verifications v",
         requester = coord::name_sql("'peer'", "v.requester_id", "v.requester_name"),
-        verifier = coord::name_sql("'peer'", "v.verifier_id", "v.verifier_name"),
+        verifier = coord::name_sql("v.verifier_kind", "v.verifier_id", "v.verifier_name"),
         group = coord::group_name_sql("v.group_id"),
     )
 }
@@ -42,7 +44,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<VerificationView> {
     Ok(VerificationView {
         id: r.get(0)?,
         requester: coord::peer_party(r.get(1)?, r.get(2)?),
-        verifier: coord::peer_party(r.get(3)?, r.get(4)?),
+        verifier: coord::party(&r.get::<_, String>(16)?, r.get(3)?, r.get(4)?),
         claim: r.get(5)?,
         evidence_needed: r.get(6)?,
         files_to_check: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
@@ -65,7 +67,7 @@ record::record!(
     Verification { verification }
 );
 
-/// Ask a peer of the caller's group to verify a claim.
+/// Ask a peer of the caller's group, or the person, to verify a claim.
 pub fn request(
     t: &mut Tx<'_>,
     sh: &Arc<Shared>,
@@ -82,8 +84,8 @@ pub fn request(
     )?;
     let caller = Caller::load(t.conn, actor)?;
     let me = caller.peer("request a verification")?.clone();
-    let verifier = caller.resolve(t.conn, "verifier", &req.verifier)?;
-    if verifier.id == me.id {
+    let verifier = caller.address(t.conn, "verifier", &req.verifier)?;
+    if verifier.is_peer(&me) {
         return Err(ApiError::invalid(
             "verifier",
             "you cannot verify your own claim; ask another peer",
@@ -92,11 +94,13 @@ pub fn request(
     }
     let session = coord::session(t, sh)?;
     let id = coord::new_id(t.conn, "verifications", "ver")?;
+    let to = verifier.party();
     t.conn
         .prepare_cached(
             "INSERT INTO verifications (id, session_id, group_id, requester_id, requester_name,
-               verifier_id, verifier_name, claim, evidence_needed, files_to_check, status, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11)",
+               verifier_kind, verifier_id, verifier_name, claim, evidence_needed, files_to_check,
+               status, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12)",
         )?
         .execute(params![
             id,
@@ -104,8 +108,9 @@ pub fn request(
             me.group_id,
             me.id,
             me.name,
-            verifier.id,
-            verifier.name,
+            to.kind.as_str(),
+            to.id,
+            to.name,
             claim,
             evidence_needed,
             serde_json::to_string(&files).unwrap_or_else(|_| "[]".into()),
@@ -118,7 +123,7 @@ pub fn request(
         "verification.request",
         &format!(
             "{id} → {}: {}",
-            verifier.name,
+            to.name,
             coord::preview(&claim, TEXT_PREVIEW_CHARS)
         ),
         me.group_id.as_deref(),
@@ -140,7 +145,7 @@ pub fn request(
         t,
         sh,
         caller.sender(),
-        std::slice::from_ref(&verifier),
+        verifier.told(),
         text,
         "verification_request",
         json!({"verification_id": id, "files_to_check": files}),
@@ -148,7 +153,8 @@ pub fn request(
     record::announce::<VerificationView>(t, &id)
 }
 
-/// The named verifier answers a pending verification.
+/// The named verifier (for the person: the operator) answers a pending
+/// verification.
 pub fn respond(
     t: &mut Tx<'_>,
     sh: &Arc<Shared>,
@@ -169,12 +175,13 @@ pub fn respond(
     let caller = Caller::load(t.conn, actor)?;
     let id = coord::clean_id(id);
     let v = record::visible::<VerificationView>(t.conn, &caller, &id)?;
-    if !caller.is(&v.verifier.id) {
-        return Err(ApiError::forbidden(format!(
-            "only the verifier named in the request ({}) can answer verification {}",
-            v.verifier.name, v.id
-        ))
-        .into());
+    if !caller.is_party(&v.verifier) {
+        return Err(coord::not_addressee(
+            "verifier",
+            &v.verifier,
+            "verification",
+            &v.id,
+        ));
     }
     if v.status != VerificationStatus::Pending {
         return Err(ApiError::conflict(format!(

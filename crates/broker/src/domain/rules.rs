@@ -12,6 +12,7 @@
 use std::path::Path;
 
 use claude_peers_proto::api::{Party, PartyKind};
+use claude_peers_proto::names;
 
 use crate::config::AutoGroup;
 
@@ -35,11 +36,18 @@ impl Actor {
                 id: id.clone(),
                 name: id.clone(),
             },
-            Actor::Operator(kind) => Party {
-                kind: PartyKind::Operator,
-                id: kind.id().to_string(),
-                name: kind.id().to_string(),
-            },
+            Actor::Operator(kind) => kind.party(),
+        }
+    }
+
+    /// Whether this actor is `party`: the same peer; or, for the person,
+    /// any operator (dashboard and CLI are one person, whichever name
+    /// addressed them). A peer is never the person, nor the broker.
+    pub fn is(&self, party: &Party) -> bool {
+        match (self, party.kind) {
+            (Actor::Peer(id), PartyKind::Peer) => *id == party.id,
+            (Actor::Operator(_), PartyKind::Operator) => true,
+            _ => false,
         }
     }
 }
@@ -53,8 +61,26 @@ pub enum OperatorKind {
 impl OperatorKind {
     pub fn id(self) -> &'static str {
         match self {
-            Self::Dashboard => "dashboard",
-            Self::Cli => "cli",
+            Self::Dashboard => names::DASHBOARD,
+            Self::Cli => names::CLI,
+        }
+    }
+
+    /// The operator a recipient, approver or verifier names
+    /// ([`names::operator_name`]: `dashboard` or `cli`), if it names one.
+    pub fn named(raw: &str) -> Option<Self> {
+        match names::operator_name(raw)? {
+            names::CLI => Some(Self::Cli),
+            _ => Some(Self::Dashboard),
+        }
+    }
+
+    /// The person, as a party to a message or a record.
+    pub fn party(self) -> Party {
+        Party {
+            kind: PartyKind::Operator,
+            id: self.id().to_string(),
+            name: self.id().to_string(),
         }
     }
 }
@@ -159,6 +185,46 @@ fn repo_display_name(common_dir: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_actor_is_its_own_peer_or_the_person_for_either_name() {
+        let peer = |id: &str| Party {
+            kind: PartyKind::Peer,
+            id: id.into(),
+            name: id.into(),
+        };
+        let a = Actor::Peer("a".into());
+        assert!(a.is(&peer("a")));
+        assert!(!a.is(&peer("b")));
+        for op in [OperatorKind::Dashboard, OperatorKind::Cli] {
+            let me = Actor::Operator(op);
+            assert!(me.is(&OperatorKind::Dashboard.party()));
+            assert!(me.is(&OperatorKind::Cli.party()));
+            assert!(!me.is(&peer("a")), "the person never answers for a peer");
+            // A peer is never the person, whatever its id.
+            assert!(!a.is(&op.party()));
+            assert!(!Actor::Peer(op.id().into()).is(&op.party()));
+        }
+        let broker = Party {
+            kind: PartyKind::System,
+            id: "system".into(),
+            name: "claude-peers".into(),
+        };
+        assert!(!a.is(&broker) && !Actor::Operator(OperatorKind::Cli).is(&broker));
+    }
+
+    #[test]
+    fn operator_names_are_the_proto_ones() {
+        assert_eq!(
+            OperatorKind::named(" DASHBOARD"),
+            Some(OperatorKind::Dashboard)
+        );
+        assert_eq!(OperatorKind::named("cli"), Some(OperatorKind::Cli));
+        assert_eq!(OperatorKind::named("claude-1"), None);
+        for k in [OperatorKind::Dashboard, OperatorKind::Cli] {
+            assert_eq!(OperatorKind::named(k.id()), Some(k));
+        }
+    }
 
     fn g(id: &str) -> Option<String> {
         Some(id.to_string())

@@ -16,11 +16,13 @@ use claude_peers_proto::api::PartyKind;
 use claude_peers_proto::limits::{
     NOTIFY_ATTEMPTS, NOTIFY_MAX_ITEMS, NOTIFY_QUEUE, NOTIFY_RETRY_BASE_MS,
 };
+use claude_peers_proto::needs_you::NeedsYouItem;
 use claude_peers_proto::stream::{Event, ServerFrame};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 
 pub use crate::config::NotifyConfig;
+use crate::coord::needs_you;
 
 /// Longest `text` of one notification, in bytes.
 const NOTIFY_MAX_TEXT_BYTES: usize = claude_peers_proto::limits::NOTIFY_MAX_TEXT_BYTES;
@@ -97,39 +99,21 @@ pub fn item_of(event: &Event) -> Option<(String, Item)> {
                 ),
             ))
         }
-        Event::Approval { approval: a }
-            if a.approver.kind == PartyKind::Operator
-                && a.status == claude_peers_proto::coord::ApprovalStatus::Pending =>
-        {
-            Some((
-                format!("approval:{}", a.id),
-                item(
-                    "approval",
-                    format!(
-                        "{} asks your approval: {}",
-                        a.requester.name,
-                        short(&a.action)
-                    ),
-                ),
-            ))
+        Event::Approval { approval: a } => {
+            needs_you::approval_item(a).map(|i| (format!("approval:{}", i.id), lane(i)))
         }
-        Event::Verification { verification: v }
-            if v.verifier.kind == PartyKind::Operator
-                && v.status == claude_peers_proto::coord::VerificationStatus::Pending =>
-        {
-            Some((
-                format!("verification:{}", v.id),
-                item(
-                    "verification",
-                    format!(
-                        "{} asks you to verify: {}",
-                        v.requester.name,
-                        short(&v.claim)
-                    ),
-                ),
-            ))
+        Event::Verification { verification: v } => {
+            needs_you::verification_item(v).map(|i| (format!("verification:{}", i.id), lane(i)))
         }
         _ => None,
+    }
+}
+
+/// A lane item, as the webhook names it.
+fn lane(i: NeedsYouItem) -> Item {
+    Item {
+        kind: i.kind.as_str().into(),
+        title: i.title,
     }
 }
 

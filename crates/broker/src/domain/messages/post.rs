@@ -49,11 +49,7 @@ impl<'a> Sender<'a> {
     fn party(&self) -> Party {
         match self {
             Sender::Peer(p) => p.party(),
-            Sender::Operator(k) => Party {
-                kind: PartyKind::Operator,
-                id: k.id().into(),
-                name: k.id().into(),
-            },
+            Sender::Operator(k) => k.party(),
             Sender::System => Party {
                 kind: PartyKind::System,
                 id: "system".into(),
@@ -129,16 +125,7 @@ pub fn post_with(
     let (to_kind, to_party, scope, recipients): (&str, Option<Party>, Option<Scope>, &[PeerRow]) =
         match &p.to {
             To::Peer(r) => ("peer", Some(r.party()), None, std::slice::from_ref(*r)),
-            To::Operator(k) => (
-                "operator",
-                Some(Party {
-                    kind: PartyKind::Operator,
-                    id: k.id().into(),
-                    name: k.id().into(),
-                }),
-                None,
-                &[],
-            ),
+            To::Operator(k) => ("operator", Some(k.party()), None, &[]),
             To::Broadcast(scope, rs) => ("broadcast", None, Some(*scope), rs),
             To::Peers(rs) => ("group", None, None, rs),
         };
@@ -208,12 +195,9 @@ pub fn post_with(
     Ok(Posted { id, held })
 }
 
+/// The operator a recipient names (`dashboard` or `cli`), if it names one.
 pub fn operator_recipient(to: &str) -> Option<OperatorKind> {
-    match to.trim().to_ascii_lowercase().as_str() {
-        "dashboard" => Some(OperatorKind::Dashboard),
-        "cli" => Some(OperatorKind::Cli),
-        _ => None,
-    }
+    OperatorKind::named(to)
 }
 
 /// Check the recipient's queue has room (the count of queued deliveries is
@@ -279,11 +263,7 @@ pub fn send_to(
         let id = post_with(t, sh, body.to(from, To::Operator(kind)), conv)?.id;
         let result = SendResult {
             message_id: id,
-            to: Party {
-                kind: PartyKind::Operator,
-                id: kind.id().into(),
-                name: kind.id().into(),
-            },
+            to: kind.party(),
             state: DeliveryState::Delivered,
             recipient_connected: true,
             held: None,

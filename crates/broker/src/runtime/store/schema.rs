@@ -306,6 +306,12 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE tasks ADD COLUMN blocked_reason TEXT NOT NULL DEFAULT '';
     "#,
+    // 8: an approval or verification can be addressed to the person
+    // (`operator`) as well as to a peer (`peer`, every earlier one).
+    r#"
+    ALTER TABLE approvals ADD COLUMN approver_kind TEXT NOT NULL DEFAULT 'peer';
+    ALTER TABLE verifications ADD COLUMN verifier_kind TEXT NOT NULL DEFAULT 'peer';
+    "#,
 ];
 
 /// Bring the database up to the newest schema. Each step runs in its own
