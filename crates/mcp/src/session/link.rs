@@ -192,6 +192,9 @@ impl Session {
             let h = ensure_broker(endpoint, &self.opts.exe).await?;
             self.relay.learned(h.permission_relay);
         }
+        if self.leaving.load(Ordering::SeqCst) {
+            return Err("the session is over".into());
+        }
         let (client, me) = self.register(endpoint).await?;
         eprint!("\x1b]0;{}\x07", me.name);
         let token = client.token().unwrap_or_default().to_string();
@@ -206,6 +209,9 @@ impl Session {
     pub(super) async fn link_loop(self: Arc<Self>) {
         let mut backoff = Duration::from_millis(50);
         loop {
+            if self.leaving.load(Ordering::SeqCst) {
+                return;
+            }
             match self.connect().await {
                 Ok(stream) => {
                     backoff = Duration::from_millis(50);
