@@ -2,7 +2,9 @@
 // permission prompt shows in the lane at once and is allowed with one click
 // (the MCP server writes the matching answer for Claude Code); messages to the
 // person are marked read; a loop the loop guard holds is released from the lane
-// with one click; browser notifications are asked for only on a click and a
+// with one click; an approval addressed to the person is rejected with a reason
+// and a verification request answered from the lane, the requesting agent told
+// at once; browser notifications are asked for only on a click and a
 // burst of new items becomes one notification.
 
 import { test, before, after, describe } from "node:test";
@@ -101,6 +103,35 @@ describe("needs you", () => {
     await card.getByRole("button", { name: /^Release/ }).click();
     await card.waitFor({ state: "detached" });
     assert.equal((await w.admin("GET", "/v1/chains/held")).chains.length, 0);
+    assert.equal((await lane()).items.length, 0);
+  });
+
+  test("an approval to the person is rejected with a reason, a verification answered, from the lane", async () => {
+    await openLane();
+    const r = await alice.call("request_approval", { approver: "dashboard", action: "Force-push the release branch" });
+    assert.ok(!r.isError, r.text);
+    const card = page.locator('#panel-needs .needs[data-kind="approval"]', { hasText: "alice asks your approval" });
+    await card.waitFor({ timeout: 15000 });
+    assert.match(await card.textContent(), /Force-push the release branch/);
+    await card.getByRole("textbox", { name: /^Reason for/ }).fill("rebase it instead");
+    await card.getByRole("button", { name: /^Reject/ }).click();
+    const told = await alice.waitChannel((p) => p.meta?.msg_type === "approval_response", "the answer");
+    assert.equal(told.meta.meta_status, "rejected");
+    assert.match(told.content, /Approval rejected\*\* by dashboard/);
+    assert.match(told.content, /\*\*Reason:\*\* rebase it instead/);
+    await card.waitFor({ state: "detached" });
+    const audit = await w.admin("GET", "/v1/audit?action=approval.rejected");
+    assert.equal(audit[0].actor.id, "dashboard", "the audit log says who answered");
+
+    const v = await alice.call("request_verification", { to_id: "dashboard", claim: "The changelog lists every fix", evidence_needed: "" });
+    assert.ok(!v.isError, v.text);
+    const vcard = page.locator('#panel-needs .needs[data-kind="verification"]', { hasText: "The changelog lists every fix" });
+    await vcard.waitFor({ timeout: 15000 });
+    await vcard.getByRole("button", { name: /^Verified/ }).click();
+    const vtold = await alice.waitChannel((p) => p.meta?.msg_type === "verification_response", "the verdict");
+    assert.equal(vtold.meta.meta_status, "verified");
+    assert.match(vtold.content, /verified by the operator/);
+    await vcard.waitFor({ state: "detached" });
     assert.equal((await lane()).items.length, 0);
   });
 
