@@ -79,8 +79,20 @@ async function act(label, fn) {
   catch (e) { toast(`✗ ${e.message}`, "err", 4000); reloadNeedsSoon(); }
 }
 
+/** What the person typed in a card's field, by item: kept while the lane reloads. */
+const drafts = new Map();
+
 /** A one-line text field sent with the card's answer (the requester reads it). */
-const note = (placeholder, aria) => h("input", { type: "text", class: "needs-note", placeholder, "aria-label": aria, maxlength: "2000" });
+function note(i, placeholder, aria) {
+  const k = key(i);
+  const field = h("input", { type: "text", class: "needs-note", placeholder, "aria-label": aria, maxlength: "2000", dataset: { keep: k } });
+  field.value = drafts.get(k) || "";
+  field.addEventListener("input", () => { if (field.value) drafts.set(k, field.value); else drafts.delete(k); });
+  return field;
+}
+
+/** Answer an item with the text of its field; the draft goes once answered. */
+const answered = (i, fn) => async (...args) => { await fn(...args); drafts.delete(key(i)); };
 
 const btn = (cls, label, aria, fn) => h("button", { type: "button", class: `btn ${cls}`, "aria-label": aria, onclick: fn, text: label });
 
@@ -93,8 +105,8 @@ function actions(i) {
         btn("danger", "Deny", `Deny ${i.title}`, () => act("Denied", () => post(`/v1/permissions/${id}`, { behavior: "deny" }))),
       ];
     case "approval": {
-      const reason = note("Reason (optional)", `Reason for ${i.title}`);
-      const answer = (approved) => post(`/v1/approvals/${id}/respond`, { approved, reason: reason.value.trim() || undefined });
+      const reason = note(i, "Reason (optional)", `Reason for ${i.title}`);
+      const answer = answered(i, (approved) => post(`/v1/approvals/${id}/respond`, { approved, reason: reason.value.trim() || undefined }));
       return [
         reason,
         btn("ok", "Approve", `Approve ${i.title}`, () => act("Approved", () => answer(true))),
@@ -102,8 +114,8 @@ function actions(i) {
       ];
     }
     case "verification": {
-      const notes = note("Notes (optional)", `Notes on ${i.title}`);
-      const answer = (status, fallback) => post(`/v1/verifications/${id}/respond`, { status, response: notes.value.trim() || fallback });
+      const notes = note(i, "Notes (optional)", `Notes on ${i.title}`);
+      const answer = answered(i, (status, fallback) => post(`/v1/verifications/${id}/respond`, { status, response: notes.value.trim() || fallback }));
       return [
         notes,
         btn("ok", "Verified", `Verified: ${i.title}`, () => act("Answered", () => answer("verified", "verified by the operator"))),

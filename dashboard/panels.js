@@ -96,7 +96,15 @@ function render(id) {
     body.replaceChildren(h("p", { class: "empty", text: "Not available: this broker does not have coordination features." }));
     return;
   }
+  // A field the person is typing in (data-keep: the lane's notes) keeps its
+  // focus and caret across the re-render; its text is kept by its panel.
+  const el = document.activeElement;
+  const typing = body.contains(el) && el.dataset.keep ? { key: el.dataset.keep, start: el.selectionStart, end: el.selectionEnd } : null;
   body.replaceChildren(...[p.render()].flat(Infinity).filter((n) => n != null));
+  if (typing) {
+    const again = [...body.querySelectorAll("[data-keep]")].find((f) => f.dataset.keep === typing.key);
+    if (again) { again.focus(); again.setSelectionRange(typing.start, typing.end); }
+  }
 }
 
 const empty = (text) => h("p", { class: "empty", text });

@@ -113,7 +113,15 @@ describe("needs you", () => {
     const card = page.locator('#panel-needs .needs[data-kind="approval"]', { hasText: "alice asks your approval" });
     await card.waitFor({ timeout: 15000 });
     assert.match(await card.textContent(), /Force-push the release branch/);
-    await card.getByRole("textbox", { name: /^Reason for/ }).fill("rebase it instead");
+    const reason = card.getByRole("textbox", { name: /^Reason for/ });
+    await reason.fill("rebase it");
+    // The lane reloads while the person types: the text, focus and caret stay.
+    const reloads = await page.evaluate(() => performance.getEntriesByType("resource").filter((e) => e.name.endsWith("/v1/needs-you")).length);
+    assert.ok(!(await alice.call("create_task", { title: "Tidy the changelog" })).isError);
+    await until("the lane reloaded", async () => (await page.evaluate(() => performance.getEntriesByType("resource").filter((e) => e.name.endsWith("/v1/needs-you")).length)) > reloads);
+    assert.equal(await reason.inputValue(), "rebase it");
+    assert.ok(await reason.evaluate((el) => document.activeElement === el), "focus kept");
+    await page.keyboard.type(" instead");
     await card.getByRole("button", { name: /^Reject/ }).click();
     const told = await alice.waitChannel((p) => p.meta?.msg_type === "approval_response", "the answer");
     assert.equal(told.meta.meta_status, "rejected");
