@@ -18,6 +18,7 @@ use claude_peers_proto::needs_you::{ItemKind, NeedsYouItem};
 use claude_peers_proto::time::rfc3339;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::coord::record::Record;
 use crate::coord::{GroupFilter, preview, record};
 use crate::domain::context::Shared;
 use crate::domain::loops;
@@ -359,6 +360,28 @@ fn held_loops(conn: &Connection, sh: &Shared, limit: u32) -> Result<Vec<NeedsYou
         .collect())
 }
 
+/// The pending records of `session` addressed to the person (the addressee's
+/// kind is in column `kind`), newest first: their own query, so that requests
+/// between peers never crowd them out of the page.
+fn waiting_on_person<R: Record>(
+    conn: &Connection,
+    session: &str,
+    kind: &str,
+    limit: u32,
+) -> Result<Vec<R>> {
+    let a = R::ALIAS;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{} WHERE {a}.session_id = ?1 AND {a}.{kind} = ?2 AND {a}.status = 'pending'
+         ORDER BY {a}.created_at DESC, {a}.id DESC LIMIT ?3",
+        R::select()
+    ))?;
+    let rows = stmt.query_map(
+        params![session, PartyKind::Operator.as_str(), limit],
+        R::from_row,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// A pending approval addressed to the person, as a lane item (`None`:
 /// answered, or addressed to a peer).
 pub fn approval_item(a: &ApprovalView) -> Option<NeedsYouItem> {
@@ -448,26 +471,14 @@ pub fn collect(
         })
         .collect();
     items.extend(
-        record::query::<ApprovalView>(
-            conn,
-            &GroupFilter::All,
-            &session,
-            Some(ApprovalStatus::Pending),
-            limit,
-        )?
-        .iter()
-        .filter_map(approval_item),
+        waiting_on_person::<ApprovalView>(conn, &session, "approver_kind", limit)?
+            .iter()
+            .filter_map(approval_item),
     );
     items.extend(
-        record::query::<VerificationView>(
-            conn,
-            &GroupFilter::All,
-            &session,
-            Some(VerificationStatus::Pending),
-            limit,
-        )?
-        .iter()
-        .filter_map(verification_item),
+        waiting_on_person::<VerificationView>(conn, &session, "verifier_kind", limit)?
+            .iter()
+            .filter_map(verification_item),
     );
     for p in record::query::<ProposalView>(
         conn,
@@ -508,7 +519,7 @@ pub fn collect(
 }
 
 #[cfg(test)]
-mod unreachable_scan_tests {
+mod tests {
     use super::*;
 
     fn db(sent: &[i64]) -> Connection {
@@ -523,6 +534,53 @@ mod unreachable_scan_tests {
             .unwrap();
         }
         c
+    }
+
+    #[test]
+    fn requests_to_peers_never_crowd_out_those_to_the_person() {
+        let c = db(&[]);
+        let approval = |id: &str, kind: &str, status: &str, at: i64| {
+            c.execute(
+                "INSERT INTO approvals (id, session_id, requester_id, requester_name,
+                   approver_kind, approver_id, approver_name, action, status, created_at)
+                 VALUES (?1, 's', 'p', 'p', ?2, 'x', 'x', 'do it', ?3, ?4)",
+                params![id, kind, status, at],
+            )
+            .unwrap();
+        };
+        approval("appr-old", "operator", "pending", 1);
+        approval("appr-done", "operator", "approved", 2);
+        for (i, at) in (3..10).enumerate() {
+            approval(&format!("appr-peer{i}"), "peer", "pending", at);
+        }
+        approval("appr-new", "operator", "pending", 10);
+        approval("appr-other", "operator", "pending", 11);
+        c.execute(
+            "UPDATE approvals SET session_id = 't' WHERE id = 'appr-other'",
+            [],
+        )
+        .unwrap();
+        let ids = |limit| {
+            waiting_on_person::<ApprovalView>(&c, "s", "approver_kind", limit)
+                .unwrap()
+                .into_iter()
+                .map(|a| a.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(2), ["appr-new", "appr-old"]);
+        assert_eq!(ids(1), ["appr-new"]);
+        let items: Vec<NeedsYouItem> =
+            waiting_on_person::<ApprovalView>(&c, "s", "approver_kind", 5)
+                .unwrap()
+                .iter()
+                .filter_map(approval_item)
+                .collect();
+        assert_eq!(items.len(), 2);
+        assert!(
+            items
+                .iter()
+                .all(|i| i.kind == ItemKind::Approval && i.from.id == "p")
+        );
     }
 
     #[test]
