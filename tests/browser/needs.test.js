@@ -113,6 +113,8 @@ describe("needs you", () => {
     const card = page.locator('#panel-needs .needs[data-kind="approval"]', { hasText: "alice asks your approval" });
     await card.waitFor({ timeout: 15000 });
     assert.match(await card.textContent(), /Force-push the release branch/);
+    // A new item of the lane: the browser notification is raised for it too.
+    await until("a browser notification", async () => (await page.evaluate(() => window.__notes)).some((n) => /alice asks your approval: Force-push/.test(n.title)));
     const reason = card.getByRole("textbox", { name: /^Reason for/ });
     await reason.fill("rebase it");
     // The lane reloads while the person types: the text, focus and caret stay.
