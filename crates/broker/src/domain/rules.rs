@@ -6,6 +6,9 @@
 //! - [`GroupFilter`]: the same rule in SQL, for listings that filter in the
 //!   database: built from the same [`Standing`] ([`GroupFilter::of`]), with a
 //!   test that the two always agree.
+//! - [`Actor::is`]: whether an actor is the party a request is addressed to
+//!   (the same peer; for the person, any operator); [`OperatorKind::named`]:
+//!   which names address the person (`proto::names::operator_name`).
 //! - [`auto_group`]: which group a registering peer lands in (the modes are
 //!   [`AutoGroup`], a configuration choice).
 
