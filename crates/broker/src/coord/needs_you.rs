@@ -11,8 +11,7 @@ use std::sync::Arc;
 
 use claude_peers_proto::api::{Party, PartyKind};
 use claude_peers_proto::coord::{
-    ApprovalStatus, ApprovalView, ProposalStatus, ProposalView, TaskStatus, TaskView,
-    VerificationStatus, VerificationView,
+    ApprovalView, ProposalStatus, ProposalView, TaskStatus, TaskView, VerificationView,
 };
 use claude_peers_proto::needs_you::{ItemKind, NeedsYouItem};
 use claude_peers_proto::time::rfc3339;
@@ -382,66 +381,6 @@ fn waiting_on_person<R: Record>(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// A pending approval addressed to the person, as a lane item (`None`:
-/// answered, or addressed to a peer).
-pub fn approval_item(a: &ApprovalView) -> Option<NeedsYouItem> {
-    if a.approver.kind != PartyKind::Operator || a.status != ApprovalStatus::Pending {
-        return None;
-    }
-    Some(NeedsYouItem {
-        kind: ItemKind::Approval,
-        id: a.id.clone(),
-        title: format!(
-            "{} asks your approval: {}",
-            a.requester.name,
-            preview(&a.action, TITLE_PREVIEW)
-        ),
-        detail: a.action.clone(),
-        from: a.requester.clone(),
-        to: None,
-        at: a.created_at.clone(),
-        resolve: format!(
-            "Approve / Reject (dashboard), claude-peers inbox approve {} (or reject {}) [--reason …]",
-            a.id, a.id
-        ),
-    })
-}
-
-/// A pending verification request addressed to the person, as a lane item
-/// (`None`: answered, or addressed to a peer).
-pub fn verification_item(v: &VerificationView) -> Option<NeedsYouItem> {
-    if v.verifier.kind != PartyKind::Operator || v.status != VerificationStatus::Pending {
-        return None;
-    }
-    let mut detail = v.claim.clone();
-    if !v.evidence_needed.is_empty() {
-        detail.push_str(&format!("\nEvidence needed: {}", v.evidence_needed));
-    }
-    if !v.files_to_check.is_empty() {
-        detail.push_str(&format!(
-            "\nFiles to check: {}",
-            v.files_to_check.join(", ")
-        ));
-    }
-    Some(NeedsYouItem {
-        kind: ItemKind::Verification,
-        id: v.id.clone(),
-        title: format!(
-            "{} asks you to verify: {}",
-            v.requester.name,
-            preview(&v.claim, TITLE_PREVIEW)
-        ),
-        detail,
-        from: v.requester.clone(),
-        to: None,
-        at: v.created_at.clone(),
-        resolve: format!(
-            "Verified / Failed (dashboard), claude-peers inbox verify {} verified|failed [--response …]",
-            v.id
-        ),
-    })
-}
-
 /// Everything waiting on the operator, newest first. `permissions` are the
 /// pending permission requests (kept in memory by the relay).
 pub fn collect(
@@ -473,12 +412,12 @@ pub fn collect(
     items.extend(
         waiting_on_person::<ApprovalView>(conn, &session, "approver_kind", limit)?
             .iter()
-            .filter_map(approval_item),
+            .filter_map(NeedsYouItem::approval),
     );
     items.extend(
         waiting_on_person::<VerificationView>(conn, &session, "verifier_kind", limit)?
             .iter()
-            .filter_map(verification_item),
+            .filter_map(NeedsYouItem::verification),
     );
     for p in record::query::<ProposalView>(
         conn,
@@ -573,7 +512,7 @@ mod tests {
             waiting_on_person::<ApprovalView>(&c, "s", "approver_kind", 5)
                 .unwrap()
                 .iter()
-                .filter_map(approval_item)
+                .filter_map(NeedsYouItem::approval)
                 .collect();
         assert_eq!(items.len(), 2);
         assert!(

@@ -22,7 +22,6 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 
 pub use crate::config::NotifyConfig;
-use crate::coord::needs_you;
 
 /// Longest `text` of one notification, in bytes.
 const NOTIFY_MAX_TEXT_BYTES: usize = claude_peers_proto::limits::NOTIFY_MAX_TEXT_BYTES;
@@ -100,10 +99,10 @@ pub fn item_of(event: &Event) -> Option<(String, Item)> {
             ))
         }
         Event::Approval { approval: a } => {
-            needs_you::approval_item(a).map(|i| (format!("approval:{}", i.id), lane(i)))
+            NeedsYouItem::approval(a).map(|i| (format!("approval:{}", i.id), lane(i)))
         }
         Event::Verification { verification: v } => {
-            needs_you::verification_item(v).map(|i| (format!("verification:{}", i.id), lane(i)))
+            NeedsYouItem::verification(v).map(|i| (format!("verification:{}", i.id), lane(i)))
         }
         _ => None,
     }
