@@ -6,8 +6,9 @@
 //! and Codex asks before every MCP tool call unless the server's
 //! `default_tools_approval_mode` is `approve`: the person's choice, set here.
 //! Codex starts an MCP server with a few variables of its own environment
-//! only (not `CLAUDE_PEERS_*`; hooks get all of it), so the test's broker is
-//! named in the server's `env`, as a person with a non-default broker would.
+//! only; `install` lists ours in the server's `env_vars`, so the test's
+//! broker (its port and database in the environment) reaches the server as
+//! it reaches the hooks.
 
 use super::Agent;
 
@@ -25,15 +26,6 @@ pub fn one_shot(agent: &Agent, prompt: &str) -> Vec<String> {
         "model_providers.fake={{name=\"fake\",base_url=\"{}/v1\",wire_api=\"responses\",env_key=\"{KEY_VAR}\"}}",
         agent.model.url
     );
-    let var = |k: &str| {
-        let v = agent.var(k).unwrap_or_default();
-        format!("{k}={}", toml_string(&v))
-    };
-    let server_env = format!(
-        "mcp_servers.claude-peers.env={{{},{}}}",
-        var("CLAUDE_PEERS_PORT"),
-        var("CLAUDE_PEERS_DB")
-    );
     [
         "exec",
         "--skip-git-repo-check",
@@ -45,16 +37,9 @@ pub fn one_shot(agent: &Agent, prompt: &str) -> Vec<String> {
         &provider,
         "-c",
         "mcp_servers.claude-peers.default_tools_approval_mode=\"approve\"",
-        "-c",
-        &server_env,
         prompt,
     ]
     .iter()
     .map(|s| s.to_string())
     .collect()
-}
-
-/// `s` as a TOML basic string.
-fn toml_string(s: &str) -> String {
-    serde_json::Value::String(s.into()).to_string()
 }
