@@ -1,6 +1,7 @@
 //! Peers, one job a module: [`rows`] (the peer row, lookups, listings),
-//! [`resolve`] ("name or id"), [`naming`] (unique names per namespace) and
-//! [`lifecycle`] (register, resume, update, connect, leave, remove).
+//! [`resolve`] ("name or id"), [`naming`] (unique names per namespace),
+//! [`slots`] (the default-name numbers in use) and [`lifecycle`] (register,
+//! resume, update, connect, leave, remove).
 //!
 //! The re-exports below are for the layers above; inside the domain, modules
 //! import the submodule they use.
@@ -9,6 +10,7 @@ pub mod lifecycle;
 pub mod naming;
 pub mod resolve;
 pub mod rows;
+pub mod slots;
 
 pub use lifecycle::{Departed, leave, mark_stale, register, remove, set_connected, update};
 pub use resolve::{resolve, unreachable_error};
