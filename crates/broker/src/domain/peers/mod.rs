@@ -1,4 +1,5 @@
 //! Peers, one job a module: [`rows`] (the peer row, lookups, listings),
+//! [`listing`] (`list_peers` a page at a time),
 //! [`resolve`] ("name or id"), [`naming`] (unique names per namespace),
 //! [`slots`] (the default-name numbers in use) and [`lifecycle`] (register,
 //! resume, update, connect, leave, remove).
@@ -7,6 +8,7 @@
 //! import the submodule they use.
 
 pub mod lifecycle;
+pub mod listing;
 pub mod naming;
 pub mod resolve;
 pub mod rows;
@@ -16,5 +18,5 @@ pub use lifecycle::{Departed, leave, mark_stale, register, remove, set_connected
 pub use resolve::{resolve, unreachable_error};
 pub use rows::{
     PeerRow, all, get, in_namespace, in_scope, in_scope_of, require, standing, token_pairs, touch,
-    visible, visible_in_scope,
+    visible,
 };

@@ -306,13 +306,18 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE tasks ADD COLUMN blocked_reason TEXT NOT NULL DEFAULT '';
     "#,
-    // 8: the default-name numbers in use per namespace, as bitmaps of 63
-    // numbers (see `domain/peers/slots.rs`), so that registering finds the
-    // lowest free `claude-N` without reading every name. Filled here from the
-    // listed peers whose name is `claude-` and a number from 1 to 2^32 - 1
-    // without leading zeros (one peer per number and namespace: names are
-    // unique there, so the sum of the bits is their union).
+    // 8: scale with many registered peers. The default-name numbers in use
+    // per namespace, as bitmaps of 63 numbers (see `domain/peers/slots.rs`),
+    // so that registering finds the lowest free `claude-N` without reading
+    // every name; filled here from the listed peers whose name is `claude-`
+    // and a number from 1 to 2^32 - 1 without leading zeros (one peer per
+    // number and namespace: names are unique there, so the sum of the bits is
+    // their union). And the listing order of listed peers, overall and per
+    // namespace, so that a page of `list_peers` reads only its own rows
+    // (`domain/peers/listing.rs`).
     r#"
+    CREATE INDEX peers_listed ON peers (registered_at, id) WHERE removed_at IS NULL;
+    CREATE INDEX peers_listed_ns ON peers (group_id, registered_at, id) WHERE removed_at IS NULL;
     CREATE TABLE name_slots (
         ns TEXT NOT NULL,
         block INTEGER NOT NULL,
