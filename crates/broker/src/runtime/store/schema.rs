@@ -312,12 +312,16 @@ pub const MIGRATIONS: &[&str] = &[
     // every name; filled here from the listed peers whose name is `claude-`
     // and a number from 1 to 2^32 - 1 without leading zeros (one peer per
     // number and namespace: names are unique there, so the sum of the bits is
-    // their union). And the listing order of listed peers, overall and per
-    // namespace, so that a page of `list_peers` reads only its own rows
-    // (`domain/peers/listing.rs`).
+    // their union). And the listing order of listed peers, overall, per
+    // namespace and per namespace and directory or repository, so that a
+    // page of `list_peers` reads only its own rows (`domain/peers/listing.rs`).
     r#"
     CREATE INDEX peers_listed ON peers (registered_at, id) WHERE removed_at IS NULL;
     CREATE INDEX peers_listed_ns ON peers (group_id, registered_at, id) WHERE removed_at IS NULL;
+    CREATE INDEX peers_listed_cwd ON peers (group_id, cwd, registered_at, id)
+        WHERE removed_at IS NULL;
+    CREATE INDEX peers_listed_repo ON peers (group_id, repo_key, registered_at, id)
+        WHERE removed_at IS NULL;
     CREATE TABLE name_slots (
         ns TEXT NOT NULL,
         block INTEGER NOT NULL,
