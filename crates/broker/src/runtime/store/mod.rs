@@ -28,9 +28,6 @@ use crate::runtime::hub::Effect;
 
 /// Most closures committed together.
 const MAX_BATCH: usize = 512;
-/// Most times the writer yields its core to gather a batch under load (see
-/// [`linger`]).
-const LINGER_YIELDS: usize = 4;
 /// Read connections kept open (a read beyond them opens a connection and
 /// closes it afterwards, losing its prepared statements).
 const READERS: usize = 8;
@@ -211,46 +208,17 @@ fn writer_loop(
     rx: mpsc::Receiver<Box<dyn Job>>,
     sink: Sink,
 ) {
-    let mut last_batch = 0;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
-        take_waiting(&rx, &mut batch);
-        if last_batch > 1 {
-            linger(&rx, &mut batch);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
         }
-        last_batch = batch.len();
         run_batch(&mut conn, &mut indexer, batch, &sink);
     }
     tracing::debug!("store writer stopped");
-}
-
-/// Move the jobs already queued into `batch`, up to [`MAX_BATCH`].
-fn take_waiting(rx: &mpsc::Receiver<Box<dyn Job>>, batch: &mut Vec<Box<dyn Job>>) {
-    while batch.len() < MAX_BATCH {
-        match rx.try_recv() {
-            Ok(job) => batch.push(job),
-            Err(_) => break,
-        }
-    }
-}
-
-/// Under load (the previous batch held several jobs), give the core to the
-/// HTTP workers a few times while they keep handing in jobs, so that the
-/// requests they are parsing join this commit instead of each paying for one
-/// of their own. Stops at the first yield that brings nothing, and after
-/// [`LINGER_YIELDS`]; a lone request on an idle broker never waits.
-fn linger(rx: &mpsc::Receiver<Box<dyn Job>>, batch: &mut Vec<Box<dyn Job>>) {
-    for _ in 0..LINGER_YIELDS {
-        if batch.len() >= MAX_BATCH {
-            return;
-        }
-        std::thread::yield_now();
-        let before = batch.len();
-        take_waiting(rx, batch);
-        if batch.len() == before {
-            return;
-        }
-    }
 }
 
 fn run_batch(
