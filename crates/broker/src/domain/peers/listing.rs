@@ -211,7 +211,10 @@ mod tests {
             ("", "peers_listed "),
             (" AND p.group_id IS ?5", "peers_listed_ns "),
             (" AND p.group_id IS ?5 AND p.cwd = ?6", "peers_listed_cwd "),
-            (" AND p.group_id IS ?5 AND p.repo_key = ?6", "peers_listed_repo "),
+            (
+                " AND p.group_id IS ?5 AND p.repo_key = ?6",
+                "peers_listed_repo ",
+            ),
         ] {
             let plan: Vec<String> = conn
                 .prepare(&format!(
