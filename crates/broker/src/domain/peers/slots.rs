@@ -191,10 +191,16 @@ mod tests {
 
     #[test]
     fn the_migration_fills_the_bitmaps_from_existing_peers() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(&crate::runtime::store::schema::MIGRATIONS[..7].concat())
+        use crate::runtime::store::schema::MIGRATIONS;
+        // The schema just before the migration that adds `name_slots`.
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| m.contains("CREATE TABLE name_slots"))
             .unwrap();
-        conn.pragma_update(None, "user_version", 7).unwrap();
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&MIGRATIONS[..before].concat()).unwrap();
+        conn.pragma_update(None, "user_version", before as u32)
+            .unwrap();
         for (id, group, name, removed) in [
             ("a", None, "claude-1", false),
             ("b", None, "Claude-2", false),
