@@ -306,7 +306,38 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE tasks ADD COLUMN blocked_reason TEXT NOT NULL DEFAULT '';
     "#,
-    // 8: an approval or verification can be addressed to the person
+    // 8: scale with many registered peers. The default-name numbers in use
+    // per namespace, as bitmaps of 63 numbers (see `domain/peers/slots.rs`),
+    // so that registering finds the lowest free `claude-N` without reading
+    // every name; filled here from the listed peers whose name is `claude-`
+    // and a number from 1 to 2^32 - 1 without leading zeros (one peer per
+    // number and namespace: names are unique there, so the sum of the bits is
+    // their union). And the listing order of listed peers, overall, per
+    // namespace and per namespace and directory or repository, so that a
+    // page of `list_peers` reads only its own rows (`domain/peers/listing.rs`).
+    r#"
+    CREATE INDEX peers_listed ON peers (registered_at, id) WHERE removed_at IS NULL;
+    CREATE INDEX peers_listed_ns ON peers (group_id, registered_at, id) WHERE removed_at IS NULL;
+    CREATE INDEX peers_listed_cwd ON peers (group_id, cwd, registered_at, id)
+        WHERE removed_at IS NULL;
+    CREATE INDEX peers_listed_repo ON peers (group_id, repo_key, registered_at, id)
+        WHERE removed_at IS NULL;
+    CREATE TABLE name_slots (
+        ns TEXT NOT NULL,
+        block INTEGER NOT NULL,
+        bits INTEGER NOT NULL,
+        PRIMARY KEY (ns, block)
+    ) WITHOUT ROWID;
+    INSERT INTO name_slots (ns, block, bits)
+    SELECT ns, slot / 63, sum(1 << (slot % 63)) FROM (
+        SELECT coalesce(group_id, '') AS ns, CAST(substr(name_key, 8) AS INTEGER) AS slot
+        FROM peers
+        WHERE removed_at IS NULL AND length(name_key) BETWEEN 8 AND 17
+          AND name_key GLOB 'claude-[1-9]*' AND substr(name_key, 8) NOT GLOB '*[^0-9]*'
+    ) WHERE slot <= 4294967295
+    GROUP BY ns, slot / 63;
+    "#,
+    // 9: an approval or verification can be addressed to the person
     // (`operator`) as well as to a peer (`peer`, every earlier one).
     r#"
     ALTER TABLE approvals ADD COLUMN approver_kind TEXT NOT NULL DEFAULT 'peer';
