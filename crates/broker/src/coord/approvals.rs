@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::{self, Row, params};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::coord::{ApprovalStatus, ApprovalView, RequestApproval, RespondApproval};
 use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_REASON_BYTES, TEXT_PREVIEW_CHARS};
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
-use rusqlite::{Row, params};
 use serde_json::json;
 
 use crate::coord::record;
@@ -32,7 +32,7 @@ fn select() -> String {
     )
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<ApprovalView> {
+fn from_row(r: &Row<'_>) -> sql::Result<ApprovalView> {
     Ok(ApprovalView {
         id: r.get(0)?,
         requester: coord::peer_party(r.get(1)?, r.get(2)?),

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::{self, Connection, OptionalExtension, Row, params};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::coord::{
     DecisionFilter, DecisionQuery, DecisionStatus, DecisionView, PostDecision,
@@ -16,7 +17,6 @@ use claude_peers_proto::limits::{
 };
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 
 use crate::coord::record;
@@ -42,7 +42,7 @@ fn select() -> String {
     )
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<DecisionView> {
+fn from_row(r: &Row<'_>) -> sql::Result<DecisionView> {
     let rk: Option<String> = r.get(11)?;
     let rid: Option<String> = r.get(12)?;
     Ok(DecisionView {
@@ -282,5 +282,5 @@ pub fn query(conn: &Connection, f: &Filter) -> Result<Vec<DecisionView>> {
         ],
         from_row,
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<sql::Result<_>>()?)
 }

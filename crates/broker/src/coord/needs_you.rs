@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::{self, Connection, OptionalExtension, params};
 use claude_peers_proto::api::{Party, PartyKind};
 use claude_peers_proto::coord::{
     ApprovalStatus, ApprovalView, ProposalStatus, ProposalView, TaskStatus, TaskView,
@@ -16,7 +17,6 @@ use claude_peers_proto::coord::{
 };
 use claude_peers_proto::needs_you::{ItemKind, NeedsYouItem};
 use claude_peers_proto::time::rfc3339;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::coord::{GroupFilter, preview, record};
 use crate::domain::context::Shared;
@@ -131,7 +131,7 @@ pub fn unreachable(
             })
         },
     )?;
-    let all: Vec<Unreachable> = rows.collect::<rusqlite::Result<_>>()?;
+    let all: Vec<Unreachable> = rows.collect::<sql::Result<_>>()?;
     Ok(all
         .into_iter()
         .filter(|u| u.mark.as_deref() != Some("dismissed"))
@@ -146,7 +146,7 @@ pub fn unreachable(
 fn newest_sent_by(conn: &Connection, cutoff: i64) -> Result<Option<i64>> {
     let mut at =
         conn.prepare_cached("SELECT id, sent_at FROM messages WHERE id >= ?1 ORDER BY id LIMIT 1")?;
-    let mut first = |id: i64| -> rusqlite::Result<Option<(i64, i64)>> {
+    let mut first = |id: i64| -> sql::Result<Option<(i64, i64)>> {
         at.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
     };
@@ -290,7 +290,7 @@ fn operator_messages(conn: &Connection, limit: u32) -> Result<Vec<NeedsYouItem>>
             from,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<sql::Result<_>>()?)
 }
 
 /// Tasks their assignee marked blocked (resolved when the assignee goes on,
@@ -481,7 +481,7 @@ mod unreachable_scan_tests {
 
     fn db(sent: &[i64]) -> Connection {
         let mut c = Connection::open_in_memory().unwrap();
-        crate::runtime::store::schema::migrate(&mut c).unwrap();
+        crate::runtime::store::schema::migrate(c.as_sqlite_mut().unwrap()).unwrap();
         for at in sent {
             c.execute(
                 "INSERT INTO messages (session_id, from_kind, from_id, from_name, text, sent_at)

@@ -6,11 +6,11 @@
 //! A feature implements [`Record`] for its view type; [`get`], [`visible`],
 //! [`announce`], [`list`] and [`query`] are written once, here.
 
+use crate::runtime::store::sql::{self, Connection, OptionalExtension, Row};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::GroupRef;
 use claude_peers_proto::coord::{ListQuery, StringEnum};
 use claude_peers_proto::stream::Event;
-use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::coord::{self, Caller, GroupFilter};
 use crate::error::Result;
@@ -27,7 +27,7 @@ pub trait Record: Clone + Sized {
     const ALIAS: &'static str;
     /// `SELECT … FROM table alias`, with the current names of its parties.
     fn select() -> String;
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self>;
+    fn from_row(r: &Row<'_>) -> sql::Result<Self>;
     /// The group it belongs to (`None`: the lobby).
     fn group(&self) -> Option<&GroupRef>;
     /// The stream event that shows it changed.
@@ -50,7 +50,7 @@ macro_rules! record {
             fn select() -> String {
                 select()
             }
-            fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+            fn from_row(r: &$crate::runtime::store::sql::Row<'_>) -> $crate::runtime::store::sql::Result<Self> {
                 from_row(r)
             }
             fn group(&self) -> Option<&claude_peers_proto::api::GroupRef> {
@@ -62,7 +62,7 @@ macro_rules! record {
                 }
             }
             $(
-                fn complete(self, conn: &rusqlite::Connection) -> $crate::error::Result<Self> {
+                fn complete(self, conn: &$crate::runtime::store::sql::Connection) -> $crate::error::Result<Self> {
                     $complete(conn, self)
                 }
             )?

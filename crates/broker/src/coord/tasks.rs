@@ -7,13 +7,13 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::{self, Row, params};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::Party;
 use claude_peers_proto::coord::{CompleteTask, CreateTask, StartTask, TaskStatus, TaskView};
 use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_TITLE_BYTES, TITLE_PREVIEW_CHARS};
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
-use rusqlite::{Row, params};
 use serde_json::json;
 
 use crate::coord::record;
@@ -44,7 +44,7 @@ fn select() -> String {
     )
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<TaskView> {
+fn from_row(r: &Row<'_>) -> sql::Result<TaskView> {
     let assignee_id: Option<String> = r.get(7)?;
     let completer_kind: Option<String> = r.get(12)?;
     let completer_id: Option<String> = r.get(13)?;

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::{self, Row, params};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::coord::{
     RequestVerification, RespondVerification, Verdict, VerificationStatus, VerificationView,
@@ -14,7 +15,6 @@ use claude_peers_proto::limits::{
 };
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
-use rusqlite::{Row, params};
 use serde_json::json;
 
 use crate::coord::record;
@@ -38,7 +38,7 @@ fn select() -> String {
     )
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<VerificationView> {
+fn from_row(r: &Row<'_>) -> sql::Result<VerificationView> {
     Ok(VerificationView {
         id: r.get(0)?,
         requester: coord::peer_party(r.get(1)?, r.get(2)?),

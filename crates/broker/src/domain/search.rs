@@ -4,11 +4,11 @@
 //! only what it may see ([`threads::SEES_SQL`]: its own sends and receipts,
 //! as history); the operator finds everything.
 
+use crate::runtime::store::sql::{self, Connection, named_params};
 use claude_peers_proto::api::{SearchHit, SearchQuery};
 use claude_peers_proto::limits::{DEFAULT_SEARCH_HITS, MAX_SEARCH_HITS, SNIPPET_WORDS};
 use claude_peers_proto::time::{now_ms, parse_since};
 use claude_peers_proto::{ApiError, validate};
-use rusqlite::{Connection, named_params};
 
 use crate::domain::messages::views;
 use crate::domain::peers;
@@ -81,7 +81,7 @@ pub fn search(conn: &Connection, actor: &Actor, q: &SearchQuery) -> Result<Vec<S
             },
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let views = views::views_for(conn, ids, actor)?;
     Ok(rows

@@ -2,8 +2,8 @@
 //! case-insensitively, never another peer's id; default names take the lowest
 //! free `claude-N`.
 
+use crate::runtime::store::sql::{Connection, OptionalExtension, params};
 use claude_peers_proto::names::{PeerName, lowest_free_slot};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
 

@@ -16,11 +16,14 @@
 pub mod checkpoint;
 pub mod fts;
 pub mod schema;
+pub mod sql;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::OpenFlags;
+
+pub use sql::Connection;
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
@@ -101,7 +104,7 @@ pub struct Store {
     path: Arc<std::path::PathBuf>,
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // Every statement is prepared once and kept (the default cache of 16 is
     // smaller than the broker's set of statements, and parsing SQL again on
@@ -115,7 +118,7 @@ impl Store {
     /// Open (creating and migrating if needed) the database at `path` and start
     /// the writer thread. `sink` receives each commit's effects, in commit order.
     pub fn open(path: &Path, sink: Sink) -> Result<Self> {
-        let mut conn = Connection::open(path)?;
+        let mut conn = rusqlite::Connection::open(path)?;
         configure(&conn)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -132,7 +135,7 @@ impl Store {
         let (jobs, rx) = mpsc::sync_channel::<Box<dyn Job>>(8192);
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(conn, indexer, rx, sink))
+            .spawn(move || writer_loop(Connection::sqlite(conn), indexer, rx, sink))
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             jobs,
@@ -176,12 +179,12 @@ impl Store {
             let conn = match conn {
                 Some(c) => c,
                 None => {
-                    let c = Connection::open_with_flags(
+                    let c = rusqlite::Connection::open_with_flags(
                         path.as_path(),
                         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                     )?;
                     configure(&c)?;
-                    c
+                    Connection::sqlite(c)
                 }
             };
             let out = f(&conn);
@@ -198,7 +201,7 @@ impl Store {
 }
 
 /// Run a transaction-control statement, prepared once.
-fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+fn run(conn: &Connection, sql: &str) -> sql::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
@@ -261,7 +264,10 @@ fn run_batch(
     }
     // The index of what the jobs stored, outside their savepoints (see
     // `fts`), in the same transaction: if it fails, nothing commits.
-    let indexed = indexer.catch_up(conn);
+    let indexed = match conn.as_sqlite() {
+        Some(c) => indexer.catch_up(c).map_err(sql::Error::from),
+        None => Ok(()),
+    };
     let commit = indexed.and_then(|()| run(conn, "COMMIT"));
     match commit {
         Ok(()) => {
