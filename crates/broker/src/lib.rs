@@ -178,6 +178,12 @@ pub async fn start(mut config: Config) -> Result<Running> {
     } else {
         BrokerLock::acquire(&paths)?
     };
+    // A broker runs again: sessions held back by `kill-broker` may reconnect.
+    if let Err(e) = std::fs::remove_file(&paths.stopped)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(error = %e, path = %paths.stopped.display(), "cannot remove the stopped marker");
+    }
     let admin_token = auth::load_or_create_admin_token(&paths.admin_token)?;
     let listener = bind(&config).await?;
     // Port 0 asks the system for a free port: from here on the broker is the

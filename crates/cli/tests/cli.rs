@@ -206,6 +206,51 @@ async fn kill_broker_asks_sessions_not_to_restart_it() {
     );
 }
 
+/// A session that missed the shutdown frame (reconnecting, or between its
+/// registration and its stream) reads the marker `kill-broker` leaves: a
+/// resumed or compacted session does not start the broker again, a new one
+/// does, and a running broker removes the marker.
+#[tokio::test]
+async fn kill_broker_keeps_it_down_for_running_sessions_not_new_ones() {
+    use common::hooks::{hook, input};
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let marker = env.db.with_extension("stopped");
+    assert!(!marker.exists());
+    let (ok, _, err) = env.cli(&["kill-broker"]).await;
+    assert!(ok, "{err}");
+    until!("the broker has exited", broker_pids(&env.db).is_empty());
+    assert!(marker.exists(), "kill-broker leaves the marker");
+    let cwd = env.subdir("w");
+    let start = |source: &str| {
+        input(
+            "SessionStart",
+            "cc-kill",
+            &cwd,
+            "default",
+            json!({"source": source}),
+        )
+    };
+    for source in ["resume", "compact", "clear"] {
+        let out = hook(&env, "SessionStart", &start(source), &[]).await;
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (0, ""),
+            "{source}: {out:?}"
+        );
+        assert!(out.stderr.contains("continuing without it"), "{out:?}");
+        assert!(
+            broker_pids(&env.db).is_empty(),
+            "{source}: a running session started the broker"
+        );
+    }
+    let out = hook(&env, "SessionStart", &start("startup"), &[]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.context().contains("you are claude-"), "{out:?}");
+    assert!(!broker_pids(&env.db).is_empty(), "a new session starts it");
+    assert!(!marker.exists(), "the started broker removed the marker");
+}
+
 /// An automatic group's name contains `/` (`app/main`): the CLI's `groups
 /// delete` must reach that group, not another route.
 #[tokio::test]

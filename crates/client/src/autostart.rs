@@ -45,6 +45,13 @@ pub async fn probe(endpoint: &Endpoint) -> Probe {
     }
 }
 
+/// Whether the local broker of `endpoint` was stopped by `kill-broker` and
+/// has not run since: a session that was already connected then waits for a
+/// person to start it instead of starting it itself.
+pub fn stopped_on_purpose(endpoint: &Endpoint) -> bool {
+    endpoint.is_local() && endpoint.paths().stopped.exists()
+}
+
 /// Why the broker at `endpoint` cannot be reached, for people.
 pub async fn unreachable(endpoint: &Endpoint) -> String {
     let client = BrokerClient::with_timeout(endpoint, None, Duration::from_secs(2));

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use claude_peers_client::autostart::{Probe, ensure_broker, probe, unreachable};
+use claude_peers_client::autostart::{
+    Probe, ensure_broker, probe, stopped_on_purpose, unreachable,
+};
 use claude_peers_proto::reach::{InjectRequest, TurnPoint};
 
 use crate::consent;
@@ -18,7 +20,9 @@ pub async fn session_start(env: &HookEnv, input: &HookInput, event: &str) -> Out
     if input.source.as_deref() != Some("compact") {
         let _ = consent::session_started(env);
     }
-    let ready = if env.autostart {
+    // Only a new session starts a broker that `kill-broker` stopped.
+    let fresh = matches!(input.source.as_deref(), None | Some("startup"));
+    let ready = if env.autostart && (fresh || !stopped_on_purpose(&env.endpoint)) {
         ensure_broker(&env.endpoint, &env.exe).await.map(|_| ())
     } else {
         match probe(&env.endpoint).await {

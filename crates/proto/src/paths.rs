@@ -4,7 +4,9 @@
 //! For a database `~/.claude-peers.db`:
 //! `~/.claude-peers.lock` (one broker per database), `~/.claude-peers.log` (log of
 //! an auto-started broker), `~/.claude-peers.admin-token` (the operator's token,
-//! mode 0600) and `~/.claude-peers.sessions/` (each MCP server's peer token, 0700).
+//! mode 0600), `~/.claude-peers.sessions/` (each MCP server's peer token, 0700) and
+//! `~/.claude-peers.stopped` (present while a broker stopped by `kill-broker` should
+//! stay down: running sessions do not start a new one; a broker start removes it).
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +19,7 @@ pub struct StatePaths {
     pub log: PathBuf,
     pub admin_token: PathBuf,
     pub sessions: PathBuf,
+    pub stopped: PathBuf,
 }
 
 impl StatePaths {
@@ -29,6 +32,7 @@ impl StatePaths {
             log: with("log"),
             admin_token: with("admin-token"),
             sessions: with("sessions"),
+            stopped: with("stopped"),
         }
     }
 }

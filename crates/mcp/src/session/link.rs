@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use claude_peers_client::autostart::{Probe, ensure_broker, probe, unreachable};
+use claude_peers_client::autostart::{
+    Probe, ensure_broker, probe, stopped_on_purpose, unreachable,
+};
 use claude_peers_client::credentials::{self, Credentials};
 use claude_peers_client::stream::{Incoming, Stream};
 use claude_peers_client::{BrokerClient, Endpoint};
@@ -162,13 +164,18 @@ impl Session {
     /// Find the broker (starting it, for the default local one), register or
     /// resume, report the reach, open the stream.
     async fn connect_to(&self, endpoint: &Endpoint) -> Result<Stream, String> {
-        if self.stay_down.load(Ordering::Relaxed) || !self.opts.brokers.autostart() {
+        // Told to stay down by the shutdown frame, or (a frame missed while
+        // reconnecting) by the marker `kill-broker` leaves; a new session
+        // still starts the broker.
+        let held = self.stay_down.load(Ordering::Relaxed)
+            || (self.reg.borrow().is_some() && stopped_on_purpose(endpoint));
+        if held || !self.opts.brokers.autostart() {
             match probe(endpoint).await {
                 Probe::Ours(h) => {
                     self.relay.learned(h.permission_relay);
                     self.stay_down.store(false, Ordering::Relaxed)
                 }
-                _ if self.stay_down.load(Ordering::Relaxed) => {
+                _ if held => {
                     return Err(
                         "the broker was stopped on purpose; waiting for it to come back".into(),
                     );
@@ -185,6 +192,9 @@ impl Session {
             let h = ensure_broker(endpoint, &self.opts.exe).await?;
             self.relay.learned(h.permission_relay);
         }
+        if self.leaving.load(Ordering::SeqCst) {
+            return Err("the session is over".into());
+        }
         let (client, me) = self.register(endpoint).await?;
         eprint!("\x1b]0;{}\x07", me.name);
         let token = client.token().unwrap_or_default().to_string();
@@ -199,6 +209,9 @@ impl Session {
     pub(super) async fn link_loop(self: Arc<Self>) {
         let mut backoff = Duration::from_millis(50);
         loop {
+            if self.leaving.load(Ordering::SeqCst) {
+                return;
+            }
             match self.connect().await {
                 Ok(stream) => {
                     backoff = Duration::from_millis(50);

@@ -20,7 +20,7 @@ mod pusher;
 mod typing;
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -86,6 +86,9 @@ pub struct Session {
     snapshot: Mutex<Option<Snapshot>>,
     refreshing: AtomicBool,
     stay_down: AtomicBool,
+    /// The session is over: the link does not reconnect (a reconnect would
+    /// register the peer again right after it left).
+    leaving: AtomicBool,
     /// The messaging socket refused a write: use the next rung.
     socket_broken: AtomicBool,
     /// Raised when a tool call begins: the stream writer sends a `typing` frame.
@@ -139,6 +142,7 @@ impl Session {
             snapshot: Mutex::new(None),
             refreshing: AtomicBool::new(false),
             stay_down: AtomicBool::new(false),
+            leaving: AtomicBool::new(false),
             socket_broken: AtomicBool::new(false),
             typing: Arc::new(Notify::new()),
             last_typing: Mutex::new(None),
@@ -256,6 +260,7 @@ impl Session {
 
     /// Leave the network (departure notice to the group).
     pub async fn leave(&self) {
+        self.leaving.store(true, Ordering::SeqCst);
         let client = self.reg.borrow().as_ref().map(|r| r.client.clone());
         if let Some(c) = client {
             match tokio::time::timeout(Duration::from_secs(2), c.leave(true)).await {

@@ -15,6 +15,7 @@ use claude_peers_proto::api::{
 };
 use claude_peers_proto::coord::AuditQuery;
 use claude_peers_proto::limits::{DEFAULT_COORD_PAGE, DEFAULT_HISTORY, TYPING_WINDOW_MS};
+use claude_peers_proto::paths::StatePaths;
 use claude_peers_proto::{ApiError, ErrorCode, SERVICE, VERSION, validate};
 
 use super::extract::{Json, Query};
@@ -230,6 +231,14 @@ async fn shutdown(
 ) -> Result<Reply<ShutdownResult>> {
     tracing::info!(stay_down = req.stay_down, "shutdown requested");
     state.stay_down.store(req.stay_down, Ordering::Relaxed);
+    if req.stay_down {
+        // Sessions whose stream was not open to hear the shutdown frame (one
+        // reconnecting, one between registration and stream) read this file.
+        let path = StatePaths::for_db(&state.config().db).stopped;
+        if let Err(e) = std::fs::write(&path, format!("{}\n", std::process::id())) {
+            tracing::warn!(error = %e, path = %path.display(), "cannot write the stopped marker");
+        }
+    }
     let s = state.clone();
     // Answer first, then stop.
     tokio::spawn(async move {
