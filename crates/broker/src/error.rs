@@ -33,6 +33,32 @@ pub enum DbError {
     NoRows,
     #[error(transparent)]
     Sqlite(rusqlite::Error),
+    /// Shown with the server's message (and not its source again: that
+    /// would repeat it).
+    #[error("{}", postgres_message(.0))]
+    Postgres(postgres::Error),
+    /// A value that does not fit where it goes (a parameter PostgreSQL
+    /// cannot take, a column of an unexpected type).
+    #[error("{0}")]
+    Value(String),
+}
+
+/// A PostgreSQL error with the server's message and detail (its `Display`
+/// alone says only "db error").
+fn postgres_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{}: {} ({detail})", db.severity(), db.message()),
+            None => format!("{}: {}", db.severity(), db.message()),
+        },
+        None => e.to_string(),
+    }
+}
+
+impl From<postgres::Error> for DbError {
+    fn from(e: postgres::Error) -> Self {
+        DbError::Postgres(e)
+    }
 }
 
 impl From<rusqlite::Error> for DbError {

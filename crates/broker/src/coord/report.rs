@@ -309,8 +309,8 @@ pub fn markdown(
 
     let stats: Vec<(String, i64)> = conn
         .prepare_cached(&format!(
-            "SELECT from_name, count(*) FROM messages WHERE session_id = ?1 AND {}
-             GROUP BY from_kind, from_id ORDER BY count(*) DESC, from_name",
+            "SELECT max(from_name), count(*) FROM messages WHERE session_id = ?1 AND {}
+             GROUP BY from_kind, from_id ORDER BY count(*) DESC, max(from_name)",
             GroupFilter::sql("group_id", 2)
         ))?
         .query_map(params![session, all, group], |r| Ok((r.get(0)?, r.get(1)?)))?

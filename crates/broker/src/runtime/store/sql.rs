@@ -4,13 +4,18 @@
 //!
 //! The shapes are rusqlite's (`prepare_cached`, `execute`, `query_row`,
 //! `query_map`, `optional`), so a domain module reads as plain SQL calls
-//! and never names the engine behind them. Parameters are the values
-//! rusqlite's `params!`/`named_params!` build, re-exported here; a backend
-//! reads them through [`Params`]. The SQLite backend hands every call
-//! straight to rusqlite (no copy of a parameter or a row), so the facade
-//! costs the embedded store nothing.
+//! and never names the engine behind them. SQL is written once, in SQLite's
+//! form; PostgreSQL runs it as [`super::dialect`] renders it ([`super::pg`]).
+//! Parameters are the values rusqlite's `params!`/`named_params!` build,
+//! re-exported here; a backend reads them through [`Params`]. The SQLite
+//! backend hands every call straight to rusqlite (no copy of a parameter or
+//! a row), so the facade costs the embedded store nothing.
 
 use std::fmt;
+
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+
+use super::pg::{Arg, Column, PgConn, Prepared};
 
 pub use rusqlite::types::FromSql;
 pub use rusqlite::{ToSql, named_params, params};
@@ -36,20 +41,78 @@ impl<T> OptionalExtension<T> for Result<T> {
 
 /// The parameters of one statement: positional (`params![..]`, `[a, b]`,
 /// `[]`) or named (`named_params!{..}`).
-pub trait Params: rusqlite::Params {}
+pub trait Params: rusqlite::Params {
+    /// The values in `$k` order; `names` are the statement's named
+    /// parameters in that order (empty when it numbers them).
+    fn values(&self, names: &[String]) -> Result<Vec<Arg>>;
+}
 
-impl Params for [&(dyn ToSql + Send + Sync); 0] {}
-impl Params for &[&dyn ToSql] {}
-impl Params for &[(&str, &dyn ToSql)] {}
+/// What a parameter binds to, as SQLite would see it.
+fn value(p: &dyn ToSql) -> Result<Arg> {
+    Ok(Arg(match p.to_sql()? {
+        ToSqlOutput::Borrowed(v) => Value::try_from(v).map_err(|e| Error::Value(e.to_string()))?,
+        ToSqlOutput::Owned(v) => v,
+        other => {
+            return Err(Error::Value(format!(
+                "a parameter PostgreSQL cannot take: {other:?}"
+            )));
+        }
+    }))
+}
+
+impl Params for [&(dyn ToSql + Send + Sync); 0] {
+    fn values(&self, _: &[String]) -> Result<Vec<Arg>> {
+        Ok(Vec::new())
+    }
+}
+impl Params for &[&dyn ToSql] {
+    fn values(&self, _: &[String]) -> Result<Vec<Arg>> {
+        self.iter().map(|p| value(*p)).collect()
+    }
+}
+impl Params for &[(&str, &dyn ToSql)] {
+    fn values(&self, names: &[String]) -> Result<Vec<Arg>> {
+        names
+            .iter()
+            .map(|n| match self.iter().find(|(k, _)| k == n) {
+                Some((_, v)) => value(*v),
+                None => Err(Error::Value(format!("no value for the parameter {n}"))),
+            })
+            .collect()
+    }
+}
 macro_rules! array_params {
-    ($($n:literal)+) => { $(impl<T: ToSql> Params for [T; $n] {})+ };
+    ($($n:literal)+) => { $(
+        impl<T: ToSql> Params for [T; $n] {
+            fn values(&self, _: &[String]) -> Result<Vec<Arg>> {
+                self.iter().map(|p| value(p)).collect()
+            }
+        }
+    )+ };
 }
 array_params!(1 2 3 4 5 6 7 8);
 
 /// A column by position or by name.
-pub trait RowIndex: rusqlite::RowIndex {}
-impl RowIndex for usize {}
-impl RowIndex for &str {}
+pub trait RowIndex: rusqlite::RowIndex {
+    fn position(&self, row: &postgres::Row) -> Option<usize>;
+}
+impl RowIndex for usize {
+    fn position(&self, row: &postgres::Row) -> Option<usize> {
+        (*self < row.len()).then_some(*self)
+    }
+}
+impl RowIndex for &str {
+    fn position(&self, row: &postgres::Row) -> Option<usize> {
+        row.columns().iter().position(|c| c.name() == *self)
+    }
+}
+
+/// The SQL engine a connection talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
 
 /// A database connection: the writer's (inside its transaction) or a
 /// reader's.
@@ -59,13 +122,12 @@ pub struct Connection {
 
 enum Backend {
     Sqlite(rusqlite::Connection),
+    Postgres(Box<PgConn>),
 }
 
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.backend {
-            Backend::Sqlite(_) => f.write_str("Connection(sqlite)"),
-        }
+        write!(f, "Connection({:?})", self.engine())
     }
 }
 
@@ -74,6 +136,38 @@ impl Connection {
     pub fn sqlite(conn: rusqlite::Connection) -> Self {
         Self {
             backend: Backend::Sqlite(conn),
+        }
+    }
+
+    /// Connect to a PostgreSQL database (see [`PgConn::connect`]).
+    pub fn postgres(url: &str) -> Result<Self> {
+        Ok(Self {
+            backend: Backend::Postgres(Box::new(PgConn::connect(url)?)),
+        })
+    }
+
+    /// Which engine this is, for the few statements written once per engine.
+    pub fn engine(&self) -> Engine {
+        match &self.backend {
+            Backend::Sqlite(_) => Engine::Sqlite,
+            Backend::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Whether the connection is lost for good (PostgreSQL's server closed
+    /// it); a SQLite connection never is.
+    pub fn is_closed(&self) -> bool {
+        match &self.backend {
+            Backend::Sqlite(_) => false,
+            Backend::Postgres(c) => c.is_closed(),
+        }
+    }
+
+    /// Open a lost connection again (see [`Connection::is_closed`]).
+    pub fn reconnect(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(c) => c.reconnect(),
         }
     }
 
@@ -94,6 +188,7 @@ impl Connection {
     pub fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
         match &self.backend {
             Backend::Sqlite(c) => Some(c),
+            Backend::Postgres(_) => None,
         }
     }
 
@@ -101,6 +196,7 @@ impl Connection {
     pub fn as_sqlite_mut(&mut self) -> Option<&mut rusqlite::Connection> {
         match &mut self.backend {
             Backend::Sqlite(c) => Some(c),
+            Backend::Postgres(_) => None,
         }
     }
 
@@ -110,6 +206,9 @@ impl Connection {
             Backend::Sqlite(c) => Ok(Statement {
                 inner: StmtInner::Sqlite(c.prepare_cached(sql)?),
             }),
+            Backend::Postgres(c) => Ok(Statement {
+                inner: StmtInner::Postgres(c, c.prepare(sql)?),
+            }),
         }
     }
 
@@ -117,6 +216,7 @@ impl Connection {
     pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
         match &self.backend {
             Backend::Sqlite(c) => Ok(c.execute(sql, params)?),
+            Backend::Postgres(_) => self.prepare_cached(sql)?.execute(params),
         }
     }
 
@@ -129,10 +229,12 @@ impl Connection {
         self.prepare_cached(sql)?.query_row(params, f)
     }
 
-    /// Run several statements with no parameters.
+    /// Run several statements with no parameters, as written (no dialect
+    /// rendering: the caller writes them for [`Connection::engine`]).
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
         match &self.backend {
             Backend::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Backend::Postgres(c) => c.batch(sql),
         }
     }
 }
@@ -144,6 +246,7 @@ pub struct Statement<'c> {
 
 enum StmtInner<'c> {
     Sqlite(rusqlite::CachedStatement<'c>),
+    Postgres(&'c PgConn, Prepared),
 }
 
 impl Statement<'_> {
@@ -151,6 +254,7 @@ impl Statement<'_> {
     pub fn execute<P: Params>(&mut self, params: P) -> Result<usize> {
         match &mut self.inner {
             StmtInner::Sqlite(s) => Ok(s.execute(params)?),
+            StmtInner::Postgres(c, p) => c.execute(p, &params.values(&p.names)?),
         }
     }
 
@@ -170,6 +274,15 @@ impl Statement<'_> {
                     None => Err(Error::NoRows),
                 }
             }
+            StmtInner::Postgres(c, p) => {
+                let rows = c.query(p, &params.values(&p.names)?)?;
+                match rows.first() {
+                    Some(r) => f(&Row {
+                        inner: RowInner::Postgres(r),
+                    }),
+                    None => Err(Error::NoRows),
+                }
+            }
         }
     }
 
@@ -184,6 +297,10 @@ impl Statement<'_> {
                 inner: RowsInner::Sqlite(s.query(params)?),
                 f,
             }),
+            StmtInner::Postgres(c, p) => Ok(MappedRows {
+                inner: RowsInner::Postgres(c.query(p, &params.values(&p.names)?)?.into_iter()),
+                f,
+            }),
         }
     }
 
@@ -192,6 +309,7 @@ impl Statement<'_> {
     pub fn as_sqlite(&self) -> Option<&rusqlite::Statement<'_>> {
         match &self.inner {
             StmtInner::Sqlite(s) => Some(s),
+            StmtInner::Postgres(..) => None,
         }
     }
 }
@@ -204,6 +322,7 @@ pub struct MappedRows<'s, F> {
 
 enum RowsInner<'s> {
     Sqlite(rusqlite::Rows<'s>),
+    Postgres(std::vec::IntoIter<postgres::Row>),
 }
 
 impl<T, F> Iterator for MappedRows<'_, F>
@@ -221,6 +340,11 @@ where
                 Ok(None) => None,
                 Err(e) => Some(Err(e.into())),
             },
+            RowsInner::Postgres(rows) => rows.next().map(|r| {
+                (self.f)(&Row {
+                    inner: RowInner::Postgres(&r),
+                })
+            }),
         }
     }
 }
@@ -232,6 +356,7 @@ pub struct Row<'r> {
 
 enum RowInner<'r> {
     Sqlite(&'r rusqlite::Row<'r>),
+    Postgres(&'r postgres::Row),
 }
 
 impl Row<'_> {
@@ -239,6 +364,14 @@ impl Row<'_> {
     pub fn get<I: RowIndex, T: FromSql>(&self, idx: I) -> Result<T> {
         match &self.inner {
             RowInner::Sqlite(r) => Ok(r.get(idx)?),
+            RowInner::Postgres(r) => {
+                let i = idx
+                    .position(r)
+                    .ok_or_else(|| Error::Value("no such column".into()))?;
+                let Column(v) = r.try_get(i)?;
+                T::column_result(ValueRef::from(&v))
+                    .map_err(|e| Error::Value(format!("column {i}: {e}")))
+            }
         }
     }
 }
