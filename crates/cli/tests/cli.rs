@@ -16,44 +16,48 @@ async fn cli_code(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
 
 #[tokio::test]
 async fn status_when_nothing_runs() {
-    let env = Env::new();
-    // Scripts (and doctor) need to tell "not running" from "running": exit code 3.
-    let (code, out, _) = cli_code(&env, &["status"]).await;
-    assert_eq!(code, Some(3), "{out}");
-    assert!(out.contains("Broker is not running"), "{out}");
-    let (code, out, _) = cli_code(&env, &["status", "--json"]).await;
-    assert_eq!(code, Some(3), "{out}");
-    let v: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["running"], false);
-    let (_, help, _) = cli_code(&env, &["--help"]).await;
-    assert!(
-        help.contains("Exit codes") && help.contains("3 `status`"),
-        "{help}"
-    );
-    let (ok, out, _) = env.cli(&["kill-broker"]).await;
-    assert!(ok, "{out}");
-    assert!(out.contains("No broker is running"), "{out}");
+    autostarted(|env| async move {
+        // Scripts (and doctor) need to tell "not running" from "running": exit code 3.
+        let (code, out, _) = cli_code(&env, &["status"]).await;
+        assert_eq!(code, Some(3), "{out}");
+        assert!(out.contains("Broker is not running"), "{out}");
+        let (code, out, _) = cli_code(&env, &["status", "--json"]).await;
+        assert_eq!(code, Some(3), "{out}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["running"], false);
+        let (_, help, _) = cli_code(&env, &["--help"]).await;
+        assert!(
+            help.contains("Exit codes") && help.contains("3 `status`"),
+            "{help}"
+        );
+        let (ok, out, _) = env.cli(&["kill-broker"]).await;
+        assert!(ok, "{out}");
+        assert!(out.contains("No broker is running"), "{out}");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn send_without_a_broker_says_so_and_how_to_start_it() {
-    let env = Env::new();
-    for args in [
-        &["send", "claude-1", "hello"][..],
-        &["broadcast", "machine", "hello"][..],
-    ] {
-        let (code, out, err) = cli_code(&env, args).await;
-        assert_eq!(code, Some(1), "{out}{err}");
+    autostarted(|env| async move {
+        for args in [
+            &["send", "claude-1", "hello"][..],
+            &["broadcast", "machine", "hello"][..],
+        ] {
+            let (code, out, err) = cli_code(&env, args).await;
+            assert_eq!(code, Some(1), "{out}{err}");
+            assert!(
+                err.contains("the broker is not running") && err.contains("`claude-peers broker`"),
+                "{err}"
+            );
+            assert!(!err.contains("admin token"), "{err}");
+        }
         assert!(
-            err.contains("the broker is not running") && err.contains("`claude-peers broker`"),
-            "{err}"
+            broker_pids(&env.db).is_empty(),
+            "a one-shot send does not start a broker"
         );
-        assert!(!err.contains("admin token"), "{err}");
-    }
-    assert!(
-        broker_pids(&env.db).is_empty(),
-        "a one-shot send does not start a broker"
-    );
+    })
+    .await;
 }
 
 #[tokio::test]

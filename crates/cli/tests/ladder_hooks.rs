@@ -8,15 +8,33 @@
 #[macro_use]
 mod common;
 
-use claude_peers_proto::api::ListPeersQuery;
-use claude_peers_proto::coord::SetActiveFiles;
+use std::path::Path;
+
 use claude_peers_proto::reach::Reach;
-use common::hooks::{finish, hook, input, spawn_hook};
+use common::hooks::{self, Client, HookOut, finish, hook, input, spawn_hook};
 use common::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const SID: &str = "cc-session-hooks";
 const SESSION: (&str, &str) = ("CLAUDE_CODE_SESSION_ID", SID);
+
+/// Claude Code: its stdin (permission mode `default`), its hook environment,
+/// and an MCP server that knows its session id.
+struct ClaudeCode;
+
+impl hooks::Client for ClaudeCode {
+    fn input(&self, event: &str, cwd: &Path, extra: Value) -> Value {
+        input(event, SID, cwd, "default", extra)
+    }
+
+    async fn hook(&self, env: &Env, event: &str, stdin: &Value, vars: &[(&str, &str)]) -> HookOut {
+        hook(env, event, stdin, vars).await
+    }
+
+    async fn mcp(&self, env: &Env, cwd: &Path) -> Mcp {
+        Mcp::start_with(env, cwd, &[SESSION]).await
+    }
+}
 
 async fn reach_of(env: &Env, id: &str) -> Reach {
     peer_view(env, id).await.map_or(Reach::Offline, |p| p.reach)
@@ -24,34 +42,7 @@ async fn reach_of(env: &Env, id: &str) -> Reach {
 
 #[tokio::test]
 async fn session_start_registers_the_session_and_the_mcp_server_resumes_it() {
-    let env = Env::new();
-    let _broker = Broker::start(&env, &[]).await;
-    let cwd = env.subdir("w");
-    let out = hook(
-        &env,
-        "SessionStart",
-        &input(
-            "SessionStart",
-            SID,
-            &cwd,
-            "default",
-            json!({"source": "startup"}),
-        ),
-        &[],
-    )
-    .await;
-    assert_eq!(out.code, 0, "{out:?}");
-    let ctx = out.context();
-    assert!(ctx.contains("you are claude-1 (id "), "{ctx}");
-    assert!(ctx.contains("0 unread messages"), "{ctx}");
-    let id = peer_id_in(&ctx);
-    let b = Mcp::start_with(&env, &cwd, &[SESSION]).await;
-    assert_eq!(
-        b.id, id,
-        "the MCP server resumed the peer the hook registered"
-    );
-    let peers = env.admin().peers(&ListPeersQuery::default()).await.unwrap();
-    assert_eq!(peers.len(), 1, "one peer for one session: {peers:?}");
+    hooks::session_start_registers(&ClaudeCode, "w").await;
 }
 
 #[tokio::test]
@@ -253,38 +244,19 @@ async fn pre_tool_use_reports_the_file_and_asks_or_denies_on_a_conflict() {
     let env = Env::new();
     let _broker = Broker::start(&env, &[]).await;
     let cwd = env.subdir("b");
-    let b = Mcp::start_with(&env, &cwd, &[SESSION]).await;
+    let b = ClaudeCode.mcp(&env, &cwd).await;
     let file = cwd.join("src.rs").display().to_string();
-    let edit = input(
+    let edit = ClaudeCode.input(
         "PreToolUse",
-        SID,
         &cwd,
-        "default",
         json!({"tool_name": "Edit", "tool_input": {"file_path": file, "old_string": "a", "new_string": "b"}}),
     );
-    let out = hook(&env, "PreToolUse", &edit, &[]).await;
-    assert_eq!(
-        (out.code, out.stdout.as_str()),
-        (0, ""),
-        "no conflict: {out:?}"
-    );
-    let files = env.admin().active_files().await.unwrap();
-    assert!(
-        files
-            .iter()
-            .any(|v| v.peer.id == b.id && v.files.iter().any(|f| f.path == file)),
-        "the file is active for b: {files:?}"
-    );
     // Another live peer of the same group (the lobby) edits it too.
-    let (c_reg, c) = env.register(cwd.to_str().unwrap(), |_| {}).await;
+    let (c_reg, c) =
+        hooks::write_reports_files(&ClaudeCode, &env, &b.id, &edit, &[&file], &file).await;
     c.update_me(&claude_peers_proto::api::UpdateMe {
         summary: Some("refactoring the parser".into()),
         ..Default::default()
-    })
-    .await
-    .unwrap();
-    c.set_active_files(&SetActiveFiles {
-        files: claude_peers_proto::coord::StringList(vec![file.to_string()]),
     })
     .await
     .unwrap();
@@ -311,71 +283,35 @@ async fn pre_tool_use_reports_the_file_and_asks_or_denies_on_a_conflict() {
 
 #[tokio::test]
 async fn session_end_leaves_at_once_but_clear_keeps_the_peer() {
-    let env = Env::new();
-    let _broker = Broker::start(&env, &[]).await;
-    let cwd = env.subdir("b");
-    let b = Mcp::start_with(&env, &cwd, &[SESSION]).await;
-    let listed = || async {
-        env.admin()
-            .peers(&ListPeersQuery::default())
-            .await
-            .unwrap()
-            .iter()
-            .any(|p| p.id == b.id)
-    };
-    let clear = input(
-        "SessionEnd",
-        SID,
-        &cwd,
-        "default",
-        json!({"reason": "clear"}),
-    );
-    assert_eq!(hook(&env, "SessionEnd", &clear, &[]).await.code, 0);
-    assert!(listed().await, "/clear keeps the peer");
-    let exit = input(
-        "SessionEnd",
-        SID,
-        &cwd,
-        "default",
+    hooks::session_end_leaves(
+        &ClaudeCode,
+        "b",
+        &[json!({"reason": "clear"})],
         json!({"reason": "prompt_input_exit"}),
-    );
-    let out = hook(&env, "SessionEnd", &exit, &[]).await;
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(!listed().await, "left at once");
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn every_hook_fails_open_when_the_broker_is_down() {
-    let env = Env::new();
-    let mut broker = Broker::start(&env, &[]).await;
-    let cwd = env.subdir("b");
-    let b = Mcp::start_with(&env, &cwd, &[SESSION]).await;
-    // The session's MCP server and the broker die; the saved token stays.
-    unsafe { libc::kill(b.pid() as i32, libc::SIGKILL) };
-    broker.sigkill();
-    broker.wait_exit().await;
-    for (event, extra) in [
-        ("UserPromptSubmit", json!({"prompt": "hi"})),
-        (
-            "PostToolUse",
-            json!({"tool_name": "Bash", "tool_input": {}, "tool_response": {}}),
-        ),
-        (
-            "PreToolUse",
-            json!({"tool_name": "Write", "tool_input": {"file_path": "/x/y", "content": ""}}),
-        ),
-        ("Stop", json!({"stop_hook_active": false})),
-        ("SessionEnd", json!({"reason": "other"})),
-    ] {
-        let out = hook(&env, event, &input(event, SID, &cwd, "default", extra), &[]).await;
-        assert_eq!(out.code, 0, "{event}: {out:?}");
-        assert_eq!(out.stdout, "", "{event}: nothing for the client to act on");
-        assert_eq!(out.stderr.lines().count(), 1, "{event}: one line: {out:?}");
-        assert!(
-            out.stderr.contains("continuing without it"),
-            "{event}: {out:?}"
-        );
-    }
+    let (env, _cwd) = hooks::every_hook_fails_open(
+        &ClaudeCode,
+        "b",
+        vec![
+            ("UserPromptSubmit", json!({"prompt": "hi"})),
+            (
+                "PostToolUse",
+                json!({"tool_name": "Bash", "tool_input": {}, "tool_response": {}}),
+            ),
+            (
+                "PreToolUse",
+                json!({"tool_name": "Write", "tool_input": {"file_path": "/x/y", "content": ""}}),
+            ),
+            ("Stop", json!({"stop_hook_active": false})),
+            ("SessionEnd", json!({"reason": "other"})),
+        ],
+    )
+    .await;
     let bad = hook(&env, "UserPromptSubmit", &json!("not hook input"), &[]).await;
     assert_eq!(
         (bad.code, bad.stdout.as_str(), bad.stderr.lines().count()),

@@ -4,11 +4,10 @@
 
 use std::sync::Arc;
 
-use crate::runtime::store::sql::{self, Row, params};
+use crate::runtime::store::sql::params;
 use claude_peers_proto::ApiError;
 use claude_peers_proto::coord::{ApprovalStatus, ApprovalView, RequestApproval, RespondApproval};
 use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_REASON_BYTES, TEXT_PREVIEW_CHARS};
-use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
 use serde_json::json;
 
@@ -32,28 +31,14 @@ fn select() -> String {
     )
 }
 
-fn from_row(r: &Row<'_>) -> sql::Result<ApprovalView> {
-    Ok(ApprovalView {
-        id: r.get(0)?,
-        requester: coord::peer_party(r.get(1)?, r.get(2)?),
-        approver: coord::peer_party(r.get(3)?, r.get(4)?),
-        action: r.get(5)?,
-        status: ApprovalStatus::parse(&r.get::<_, String>(6)?).unwrap_or(ApprovalStatus::Pending),
-        reason: r.get(7)?,
-        group: coord::group_ref(r.get(8)?, r.get(9)?),
-        session_id: r.get(10)?,
-        created_at: rfc3339(r.get(11)?),
-        resolved_at: r.get::<_, Option<i64>>(12)?.map(rfc3339),
-    })
+record::record! {
+    ApprovalView, ApprovalStatus, "approval", "a", Approval { approval },
+    row {
+        id, requester: peer, approver: peer, action,
+        status: status(ApprovalStatus::parse, ApprovalStatus::Pending), reason, group: group,
+        session_id, created_at: time, resolved_at: time_opt,
+    }
 }
-
-record::record!(
-    ApprovalView,
-    ApprovalStatus,
-    "approval",
-    "a",
-    Approval { approval }
-);
 
 /// Ask a peer of the caller's group to approve an action.
 pub fn request(

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::runtime::store::sql::{self, Connection, OptionalExtension, Row, params};
+use crate::runtime::store::sql::{self, Connection, OptionalExtension, params};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::coord::{
     DecisionFilter, DecisionQuery, DecisionStatus, DecisionView, PostDecision,
@@ -15,11 +15,10 @@ use claude_peers_proto::coord::{
 use claude_peers_proto::limits::{
     MAX_CATEGORY_BYTES, MAX_FIELD_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, TEXT_PREVIEW_CHARS,
 };
-use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
 use serde_json::json;
 
-use crate::coord::record;
+use crate::coord::record::{self, Record};
 use crate::coord::{self, Caller, GroupFilter};
 use crate::domain::audit;
 use crate::domain::context::Shared;
@@ -42,39 +41,15 @@ fn select() -> String {
     )
 }
 
-fn from_row(r: &Row<'_>) -> sql::Result<DecisionView> {
-    let rk: Option<String> = r.get(11)?;
-    let rid: Option<String> = r.get(12)?;
-    Ok(DecisionView {
-        id: r.get(0)?,
-        key: r.get(1)?,
-        value: r.get(2)?,
-        rationale: r.get(3)?,
-        category: r.get(4)?,
-        status: DecisionStatus::parse(&r.get::<_, String>(5)?).unwrap_or(DecisionStatus::Active),
-        author: coord::party(&r.get::<_, String>(6)?, r.get(7)?, r.get(8)?),
-        group: coord::group_ref(r.get(9)?, r.get(10)?),
-        revoked_by: match (rk, rid) {
-            (Some(k), Some(id)) => Some(coord::party(
-                &k,
-                id,
-                r.get::<_, Option<String>>(13)?.unwrap_or_default(),
-            )),
-            _ => None,
-        },
-        session_id: r.get(14)?,
-        created_at: rfc3339(r.get(15)?),
-        updated_at: rfc3339(r.get(16)?),
-    })
+record::record! {
+    DecisionView, DecisionStatus, "decision", "d", Decision { decision },
+    row {
+        id, key, value, rationale, category,
+        status: status(DecisionStatus::parse, DecisionStatus::Active),
+        author: party, group: group, revoked_by: party_opt, session_id,
+        created_at: time, updated_at: time,
+    }
 }
-
-record::record!(
-    DecisionView,
-    DecisionStatus,
-    "decision",
-    "d",
-    Decision { decision }
-);
 
 /// Post a decision to the caller's group board (insert, or update by key).
 /// Returns the decision and whether it replaced an earlier one.
@@ -280,7 +255,7 @@ pub fn query(conn: &Connection, f: &Filter) -> Result<Vec<DecisionView>> {
             f.status.map(DecisionStatus::as_str),
             f.limit
         ],
-        from_row,
+        <DecisionView as Record>::from_row,
     )?;
     Ok(rows.collect::<sql::Result<_>>()?)
 }

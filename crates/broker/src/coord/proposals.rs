@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::runtime::store::sql::{self, Connection, Row, params};
+use crate::runtime::store::sql::{self, Connection, params};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::{Party, PartyKind};
 use claude_peers_proto::coord::{
@@ -62,32 +62,16 @@ fn select() -> String {
     )
 }
 
-fn from_row(r: &Row<'_>) -> sql::Result<ProposalView> {
-    Ok(ProposalView {
-        id: r.get(0)?,
-        title: r.get(1)?,
-        description: r.get(2)?,
-        author: coord::peer_party(r.get(3)?, r.get(4)?),
-        required_votes: r.get(5)?,
-        status: ProposalStatus::parse(&r.get::<_, String>(6)?).unwrap_or(ProposalStatus::Open),
-        approvals: 0,
-        rejections: 0,
-        votes: Vec::new(),
-        group: coord::group_ref(r.get(7)?, r.get(8)?),
-        session_id: r.get(9)?,
-        created_at: rfc3339(r.get(10)?),
-        resolved_at: r.get::<_, Option<i64>>(11)?.map(rfc3339),
-    })
-}
-
-record::record!(
-    ProposalView,
-    ProposalStatus,
-    "proposal",
-    "p",
-    Proposal { proposal },
+record::record! {
+    ProposalView, ProposalStatus, "proposal", "p", Proposal { proposal },
+    row {
+        id, title, description, author: peer, required_votes,
+        status: status(ProposalStatus::parse, ProposalStatus::Open),
+        approvals: later, rejections: later, votes: later,
+        group: group, session_id, created_at: time, resolved_at: time_opt,
+    },
     complete = with_votes
-);
+}
 
 fn with_votes(conn: &Connection, mut p: ProposalView) -> Result<ProposalView> {
     let mut stmt = conn.prepare_cached(&format!(

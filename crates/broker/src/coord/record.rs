@@ -6,11 +6,13 @@
 //! A feature implements [`Record`] for its view type; [`get`], [`visible`],
 //! [`announce`], [`list`] and [`query`] are written once, here.
 
-use crate::runtime::store::sql::{self, Connection, OptionalExtension, Row};
+use crate::runtime::store::sql::{self, Connection, FromSql, OptionalExtension, Row};
 use claude_peers_proto::ApiError;
-use claude_peers_proto::api::GroupRef;
+use claude_peers_proto::api::{GroupRef, Party};
 use claude_peers_proto::coord::{ListQuery, StringEnum};
 use claude_peers_proto::stream::Event;
+use claude_peers_proto::time::rfc3339;
+use serde::de::DeserializeOwned;
 
 use crate::coord::{self, Caller, GroupFilter};
 use crate::error::Result;
@@ -27,6 +29,7 @@ pub trait Record: Clone + Sized {
     const ALIAS: &'static str;
     /// `SELECT … FROM table alias`, with the current names of its parties.
     fn select() -> String;
+    /// The record from a row of [`Record::select`].
     fn from_row(r: &Row<'_>) -> sql::Result<Self>;
     /// The group it belongs to (`None`: the lobby).
     fn group(&self) -> Option<&GroupRef>;
@@ -38,11 +41,18 @@ pub trait Record: Clone + Sized {
     }
 }
 
-/// `impl Record` for a view whose rows come from the module's `select()` and
-/// `from_row()`, whose group is its `group` field, and whose event is
-/// `Event::$event { $field }`; `complete = f` names the [`Record::complete`].
+/// `impl Record` for a view whose rows come from the module's `select()`,
+/// whose group is its `group` field, and whose event is
+/// `Event::$event { $field }`. `row { … }` maps the columns of `select()`, in
+/// their order, to the view's fields: `field` takes one column as it is,
+/// `field: kind(args)` takes what [`Cols::kind`](Cols) reads (a party or a
+/// group takes several). `complete = f` names the [`Record::complete`].
 macro_rules! record {
-    ($view:ty, $status:ty, $name:literal, $alias:literal, $event:ident { $field:ident } $(, complete = $complete:path)?) => {
+    (
+        $view:ty, $status:ty, $name:literal, $alias:literal, $event:ident { $field:ident },
+        row { $($col:ident $(: $kind:ident $(($($arg:expr),*))?)?),* $(,)? }
+        $(, complete = $complete:path)?
+    ) => {
         impl $crate::coord::record::Record for $view {
             type Status = $status;
             const NAME: &'static str = $name;
@@ -51,7 +61,10 @@ macro_rules! record {
                 select()
             }
             fn from_row(r: &$crate::runtime::store::sql::Row<'_>) -> $crate::runtime::store::sql::Result<Self> {
-                from_row(r)
+                let mut c = $crate::coord::record::Cols::new(r);
+                Ok(Self {
+                    $($col: $crate::coord::record::read!(c $($kind $(($($arg),*))?)?)),*
+                })
             }
             fn group(&self) -> Option<&claude_peers_proto::api::GroupRef> {
                 self.group.as_ref()
@@ -69,7 +82,96 @@ macro_rules! record {
         }
     };
 }
+/// One field of a [`record!`] row: the next column as it is, or what
+/// `Cols::$kind` reads.
+macro_rules! read {
+    ($c:ident) => {
+        $c.get()?
+    };
+    ($c:ident $kind:ident $(($($arg:expr),*))?) => {
+        $c.$kind($($($arg),*)?)?
+    };
+}
+pub(crate) use read;
 pub(crate) use record;
+
+/// A record's row read left to right in the order of its `SELECT`: each
+/// reader takes the next column, or the next few for a party or a group, so
+/// a row mapping names no column numbers.
+pub struct Cols<'a, 'r> {
+    row: &'a Row<'r>,
+    next: usize,
+}
+
+impl<'a, 'r> Cols<'a, 'r> {
+    pub fn new(row: &'a Row<'r>) -> Self {
+        Cols { row, next: 0 }
+    }
+
+    /// The next column as it is.
+    pub fn get<T: FromSql>(&mut self) -> sql::Result<T> {
+        self.next += 1;
+        self.row.get(self.next - 1)
+    }
+
+    /// A status by `parse`, or `default` for a text it does not know.
+    pub fn status<S>(&mut self, parse: fn(&str) -> Option<S>, default: S) -> sql::Result<S> {
+        Ok(parse(&self.get::<String>()?).unwrap_or(default))
+    }
+
+    /// A time (milliseconds) as RFC 3339.
+    pub fn time(&mut self) -> sql::Result<String> {
+        Ok(rfc3339(self.get()?))
+    }
+
+    /// A time that may be NULL.
+    pub fn time_opt(&mut self) -> sql::Result<Option<String>> {
+        Ok(self.get::<Option<i64>>()?.map(rfc3339))
+    }
+
+    /// A JSON text; the type's default if it does not parse.
+    pub fn json<T: DeserializeOwned + Default>(&mut self) -> sql::Result<T> {
+        Ok(serde_json::from_str(&self.get::<String>()?).unwrap_or_default())
+    }
+
+    /// A peer: its id and name.
+    pub fn peer(&mut self) -> sql::Result<Party> {
+        Ok(coord::peer_party(self.get()?, self.get()?))
+    }
+
+    /// A peer that may be absent: its id (NULL: none) and name.
+    pub fn peer_opt(&mut self) -> sql::Result<Option<Party>> {
+        let (id, name): (Option<String>, Option<String>) = (self.get()?, self.get()?);
+        Ok(id.map(|id| coord::peer_party(id, name.unwrap_or_default())))
+    }
+
+    /// A party of any kind: its kind, id and name.
+    pub fn party(&mut self) -> sql::Result<Party> {
+        let kind: String = self.get()?;
+        Ok(coord::party(&kind, self.get()?, self.get()?))
+    }
+
+    /// A party that may be absent: its kind and id (either NULL: none) and
+    /// name.
+    pub fn party_opt(&mut self) -> sql::Result<Option<Party>> {
+        let (kind, id, name): (Option<String>, Option<String>, Option<String>) =
+            (self.get()?, self.get()?, self.get()?);
+        Ok(match (kind, id) {
+            (Some(k), Some(id)) => Some(coord::party(&k, id, name.unwrap_or_default())),
+            _ => None,
+        })
+    }
+
+    /// A group: its id (NULL: the lobby) and name.
+    pub fn group(&mut self) -> sql::Result<Option<GroupRef>> {
+        Ok(coord::group_ref(self.get()?, self.get()?))
+    }
+
+    /// No column: a field [`Record::complete`] fills in.
+    pub fn later<T: Default>(&mut self) -> sql::Result<T> {
+        Ok(T::default())
+    }
+}
 
 /// The group id of a record.
 pub fn group_id<R: Record>(r: &R) -> Option<&str> {

@@ -7,12 +7,11 @@
 
 use std::sync::Arc;
 
-use crate::runtime::store::sql::{self, Row, params};
+use crate::runtime::store::sql::params;
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::Party;
 use claude_peers_proto::coord::{CompleteTask, CreateTask, StartTask, TaskStatus, TaskView};
 use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_TITLE_BYTES, TITLE_PREVIEW_CHARS};
-use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
 use serde_json::json;
 
@@ -44,42 +43,15 @@ fn select() -> String {
     )
 }
 
-fn from_row(r: &Row<'_>) -> sql::Result<TaskView> {
-    let assignee_id: Option<String> = r.get(7)?;
-    let completer_kind: Option<String> = r.get(12)?;
-    let completer_id: Option<String> = r.get(13)?;
-    Ok(TaskView {
-        id: r.get(0)?,
-        title: r.get(1)?,
-        description: r.get(2)?,
-        status: TaskStatus::parse(&r.get::<_, String>(3)?).unwrap_or(TaskStatus::Pending),
-        creator: coord::party(&r.get::<_, String>(4)?, r.get(5)?, r.get(6)?),
-        assignee: match assignee_id {
-            Some(id) => Some(coord::peer_party(
-                id,
-                r.get::<_, Option<String>>(8)?.unwrap_or_default(),
-            )),
-            None => None,
-        },
-        group: coord::group_ref(r.get(9)?, r.get(10)?),
-        result: r.get(11)?,
-        blocked_reason: r.get(19)?,
-        completed_by: match (completer_kind, completer_id) {
-            (Some(k), Some(id)) => Some(coord::party(
-                &k,
-                id,
-                r.get::<_, Option<String>>(14)?.unwrap_or_default(),
-            )),
-            _ => None,
-        },
-        session_id: r.get(15)?,
-        created_at: rfc3339(r.get(16)?),
-        started_at: r.get::<_, Option<i64>>(17)?.map(rfc3339),
-        completed_at: r.get::<_, Option<i64>>(18)?.map(rfc3339),
-    })
+record::record! {
+    TaskView, TaskStatus, "task", "t", Task { task },
+    row {
+        id, title, description, status: status(TaskStatus::parse, TaskStatus::Pending),
+        creator: party, assignee: peer_opt, group: group, result, completed_by: party_opt,
+        session_id, created_at: time, started_at: time_opt, completed_at: time_opt,
+        blocked_reason,
+    }
 }
-
-record::record!(TaskView, TaskStatus, "task", "t", Task { task });
 
 /// Create a task.
 pub fn create(

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::runtime::store::sql::{self, Row, params};
+use crate::runtime::store::sql::params;
 use claude_peers_proto::ApiError;
 use claude_peers_proto::coord::{
     RequestVerification, RespondVerification, Verdict, VerificationStatus, VerificationView,
@@ -13,7 +13,6 @@ use claude_peers_proto::coord::{
 use claude_peers_proto::limits::{
     MAX_FIELD_BYTES, MAX_LIST_ITEMS, MAX_PATH_BYTES, TEXT_PREVIEW_CHARS,
 };
-use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
 use serde_json::json;
 
@@ -38,32 +37,14 @@ fn select() -> String {
     )
 }
 
-fn from_row(r: &Row<'_>) -> sql::Result<VerificationView> {
-    Ok(VerificationView {
-        id: r.get(0)?,
-        requester: coord::peer_party(r.get(1)?, r.get(2)?),
-        verifier: coord::peer_party(r.get(3)?, r.get(4)?),
-        claim: r.get(5)?,
-        evidence_needed: r.get(6)?,
-        files_to_check: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
-        status: VerificationStatus::parse(&r.get::<_, String>(8)?)
-            .unwrap_or(VerificationStatus::Pending),
-        response: r.get(9)?,
-        evidence: r.get(10)?,
-        group: coord::group_ref(r.get(11)?, r.get(12)?),
-        session_id: r.get(13)?,
-        created_at: rfc3339(r.get(14)?),
-        resolved_at: r.get::<_, Option<i64>>(15)?.map(rfc3339),
-    })
+record::record! {
+    VerificationView, VerificationStatus, "verification", "v", Verification { verification },
+    row {
+        id, requester: peer, verifier: peer, claim, evidence_needed, files_to_check: json,
+        status: status(VerificationStatus::parse, VerificationStatus::Pending), response,
+        evidence, group: group, session_id, created_at: time, resolved_at: time_opt,
+    }
 }
-
-record::record!(
-    VerificationView,
-    VerificationStatus,
-    "verification",
-    "v",
-    Verification { verification }
-);
 
 /// Ask a peer of the caller's group to verify a claim.
 pub fn request(

@@ -40,13 +40,50 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_claude-peers");
 pub const WAIT: Duration = Duration::from_secs(15);
 
 /// A port free now, for a test where a broker is started by a client (auto-start)
-/// rather than by [`Broker::start`], which binds port 0 instead.
+/// rather than by [`Broker::start`], which binds port 0 instead. Another
+/// process may take it before the broker binds it: such tests run through
+/// [`autostarted`], which retries on that collision.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// How many times [`autostarted`] runs a test whose chosen port another
+/// process took.
+pub const PORT_ATTEMPTS: u32 = 3;
+
+/// Run `body` with a fresh [`Env`] whose broker a client starts by itself on
+/// the env's port, or that expects nothing on it. A client cannot be told "any
+/// free port" (the port is how every session, hook and CLI of a database finds
+/// the one broker), so the port is chosen free beforehand and another process
+/// may take it first: when `body` fails while something other than this
+/// test's broker holds the port, it runs again with a new port, up to
+/// [`PORT_ATTEMPTS`] times. Any other failure is the test's failure.
+pub async fn autostarted<F, Fut>(body: F)
+where
+    F: Fn(std::sync::Arc<Env>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    for attempt in 1..=PORT_ATTEMPTS {
+        let env = std::sync::Arc::new(Env::new());
+        match tokio::spawn(body(env.clone())).await {
+            Ok(()) => return,
+            Err(e) if e.is_panic() => {
+                if attempt < PORT_ATTEMPTS && env.port_taken_by_another() {
+                    eprintln!(
+                        "port {} was taken by another process; again with a new port",
+                        env.port()
+                    );
+                    continue;
+                }
+                std::panic::resume_unwind(e.into_panic());
+            }
+            Err(e) => panic!("the test task ended: {e}"),
+        }
+    }
 }
 
 /// One test's world.
@@ -160,6 +197,14 @@ impl Env {
             c.env(k, v);
         }
         c
+    }
+
+    /// Whether something other than this test's broker listens on the port:
+    /// a broker of this database records `pid port` in `<db>.lock` once bound.
+    pub fn port_taken_by_another(&self) -> bool {
+        let lock = std::fs::read_to_string(self.db.with_extension("lock")).unwrap_or_default();
+        let ours = lock.split_whitespace().nth(1).and_then(|p| p.parse().ok()) == Some(self.port());
+        !ours && std::net::TcpStream::connect(("127.0.0.1", self.port())).is_ok()
     }
 
     /// A directory inside the test's temp dir.
@@ -298,6 +343,17 @@ pub struct Broker {
 
 impl Broker {
     pub async fn start(env: &Env, extra: &[&str]) -> Broker {
+        let b = Self::spawn(env, &[], extra).await;
+        wait_healthy(env).await;
+        b
+    }
+
+    /// Start `claude-peers broker --db <env's db> ARGS --port P EXTRA`, logging
+    /// to the test's `broker-test.log`. The first broker of `env` binds port 0
+    /// and its bound port becomes `env`'s port (read back from the lock file);
+    /// a restart binds that port again. Returns once the port is bound (not
+    /// yet once the broker answers).
+    pub async fn spawn(env: &Env, args: &[&str], extra: &[&str]) -> Broker {
         let db = env.db.to_string_lossy().to_string();
         let first = !env.bound.swap(true, Ordering::SeqCst);
         let port = if first {
@@ -305,15 +361,17 @@ impl Broker {
         } else {
             env.port().to_string()
         };
-        let mut args = vec!["broker", "--db", db.as_str(), "--port", port.as_str()];
-        args.extend_from_slice(extra);
+        let mut all = vec!["broker", "--db", db.as_str()];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--port", port.as_str()]);
+        all.extend_from_slice(extra);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(env.dir.path().join("broker-test.log"))
             .unwrap();
         let child = env
-            .command(&args)
+            .command(&all)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
@@ -324,7 +382,6 @@ impl Broker {
             let port = b.bound_port(env).await;
             env.port.store(port, Ordering::SeqCst);
         }
-        wait_healthy(env).await;
         b
     }
 

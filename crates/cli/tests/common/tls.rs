@@ -3,7 +3,6 @@
 //! with them.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -85,36 +84,20 @@ impl TestCa {
     }
 }
 
-/// `claude-peers broker` on `env`'s port and database, serving HTTPS with
-/// `ca`'s certificate; returns once `/health` answers over HTTPS.
+/// `claude-peers broker` on `env`'s database (port 0 for the first broker of
+/// `env`, see [`Broker::spawn`]), serving HTTPS with `ca`'s certificate;
+/// returns once `/health` answers over HTTPS.
 pub async fn start_tls_broker(env: &Env, ca: &TestCa, extra: &[&str]) -> Broker {
-    let db = env.db.to_string_lossy().to_string();
     let (cert, key) = (
         ca.cert.to_string_lossy().to_string(),
         ca.key.to_string_lossy().to_string(),
     );
-    let mut args = vec![
-        "broker",
-        "--db",
-        db.as_str(),
-        "--tls-cert",
-        cert.as_str(),
-        "--tls-key",
-        key.as_str(),
-    ];
-    args.extend_from_slice(extra);
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(env.dir.path().join("broker-test.log"))
-        .unwrap();
-    let child = env
-        .command(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
+    let broker = Broker::spawn(
+        env,
+        &["--tls-cert", cert.as_str(), "--tls-key", key.as_str()],
+        extra,
+    )
+    .await;
     let http = ca.http();
     let url = format!("https://127.0.0.1:{}/health", env.port());
     let deadline = Instant::now() + WAIT;
@@ -122,7 +105,7 @@ pub async fn start_tls_broker(env: &Env, ca: &TestCa, extra: &[&str]) -> Broker 
         if let Ok(r) = http.get(&url).send().await
             && r.status().is_success()
         {
-            return Broker { child };
+            return broker;
         }
         assert!(
             Instant::now() < deadline,

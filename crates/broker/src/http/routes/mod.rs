@@ -15,6 +15,7 @@ pub mod peers;
 pub mod permissions;
 pub mod proposals;
 pub mod reach;
+pub mod record;
 pub mod reports;
 pub mod structured;
 pub mod tasks;
