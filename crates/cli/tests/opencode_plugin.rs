@@ -6,9 +6,8 @@
 //! session.idle`) and prompts the session (`client.session.promptAsync`) with
 //! its text; the next idle re-arms it. The host here is
 //! `tests/opencode/plugin-host.mjs` under node, standing in for OpenCode's
-//! server: the real `opencode serve` does not start offline (it waits on its
-//! model catalogue and provider packages from the network), so the SDK client
-//! is recorded, not OpenCode's. `uninstall` removes exactly the plugin.
+//! server so the SDK call itself is recorded (the real `opencode serve` waking
+//! a real session is `real_agents.rs`). `uninstall` removes exactly the plugin.
 
 #[macro_use]
 mod common;

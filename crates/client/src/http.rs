@@ -37,6 +37,14 @@ impl ClientError {
 
 pub type Result<T> = std::result::Result<T, ClientError>;
 
+/// A page of `GET /v1/peers`.
+#[derive(Debug, Clone)]
+pub struct PeerPage {
+    pub peers: Vec<PeerView>,
+    /// The cursor of the next page, if more peers are listed.
+    pub next: Option<String>,
+}
+
 /// A client of one broker, acting with one token (or none).
 #[derive(Clone)]
 pub struct BrokerClient {
@@ -103,6 +111,14 @@ impl BrokerClient {
     }
 
     async fn run<T: DeserializeOwned>(&self, rb: RequestBuilder) -> Result<T> {
+        Ok(self.run_with_headers(rb).await?.1)
+    }
+
+    /// [`Self::run`], also returning the response's headers.
+    async fn run_with_headers<T: DeserializeOwned>(
+        &self,
+        rb: RequestBuilder,
+    ) -> Result<(reqwest::header::HeaderMap, T)> {
         if let Some(reason) = &self.tls_error {
             return Err(ClientError::Unreachable {
                 url: self.base.clone(),
@@ -114,6 +130,7 @@ impl BrokerClient {
             reason: describe(&e),
         })?;
         let status = resp.status();
+        let headers = resp.headers().clone();
         let bytes = resp.bytes().await.map_err(|e| ClientError::Unreachable {
             url: self.base.clone(),
             reason: describe(&e),
@@ -124,9 +141,11 @@ impl BrokerClient {
             } else {
                 &bytes
             };
-            return serde_json::from_slice(body).map_err(|e| {
-                ClientError::Protocol(format!("{e} in {}", String::from_utf8_lossy(&bytes)))
-            });
+            return serde_json::from_slice(body)
+                .map(|body| (headers, body))
+                .map_err(|e| {
+                    ClientError::Protocol(format!("{e} in {}", String::from_utf8_lossy(&bytes)))
+                });
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(b) => Err(ClientError::Api(b.error)),
@@ -208,8 +227,41 @@ impl BrokerClient {
         self.run(rb).await
     }
 
+    /// The first page of peers (or the page at `q.cursor`); see
+    /// [`Self::peers_page`] for the cursor of the next one.
     pub async fn peers(&self, q: &ListPeersQuery) -> Result<Vec<PeerView>> {
-        self.get("/v1/peers", q).await
+        Ok(self.peers_page(q).await?.peers)
+    }
+
+    /// One page of peers, and the cursor of the next page if there is one.
+    pub async fn peers_page(&self, q: &ListPeersQuery) -> Result<PeerPage> {
+        let (headers, peers) = self
+            .run_with_headers(self.request(Method::GET, "/v1/peers").query(q))
+            .await?;
+        let next = headers
+            .get(PEERS_NEXT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Ok(PeerPage { peers, next })
+    }
+
+    /// Every peer of the listing, page after page (each of the largest size).
+    pub async fn all_peers(&self, q: &ListPeersQuery) -> Result<Vec<PeerView>> {
+        let mut q = ListPeersQuery {
+            limit: Some(claude_peers_proto::limits::MAX_PAGE),
+            cursor: None,
+            ..q.clone()
+        };
+        let mut all = Vec::new();
+        loop {
+            let page = self.peers_page(&q).await?;
+            all.extend(page.peers);
+            match page.next {
+                // (A cursor that does not move on would page forever.)
+                Some(next) if q.cursor.as_ref() != Some(&next) => q.cursor = Some(next),
+                _ => return Ok(all),
+            }
+        }
     }
 
     pub async fn me(&self) -> Result<WhoAmI> {

@@ -21,7 +21,7 @@ pub mod tls;
 pub mod turns;
 
 pub use brokers::BrokerList;
-pub use http::{BrokerClient, ClientError};
+pub use http::{BrokerClient, ClientError, PeerPage};
 
 use std::path::PathBuf;
 

@@ -91,7 +91,7 @@ pub async fn check(env: &HookEnv, input: &HookInput) -> EditCheck {
     };
     let path = &first.path;
     let peers = client
-        .peers(&ListPeersQuery::default())
+        .all_peers(&ListPeersQuery::default())
         .await
         .unwrap_or_default();
     let who: Vec<String> = others

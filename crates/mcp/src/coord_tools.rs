@@ -167,7 +167,7 @@ pub struct PostDecisionArgs {
     pub key: String,
     pub value: String,
     pub rationale: String,
-    /// E.g. architecture, tooling (default general).
+    /// E.g. architecture; default general.
     #[serde(default)]
     pub category: Option<String>,
 }
@@ -237,7 +237,7 @@ pub struct TaskIdArgs {
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct StartTaskArgs {
-    /// The task id (task-…).
+    /// Task id (task-…).
     pub task_id: String,
     /// Only when you cannot go on: who or what you need.
     #[serde(default)]
@@ -468,7 +468,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Put a proposal to your group's vote: decided at required_votes approvals or rejections, or once approval is impossible."
+        description = "Put a proposal to your group's vote: decided at required_votes approvals or rejections, or once it cannot pass."
     )]
     async fn create_proposal(&self, Parameters(a): Parameters<CreateProposalArgs>) -> Out {
         let c = self.session.client().await?;
@@ -544,7 +544,7 @@ impl Tools {
     }
 
     #[tool(
-        description = "Start a task assigned to you, or claim an unassigned one; its creator is told. With `blocked`, it waits in the user's lane until you start it again."
+        description = "Start a task assigned to you, or claim an unassigned one; its creator is told. With `blocked`, it waits in the user's lane until started again."
     )]
     async fn start_task(&self, Parameters(a): Parameters<StartTaskArgs>) -> Out {
         need_id("task_id", &a.task_id)?;

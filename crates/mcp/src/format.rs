@@ -1,8 +1,9 @@
 //! How tool results read: short, plain text, with the ids an agent needs to act
 //! (message ids for ack/pin/react, peer names and ids for replies).
 
+use claude_peers_client::PeerPage;
 use claude_peers_proto::api::{
-    CheckResult, DeliveryState, MessageView, PeerState, PeerView, RecipientReach, SearchHit,
+    CheckResult, DeliveryState, MessageView, PeerState, PeerView, RecipientReach, Scope, SearchHit,
 };
 use claude_peers_proto::limits::RETENTION_MS;
 use claude_peers_proto::reach::Reach;
@@ -30,6 +31,26 @@ pub fn peer(p: &PeerView) -> String {
     }
     lines.push(format!("  reach: {}", reach(p)));
     lines.join("\n")
+}
+
+/// A page of `list_peers`: the peers, and how to ask for the next page.
+pub fn peer_page(page: &PeerPage, scope: Scope) -> String {
+    let scope = scope.as_str();
+    if page.peers.is_empty() {
+        return format!("No other peers found (scope: {scope}).");
+    }
+    let body: Vec<String> = page.peers.iter().map(peer).collect();
+    let mut out = format!(
+        "{} peer(s) (scope: {scope}):\n\n{}",
+        page.peers.len(),
+        body.join("\n\n")
+    );
+    if let Some(next) = &page.next {
+        out.push_str(&format!(
+            "\n\nMore peers are listed: call list_peers with cursor \"{next}\" (and the same scope) for the next page."
+        ));
+    }
+    out
 }
 
 /// A peer's reach and client, in a few words.

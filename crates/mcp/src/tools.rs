@@ -94,6 +94,8 @@ pub struct ListPeersArgs {
     #[serde(default)]
     #[schemars(extend("default" = "machine"))]
     pub scope: Option<Scope>,
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -211,23 +213,15 @@ impl Tools {
     async fn list_peers(&self, Parameters(a): Parameters<ListPeersArgs>) -> Out {
         let c = self.session.client().await?;
         let scope = a.scope.unwrap_or(Scope::Machine);
-        let peers = c
-            .peers(&ListPeersQuery {
+        let page = c
+            .peers_page(&ListPeersQuery {
                 scope: Some(scope),
+                cursor: a.cursor,
                 ..Default::default()
             })
             .await
             .map_err(err)?;
-        if peers.is_empty() {
-            return Ok(format!("No other peers found (scope: {}).", scope.as_str()));
-        }
-        let body: Vec<String> = peers.iter().map(format::peer).collect();
-        Ok(format!(
-            "{} peer(s) (scope: {}):\n\n{}",
-            peers.len(),
-            scope.as_str(),
-            body.join("\n\n")
-        ))
+        Ok(format::peer_page(&page, scope))
     }
 
     #[tool(description = "Send a message to a peer; the result says delivered or queued.")]

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 /// Header carrying the join token on registration (`POST /v1/peers`).
 pub const JOIN_HEADER: &str = "x-claude-peers-join";
 
+/// Response header of `GET /v1/peers` when more peers are listed than the
+/// page held: the `cursor` that asks for the next page.
+pub const PEERS_NEXT_HEADER: &str = "x-claude-peers-next";
+
 /// Which peers a listing or broadcast covers. Always within the caller's group.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -285,6 +289,29 @@ pub struct ListPeersQuery {
     /// Include stale peers (default true).
     #[serde(default)]
     pub include_stale: Option<bool>,
+    /// Peers per page, 1..=[`MAX_PAGE`](crate::limits::MAX_PAGE) (default
+    /// [`DEFAULT_PEER_PAGE`](crate::limits::DEFAULT_PEER_PAGE)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Where the page starts: the [`PEERS_NEXT_HEADER`] of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// Where a page of `GET /v1/peers` resumes: after the peer registered at
+/// `registered_at` (ms) with id `id`, in listing order (registration time,
+/// then id). Written as `<registered_at>.<id>`; read by
+/// [`validate::peer_cursor`](crate::validate::peer_cursor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerCursor {
+    pub registered_at: i64,
+    pub id: String,
+}
+
+impl std::fmt::Display for PeerCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.registered_at, self.id)
+    }
 }
 
 /// What a session was doing when it sent a message. Attached by the sender's

@@ -21,6 +21,7 @@ pub mod consent;
 pub mod coord;
 pub mod emoji;
 pub mod enums;
+pub mod env;
 pub mod error;
 pub mod hooks;
 pub mod limits;

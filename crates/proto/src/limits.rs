@@ -19,6 +19,11 @@ pub const MAX_NAME_CHARS: usize = 32;
 pub const MAX_CONTEXT_FILES: usize = 20;
 /// Largest page any list endpoint returns.
 pub const MAX_PAGE: u32 = 500;
+/// Default page of `GET /v1/peers` and `list_peers` (a larger mesh is paged
+/// with a cursor).
+pub const DEFAULT_PEER_PAGE: u32 = 50;
+/// Longest cursor of a peer listing accepted.
+pub const MAX_CURSOR_BYTES: usize = 64;
 /// Default page for message history.
 pub const DEFAULT_HISTORY: u32 = 50;
 /// Default page for `check_acks`.

@@ -3,7 +3,7 @@
 //! Every function cleans untrusted text (see [`crate::text`]) and checks its
 //! limit (see [`crate::limits`]), returning an [`ApiError`] that names the field.
 
-use crate::api::ContextSnapshot;
+use crate::api::{ContextSnapshot, PeerCursor};
 use crate::error::ApiError;
 use crate::limits::*;
 use crate::text::{clean, clean_line, truncate_bytes};
@@ -151,6 +151,37 @@ pub fn page(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
             format!("'limit' must be between 1 and {MAX_PAGE} (got {n})"),
         )),
     }
+}
+
+/// The `cursor` of a peer listing, as written by [`PeerCursor`]'s `Display`:
+/// `<registered_at>.<id>`, at most [`MAX_CURSOR_BYTES`], the id of lowercase
+/// letters and digits.
+pub fn peer_cursor(raw: &str) -> Result<PeerCursor, ApiError> {
+    let bad = || {
+        ApiError::invalid(
+            "cursor",
+            format!(
+                "invalid cursor {:?}: pass the cursor a previous listing returned, or none for the first page",
+                truncate_bytes(raw, MAX_CURSOR_BYTES)
+            ),
+        )
+    };
+    if raw.len() > MAX_CURSOR_BYTES {
+        return Err(bad());
+    }
+    let (at, id) = raw.split_once('.').ok_or_else(bad)?;
+    let registered_at: i64 = at.parse().map_err(|_| bad())?;
+    let id_ok = !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if registered_at < 0 || !id_ok {
+        return Err(bad());
+    }
+    Ok(PeerCursor {
+        registered_at,
+        id: id.to_string(),
+    })
 }
 
 /// A send's `wait_ms`: how long to wait for the "delivered" confirmation
@@ -463,6 +494,35 @@ fn votes_of(value: Option<&serde_json::Value>) -> Result<u32, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_peer_cursor_reads_back_what_it_wrote_and_refuses_anything_else() {
+        let c = PeerCursor {
+            registered_at: 1_764_547_200_123,
+            id: "k3x9a0b2cd".into(),
+        };
+        assert_eq!(peer_cursor(&c.to_string()).unwrap(), c);
+        for bad in [
+            "",
+            "123",
+            ".abc",
+            "abc.def",
+            "-5.abc",
+            "12.",
+            "12.ABC",
+            "12.a b",
+            "12.a.b",
+            &format!("1.{}", "a".repeat(MAX_CURSOR_BYTES)),
+        ] {
+            let err = peer_cursor(bad).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("cursor"), "{bad:?}");
+            assert!(
+                err.message.contains("invalid cursor"),
+                "{bad:?}: {}",
+                err.message
+            );
+        }
+    }
+
     #[test]
     fn channel_meta_keeps_valid_keys_and_caps_values_and_entries() {
         assert!(channel_meta_key("message_id") && channel_meta_key("_x1"));

@@ -122,6 +122,25 @@ fn entry(doc: &DocumentMut) -> Option<(String, Vec<String>)> {
     Some((command, args))
 }
 
+/// The variables Codex is told to pass on to our server: every one we read.
+fn env_vars() -> Array {
+    claude_peers_proto::env::VARS.iter().copied().collect()
+}
+
+/// Whether our entry passes on every variable we read.
+fn forwards_env(doc: &DocumentMut) -> bool {
+    let listed = doc
+        .get(TABLE)
+        .and_then(|t| t.get(SERVER_NAME))
+        .and_then(|s| s.get("env_vars"))
+        .and_then(|v| v.as_array());
+    listed.is_some_and(|a| {
+        claude_peers_proto::env::VARS
+            .iter()
+            .all(|name| a.iter().any(|v| v.as_str() == Some(name)))
+    })
+}
+
 /// Register our server: add the table, or set `command` and `args` in ours
 /// (keeping any other keys the user put there).
 pub fn add_server(
@@ -132,7 +151,7 @@ pub fn add_server(
     let mut doc = parse(text, file)?;
     let command = exe.display().to_string();
     let before = entry(&doc);
-    if before.as_ref() == Some(&(command.clone(), vec!["mcp".to_string()])) {
+    if before.as_ref() == Some(&(command.clone(), vec!["mcp".to_string()])) && forwards_env(&doc) {
         return Ok((doc.to_string(), vec![]));
     }
     let servers = doc
@@ -153,6 +172,10 @@ pub fn add_server(
     let mut args = Array::new();
     args.push("mcp");
     ours["args"] = value(args);
+    // Codex starts an MCP server with a few variables of its environment
+    // only; ours (and a broker it starts) must see the same settings as the
+    // hooks, which get all of it.
+    ours["env_vars"] = value(env_vars());
     let summary = if before.is_some() {
         "update MCP server claude-peers"
     } else {
@@ -320,7 +343,7 @@ model = "gpt-5-mini"
             text,
             CONFIG.replace(
                 "DOCS_TOKEN = \"x\"\n",
-                "DOCS_TOKEN = \"x\"\n\n[mcp_servers.claude-peers]\ncommand = \"/bin/claude-peers\"\nargs = [\"mcp\"]\n"
+                &format!("DOCS_TOKEN = \"x\"\n\n[mcp_servers.claude-peers]\ncommand = \"/bin/claude-peers\"\nargs = [\"mcp\"]\n{}", env_line())
             )
         );
         let (again, summary) = add_server(Some(&text), exe, "f").unwrap();
@@ -337,7 +360,10 @@ model = "gpt-5-mini"
         let (text, _) = add_server(None, exe, "f").unwrap();
         assert_eq!(
             text,
-            "[mcp_servers.claude-peers]\ncommand = \"/bin/claude-peers\"\nargs = [\"mcp\"]\n"
+            format!(
+                "[mcp_servers.claude-peers]\ncommand = \"/bin/claude-peers\"\nargs = [\"mcp\"]\n{}",
+                env_line()
+            )
         );
         let (back, _) = remove_server(&text, "f").unwrap();
         assert_eq!(back, "");
@@ -350,8 +376,30 @@ model = "gpt-5-mini"
         assert_eq!(summary, vec!["update MCP server claude-peers"]);
         assert_eq!(
             out,
-            "[mcp_servers.claude-peers]\ncommand = \"/new/claude-peers\"\nargs = [\"mcp\"]\nstartup_timeout_sec = 30\n"
+            format!(
+                "[mcp_servers.claude-peers]\ncommand = \"/new/claude-peers\"\nargs = [\"mcp\"]\nstartup_timeout_sec = 30\n{}",
+                env_line()
+            )
         );
+    }
+
+    /// The `env_vars` line install writes: every variable we read.
+    fn env_line() -> String {
+        let names: Vec<String> = claude_peers_proto::env::VARS
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect();
+        format!("env_vars = [{}]\n", names.join(", "))
+    }
+
+    #[test]
+    fn an_entry_from_before_env_vars_is_updated() {
+        let exe = Path::new("/bin/claude-peers");
+        let old = "[mcp_servers.claude-peers]\ncommand = \"/bin/claude-peers\"\nargs = [\"mcp\"]\n";
+        let (out, summary) = add_server(Some(old), exe, "f").unwrap();
+        assert_eq!(summary, vec!["update MCP server claude-peers"]);
+        assert!(out.contains("\"CLAUDE_PEERS_PORT\""), "{out}");
+        assert!(out.contains("\"CLAUDE_PEERS_DB\""), "{out}");
     }
 
     #[test]

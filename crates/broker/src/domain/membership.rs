@@ -14,6 +14,7 @@ use crate::domain::context::Shared;
 use crate::domain::groups;
 use crate::domain::peers::naming::{choose_name, name_taken};
 use crate::domain::peers::rows::{PeerRow, in_namespace, require};
+use crate::domain::peers::slots;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::runtime::hub::Effect;
@@ -45,12 +46,14 @@ pub fn place(
         }
     };
     let old_group = peer.group_id.clone();
+    slots::vacate(t.conn, &peer.id)?;
     t.conn
         .prepare_cached(
             "UPDATE peers SET group_id = ?2, group_manual = ?3, name = ?4, name_key = ?5, custom_name = ?6,
                removed_at = NULL, stale = 0 WHERE id = ?1",
         )?
         .execute(params![peer.id, group, manual, name.as_str(), name.key(), custom])?;
+    slots::occupy(t.conn, &peer.id)?;
     if old_group.as_deref() != group {
         for g in [old_group.as_deref(), group].into_iter().flatten() {
             groups::announce(t, sh, g)?;

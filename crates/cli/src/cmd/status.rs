@@ -74,7 +74,7 @@ pub async fn status(ctx: &Ctx) -> Result<()> {
     };
     let admin = ctx.admin()?;
     let peers = admin
-        .peers(&ListPeersQuery::default())
+        .all_peers(&ListPeersQuery::default())
         .await
         .map_err(|e| explain(e, ctx))?;
     if ctx.json {
@@ -107,7 +107,7 @@ pub async fn status(ctx: &Ctx) -> Result<()> {
 pub async fn peers(ctx: &Ctx) -> Result<()> {
     let peers = ctx
         .admin()?
-        .peers(&ListPeersQuery::default())
+        .all_peers(&ListPeersQuery::default())
         .await
         .map_err(|e| explain(e, ctx))?;
     if ctx.json {

@@ -26,6 +26,7 @@ use crate::domain::membership::place;
 use crate::domain::messages::post::{self, Post, Sender, To};
 use crate::domain::peers::naming::{choose_name, name_taken};
 use crate::domain::peers::rows::{PeerRow, by_token, get, in_namespace, require};
+use crate::domain::peers::slots;
 use crate::domain::rules::auto_group;
 use crate::domain::sessions;
 use crate::error::Result;
@@ -151,6 +152,7 @@ pub fn register(
             f.summary.clone().unwrap_or_default(),
             t.now
         ])?;
+    slots::occupy(t.conn, &id)?;
     sh.hub.assume_disconnected(&id, t.now);
     let peer = require(t.conn, &id)?;
     audit::record(
@@ -257,11 +259,13 @@ pub fn update(t: &mut Tx<'_>, sh: &Arc<Shared>, id: &str, change: &UpdateMe) -> 
             ))
             .into());
         }
+        slots::vacate(t.conn, id)?;
         t.conn
             .prepare_cached(
                 "UPDATE peers SET name = ?2, name_key = ?3, custom_name = 1 WHERE id = ?1",
             )?
             .execute(params![id, name.as_str(), name.key()])?;
+        slots::occupy(t.conn, id)?;
         audit::record(
             t,
             &sh.hub,
@@ -392,6 +396,7 @@ pub fn remove(
     action: &str,
     details: &str,
 ) -> Result<Departed> {
+    slots::vacate(t.conn, &peer.id)?;
     t.conn
         .prepare_cached("UPDATE peers SET removed_at = ?2, stale = 1 WHERE id = ?1")?
         .execute(params![peer.id, t.now])?;

@@ -1,10 +1,11 @@
 //! Peer names within a namespace (a group or the lobby): unique
 //! case-insensitively, never another peer's id; default names take the lowest
-//! free `claude-N`.
+//! free `claude-N` (found through [`slots`]).
 
 use crate::runtime::store::sql::{Connection, OptionalExtension, params};
-use claude_peers_proto::names::{PeerName, lowest_free_slot};
+use claude_peers_proto::names::PeerName;
 
+use crate::domain::peers::slots;
 use crate::error::Result;
 
 /// Whether `name` is free in `group` (another listed peer there has it, or it
@@ -32,23 +33,21 @@ pub fn name_taken(
     Ok(as_id.is_some())
 }
 
-/// The lowest free default name in `group`, ignoring peer `except`.
+/// The lowest free default name in `group`, ignoring peer `except` (its own
+/// number counts as free).
 pub fn default_name(
     conn: &Connection,
     group: Option<&str>,
     except: Option<&str>,
 ) -> Result<PeerName> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT name FROM peers WHERE removed_at IS NULL AND group_id IS ?1 AND id IS NOT ?2",
-    )?;
-    let used: Vec<u32> = stmt
-        .query_map(params![group, except], |r| r.get::<_, String>(0))?
-        .filter_map(|n| {
-            n.ok()
-                .and_then(|n| claude_peers_proto::names::default_slot(&n))
-        })
-        .collect();
-    Ok(PeerName::default_for(lowest_free_slot(used)))
+    let lowest = slots::lowest_free(conn, group)?;
+    let own = match except {
+        Some(id) => slots::held_in(conn, group, id)?,
+        None => None,
+    };
+    Ok(PeerName::default_for(
+        own.map_or(lowest, |own| own.min(lowest)),
+    ))
 }
 
 /// Pick a name in `group`: `wanted` if given and free, else the lowest free

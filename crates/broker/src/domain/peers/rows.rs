@@ -165,35 +165,6 @@ pub fn in_namespace(conn: &Connection, group: Option<&str>) -> Result<Vec<PeerRo
     visible(conn, &Standing::Member(group.map(str::to_string)))
 }
 
-/// Listed peers in a scope around `me` that an actor standing at
-/// `standing` may see. The scope is narrowed in SQL (migration 5 indexes
-/// `cwd` and `repo_key`), so a directory or repo listing reads only its own
-/// peers however many are registered; same rule as [`in_scope`].
-pub fn visible_in_scope(
-    conn: &Connection,
-    standing: &Standing,
-    me: &PeerRow,
-    scope: Scope,
-) -> Result<Vec<PeerRow>> {
-    let (column, value) = match (scope, me.repo_key.as_deref()) {
-        (Scope::Machine, _) => return visible(conn, standing),
-        (Scope::Repo, Some(repo)) => ("repo_key", repo),
-        (Scope::Directory, _) | (Scope::Repo, None) => ("cwd", me.cwd.as_str()),
-    };
-    let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} WHERE p.removed_at IS NULL AND p.{column} = ?1 ORDER BY p.registered_at, p.id"
-    ))?;
-    let rows = stmt.query_map([value], PeerRow::from_row)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let p = row?;
-        if can_reach(standing, p.group_id.as_deref()) {
-            out.push(p);
-        }
-    }
-    Ok(out)
-}
-
 /// Narrow `peers` to a scope around `me`. Directory: same working directory;
 /// repo: same repository (common git dir), or same directory for a peer outside git.
 pub fn in_scope(peers: Vec<PeerRow>, me: &PeerRow, scope: Scope) -> Vec<PeerRow> {
@@ -298,64 +269,6 @@ mod tests {
             0
         );
         drop(stmt);
-        let _ = std::fs::remove_dir_all(dir);
-    }
-
-    /// The listing narrowed in SQL is the listing narrowed by [`in_scope`],
-    /// for every scope, with and without a repository, across groups, and it
-    /// reads the index rather than every peer.
-    #[test]
-    fn a_scope_narrowed_in_sql_lists_what_in_scope_lists() {
-        let dir =
-            std::env::temp_dir().join(format!("cp-scope-{}", crate::runtime::ids::short_id(8)));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut conn = Connection::open(dir.join("x.db")).unwrap();
-        crate::runtime::store::schema::migrate(conn.as_sqlite_mut().unwrap()).unwrap();
-        /// id, group, cwd, repo, removed
-        type Fixture<'a> = (&'a str, Option<&'a str>, &'a str, Option<&'a str>, bool);
-        let rows: &[Fixture<'_>] = &[
-            ("a", None, "/w/x", Some("/r1"), false),
-            ("b", None, "/w/x", Some("/r1"), false),
-            ("c", None, "/w/y", Some("/r1"), false),
-            ("d", None, "/w/x", None, false),
-            ("e", Some("g1"), "/w/x", Some("/r1"), false),
-            ("f", None, "/w/x", Some("/r1"), true),
-            ("g", None, "/w/z", None, false),
-            ("h", None, "/w/z", None, false),
-        ];
-        for (i, (id, group, cwd, repo, removed)) in rows.iter().enumerate() {
-            conn.execute(
-                "INSERT INTO peers (id, token_hash, name, name_key, group_id, pid, cwd, repo_key,
-                   registered_at, last_seen, removed_at)
-                 VALUES (?1, ?1, ?1, ?1, ?2, 1, ?3, ?4, ?5, 0, ?6)",
-                params![id, group, cwd, repo, i as i64, removed.then_some(1i64)],
-            )
-            .unwrap();
-        }
-        let ids = |v: Vec<PeerRow>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
-        for me in ["a", "c", "d", "e", "g"] {
-            let me = get(&conn, me).unwrap().unwrap();
-            for standing in [me.standing(), Standing::Operator] {
-                for scope in [Scope::Machine, Scope::Directory, Scope::Repo] {
-                    let want = ids(in_scope(visible(&conn, &standing).unwrap(), &me, scope));
-                    let got = ids(visible_in_scope(&conn, &standing, &me, scope).unwrap());
-                    assert_eq!(got, want, "{} {scope:?} {standing:?}", me.id);
-                }
-            }
-        }
-        for column in ["cwd", "repo_key"] {
-            let plan: String = conn
-                .query_row(
-                    &format!(
-                        "EXPLAIN QUERY PLAN {SELECT} WHERE p.removed_at IS NULL AND p.{column} = ?1
-                         ORDER BY p.registered_at, p.id"
-                    ),
-                    ["x"],
-                    |r| r.get(3),
-                )
-                .unwrap();
-            assert!(plan.contains("USING INDEX"), "{column}: {plan}");
-        }
         let _ = std::fs::remove_dir_all(dir);
     }
 }

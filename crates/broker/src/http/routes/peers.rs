@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json as Reply, Router};
 use claude_peers_proto::api::{
@@ -16,6 +16,7 @@ use super::extract::{Json, Query};
 use crate::coord::{files, proposals};
 use crate::domain::messages;
 use crate::domain::peers;
+use crate::domain::peers::listing::{self, Listing};
 use crate::domain::peers::standing;
 use crate::domain::rules::Actor;
 use crate::error::Result;
@@ -23,7 +24,9 @@ use crate::http::auth::PeerActor;
 use crate::http::state::AppState;
 use crate::runtime::ids::{hash_token, same_secret};
 
-use claude_peers_proto::api::JOIN_HEADER;
+use claude_peers_proto::api::{JOIN_HEADER, PEERS_NEXT_HEADER};
+use claude_peers_proto::limits::DEFAULT_PEER_PAGE;
+use claude_peers_proto::validate;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -85,30 +88,32 @@ async fn list(
     State(state): State<AppState>,
     actor: Actor,
     Query(q): Query<ListPeersQuery>,
-) -> Result<Reply<Vec<PeerView>>> {
+) -> Result<(HeaderMap, Reply<Vec<PeerView>>)> {
+    let listing = Listing {
+        include_self: q.include_self.unwrap_or(false),
+        include_stale: q.include_stale.unwrap_or(true),
+        after: q.cursor.as_deref().map(validate::peer_cursor).transpose()?,
+        limit: validate::page(q.limit, DEFAULT_PEER_PAGE)?,
+    };
     let sh = state.shared.clone();
-    let rows = state
+    let page = state
         .store
         .read(move |c| {
             let (standing, me) = standing(c, &actor)?;
-            let mut rows = match &me {
-                Some(me) => {
-                    peers::visible_in_scope(c, &standing, me, q.scope.unwrap_or(Scope::Machine))?
-                }
-                None => peers::visible(c, &standing)?,
-            };
-            if let Some(me) = &me
-                && !q.include_self.unwrap_or(false)
-            {
-                rows.retain(|p| p.id != me.id);
-            }
-            if !q.include_stale.unwrap_or(true) {
-                rows.retain(|p| !p.stale);
-            }
-            Ok(rows)
+            let scope = q.scope.unwrap_or(Scope::Machine);
+            listing::page(c, &standing, me.as_ref(), scope, &listing)
         })
         .await?;
-    Ok(Reply(rows.iter().map(|p| p.view(&sh)).collect()))
+    let mut headers = HeaderMap::new();
+    if let Some(next) = &page.next
+        && let Ok(v) = HeaderValue::from_str(&next.to_string())
+    {
+        headers.insert(PEERS_NEXT_HEADER, v);
+    }
+    Ok((
+        headers,
+        Reply(page.peers.iter().map(|p| p.view(&sh)).collect()),
+    ))
 }
 
 async fn me(State(state): State<AppState>, PeerActor(id): PeerActor) -> Result<Reply<WhoAmI>> {

@@ -306,6 +306,37 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE tasks ADD COLUMN blocked_reason TEXT NOT NULL DEFAULT '';
     "#,
+    // 8: scale with many registered peers. The default-name numbers in use
+    // per namespace, as bitmaps of 63 numbers (see `domain/peers/slots.rs`),
+    // so that registering finds the lowest free `claude-N` without reading
+    // every name; filled here from the listed peers whose name is `claude-`
+    // and a number from 1 to 2^32 - 1 without leading zeros (one peer per
+    // number and namespace: names are unique there, so the sum of the bits is
+    // their union). And the listing order of listed peers, overall, per
+    // namespace and per namespace and directory or repository, so that a
+    // page of `list_peers` reads only its own rows (`domain/peers/listing.rs`).
+    r#"
+    CREATE INDEX peers_listed ON peers (registered_at, id) WHERE removed_at IS NULL;
+    CREATE INDEX peers_listed_ns ON peers (group_id, registered_at, id) WHERE removed_at IS NULL;
+    CREATE INDEX peers_listed_cwd ON peers (group_id, cwd, registered_at, id)
+        WHERE removed_at IS NULL;
+    CREATE INDEX peers_listed_repo ON peers (group_id, repo_key, registered_at, id)
+        WHERE removed_at IS NULL;
+    CREATE TABLE name_slots (
+        ns TEXT NOT NULL,
+        block INTEGER NOT NULL,
+        bits INTEGER NOT NULL,
+        PRIMARY KEY (ns, block)
+    ) WITHOUT ROWID;
+    INSERT INTO name_slots (ns, block, bits)
+    SELECT ns, slot / 63, sum(1 << (slot % 63)) FROM (
+        SELECT coalesce(group_id, '') AS ns, CAST(substr(name_key, 8) AS INTEGER) AS slot
+        FROM peers
+        WHERE removed_at IS NULL AND length(name_key) BETWEEN 8 AND 17
+          AND name_key GLOB 'claude-[1-9]*' AND substr(name_key, 8) NOT GLOB '*[^0-9]*'
+    ) WHERE slot <= 4294967295
+    GROUP BY ns, slot / 63;
+    "#,
 ];
 
 /// The same steps for PostgreSQL, numbered alike (step `i` here is step `i`
@@ -565,6 +596,30 @@ pub const PG_MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE tasks ADD COLUMN blocked_reason TEXT NOT NULL DEFAULT '';
     "#,
+    // 8
+    r#"
+    CREATE INDEX peers_listed ON peers (registered_at, id) WHERE removed_at IS NULL;
+    CREATE INDEX peers_listed_ns ON peers (group_id, registered_at, id) WHERE removed_at IS NULL;
+    CREATE INDEX peers_listed_cwd ON peers (group_id, cwd, registered_at, id)
+        WHERE removed_at IS NULL;
+    CREATE INDEX peers_listed_repo ON peers (group_id, repo_key, registered_at, id)
+        WHERE removed_at IS NULL;
+    CREATE TABLE name_slots (
+        ns TEXT NOT NULL,
+        block BIGINT NOT NULL,
+        bits BIGINT NOT NULL,
+        PRIMARY KEY (ns, block)
+    );
+    INSERT INTO name_slots (ns, block, bits)
+    SELECT ns, slot / 63, CAST(sum(CAST(1 AS BIGINT) << CAST(slot % 63 AS INTEGER)) AS BIGINT)
+    FROM (
+        SELECT coalesce(group_id, '') AS ns, CAST(substr(name_key, 8) AS BIGINT) AS slot
+        FROM peers
+        WHERE removed_at IS NULL AND length(name_key) BETWEEN 8 AND 17
+          AND name_key ~ '^claude-[1-9][0-9]*$'
+    ) s WHERE slot <= 4294967295
+    GROUP BY ns, slot / 63;
+    "#,
 ];
 
 /// The advisory lock brokers take to migrate one PostgreSQL database: the
@@ -653,6 +708,11 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v as usize, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn postgres_has_a_step_for_every_sqlite_step() {
+        assert_eq!(PG_MIGRATIONS.len(), MIGRATIONS.len());
     }
 
     #[test]

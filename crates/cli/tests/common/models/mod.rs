@@ -1,0 +1,311 @@
+//! Fake model endpoints on 127.0.0.1 for the real Codex CLI, Gemini CLI and
+//! OpenCode, so each runs a real model turn offline: one server per test that
+//! RECORDS every request the client makes (path, body, arrival time) and
+//! answers in the client's API shape ([`Api`]: OpenAI Responses, Gemini
+//! `streamGenerateContent`, OpenAI chat completions). A turn request (one
+//! that offers tools) takes the next scripted [`Reply`], which may be held
+//! until the test releases it (a busy session); unscripted, the model follows
+//! our hints: told of unread peer mail (our unread line, the OpenCode
+//! plugin's wake prompt) it calls `check_messages`, else it answers "ok".
+//! Claude Code's Messages API has its own fake in `common/claude/`.
+#![allow(dead_code)]
+
+pub mod chat;
+pub mod gemini;
+pub mod responses;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, watch};
+
+/// Largest request body accepted (a turn request is 30–100 KB).
+const MAX_BODY: usize = 64 << 20;
+
+/// The API shape a client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// OpenAI Responses (`POST /v1/responses`, SSE): Codex CLI.
+    Responses,
+    /// Gemini (`POST /v1beta/models/M:streamGenerateContent?alt=sse`): Gemini CLI.
+    Gemini,
+    /// OpenAI chat completions (`POST /v1/chat/completions`, SSE): OpenCode.
+    Chat,
+}
+
+/// What the model answers to a turn request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Text, then the end of the turn.
+    Text(String),
+    /// A call of one of OUR MCP tools by its bare name (`whoami`); each shape
+    /// names it the way its client exposes our server's tools.
+    Tool { tool: String, args: Value },
+}
+
+impl Reply {
+    pub fn tool(tool: &str) -> Self {
+        Reply::Tool {
+            tool: tool.into(),
+            args: json!({}),
+        }
+    }
+}
+
+/// One request the client made.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub at: Instant,
+    pub path: String,
+    pub body: Value,
+    /// A main-loop request (it offers tools); side requests (titles,
+    /// routing) offer none.
+    pub turn: bool,
+    /// The text given to the model since its last answer (tool results,
+    /// hook context, a new prompt).
+    pub new_text: String,
+}
+
+impl Recorded {
+    /// Whether the model was given `text` anywhere in this request.
+    pub fn holds(&self, text: &str) -> bool {
+        self.body.to_string().contains(text)
+    }
+}
+
+/// A reply that is sent only once the test opens its gate.
+pub struct Held(Arc<Notify>);
+
+impl Held {
+    pub fn release(&self) {
+        self.0.notify_one();
+    }
+}
+
+struct Step {
+    reply: Reply,
+    gate: Option<Arc<Notify>>,
+}
+
+struct Shared {
+    api: Api,
+    requests: Mutex<Vec<Recorded>>,
+    count: watch::Sender<usize>,
+    script: Mutex<VecDeque<Step>>,
+    seq: Mutex<u64>,
+}
+
+/// The fake endpoint; stops when dropped.
+pub struct FakeModel {
+    /// `http://127.0.0.1:PORT` (no path).
+    pub url: String,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeModel {
+    pub async fn start(api: Api) -> FakeModel {
+        let shared = Arc::new(Shared {
+            api,
+            requests: Mutex::new(Vec::new()),
+            count: watch::channel(0).0,
+            script: Mutex::new(VecDeque::new()),
+            seq: Mutex::new(0),
+        });
+        let app = Router::new()
+            .fallback(handle)
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeModel { url, shared, task }
+    }
+
+    /// Answer the next unscripted turn request with `reply`.
+    pub fn then(&self, reply: Reply) {
+        let step = Step { reply, gate: None };
+        self.shared.script.lock().unwrap().push_back(step);
+    }
+
+    /// Answer the next unscripted turn request with `reply` once the returned
+    /// [`Held`] is released: until then the session is busy in its turn.
+    pub fn then_held(&self, reply: Reply) -> Held {
+        let gate = Arc::new(Notify::new());
+        let step = Step {
+            reply,
+            gate: Some(gate.clone()),
+        };
+        self.shared.script.lock().unwrap().push_back(step);
+        Held(gate)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// Number of requests so far (an index for [`FakeModel::wait_from`]).
+    pub fn len(&self) -> usize {
+        self.shared.requests.lock().unwrap().len()
+    }
+
+    /// The first request at index `from` or later that satisfies `pred`,
+    /// waiting up to `timeout`.
+    pub async fn wait_from(
+        &self,
+        from: usize,
+        timeout: Duration,
+        what: &str,
+        pred: impl Fn(&Recorded) -> bool,
+    ) -> Result<Recorded, String> {
+        let mut rx = self.shared.count.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(r) = self.requests().into_iter().skip(from).find(|r| pred(r)) {
+                return Ok(r);
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => {}
+                _ => {
+                    return Err(format!(
+                        "no request to the model within {timeout:?}: {what}; {}",
+                        self.summary()
+                    ));
+                }
+            }
+        }
+    }
+
+    /// One line per request, for failure messages.
+    pub fn summary(&self) -> String {
+        let reqs = self.requests();
+        let mut s = format!("{} requests recorded:", reqs.len());
+        for (i, r) in reqs.iter().enumerate() {
+            let new: String = r.new_text.chars().take(200).collect();
+            s.push_str(&format!("\n  #{i} {} turn={} new={new:?}", r.path, r.turn));
+        }
+        s
+    }
+}
+
+impl Drop for FakeModel {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, uri: Uri, body: Bytes) -> Response {
+    let path = uri.path().to_string();
+    let body: Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    let (turn, new_text) = match shared.api {
+        Api::Responses => (responses::is_turn(&path, &body), responses::new_text(&body)),
+        Api::Gemini => (gemini::is_turn(&path, &body), gemini::new_text(&body)),
+        Api::Chat => (chat::is_turn(&path, &body), chat::new_text(&body)),
+    };
+    {
+        let mut reqs = shared.requests.lock().unwrap();
+        reqs.push(Recorded {
+            at: Instant::now(),
+            path: path.clone(),
+            body: body.clone(),
+            turn,
+            new_text: new_text.clone(),
+        });
+        shared.count.send_replace(reqs.len());
+    }
+    let step = if turn {
+        shared.script.lock().unwrap().pop_front()
+    } else {
+        None
+    };
+    let (reply, gate) = match step {
+        Some(s) => (s.reply, s.gate),
+        None if turn => (autopilot(&new_text), None),
+        None => (Reply::Text("ok".into()), None),
+    };
+    if let Some(g) = gate {
+        g.notified().await;
+    }
+    let seq = {
+        let mut n = shared.seq.lock().unwrap();
+        *n += 1;
+        *n
+    };
+    let answer = match shared.api {
+        Api::Responses => responses::answer(&path, &reply, seq),
+        Api::Gemini => gemini::answer(&path, &reply),
+        Api::Chat => chat::answer(&path, &body, &reply, seq),
+    };
+    answer.unwrap_or_else(|| {
+        let msg = format!("fake model: no {path}");
+        (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"error": {"message": msg}})),
+        )
+            .into_response()
+    })
+}
+
+/// The unscripted answer to a turn that was just given `new`: read the mail
+/// when told of it (our unread line on a tool result, or the OpenCode
+/// plugin's wake prompt), else end the turn.
+fn autopilot(new: &str) -> Reply {
+    let unread_line = new.contains("[claude-peers] ") && new.contains("unread message");
+    let woken = new.contains("claude-peers: ") && new.contains("new message");
+    if unread_line || woken {
+        Reply::tool("check_messages")
+    } else {
+        Reply::Text("ok".into())
+    }
+}
+
+/// Every `text` string inside `v` (any depth), joined by newlines: the shapes
+/// nest text differently, and what matters is what the model reads.
+pub fn texts(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        Value::Array(a) => a.iter().for_each(|x| texts(x, out)),
+        Value::Object(o) => o
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "id" | "call_id" | "type" | "role" | "name"))
+            .for_each(|(_, x)| texts(x, out)),
+        _ => {}
+    }
+}
+
+/// A `text/event-stream` response of `events` (each `(name, data)`; no name
+/// = a bare `data:` line).
+pub fn sse(events: &[(Option<&str>, Value)]) -> Response {
+    let mut out = String::new();
+    for (name, data) in events {
+        if let Some(n) = name {
+            out.push_str(&format!("event: {n}\n"));
+        }
+        out.push_str(&format!("data: {data}\n\n"));
+    }
+    sse_raw(out)
+}
+
+pub fn sse_raw(body: String) -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/event-stream"),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
