@@ -91,7 +91,12 @@ pub struct Config {
     pub max_streams: usize,
     /// Extra names accepted in the `Host` header (e.g. the machine's LAN name).
     pub allowed_hosts: Vec<String>,
+    /// The SQLite database, and with PostgreSQL this broker's local state:
+    /// its lock and port file and admin token live beside this path.
     pub db: PathBuf,
+    /// Keep the data in this PostgreSQL database (`postgres://…`) instead of
+    /// the SQLite file at `db`; several brokers may share it.
+    pub postgres: Option<String>,
     /// Skip process liveness checks (tests).
     pub skip_pid_check: bool,
     pub auto_group: AutoGroup,
@@ -132,6 +137,7 @@ impl Config {
             max_streams: claude_peers_proto::limits::MAX_STREAM_CONNECTIONS,
             allowed_hosts: Vec::new(),
             db,
+            postgres: None,
             skip_pid_check: false,
             auto_group: AutoGroup::default(),
             dashboard_login: DashboardLogin::default(),
@@ -174,5 +180,58 @@ impl AutoGroup {
             "off" => Self::Off,
             _ => return None,
         })
+    }
+}
+
+/// A `--store` / `CLAUDE_PEERS_STORE` value: where the broker keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// `sqlite:PATH`: the embedded database, one broker at a time.
+    Sqlite(PathBuf),
+    /// `postgres://…` or `postgresql://…`: a database several brokers share.
+    Postgres(String),
+}
+
+impl StoreLocation {
+    pub fn parse(s: &str) -> std::result::Result<Self, String> {
+        let s = s.trim();
+        if let Some(path) = s.strip_prefix("sqlite:") {
+            if path.is_empty() {
+                return Err("--store sqlite: needs a path (sqlite:/path/to/peers.db)".into());
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(Self::Postgres(s.to_string()));
+        }
+        Err(format!(
+            "--store must be sqlite:PATH or a postgres:// URL (got {:?})",
+            s.split('@').next_back().unwrap_or(s)
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreLocation;
+
+    #[test]
+    fn a_store_is_sqlite_with_a_path_or_a_postgres_url() {
+        assert_eq!(
+            StoreLocation::parse("sqlite:/tmp/p.db"),
+            Ok(StoreLocation::Sqlite("/tmp/p.db".into()))
+        );
+        assert_eq!(
+            StoreLocation::parse(" postgres://u@h/db "),
+            Ok(StoreLocation::Postgres("postgres://u@h/db".into()))
+        );
+        assert!(StoreLocation::parse("postgresql://h/db").is_ok());
+        assert!(
+            StoreLocation::parse("sqlite:")
+                .unwrap_err()
+                .contains("needs a path")
+        );
+        let e = StoreLocation::parse("mysql://secret@h/db").unwrap_err();
+        assert!(e.contains("sqlite:PATH") && !e.contains("secret"), "{e}");
     }
 }

@@ -12,7 +12,7 @@ pub enum Error {
     #[error(transparent)]
     Api(#[from] ApiError),
     #[error("database: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(#[from] DbError),
     /// The broker cannot run as configured (flags, `CLAUDE_PEERS_*`, the
     /// admin token file, the port): the person who started it must change
     /// something.
@@ -23,6 +23,60 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A failed statement, whatever the store's engine (the error type of
+/// `runtime::store::sql`).
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// `query_row` found no row (`optional()` turns it into `None`).
+    #[error("the query returned no row")]
+    NoRows,
+    #[error(transparent)]
+    Sqlite(rusqlite::Error),
+    /// Shown with the server's message (and not its source again: that
+    /// would repeat it).
+    #[error("{}", postgres_message(.0))]
+    Postgres(postgres::Error),
+    /// A value that does not fit where it goes (a parameter PostgreSQL
+    /// cannot take, a column of an unexpected type).
+    #[error("{0}")]
+    Value(String),
+}
+
+/// A PostgreSQL error with the server's message and detail (its `Display`
+/// alone says only "db error").
+fn postgres_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{}: {} ({detail})", db.severity(), db.message()),
+            None => format!("{}: {}", db.severity(), db.message()),
+        },
+        None => e.to_string(),
+    }
+}
+
+impl From<postgres::Error> for DbError {
+    fn from(e: postgres::Error) -> Self {
+        DbError::Postgres(e)
+    }
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::QueryReturnedNoRows => DbError::NoRows,
+            e => DbError::Sqlite(e),
+        }
+    }
+}
+
+/// The store's own SQLite work (migrations, the index, checkpoints) calls
+/// rusqlite directly.
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Db(e.into())
+    }
+}
 
 impl Error {
     /// The error as it is reported to the caller. Storage failures are logged

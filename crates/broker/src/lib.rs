@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use claude_peers_proto::paths::StatePaths;
 use claude_peers_proto::time::now_ms;
 
-pub use config::{AutoGroup, Config, DashboardLogin, Limits, TlsFiles};
+pub use config::{AutoGroup, Config, DashboardLogin, Limits, StoreLocation, TlsFiles};
 pub use error::{Error, Result};
 
 use crate::domain::context::Shared;
@@ -207,7 +207,10 @@ pub async fn start(mut config: Config) -> Result<Running> {
         let sh = shared.clone();
         Arc::new(move |fx| sh.hub.apply(fx))
     };
-    let store = Store::open(&paths.db, sink)?;
+    let store = match &shared.config.postgres {
+        Some(url) => Store::open_postgres(url, sink).await?,
+        None => Store::open(&paths.db, sink)?,
+    };
     let (session, last, fresh) = store.read(move |c| sessions::at_startup(c, now)).await?;
     if fresh {
         let id = session.clone();

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use crate::runtime::store::sql::{self, params};
 use claude_peers_proto::limits::{MAINTENANCE_INTERVAL_MS, RETENTION_MS};
 use claude_peers_proto::process;
 use claude_peers_proto::time::now_ms;
-use rusqlite::params;
 
 use crate::error::Result;
 
@@ -111,7 +111,7 @@ pub async fn once(state: &AppState) -> Result<()> {
                 .conn
                 .prepare_cached("SELECT id, token_hash FROM peers WHERE removed_at IS NOT NULL AND removed_at < ?1")?
                 .query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<sql::Result<_>>()?;
             for (id, hash) in forgotten {
                 t.conn.execute("DELETE FROM deliveries WHERE recipient_id = ?1", params![id])?;
                 t.conn.execute("DELETE FROM peers WHERE id = ?1", params![id])?;

@@ -56,7 +56,7 @@ pub struct Global {
 #[derive(Subcommand)]
 enum Command {
     /// Run the broker in the foreground (HTTP + WebSocket API, SQLite, dashboard).
-    Broker(cmd::broker::BrokerArgs),
+    Broker(Box<cmd::broker::BrokerArgs>),
     /// Run the MCP stdio server (Claude Code starts this).
     Mcp {
         /// Tool set: `full` (default) or `core` (messaging only).
@@ -200,7 +200,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Broker(args) => {
             init_logging("info");
-            multi_thread().and_then(|rt| rt.block_on(cmd::broker::run(&cli.global, args)))
+            multi_thread().and_then(|rt| rt.block_on(cmd::broker::run(&cli.global, *args)))
         }
         Command::Mcp { tools } => {
             init_logging("info");

@@ -200,8 +200,13 @@ async fn codex_lists_our_server_and_runs_our_hooks_trusted() {
     let expected = config.replace(
         "args = [\"--stdio\"]\n",
         &format!(
-            "args = [\"--stdio\"]\n\n[mcp_servers.claude-peers]\ncommand = \"{}\"\nargs = [\"mcp\"]\n",
-            bin()
+            "args = [\"--stdio\"]\n\n[mcp_servers.claude-peers]\ncommand = \"{}\"\nargs = [\"mcp\"]\nenv_vars = [{}]\n",
+            bin(),
+            claude_peers_proto::env::VARS
+                .iter()
+                .map(|v| format!("\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     );
     let installed = h.read(".codex/config.toml");

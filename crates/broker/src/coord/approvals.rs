@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::params;
 use claude_peers_proto::ApiError;
 use claude_peers_proto::coord::{ApprovalStatus, ApprovalView, RequestApproval, RespondApproval};
 use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_REASON_BYTES, TEXT_PREVIEW_CHARS};
 use claude_peers_proto::validate;
-use rusqlite::params;
 use serde_json::json;
 
 use crate::coord::record;

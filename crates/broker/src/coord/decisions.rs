@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::{self, Connection, OptionalExtension, params};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::coord::{
     DecisionFilter, DecisionQuery, DecisionStatus, DecisionView, PostDecision,
@@ -15,7 +16,6 @@ use claude_peers_proto::limits::{
     MAX_CATEGORY_BYTES, MAX_FIELD_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, TEXT_PREVIEW_CHARS,
 };
 use claude_peers_proto::validate;
-use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
 use crate::coord::record::{self, Record};
@@ -257,5 +257,5 @@ pub fn query(conn: &Connection, f: &Filter) -> Result<Vec<DecisionView>> {
         ],
         <DecisionView as Record>::from_row,
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<sql::Result<_>>()?)
 }

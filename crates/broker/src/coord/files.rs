@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::runtime::store::sql::{self, Connection, params};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::Party;
 use claude_peers_proto::coord::{
@@ -19,7 +20,6 @@ use claude_peers_proto::paths::normalize;
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
-use rusqlite::{Connection, params};
 use serde_json::json;
 
 use crate::coord;
@@ -47,7 +47,7 @@ fn live(conn: &Connection, now: i64, ttl: i64) -> Result<Vec<Entry>> {
              ORDER BY p.registered_at, p.id, f.path",
         )?
         .query_map([now - ttl], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     let mut peers_by_id: BTreeMap<String, PeerRow> = BTreeMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for (peer_id, path, updated_at) in rows {
@@ -158,7 +158,7 @@ pub fn set(
         .conn
         .prepare_cached("SELECT path FROM active_files WHERE peer_id = ?1 AND updated_at > ?2")?
         .query_map(params![me.id, t.now - ttl], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     t.conn
         .prepare_cached("DELETE FROM active_files WHERE peer_id = ?1")?
         .execute([&me.id])?;

@@ -16,10 +16,10 @@ pub mod verifications;
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::{self, Connection, OptionalExtension};
 use claude_peers_proto::api::{GroupRef, Party, PartyKind};
 use claude_peers_proto::limits::DEFAULT_COORD_PAGE;
 use claude_peers_proto::{ApiError, validate};
-use rusqlite::{Connection, OptionalExtension};
 
 use crate::domain::context::Shared;
 use crate::domain::groups;
@@ -337,7 +337,7 @@ pub fn in_session<T>(
     session: &str,
     status: Option<&str>,
     limit: u32,
-    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    row: impl FnMut(&sql::Row<'_>) -> sql::Result<T>,
 ) -> Result<Vec<T>> {
     let (all, group) = filter.params();
     let mut stmt = conn.prepare_cached(&format!(
@@ -346,8 +346,8 @@ pub fn in_session<T>(
          ORDER BY {alias}.created_at DESC, {alias}.id DESC LIMIT ?5",
         GroupFilter::sql(&format!("{alias}.group_id"), 2)
     ))?;
-    let rows = stmt.query_map(rusqlite::params![session, all, group, status, limit], row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map(sql::params![session, all, group, status, limit], row)?;
+    Ok(rows.collect::<sql::Result<_>>()?)
 }
 
 #[cfg(test)]

@@ -9,13 +9,13 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::{self, Connection, Engine, OptionalExtension, params};
 use claude_peers_proto::api::{Party, PartyKind};
 use claude_peers_proto::coord::{
     ApprovalView, ProposalStatus, ProposalView, TaskStatus, TaskView, VerificationView,
 };
 use claude_peers_proto::needs_you::{ItemKind, NeedsYouItem};
 use claude_peers_proto::time::rfc3339;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::coord::record::Record;
 use crate::coord::{GroupFilter, preview, record};
@@ -94,12 +94,13 @@ pub fn unreachable(
         return Ok(Vec::new());
     };
     let connected = serde_json::to_string(connected).unwrap_or_else(|_| "[]".into());
-    // Per recipient through `deliveries_state` (recipient, state, message),
-    // forced by CROSS JOIN and INDEXED BY: only the unread deliveries of
-    // messages old enough are visited, not every delivery in the table
-    // (this runs on every maintenance tick).
-    let mut stmt = conn.prepare_cached(
-        "SELECT d.message_id, d.recipient_id, d.recipient_name, m.from_kind, m.from_id, m.from_name,
+    // Per recipient through `deliveries_state` (recipient, state, message):
+    // only the unread deliveries of messages old enough are visited, not
+    // every delivery in the table (this runs on every maintenance tick).
+    // SQLite is told so (CROSS JOIN, INDEXED BY); PostgreSQL's planner finds it.
+    let mut stmt = conn.prepare_cached(match conn.engine() {
+        Engine::Sqlite => {
+            "SELECT d.message_id, d.recipient_id, d.recipient_name, m.from_kind, m.from_id, m.from_name,
                 m.text, m.sent_at,
                 (SELECT value FROM kv WHERE key = ?4 || d.message_id || ':' || d.recipient_id)
          FROM peers p
@@ -108,8 +109,21 @@ pub fn unreachable(
          JOIN messages m ON m.id = d.message_id
          WHERE p.id NOT IN (SELECT value FROM json_each(?2))
            AND m.sent_at <= ?1 AND m.to_kind = 'peer' AND m.from_kind != 'system'
-         ORDER BY d.message_id DESC LIMIT ?3",
-    )?;
+         ORDER BY d.message_id DESC LIMIT ?3"
+        }
+        Engine::Postgres => {
+            "SELECT d.message_id, d.recipient_id, d.recipient_name, m.from_kind, m.from_id, m.from_name,
+                m.text, m.sent_at,
+                (SELECT value FROM kv WHERE key = ?4 || d.message_id || ':' || d.recipient_id)
+         FROM peers p
+         JOIN deliveries d
+           ON d.recipient_id = p.id AND d.state IN (0, 1) AND d.message_id <= ?5
+         JOIN messages m ON m.id = d.message_id
+         WHERE p.id NOT IN (SELECT json_array_elements_text(CAST(?2 AS JSON)))
+           AND m.sent_at <= ?1 AND m.to_kind = 'peer' AND m.from_kind != 'system'
+         ORDER BY d.message_id DESC LIMIT ?3"
+        }
+    })?;
     let rows = stmt.query_map(
         params![cutoff, connected, limit, UNREACHABLE_PREFIX, upto],
         |r| {
@@ -131,7 +145,7 @@ pub fn unreachable(
             })
         },
     )?;
-    let all: Vec<Unreachable> = rows.collect::<rusqlite::Result<_>>()?;
+    let all: Vec<Unreachable> = rows.collect::<sql::Result<_>>()?;
     Ok(all
         .into_iter()
         .filter(|u| u.mark.as_deref() != Some("dismissed"))
@@ -146,7 +160,7 @@ pub fn unreachable(
 fn newest_sent_by(conn: &Connection, cutoff: i64) -> Result<Option<i64>> {
     let mut at =
         conn.prepare_cached("SELECT id, sent_at FROM messages WHERE id >= ?1 ORDER BY id LIMIT 1")?;
-    let mut first = |id: i64| -> rusqlite::Result<Option<(i64, i64)>> {
+    let mut first = |id: i64| -> sql::Result<Option<(i64, i64)>> {
         at.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
     };
@@ -226,7 +240,10 @@ pub fn tell_senders(
 /// The operator took an unreachable mail out of the lane.
 pub fn dismiss(t: &mut Tx<'_>, message_id: i64, recipient: &str) -> Result<()> {
     t.conn
-        .prepare_cached("INSERT OR REPLACE INTO kv (key, value) VALUES (?1, 'dismissed')")?
+        .prepare_cached(
+            "INSERT INTO kv (key, value) VALUES (?1, 'dismissed')
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )?
         .execute([format!("{UNREACHABLE_PREFIX}{message_id}:{recipient}")])?;
     Ok(())
 }
@@ -236,7 +253,8 @@ pub fn mark_read(t: &mut Tx<'_>, upto: i64) -> Result<()> {
     t.conn
         .prepare_cached(
             "INSERT INTO kv (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)",
+             ON CONFLICT (key) DO UPDATE SET value = CAST(
+                 max(CAST(kv.value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)",
         )?
         .execute(params![READ_UPTO_KEY, upto])?;
     Ok(())
@@ -246,7 +264,7 @@ pub fn mark_read(t: &mut Tx<'_>, upto: i64) -> Result<()> {
 pub fn forget_marks(t: &mut Tx<'_>) -> Result<usize> {
     Ok(t.conn
         .prepare_cached(
-            "DELETE FROM kv WHERE key GLOB 'unreachable:*' AND NOT EXISTS (
+            "DELETE FROM kv WHERE substr(key, 1, 12) = 'unreachable:' AND NOT EXISTS (
                SELECT 1 FROM messages m
                WHERE m.id = CAST(substr(key, 13, instr(substr(key, 13), ':') - 1) AS INTEGER))",
         )?
@@ -290,7 +308,7 @@ fn operator_messages(conn: &Connection, limit: u32) -> Result<Vec<NeedsYouItem>>
             from,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<sql::Result<_>>()?)
 }
 
 /// Tasks their assignee marked blocked (resolved when the assignee goes on,
@@ -463,7 +481,7 @@ mod tests {
 
     fn db(sent: &[i64]) -> Connection {
         let mut c = Connection::open_in_memory().unwrap();
-        crate::runtime::store::schema::migrate(&mut c).unwrap();
+        crate::runtime::store::schema::migrate(c.as_sqlite_mut().unwrap()).unwrap();
         for at in sent {
             c.execute(
                 "INSERT INTO messages (session_id, from_kind, from_id, from_name, text, sent_at)

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::{self, Connection, params};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::{Party, PartyKind};
 use claude_peers_proto::coord::{
@@ -17,7 +18,6 @@ use claude_peers_proto::limits::{
 };
 use claude_peers_proto::time::rfc3339;
 use claude_peers_proto::validate;
-use rusqlite::{Connection, params};
 use serde_json::json;
 
 use crate::coord::record;
@@ -96,7 +96,7 @@ fn with_votes(conn: &Connection, mut p: ProposalView) -> Result<ProposalView> {
             at: rfc3339(r.get(5)?),
         })
     })?;
-    p.votes = rows.collect::<rusqlite::Result<_>>()?;
+    p.votes = rows.collect::<sql::Result<_>>()?;
     p.approvals = p.votes.iter().filter(|v| v.vote == Vote::Approve).count() as u32;
     p.rejections = p.votes.iter().filter(|v| v.vote == Vote::Reject).count() as u32;
     Ok(p)
@@ -279,7 +279,7 @@ pub fn recheck_open(t: &mut Tx<'_>, sh: &Arc<Shared>) -> Result<()> {
         .conn
         .prepare_cached("SELECT id FROM proposals WHERE status = 'open' ORDER BY created_at")?
         .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     for id in ids {
         if let Some(p) = record::get::<ProposalView>(t.conn, &id)?
             && settle(t, sh, None, &p)?

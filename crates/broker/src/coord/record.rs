@@ -6,13 +6,12 @@
 //! A feature implements [`Record`] for its view type; [`get`], [`visible`],
 //! [`announce`], [`list`] and [`query`] are written once, here.
 
+use crate::runtime::store::sql::{self, Connection, FromSql, OptionalExtension, Row};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::{GroupRef, Party};
 use claude_peers_proto::coord::{ListQuery, StringEnum};
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
-use rusqlite::types::FromSql;
-use rusqlite::{Connection, OptionalExtension, Row};
 use serde::de::DeserializeOwned;
 
 use crate::coord::{self, Caller, GroupFilter};
@@ -31,7 +30,7 @@ pub trait Record: Clone + Sized {
     /// `SELECT … FROM table alias`, with the current names of its parties.
     fn select() -> String;
     /// The record from a row of [`Record::select`].
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self>;
+    fn from_row(r: &Row<'_>) -> sql::Result<Self>;
     /// The group it belongs to (`None`: the lobby).
     fn group(&self) -> Option<&GroupRef>;
     /// The stream event that shows it changed.
@@ -61,7 +60,7 @@ macro_rules! record {
             fn select() -> String {
                 select()
             }
-            fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+            fn from_row(r: &$crate::runtime::store::sql::Row<'_>) -> $crate::runtime::store::sql::Result<Self> {
                 let mut c = $crate::coord::record::Cols::new(r);
                 Ok(Self {
                     $($col: $crate::coord::record::read!(c $($kind $(($($arg),*))?)?)),*
@@ -76,7 +75,7 @@ macro_rules! record {
                 }
             }
             $(
-                fn complete(self, conn: &rusqlite::Connection) -> $crate::error::Result<Self> {
+                fn complete(self, conn: &$crate::runtime::store::sql::Connection) -> $crate::error::Result<Self> {
                     $complete(conn, self)
                 }
             )?
@@ -110,51 +109,51 @@ impl<'a, 'r> Cols<'a, 'r> {
     }
 
     /// The next column as it is.
-    pub fn get<T: FromSql>(&mut self) -> rusqlite::Result<T> {
+    pub fn get<T: FromSql>(&mut self) -> sql::Result<T> {
         self.next += 1;
         self.row.get(self.next - 1)
     }
 
     /// A status by `parse`, or `default` for a text it does not know.
-    pub fn status<S>(&mut self, parse: fn(&str) -> Option<S>, default: S) -> rusqlite::Result<S> {
+    pub fn status<S>(&mut self, parse: fn(&str) -> Option<S>, default: S) -> sql::Result<S> {
         Ok(parse(&self.get::<String>()?).unwrap_or(default))
     }
 
     /// A time (milliseconds) as RFC 3339.
-    pub fn time(&mut self) -> rusqlite::Result<String> {
+    pub fn time(&mut self) -> sql::Result<String> {
         Ok(rfc3339(self.get()?))
     }
 
     /// A time that may be NULL.
-    pub fn time_opt(&mut self) -> rusqlite::Result<Option<String>> {
+    pub fn time_opt(&mut self) -> sql::Result<Option<String>> {
         Ok(self.get::<Option<i64>>()?.map(rfc3339))
     }
 
     /// A JSON text; the type's default if it does not parse.
-    pub fn json<T: DeserializeOwned + Default>(&mut self) -> rusqlite::Result<T> {
+    pub fn json<T: DeserializeOwned + Default>(&mut self) -> sql::Result<T> {
         Ok(serde_json::from_str(&self.get::<String>()?).unwrap_or_default())
     }
 
     /// A peer: its id and name.
-    pub fn peer(&mut self) -> rusqlite::Result<Party> {
+    pub fn peer(&mut self) -> sql::Result<Party> {
         Ok(coord::peer_party(self.get()?, self.get()?))
     }
 
     /// A peer that may be absent: its id (NULL: none) and name.
-    pub fn peer_opt(&mut self) -> rusqlite::Result<Option<Party>> {
+    pub fn peer_opt(&mut self) -> sql::Result<Option<Party>> {
         let (id, name): (Option<String>, Option<String>) = (self.get()?, self.get()?);
         Ok(id.map(|id| coord::peer_party(id, name.unwrap_or_default())))
     }
 
     /// A party of any kind: its kind, id and name.
-    pub fn party(&mut self) -> rusqlite::Result<Party> {
+    pub fn party(&mut self) -> sql::Result<Party> {
         let kind: String = self.get()?;
         Ok(coord::party(&kind, self.get()?, self.get()?))
     }
 
     /// A party that may be absent: its kind and id (either NULL: none) and
     /// name.
-    pub fn party_opt(&mut self) -> rusqlite::Result<Option<Party>> {
+    pub fn party_opt(&mut self) -> sql::Result<Option<Party>> {
         let (kind, id, name): (Option<String>, Option<String>, Option<String>) =
             (self.get()?, self.get()?, self.get()?);
         Ok(match (kind, id) {
@@ -164,12 +163,12 @@ impl<'a, 'r> Cols<'a, 'r> {
     }
 
     /// A group: its id (NULL: the lobby) and name.
-    pub fn group(&mut self) -> rusqlite::Result<Option<GroupRef>> {
+    pub fn group(&mut self) -> sql::Result<Option<GroupRef>> {
         Ok(coord::group_ref(self.get()?, self.get()?))
     }
 
     /// No column: a field [`Record::complete`] fills in.
-    pub fn later<T: Default>(&mut self) -> rusqlite::Result<T> {
+    pub fn later<T: Default>(&mut self) -> sql::Result<T> {
         Ok(T::default())
     }
 }

@@ -6,13 +6,13 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use crate::runtime::store::sql::{self, Connection, OptionalExtension, params};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::PeerState;
 use claude_peers_proto::coord::{
     ApprovalStatus, ProposalStatus, SessionView, TaskStatus, VerificationStatus,
 };
 use claude_peers_proto::time::rfc3339;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::coord::decisions;
 use crate::coord::files;
@@ -309,12 +309,12 @@ pub fn markdown(
 
     let stats: Vec<(String, i64)> = conn
         .prepare_cached(&format!(
-            "SELECT from_name, count(*) FROM messages WHERE session_id = ?1 AND {}
-             GROUP BY from_kind, from_id ORDER BY count(*) DESC, from_name",
+            "SELECT max(from_name), count(*) FROM messages WHERE session_id = ?1 AND {}
+             GROUP BY from_kind, from_id ORDER BY count(*) DESC, max(from_name)",
             GroupFilter::sql("group_id", 2)
         ))?
         .query_map(params![session, all, group], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     let total: i64 = stats.iter().map(|(_, n)| n).sum();
     let _ = write!(md, "\n## Message Stats\n\n- **Total messages:** {total}\n");
     for (name, n) in &stats {
@@ -411,7 +411,7 @@ pub fn sessions(conn: &Connection, current: &str) -> Result<Vec<SessionView>> {
             started_at: rfc3339(r.get(1)?),
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<sql::Result<_>>()?)
 }
 
 /// The operator begins a new session now.

@@ -7,12 +7,12 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::params;
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::Party;
 use claude_peers_proto::coord::{CompleteTask, CreateTask, StartTask, TaskStatus, TaskView};
 use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_TITLE_BYTES, TITLE_PREVIEW_CHARS};
 use claude_peers_proto::validate;
-use rusqlite::params;
 use serde_json::json;
 
 use crate::coord::record;

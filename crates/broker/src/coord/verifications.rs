@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::params;
 use claude_peers_proto::ApiError;
 use claude_peers_proto::coord::{
     RequestVerification, RespondVerification, Verdict, VerificationStatus, VerificationView,
@@ -15,7 +16,6 @@ use claude_peers_proto::limits::{
     MAX_FIELD_BYTES, MAX_LIST_ITEMS, MAX_PATH_BYTES, TEXT_PREVIEW_CHARS,
 };
 use claude_peers_proto::validate;
-use rusqlite::params;
 use serde_json::json;
 
 use crate::coord::record;

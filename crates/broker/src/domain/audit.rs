@@ -1,7 +1,7 @@
 //! The audit log: every state-changing action, with actor, time and details.
 
+use crate::runtime::store::sql::{self, params};
 use claude_peers_proto::api::{Party, PartyKind};
-use rusqlite::params;
 
 use crate::domain::rules::GroupFilter;
 use crate::error::Result;
@@ -44,7 +44,7 @@ pub fn operator_only(action: &str) -> bool {
 pub use claude_peers_proto::api::AuditEntry;
 
 /// One audit row as the API shows it.
-fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+fn entry(r: &sql::Row<'_>) -> sql::Result<AuditEntry> {
     Ok(AuditEntry {
         id: r.get(0)?,
         at: claude_peers_proto::time::rfc3339(r.get(1)?),
@@ -74,7 +74,7 @@ pub struct Filter {
 }
 
 /// The newest matching entries first.
-pub fn query(conn: &rusqlite::Connection, f: &Filter) -> Result<Vec<AuditEntry>> {
+pub fn query(conn: &sql::Connection, f: &Filter) -> Result<Vec<AuditEntry>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, at, actor_kind, actor_id, actor_name, action, details, group_id FROM audit
          WHERE (?1 IS NULL OR id < ?1)
@@ -90,5 +90,5 @@ pub fn query(conn: &rusqlite::Connection, f: &Filter) -> Result<Vec<AuditEntry>>
         params![f.before, f.action, f.actor, filter, g, f.session, f.limit],
         entry,
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<sql::Result<_>>()?)
 }

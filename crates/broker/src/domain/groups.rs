@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::{self, Connection, OptionalExtension, params};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::{GroupList, GroupView};
 use claude_peers_proto::names::validate_group_name;
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::domain::audit;
 use crate::domain::context::Shared;
@@ -27,7 +27,7 @@ pub struct GroupRow {
     pub created_at: i64,
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GroupRow> {
+fn row(r: &sql::Row<'_>) -> sql::Result<GroupRow> {
     Ok(GroupRow {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -119,7 +119,7 @@ pub fn list(conn: &Connection, standing: &Standing) -> Result<GroupList> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, name, auto_key, created_at FROM groups ORDER BY created_at, id",
     )?;
-    let rows: Vec<GroupRow> = stmt.query_map([], row)?.collect::<rusqlite::Result<_>>()?;
+    let rows: Vec<GroupRow> = stmt.query_map([], row)?.collect::<sql::Result<_>>()?;
     let mut groups = Vec::new();
     for g in rows {
         if crate::domain::rules::can_reach(standing, Some(&g.id)) {

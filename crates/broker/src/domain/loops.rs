@@ -18,12 +18,12 @@
 //!
 //! The per-pair rate limit (one agent to one other, per minute) lives here too.
 
+use crate::runtime::store::sql::{self, Connection, OptionalExtension, params};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::{HeldChain, HeldNotice, Party, PartyKind};
 use claude_peers_proto::limits::TEXT_PREVIEW_CHARS;
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::time::rfc3339;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::domain::context::Shared;
 use crate::domain::peers::rows::PeerRow;
@@ -133,7 +133,7 @@ pub fn held(conn: &Connection, sh: &Shared) -> Result<Vec<HeldChain>> {
     let chains: Vec<i64> = conn
         .prepare_cached("SELECT chain_id FROM held GROUP BY chain_id ORDER BY min(message_id)")?
         .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     let mut out = Vec::with_capacity(chains.len());
     for c in chains {
         if let Some(v) = chain_view(conn, sh, c)? {
@@ -162,7 +162,7 @@ fn chain_view(conn: &Connection, sh: &Shared, chain: i64) -> Result<Option<HeldC
                 r.get(6)?,
             ))
         })?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
         return Ok(None);
     };

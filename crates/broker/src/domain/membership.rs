@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::params;
 use claude_peers_proto::ApiError;
 use claude_peers_proto::names::PeerName;
 use claude_peers_proto::stream::Event;
-use rusqlite::params;
 
 use crate::domain::audit;
 use crate::domain::context::Shared;

@@ -252,7 +252,7 @@ mod tests {
     #[test]
     fn the_sql_filter_agrees_with_can_reach() {
         use proptest::prelude::*;
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let conn = crate::runtime::store::sql::Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, group_id TEXT)")
             .unwrap();
         let sql = format!(
@@ -277,17 +277,19 @@ mod tests {
                     for (i, g) in rows.iter().enumerate() {
                         conn.execute(
                             "INSERT INTO t (id, group_id) VALUES (?1, ?2)",
-                            rusqlite::params![i as i64, g],
+                            crate::runtime::store::sql::params![i as i64, g],
                         )
                         .unwrap();
                     }
                     let (all, group) = GroupFilter::of(&standing).params();
                     let kept: Vec<i64> = conn
-                        .prepare(&sql)
+                        .prepare_cached(&sql)
                         .unwrap()
-                        .query_map(rusqlite::params![all, group], |r| r.get(0))
+                        .query_map(crate::runtime::store::sql::params![all, group], |r| {
+                            r.get(0)
+                        })
                         .unwrap()
-                        .collect::<rusqlite::Result<_>>()
+                        .collect::<crate::runtime::store::sql::Result<_>>()
                         .unwrap();
                     let allowed: Vec<i64> = rows
                         .iter()

@@ -8,8 +8,8 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use crate::runtime::store::sql::{self, OptionalExtension, params};
 use claude_peers_proto::limits::SESSION_IDLE_MS;
-use rusqlite::{OptionalExtension, params};
 
 use crate::error::Result;
 use crate::runtime::hub::{Effect, Hub};
@@ -37,7 +37,7 @@ pub fn is_over(last_activity: i64, now: i64, anyone_connected: bool) -> bool {
 
 /// Decide the session at start-up: keep the stored one if there was activity in
 /// the last five minutes, else begin a new one. Returns (session id, last activity).
-pub fn at_startup(conn: &rusqlite::Connection, now: i64) -> Result<(String, i64, bool)> {
+pub fn at_startup(conn: &sql::Connection, now: i64) -> Result<(String, i64, bool)> {
     let stored: Option<String> = conn
         .query_row("SELECT value FROM kv WHERE key = 'session_id'", [], |r| {
             r.get(0)
@@ -101,7 +101,7 @@ pub fn save_activity(t: &mut Tx<'_>, at: i64) -> Result<()> {
 }
 
 /// When the session `id` started.
-pub fn started_at(conn: &rusqlite::Connection, id: &str) -> Result<Option<i64>> {
+pub fn started_at(conn: &sql::Connection, id: &str) -> Result<Option<i64>> {
     Ok(conn
         .query_row("SELECT started_at FROM sessions WHERE id = ?1", [id], |r| {
             r.get(0)

@@ -14,9 +14,9 @@
 
 use std::collections::HashMap;
 
+use crate::runtime::store::sql::{self, Connection, params};
 use claude_peers_proto::api::{DeliveryState, MessageView};
 use claude_peers_proto::reach::Rung;
-use rusqlite::{Connection, params};
 
 use crate::domain::messages::{self, Viewer};
 use crate::error::Result;
@@ -131,7 +131,7 @@ pub fn candidates(
     let ids: Vec<i64> = conn
         .prepare_cached(&sql)?
         .query_map(params![peer, cc_session, limit], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(v) = messages::view(conn, id, Viewer::Recipient(peer))? {

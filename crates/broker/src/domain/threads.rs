@@ -7,9 +7,9 @@
 //! Who may see a thread's messages is the rule of [`SEES_SQL`]: one's own
 //! sends and receipts (the operator sees all), exactly as for history.
 
+use crate::runtime::store::sql::{self, Connection, OptionalExtension, named_params, params};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::MessageView;
-use rusqlite::{Connection, OptionalExtension, named_params, params};
 
 use crate::domain::messages::views;
 use crate::domain::rules::Actor;
@@ -123,7 +123,7 @@ pub fn messages(
             named_params! {":thread": thread, ":who": who, ":limit": limit},
             |r| r.get(0),
         )?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     views::views_for(conn, ids, actor)
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use claude_peers_broker::AutoGroup;
-use claude_peers_broker::{Config, DashboardLogin, Limits, TlsFiles};
+use claude_peers_broker::{Config, DashboardLogin, Limits, StoreLocation, TlsFiles};
 use claude_peers_proto::limits;
 
 use crate::Global;
@@ -121,6 +121,11 @@ pub struct BrokerArgs {
     /// it stops or dies (instead of refusing to start).
     #[arg(long, env = "CLAUDE_PEERS_STANDBY", value_parser = parse_flag, default_value = "0", num_args = 0..=1, default_missing_value = "1")]
     standby: bool,
+    /// Where the data lives: sqlite:PATH (default: --db) or a postgres:// URL
+    /// several brokers share (--db then only names this broker's lock, port
+    /// file and admin token).
+    #[arg(long, env = "CLAUDE_PEERS_STORE", hide_env_values = true)]
+    store: Option<String>,
     /// Set when an MCP server started this broker.
     #[arg(long, hide = true)]
     spawned: bool,
@@ -183,6 +188,12 @@ pub async fn run(g: &Global, a: BrokerArgs) -> Result<()> {
     };
     config.spawned = a.spawned;
     config.standby = a.standby;
+    if let Some(store) = a.store.filter(|s| !s.trim().is_empty()) {
+        match StoreLocation::parse(&store).map_err(anyhow::Error::msg)? {
+            StoreLocation::Sqlite(path) => config.db = path,
+            StoreLocation::Postgres(url) => config.postgres = Some(url),
+        }
+    }
     config.permission_relay = a.permission_relay;
     if a.permission_timeout_ms < 1_000 {
         anyhow::bail!(

@@ -10,6 +10,11 @@
 //! - [`Mcp`]: `claude-peers mcp` driven over stdio with JSON-RPC lines, the way
 //!   Claude Code drives it;
 //! - helpers to register peers over HTTP and to run the CLI.
+//!
+//! The store: SQLite at [`Env::db`], or, when `CLAUDE_PEERS_TEST_PG` names a
+//! PostgreSQL server (`postgres://…/postgres`, as `.ci/run` sets it), a fresh
+//! database on it for each [`Env`], given to every process of the test as
+//! `CLAUDE_PEERS_STORE` (so brokers a client starts use it too).
 #![allow(dead_code, unused_macros)]
 
 use std::collections::VecDeque;
@@ -91,6 +96,42 @@ pub struct Env {
     pub db: PathBuf,
     /// Extra environment for every process.
     pub vars: Vec<(String, String)>,
+    /// This test's PostgreSQL database, when the suite runs on PostgreSQL.
+    pub store: Option<String>,
+}
+
+/// The PostgreSQL server to run the suite against, if any.
+pub fn test_pg() -> Option<String> {
+    std::env::var("CLAUDE_PEERS_TEST_PG")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// A new, empty database on the server at `admin_url` (a URL ending in
+/// `/DBNAME`); its URL.
+pub fn fresh_pg_database(admin_url: &str) -> String {
+    let name = format!("t_{}", short_random());
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .expect("CLAUDE_PEERS_TEST_PG must end in /DBNAME");
+    let admin = admin_url.to_string();
+    let create = format!("CREATE DATABASE {name}");
+    // The sync client runs its own runtime: keep it off the test's.
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("cannot reach CLAUDE_PEERS_TEST_PG: {e}"));
+        c.batch_execute(&create).unwrap();
+    })
+    .join()
+    .unwrap();
+    format!("{base}/{name}")
+}
+
+fn short_random() -> String {
+    let mut b = [0u8; 6];
+    getrandom::fill(&mut b).unwrap();
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 impl Env {
@@ -100,15 +141,21 @@ impl Env {
         claude_peers_client::tls::provider();
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("peers.db");
+        let store = test_pg().map(|admin| fresh_pg_database(&admin));
+        let mut vars = vec![
+            ("CLAUDE_PEERS_SETTLE_MS".to_string(), "50".to_string()),
+            ("LOG_LEVEL".into(), "debug".into()),
+        ];
+        if let Some(url) = &store {
+            vars.push(("CLAUDE_PEERS_STORE".into(), url.clone()));
+        }
         Self {
             port: AtomicU16::new(free_port()),
             bound: AtomicBool::new(false),
             db,
             dir,
-            vars: vec![
-                ("CLAUDE_PEERS_SETTLE_MS".into(), "50".into()),
-                ("LOG_LEVEL".into(), "debug".into()),
-            ],
+            vars,
+            store,
         }
     }
 
@@ -141,6 +188,7 @@ impl Env {
             .env_remove("CLAUDE_PEERS_PORT")
             .env_remove("CLAUDE_PEERS_DB")
             .env_remove("CLAUDE_PEERS_TOOLS")
+            .env_remove("CLAUDE_PEERS_STORE")
             .env("CLAUDE_PEERS_PORT", self.port().to_string())
             .env("CLAUDE_PEERS_DB", &self.db)
             .env("HOME", self.dir.path())

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::{self, OptionalExtension, params};
 use claude_peers_proto::api::{DeliveryState, MessageView, Party, PartyKind};
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::{ApiError, validate};
-use rusqlite::{OptionalExtension, params};
 
 use crate::domain::messages::views::{Viewer, load, unread_after, unread_count, view};
 use crate::error::Result;
@@ -76,7 +76,7 @@ pub fn mark_read(t: &mut Tx<'_>, peer: &str, ids: Option<&[i64]>) -> Result<Vec<
             .conn
             .prepare_cached("SELECT message_id FROM deliveries WHERE recipient_id = ?1 AND state < 2 ORDER BY message_id")?
             .query_map([peer], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?,
+            .collect::<sql::Result<_>>()?,
     };
     let mut changed = Vec::new();
     for id in ids {

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::{Connection, params};
 use claude_peers_proto::api::{
     BroadcastRequest, BroadcastResult, ContextSnapshot, DeliveryState, HeldNotice, Party,
     PartyKind, Scope, SendRequest, SendResult,
@@ -12,7 +13,6 @@ use claude_peers_proto::api::{
 use claude_peers_proto::limits::MAX_PATH_BYTES;
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::{ApiError, ErrorCode, validate};
-use rusqlite::{Connection, params};
 
 use crate::domain::context::Shared;
 use crate::domain::groups;
@@ -142,14 +142,17 @@ pub fn post_with(
         ),
         None => None,
     };
-    t.conn
+    let id: i64 = t
+        .conn
         .prepare_cached(
             "INSERT INTO messages (session_id, from_kind, from_id, from_name, group_id, to_kind, to_id,
                to_name, scope, text, msg_type, metadata, context, sent_at, thread_id, reply_to,
                chain_id, chain_depth, held)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+             RETURNING id",
         )?
-        .execute(params![
+        .query_row(
+            params![
             session,
             from.kind.as_str(),
             from.id,
@@ -169,8 +172,9 @@ pub fn post_with(
             step.and_then(|s| s.chain_id),
             step.map_or(0, |s| s.depth),
             step.is_some_and(|s| s.hold),
-        ])?;
-    let id = t.conn.last_insert_rowid();
+            ],
+            |r| r.get(0),
+        )?;
     let held = match step {
         Some(s) if s.hold => Some(loops::hold(t, sh, id, s, recipients)?),
         _ => {

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::{Connection, OptionalExtension, params};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::Party;
 use claude_peers_proto::emoji::{is_reaction, reaction_list};
 use claude_peers_proto::limits::PIN_PREVIEW_CHARS;
 use claude_peers_proto::stream::Event;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::domain::audit;
 use crate::domain::context::Shared;

@@ -16,6 +16,7 @@ use crate::domain::messages::deliveries::deliver;
 use crate::error::Result;
 use crate::runtime::hub::Effect;
 use crate::runtime::store::Tx;
+use crate::runtime::store::sql;
 
 /// Release chain `chain` (the operator): deliver its held messages in order,
 /// and put every peer of the chain back at zero.
@@ -31,7 +32,7 @@ pub fn release_chain(
             "SELECT message_id, recipients FROM held WHERE chain_id = ?1 ORDER BY message_id",
         )?
         .query_map([chain], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     if rows.is_empty() {
         return Err(ApiError::not_found(format!("no held chain {chain}")).into());
     }

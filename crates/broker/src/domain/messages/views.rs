@@ -2,12 +2,12 @@
 //! deliveries and reactions) and the listings built from it: unread, sent,
 //! history between two peers, the session feed, pins.
 
+use crate::runtime::store::sql::{self, Connection, OptionalExtension, params};
 use claude_peers_proto::api::{
     DeliveryState, DeliveryView, MessageView, Party, PartyKind, ReactionView, Scope,
 };
 use claude_peers_proto::limits::MAX_PINNED;
 use claude_peers_proto::time::rfc3339;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::domain::rules::Actor;
 use crate::error::Result;
@@ -199,7 +199,7 @@ pub fn unread_after(
              ORDER BY message_id LIMIT ?3",
         )?
         .query_map(params![peer, after, limit], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     views(conn, ids, Viewer::Recipient(peer))
 }
 
@@ -223,7 +223,7 @@ pub fn sent(
              ORDER BY id DESC LIMIT ?3",
         )?
         .query_map(params![peer, before, limit], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     views(conn, ids, Viewer::Full)
 }
 
@@ -244,7 +244,7 @@ pub fn history(
              ORDER BY m.id DESC LIMIT ?4",
         )?
         .query_map(params![session, me, other, limit, before], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     views(conn, ids, Viewer::Full)
 }
 
@@ -260,7 +260,7 @@ pub fn feed(
             "SELECT id FROM messages WHERE session_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
         )?
         .query_map(params![session, before, limit], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     views(conn, ids, Viewer::Full)
 }
 
@@ -271,6 +271,6 @@ pub fn pinned(conn: &Connection, session: &str) -> Result<Vec<MessageView>> {
             "SELECT id FROM messages WHERE session_id = ?1 AND pinned = 1 ORDER BY id LIMIT ?2",
         )?
         .query_map(params![session, MAX_PINNED], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     views(conn, ids, Viewer::Full)
 }

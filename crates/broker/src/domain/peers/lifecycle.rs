@@ -12,12 +12,12 @@
 
 use std::sync::Arc;
 
+use crate::runtime::store::sql::params;
 use claude_peers_proto::api::{PeerView, RegisterRequest, RegisterResponse, UpdateMe};
 use claude_peers_proto::limits::{MAX_BRANCH_BYTES, MAX_PATH_BYTES, MAX_TTY_BYTES};
 use claude_peers_proto::names::PeerName;
 use claude_peers_proto::stream::Event;
 use claude_peers_proto::{ApiError, validate};
-use rusqlite::params;
 
 use crate::domain::audit;
 use crate::domain::context::Shared;

@@ -3,8 +3,8 @@
 //! then id) over indexes, so a page costs the same however many peers are
 //! registered; a [`PeerCursor`] says where the next page starts.
 
+use crate::runtime::store::sql::{self, Connection};
 use claude_peers_proto::api::{PeerCursor, Scope};
-use rusqlite::Connection;
 
 use crate::domain::peers::rows::{PeerRow, SELECT};
 use crate::domain::rules::{GroupFilter, Standing};
@@ -67,7 +67,7 @@ pub fn page(
     let skip = me.filter(|_| !listing.include_self).map(|me| me.id.clone());
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(
-        rusqlite::params![
+        sql::params![
             after_at,
             after_id,
             skip,
@@ -78,7 +78,7 @@ pub fn page(
         ],
         PeerRow::from_row,
     )?;
-    let mut peers = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut peers = rows.collect::<sql::Result<Vec<_>>>()?;
     let next = if peers.len() > listing.limit as usize {
         peers.truncate(listing.limit as usize);
         peers.last().map(|p| PeerCursor {
@@ -93,7 +93,7 @@ pub fn page(
 
 #[cfg(test)]
 mod tests {
-    use rusqlite::params;
+    use crate::runtime::store::sql::params;
 
     use super::*;
     use crate::domain::peers::rows::{get, in_scope, visible};
@@ -139,7 +139,7 @@ mod tests {
             std::env::temp_dir().join(format!("cp-scope-{}", crate::runtime::ids::short_id(8)));
         std::fs::create_dir_all(&dir).unwrap();
         let mut conn = Connection::open(dir.join("x.db")).unwrap();
-        crate::runtime::store::schema::migrate(&mut conn).unwrap();
+        crate::runtime::store::schema::migrate(conn.as_sqlite_mut().unwrap()).unwrap();
         /// id, group, cwd, repo, removed, registered at, stale
         type Fixture<'a> = (
             &'a str,
@@ -217,6 +217,8 @@ mod tests {
             ),
         ] {
             let plan: Vec<String> = conn
+                .as_sqlite()
+                .unwrap()
                 .prepare(&format!(
                     "EXPLAIN QUERY PLAN {SELECT} WHERE p.removed_at IS NULL
                      AND (p.registered_at, p.id) > (?1, ?2) AND p.id IS NOT ?3
@@ -237,7 +239,7 @@ mod tests {
     #[test]
     fn a_cursor_of_a_peer_that_left_still_resumes_after_it() {
         let mut conn = Connection::open_in_memory().unwrap();
-        crate::runtime::store::schema::migrate(&mut conn).unwrap();
+        crate::runtime::store::schema::migrate(conn.as_sqlite_mut().unwrap()).unwrap();
         for (i, id) in ["a", "b", "c", "d"].iter().enumerate() {
             conn.execute(
                 "INSERT INTO peers (id, token_hash, name, name_key, pid, cwd, registered_at, last_seen)

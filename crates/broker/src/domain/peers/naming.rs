@@ -2,8 +2,8 @@
 //! case-insensitively, never another peer's id; default names take the lowest
 //! free `claude-N` (found through [`slots`]).
 
+use crate::runtime::store::sql::{Connection, OptionalExtension, params};
 use claude_peers_proto::names::PeerName;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::domain::peers::slots;
 use crate::error::Result;

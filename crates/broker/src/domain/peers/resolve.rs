@@ -1,8 +1,8 @@
 //! Resolution of "name or id" among the peers an actor may reach, and the
 //! answer when the target is in another group.
 
+use crate::runtime::store::sql::{self, Connection};
 use claude_peers_proto::{ApiError, ErrorCode};
-use rusqlite::Connection;
 
 use crate::domain::peers::rows::{PeerRow, SELECT, get, visible};
 use crate::domain::rules::{Standing, can_reach};
@@ -33,7 +33,7 @@ pub fn resolve(conn: &Connection, standing: &Standing, target: &str) -> Result<P
     ))?;
     let named: Vec<PeerRow> = stmt
         .query_map([name.to_ascii_lowercase()], PeerRow::from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     let matches: Vec<&PeerRow> = named
         .iter()
         .filter(|p| can_reach(standing, p.group_id.as_deref()))

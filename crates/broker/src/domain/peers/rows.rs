@@ -1,12 +1,12 @@
 //! Peer rows: the one SELECT, lookups, listings by isolation and scope, and
 //! where an actor stands.
 
+use crate::runtime::store::sql::{self, Connection, OptionalExtension, Row, params};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::{
     GroupRef, Party, PartyKind, PeerState, PeerView, PresenceStatus, Scope,
 };
 use claude_peers_proto::time::rfc3339;
-use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::domain::context::Shared;
 use crate::domain::rules::{Actor, Standing, can_reach};
@@ -47,7 +47,7 @@ pub const SELECT: &str = "SELECT p.id, p.name, p.custom_name, p.group_id,
     FROM peers p";
 
 impl PeerRow {
-    pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+    pub fn from_row(r: &Row<'_>) -> sql::Result<Self> {
         Ok(Self {
             id: r.get(0)?,
             name: r.get(1)?,
@@ -149,7 +149,7 @@ pub fn all(conn: &Connection) -> Result<Vec<PeerRow>> {
         "{SELECT} WHERE p.removed_at IS NULL ORDER BY p.registered_at, p.id"
     ))?;
     let rows = stmt.query_map([], PeerRow::from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<sql::Result<_>>()?)
 }
 
 /// Listed peers that an actor standing at `standing` may see.
@@ -216,9 +216,9 @@ pub fn touch(t: &mut Tx<'_>, ids: &[String]) -> Result<()> {
 
 /// Token hash → peer id for every peer that can still come back.
 pub fn token_pairs(conn: &Connection) -> Result<Vec<(String, String)>> {
-    let mut stmt = conn.prepare("SELECT token_hash, id FROM peers")?;
+    let mut stmt = conn.prepare_cached("SELECT token_hash, id FROM peers")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<sql::Result<_>>()?)
 }
 
 /// Where an actor stands, and its peer row if it is a peer.
@@ -249,7 +249,7 @@ mod tests {
             std::env::temp_dir().join(format!("cp-peers-{}", crate::runtime::ids::short_id(8)));
         std::fs::create_dir_all(&dir).unwrap();
         let mut conn = Connection::open(dir.join("x.db")).unwrap();
-        crate::runtime::store::schema::migrate(&mut conn).unwrap();
+        crate::runtime::store::schema::migrate(conn.as_sqlite_mut().unwrap()).unwrap();
         conn.execute(
             "INSERT INTO peers (id, token_hash, name, name_key, pid, cwd, registered_at, last_seen)
              VALUES ('a', 'h', 'n', 'n', 1, '/', 0, 0)",
@@ -262,7 +262,12 @@ mod tests {
         let stmt = conn
             .prepare_cached(&format!("{SELECT} WHERE p.id = ?1"))
             .unwrap();
-        assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+        assert_eq!(
+            stmt.as_sqlite()
+                .unwrap()
+                .get_status(rusqlite::StatementStatus::RePrepare),
+            0
+        );
         drop(stmt);
         let _ = std::fs::remove_dir_all(dir);
     }

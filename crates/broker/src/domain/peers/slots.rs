@@ -10,8 +10,8 @@
 //! [`occupy`] after it, in the same transaction, so the bitmaps never disagree
 //! with `peers`.
 
+use crate::runtime::store::sql::{Connection, OptionalExtension, params};
 use claude_peers_proto::names::default_slot;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
 
@@ -82,11 +82,12 @@ pub fn occupy(conn: &Connection, peer_id: &str) -> Result<()> {
 pub fn lowest_free(conn: &Connection, group: Option<&str>) -> Result<u32> {
     let mut stmt =
         conn.prepare_cached("SELECT block, bits FROM name_slots WHERE ns = ?1 ORDER BY block")?;
-    let mut rows = stmt.query([ns(group)])?;
+    let mut rows = stmt.query_map([ns(group)], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+    })?;
     let mut expected: i64 = 0;
-    while let Some(row) = rows.next()? {
-        let block: i64 = row.get(0)?;
-        let mut bits: i64 = row.get(1)?;
+    while let Some(row) = rows.next().transpose()? {
+        let (block, mut bits) = row;
         if expected == 0 {
             bits |= 1;
         }
@@ -112,7 +113,7 @@ mod tests {
 
     fn db() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
-        crate::runtime::store::schema::migrate(&mut conn).unwrap();
+        crate::runtime::store::schema::migrate(conn.as_sqlite_mut().unwrap()).unwrap();
         conn
     }
 
@@ -199,7 +200,9 @@ mod tests {
             .unwrap();
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(&MIGRATIONS[..before].concat()).unwrap();
-        conn.pragma_update(None, "user_version", before as u32)
+        conn.as_sqlite()
+            .unwrap()
+            .pragma_update(None, "user_version", before as u32)
             .unwrap();
         for (id, group, name, removed) in [
             ("a", None, "claude-1", false),
@@ -217,13 +220,13 @@ mod tests {
             )
             .unwrap();
         }
-        crate::runtime::store::schema::migrate(&mut conn).unwrap();
+        crate::runtime::store::schema::migrate(conn.as_sqlite_mut().unwrap()).unwrap();
         let rows: Vec<(String, i64, i64)> = conn
-            .prepare("SELECT ns, block, bits FROM name_slots ORDER BY ns, block")
+            .prepare_cached("SELECT ns, block, bits FROM name_slots ORDER BY ns, block")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
+            .collect::<crate::runtime::store::sql::Result<_>>()
             .unwrap();
         assert_eq!(
             rows,

@@ -1,4 +1,6 @@
-//! The SQLite store: one writer thread, a small pool of readers.
+//! The store: one writer thread, a small pool of readers, over SQLite (the
+//! embedded default) or PostgreSQL (several brokers on one database). The
+//! domain code is the same for both: it runs SQL through [`sql`].
 //!
 //! Every change goes through [`Store::write`]: the closure runs on the writer
 //! thread inside a transaction. Closures that arrive together share one commit
@@ -14,13 +16,18 @@
 //! ([`checkpoint`]).
 
 pub mod checkpoint;
+pub mod dialect;
 pub mod fts;
+pub mod pg;
 pub mod schema;
+pub mod sql;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::OpenFlags;
+
+pub use sql::Connection;
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
@@ -98,10 +105,32 @@ where
 pub struct Store {
     jobs: mpsc::SyncSender<Box<dyn Job>>,
     readers: Arc<Mutex<Vec<Connection>>>,
-    path: Arc<std::path::PathBuf>,
+    source: Arc<Source>,
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+/// Where a reader connects.
+enum Source {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Source {
+    fn open_reader(&self) -> Result<Connection> {
+        match self {
+            Source::Sqlite(path) => {
+                let c = rusqlite::Connection::open_with_flags(
+                    path.as_path(),
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&c)?;
+                Ok(Connection::sqlite(c))
+            }
+            Source::Postgres(url) => Ok(Connection::postgres(url)?),
+        }
+    }
+}
+
+fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // Every statement is prepared once and kept (the default cache of 16 is
     // smaller than the broker's set of statements, and parsing SQL again on
@@ -115,7 +144,7 @@ impl Store {
     /// Open (creating and migrating if needed) the database at `path` and start
     /// the writer thread. `sink` receives each commit's effects, in commit order.
     pub fn open(path: &Path, sink: Sink) -> Result<Self> {
-        let mut conn = Connection::open(path)?;
+        let mut conn = rusqlite::Connection::open(path)?;
         configure(&conn)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -132,12 +161,47 @@ impl Store {
         let (jobs, rx) = mpsc::sync_channel::<Box<dyn Job>>(8192);
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(conn, indexer, rx, sink))
+            .spawn(move || writer_loop(Connection::sqlite(conn), Some(indexer), rx, sink))
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             jobs,
             readers: Arc::new(Mutex::new(Vec::new())),
-            path: Arc::new(path.to_path_buf()),
+            source: Arc::new(Source::Sqlite(path.to_path_buf())),
+        })
+    }
+
+    /// Connect to the PostgreSQL database at `url`, migrate it (under an
+    /// advisory lock, so brokers starting together migrate once) and start
+    /// the writer thread. `sink` receives each commit's effects, in commit
+    /// order.
+    pub async fn open_postgres(url: &str, sink: Sink) -> Result<Self> {
+        let (ready, started) = oneshot::channel::<Result<()>>();
+        let (jobs, rx) = mpsc::sync_channel::<Box<dyn Job>>(8192);
+        let target = url.to_string();
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || {
+                let opened = Connection::postgres(&target)
+                    .map_err(Error::from)
+                    .and_then(|mut c| schema::migrate_store(&mut c).map(|_| c));
+                match opened {
+                    Ok(conn) => {
+                        let _ = ready.send(Ok(()));
+                        writer_loop(conn, None, rx, sink);
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
+                }
+            })
+            .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
+        started
+            .await
+            .map_err(|_| Error::Internal("the store writer stopped".into()))??;
+        Ok(Self {
+            jobs,
+            readers: Arc::new(Mutex::new(Vec::new())),
+            source: Arc::new(Source::Postgres(url.to_string())),
         })
     }
 
@@ -170,22 +234,16 @@ impl Store {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let readers = self.readers.clone();
-        let path = self.path.clone();
+        let source = self.source.clone();
         tokio::task::spawn_blocking(move || {
             let conn = readers.lock().ok().and_then(|mut v| v.pop());
             let conn = match conn {
                 Some(c) => c,
-                None => {
-                    let c = Connection::open_with_flags(
-                        path.as_path(),
-                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                    )?;
-                    configure(&c)?;
-                    c
-                }
+                None => source.open_reader()?,
             };
             let out = f(&conn);
-            if let Ok(mut v) = readers.lock()
+            if !conn.is_closed()
+                && let Ok(mut v) = readers.lock()
                 && v.len() < READERS
             {
                 v.push(conn);
@@ -198,13 +256,13 @@ impl Store {
 }
 
 /// Run a transaction-control statement, prepared once.
-fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+fn run(conn: &Connection, sql: &str) -> sql::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn writer_loop(
     mut conn: Connection,
-    mut indexer: fts::Indexer,
+    mut indexer: Option<fts::Indexer>,
     rx: mpsc::Receiver<Box<dyn Job>>,
     sink: Sink,
 ) {
@@ -216,6 +274,14 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
+        if conn.is_closed() {
+            // PostgreSQL restarted or the network broke: connect again (the
+            // batch fails with the reason if that fails too).
+            match conn.reconnect() {
+                Ok(()) => tracing::warn!("the store's connection was lost; connected again"),
+                Err(e) => tracing::error!(error = %e, "the store's connection is lost"),
+            }
+        }
         run_batch(&mut conn, &mut indexer, batch, &sink);
     }
     tracing::debug!("store writer stopped");
@@ -223,14 +289,20 @@ fn writer_loop(
 
 fn run_batch(
     conn: &mut Connection,
-    indexer: &mut fts::Indexer,
+    indexer: &mut Option<fts::Indexer>,
     batch: Vec<Box<dyn Job>>,
     sink: &Sink,
 ) {
     let now = claude_peers_proto::time::now_ms();
     let mut effects = Vec::new();
     let mut replies = Vec::with_capacity(batch.len());
-    let begin = run(conn, "BEGIN IMMEDIATE");
+    let begin = run(
+        conn,
+        match conn.engine() {
+            sql::Engine::Sqlite => "BEGIN IMMEDIATE",
+            sql::Engine::Postgres => "BEGIN",
+        },
+    );
     if let Err(e) = begin {
         let msg = e.to_string();
         tracing::error!(error = %msg, "cannot begin a transaction");
@@ -261,11 +333,16 @@ fn run_batch(
     }
     // The index of what the jobs stored, outside their savepoints (see
     // `fts`), in the same transaction: if it fails, nothing commits.
-    let indexed = indexer.catch_up(conn);
+    let indexed = match (conn.as_sqlite(), indexer.as_mut()) {
+        (Some(c), Some(ix)) => ix.catch_up(c).map_err(sql::Error::from),
+        _ => Ok(()),
+    };
     let commit = indexed.and_then(|()| run(conn, "COMMIT"));
     match commit {
         Ok(()) => {
-            indexer.committed();
+            if let Some(ix) = indexer {
+                ix.committed();
+            }
             if !effects.is_empty() {
                 sink(effects);
             }
@@ -277,7 +354,9 @@ fn run_batch(
             let msg = e.to_string();
             tracing::error!(error = %msg, "commit failed");
             let _ = run(conn, "ROLLBACK");
-            indexer.rolled_back();
+            if let Some(ix) = indexer {
+                ix.rolled_back();
+            }
             for reply in replies {
                 reply(Some(&msg));
             }

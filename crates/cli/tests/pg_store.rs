@@ -1,0 +1,101 @@
+//! The PostgreSQL store, end to end with the real binary (these tests need
+//! `CLAUDE_PEERS_TEST_PG`, which `.ci/run` sets; without it they say so and
+//! return):
+//! - a broker migrates an empty database and serves from it;
+//! - a broker refuses a database whose schema is newer than it knows, saying
+//!   so, and leaves the database as it was;
+//! - `--store` takes `sqlite:PATH` or a `postgres://` URL and refuses
+//!   anything else with a message.
+
+#[macro_use]
+mod common;
+
+use common::*;
+
+/// Run one statement on `url` (the sync client runs its own runtime: keep it
+/// off the test's).
+fn pg_execute(url: &str, sql: &str) {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.batch_execute(&sql).unwrap();
+    })
+    .join()
+    .unwrap();
+}
+
+fn pg_version(url: &str) -> i64 {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.query_one("SELECT max(version) FROM schema_version", &[])
+            .unwrap()
+            .get::<_, i64>(0)
+    })
+    .join()
+    .unwrap()
+}
+
+fn pg_env() -> Option<(Env, String)> {
+    if test_pg().is_none() {
+        eprintln!("CLAUDE_PEERS_TEST_PG is not set: this PostgreSQL test did not run");
+        return None;
+    }
+    let env = Env::new();
+    let url = env.store.clone().expect("a database for the test");
+    Some((env, url))
+}
+
+#[tokio::test]
+async fn a_broker_migrates_an_empty_database_and_serves_from_it() {
+    let Some((env, url)) = pg_env() else { return };
+    let _b = Broker::start(&env, &[]).await;
+    assert!(pg_version(&url) >= 7, "the schema was not migrated");
+    let (_, alice) = env
+        .register("/w/a", |r| r.name = Some("alice".into()))
+        .await;
+    let (_, bob) = env.register("/w/b", |r| r.name = Some("bob".into())).await;
+    let id = send_text(&alice, "bob", "over postgres").await;
+    let inbox = bob.inbox().await.unwrap();
+    assert!(
+        inbox
+            .messages
+            .iter()
+            .any(|m| m.id == id && m.text == "over postgres"),
+        "{inbox:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_broker_refuses_a_database_with_a_newer_schema() {
+    let Some((env, url)) = pg_env() else { return };
+    {
+        let mut b = Broker::start(&env, &[]).await;
+        b.sigkill();
+        b.wait_exit().await;
+    }
+    pg_execute(&url, "UPDATE schema_version SET version = 999");
+    let db = env.db.to_string_lossy().to_string();
+    let (code, _, err) =
+        run_output(env.command(&["broker", "--db", &db, "--port", "0"]), WAIT).await;
+    assert_ne!(code, Some(0), "the broker started on a newer schema: {err}");
+    assert!(
+        err.contains("schema version 999, newer than this claude-peers"),
+        "{err}"
+    );
+    assert_eq!(pg_version(&url), 999, "the refused database was changed");
+}
+
+#[tokio::test]
+async fn a_store_that_is_neither_sqlite_nor_postgres_is_refused() {
+    let env = Env::new().with("CLAUDE_PEERS_STORE", "mysql://user:secret@host/db");
+    let db = env.db.to_string_lossy().to_string();
+    let (code, _, err) =
+        run_output(env.command(&["broker", "--db", &db, "--port", "0"]), WAIT).await;
+    assert_ne!(code, Some(0));
+    assert!(err.contains("sqlite:PATH or a postgres:// URL"), "{err}");
+    assert!(
+        !err.contains("secret"),
+        "the refusal shows the password: {err}"
+    );
+}
