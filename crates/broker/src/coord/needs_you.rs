@@ -396,7 +396,7 @@ fn waiting_on_person<R: Record>(
         params![session, PartyKind::Operator.as_str(), limit],
         R::from_row,
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<sql::Result<_>>()?)
 }
 
 /// Everything waiting on the operator, newest first. `permissions` are the

@@ -626,6 +626,11 @@ pub const PG_MIGRATIONS: &[&str] = &[
     ) s WHERE slot <= 4294967295
     GROUP BY ns, slot / 63;
     "#,
+    // 9
+    r#"
+    ALTER TABLE approvals ADD COLUMN approver_kind TEXT NOT NULL DEFAULT 'peer';
+    ALTER TABLE verifications ADD COLUMN verifier_kind TEXT NOT NULL DEFAULT 'peer';
+    "#,
 ];
 
 /// The advisory lock brokers take to migrate one PostgreSQL database: the
