@@ -32,6 +32,7 @@ use tokio::sync::mpsc;
 
 pub mod coord;
 pub mod hooks;
+pub mod recording;
 pub mod tls;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_claude-peers");

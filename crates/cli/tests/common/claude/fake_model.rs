@@ -8,7 +8,6 @@
 //! unread peer messages (the unread line, a wake hook's text), it calls
 //! `check_messages`; otherwise it answers a short text and ends the turn.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tokio::sync::{Notify, watch};
 
 /// Largest request body accepted (the client's turn requests are ~60 KB; a
 /// long session grows them).
@@ -115,27 +113,11 @@ impl Reply {
     }
 }
 
-/// A reply that is sent only once the test opens its gate.
-pub struct Held {
-    gate: Arc<Notify>,
-}
-
-impl Held {
-    /// Let the held reply go.
-    pub fn release(&self) {
-        self.gate.notify_one();
-    }
-}
-
-struct Step {
-    reply: Reply,
-    gate: Option<Arc<Notify>>,
-}
+pub use crate::common::recording::Held;
+use crate::common::recording::Recording;
 
 struct Shared {
-    requests: Mutex<Vec<Recorded>>,
-    count: watch::Sender<usize>,
-    script: Mutex<VecDeque<Step>>,
+    rec: Recording<Reply, Recorded>,
     turn_seq: Mutex<u64>,
     /// Turn requests not answered yet, and whether the last answer ended
     /// its turn.
@@ -152,9 +134,7 @@ pub struct FakeModel {
 impl FakeModel {
     pub async fn start() -> FakeModel {
         let shared = Arc::new(Shared {
-            requests: Mutex::new(Vec::new()),
-            count: watch::channel(0).0,
-            script: Mutex::new(VecDeque::new()),
+            rec: Recording::default(),
             turn_seq: Mutex::new(0),
             turns: Mutex::new((0, true)),
         });
@@ -172,22 +152,13 @@ impl FakeModel {
 
     /// Answer the next turn request (after those already scripted) with `reply`.
     pub fn then(&self, reply: Reply) {
-        self.shared
-            .script
-            .lock()
-            .unwrap()
-            .push_back(Step { reply, gate: None });
+        self.shared.rec.then(reply);
     }
 
     /// Answer the next turn request with `reply`, but only when the returned
     /// [`Held`] is released: until then the session is busy in a turn.
     pub fn then_held(&self, reply: Reply) -> Held {
-        let gate = Arc::new(Notify::new());
-        self.shared.script.lock().unwrap().push_back(Step {
-            reply,
-            gate: Some(gate.clone()),
-        });
-        Held { gate }
+        self.shared.rec.then_held(reply)
     }
 
     /// Whether every turn request so far is answered and the last answer
@@ -199,12 +170,12 @@ impl FakeModel {
 
     /// Every request so far.
     pub fn requests(&self) -> Vec<Recorded> {
-        self.shared.requests.lock().unwrap().clone()
+        self.shared.rec.requests()
     }
 
     /// Number of requests so far (an index for [`FakeModel::wait_from`]).
     pub fn len(&self) -> usize {
-        self.shared.requests.lock().unwrap().len()
+        self.shared.rec.len()
     }
 
     /// The first request at index `from` or later that satisfies `pred`,
@@ -216,30 +187,21 @@ impl FakeModel {
         what: &str,
         pred: impl Fn(&Recorded) -> bool,
     ) -> Result<Recorded, String> {
-        let mut rx = self.shared.count.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            {
-                let reqs = self.shared.requests.lock().unwrap();
-                if let Some(r) = reqs.iter().skip(from).find(|r| pred(r)) {
-                    return Ok(r.clone());
-                }
-            }
-            match tokio::time::timeout_at(deadline, rx.changed()).await {
-                Ok(Ok(())) => {}
-                _ => {
-                    return Err(format!(
-                        "no request to the model within {timeout:?}: {what}; {}",
-                        self.summary()
-                    ));
-                }
-            }
-        }
+        self.shared
+            .rec
+            .wait_from(from, timeout, pred)
+            .await
+            .ok_or_else(|| {
+                format!(
+                    "no request to the model within {timeout:?}: {what}; {}",
+                    self.summary()
+                )
+            })
     }
 
     /// One line per request, for failure messages.
     pub fn summary(&self) -> String {
-        let reqs = self.shared.requests.lock().unwrap();
+        let reqs = self.requests();
         let mut s = format!("{} requests recorded:", reqs.len());
         for (i, r) in reqs.iter().enumerate() {
             let last: String = r.last_message_text().chars().take(160).collect();
@@ -282,11 +244,7 @@ async fn handle(
         .as_str()
         .unwrap_or("claude-fake")
         .to_string();
-    {
-        let mut reqs = shared.requests.lock().unwrap();
-        reqs.push(rec);
-        shared.count.send_replace(reqs.len());
-    }
+    shared.rec.record(rec);
     if method != Method::POST {
         return not_found(&path);
     }
@@ -302,17 +260,14 @@ async fn handle(
         t.1 = false;
     }
     let step = if is_turn {
-        shared.script.lock().unwrap().pop_front()
+        shared.rec.next_step()
     } else {
         None
     };
-    let (reply, gate) = match step {
-        Some(s) => (s.reply, s.gate),
-        None => (autopilot(&last), None),
+    let reply = match step {
+        Some(s) => s.released().await,
+        None => autopilot(&last),
     };
-    if let Some(g) = gate {
-        g.notified().await;
-    }
     if is_turn {
         let mut t = shared.turns.lock().unwrap();
         t.0 -= 1;

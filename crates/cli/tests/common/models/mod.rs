@@ -14,7 +14,6 @@ pub mod chat;
 pub mod gemini;
 pub mod responses;
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,7 +23,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tokio::sync::{Notify, watch};
 
 /// Largest request body accepted (a turn request is 30–100 KB).
 const MAX_BODY: usize = 64 << 20;
@@ -81,24 +79,12 @@ impl Recorded {
 }
 
 /// A reply that is sent only once the test opens its gate.
-pub struct Held(Arc<Notify>);
-
-impl Held {
-    pub fn release(&self) {
-        self.0.notify_one();
-    }
-}
-
-struct Step {
-    reply: Reply,
-    gate: Option<Arc<Notify>>,
-}
+pub use crate::common::recording::Held;
+use crate::common::recording::Recording;
 
 struct Shared {
     api: Api,
-    requests: Mutex<Vec<Recorded>>,
-    count: watch::Sender<usize>,
-    script: Mutex<VecDeque<Step>>,
+    rec: Recording<Reply, Recorded>,
     seq: Mutex<u64>,
 }
 
@@ -114,9 +100,7 @@ impl FakeModel {
     pub async fn start(api: Api) -> FakeModel {
         let shared = Arc::new(Shared {
             api,
-            requests: Mutex::new(Vec::new()),
-            count: watch::channel(0).0,
-            script: Mutex::new(VecDeque::new()),
+            rec: Recording::default(),
             seq: Mutex::new(0),
         });
         let app = Router::new()
@@ -133,29 +117,22 @@ impl FakeModel {
 
     /// Answer the next unscripted turn request with `reply`.
     pub fn then(&self, reply: Reply) {
-        let step = Step { reply, gate: None };
-        self.shared.script.lock().unwrap().push_back(step);
+        self.shared.rec.then(reply);
     }
 
     /// Answer the next unscripted turn request with `reply` once the returned
     /// [`Held`] is released: until then the session is busy in its turn.
     pub fn then_held(&self, reply: Reply) -> Held {
-        let gate = Arc::new(Notify::new());
-        let step = Step {
-            reply,
-            gate: Some(gate.clone()),
-        };
-        self.shared.script.lock().unwrap().push_back(step);
-        Held(gate)
+        self.shared.rec.then_held(reply)
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
-        self.shared.requests.lock().unwrap().clone()
+        self.shared.rec.requests()
     }
 
     /// Number of requests so far (an index for [`FakeModel::wait_from`]).
     pub fn len(&self) -> usize {
-        self.shared.requests.lock().unwrap().len()
+        self.shared.rec.len()
     }
 
     /// The first request at index `from` or later that satisfies `pred`,
@@ -167,22 +144,16 @@ impl FakeModel {
         what: &str,
         pred: impl Fn(&Recorded) -> bool,
     ) -> Result<Recorded, String> {
-        let mut rx = self.shared.count.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(r) = self.requests().into_iter().skip(from).find(|r| pred(r)) {
-                return Ok(r);
-            }
-            match tokio::time::timeout_at(deadline, rx.changed()).await {
-                Ok(Ok(())) => {}
-                _ => {
-                    return Err(format!(
-                        "no request to the model within {timeout:?}: {what}; {}",
-                        self.summary()
-                    ));
-                }
-            }
-        }
+        self.shared
+            .rec
+            .wait_from(from, timeout, pred)
+            .await
+            .ok_or_else(|| {
+                format!(
+                    "no request to the model within {timeout:?}: {what}; {}",
+                    self.summary()
+                )
+            })
     }
 
     /// One line per request, for failure messages.
@@ -212,30 +183,19 @@ async fn handle(State(shared): State<Arc<Shared>>, uri: Uri, body: Bytes) -> Res
         Api::Gemini => (gemini::is_turn(&path, &body), gemini::new_text(&body)),
         Api::Chat => (chat::is_turn(&path, &body), chat::new_text(&body)),
     };
-    {
-        let mut reqs = shared.requests.lock().unwrap();
-        reqs.push(Recorded {
-            at: Instant::now(),
-            path: path.clone(),
-            body: body.clone(),
-            turn,
-            new_text: new_text.clone(),
-        });
-        shared.count.send_replace(reqs.len());
-    }
-    let step = if turn {
-        shared.script.lock().unwrap().pop_front()
-    } else {
-        None
+    shared.rec.record(Recorded {
+        at: Instant::now(),
+        path: path.clone(),
+        body: body.clone(),
+        turn,
+        new_text: new_text.clone(),
+    });
+    let step = if turn { shared.rec.next_step() } else { None };
+    let reply = match step {
+        Some(s) => s.released().await,
+        None if turn => autopilot(&new_text),
+        None => Reply::Text("ok".into()),
     };
-    let (reply, gate) = match step {
-        Some(s) => (s.reply, s.gate),
-        None if turn => (autopilot(&new_text), None),
-        None => (Reply::Text("ok".into()), None),
-    };
-    if let Some(g) = gate {
-        g.notified().await;
-    }
     let seq = {
         let mut n = shared.seq.lock().unwrap();
         *n += 1;
