@@ -35,6 +35,11 @@ impl<R> Step<R> {
     }
 }
 
+/// A recorded request as one line of a failure message.
+pub trait Describe {
+    fn describe(&self) -> String;
+}
+
 /// Requests `Q` recorded, replies `R` scripted.
 pub struct Recording<R, Q> {
     requests: Mutex<Vec<Q>>,
@@ -52,7 +57,7 @@ impl<R, Q: Clone> Default for Recording<R, Q> {
     }
 }
 
-impl<R, Q: Clone> Recording<R, Q> {
+impl<R, Q: Clone + Describe> Recording<R, Q> {
     /// Answer the next unscripted turn with `reply`.
     pub fn then(&self, reply: R) {
         self.script
@@ -94,23 +99,40 @@ impl<R, Q: Clone> Recording<R, Q> {
         self.requests.lock().unwrap().len()
     }
 
+    /// One line per request, for failure messages.
+    pub fn summary(&self) -> String {
+        let reqs = self.requests();
+        let mut s = format!("{} requests recorded:", reqs.len());
+        for (i, r) in reqs.iter().enumerate() {
+            s.push_str(&format!("\n  #{i} {}", r.describe()));
+        }
+        s
+    }
+
     /// The first request at index `from` or later that satisfies `pred`,
-    /// waiting up to `timeout`; `None` if none came.
+    /// waiting up to `timeout`; if none comes, an error that names `what`
+    /// and lists what did come.
     pub async fn wait_from(
         &self,
         from: usize,
         timeout: Duration,
+        what: &str,
         pred: impl Fn(&Q) -> bool,
-    ) -> Option<Q> {
+    ) -> Result<Q, String> {
         let mut rx = self.count.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Some(r) = self.requests().into_iter().skip(from).find(|r| pred(r)) {
-                return Some(r);
+                return Ok(r);
             }
             match tokio::time::timeout_at(deadline, rx.changed()).await {
                 Ok(Ok(())) => {}
-                _ => return None,
+                _ => {
+                    return Err(format!(
+                        "no request to the model within {timeout:?}: {what}; {}",
+                        self.summary()
+                    ));
+                }
             }
         }
     }

@@ -9,7 +9,7 @@
 //! `check_messages`; otherwise it answers a short text and ends the turn.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -113,8 +113,7 @@ impl Reply {
     }
 }
 
-pub use crate::common::recording::Held;
-use crate::common::recording::Recording;
+use crate::common::recording::{Describe, Recording};
 
 struct Shared {
     rec: Recording<Reply, Recorded>,
@@ -150,69 +149,21 @@ impl FakeModel {
         FakeModel { url, shared, task }
     }
 
-    /// Answer the next turn request (after those already scripted) with `reply`.
-    pub fn then(&self, reply: Reply) {
-        self.shared.rec.then(reply);
-    }
-
-    /// Answer the next turn request with `reply`, but only when the returned
-    /// [`Held`] is released: until then the session is busy in a turn.
-    pub fn then_held(&self, reply: Reply) -> Held {
-        self.shared.rec.then_held(reply)
-    }
-
     /// Whether every turn request so far is answered and the last answer
     /// ended its turn (no tool call pending, no reply held).
     pub fn turns_ended(&self) -> bool {
         let (pending, ended) = *self.shared.turns.lock().unwrap();
         pending == 0 && ended
     }
+}
 
-    /// Every request so far.
-    pub fn requests(&self) -> Vec<Recorded> {
-        self.shared.rec.requests()
-    }
+impl std::ops::Deref for FakeModel {
+    type Target = Recording<Reply, Recorded>;
 
-    /// Number of requests so far (an index for [`FakeModel::wait_from`]).
-    pub fn len(&self) -> usize {
-        self.shared.rec.len()
-    }
-
-    /// The first request at index `from` or later that satisfies `pred`,
-    /// waiting up to `timeout` for it.
-    pub async fn wait_from(
-        &self,
-        from: usize,
-        timeout: Duration,
-        what: &str,
-        pred: impl Fn(&Recorded) -> bool,
-    ) -> Result<Recorded, String> {
-        self.shared
-            .rec
-            .wait_from(from, timeout, pred)
-            .await
-            .ok_or_else(|| {
-                format!(
-                    "no request to the model within {timeout:?}: {what}; {}",
-                    self.summary()
-                )
-            })
-    }
-
-    /// One line per request, for failure messages.
-    pub fn summary(&self) -> String {
-        let reqs = self.requests();
-        let mut s = format!("{} requests recorded:", reqs.len());
-        for (i, r) in reqs.iter().enumerate() {
-            let last: String = r.last_message_text().chars().take(160).collect();
-            s.push_str(&format!(
-                "\n  #{i} {} {} turn={} last={last:?}",
-                r.method,
-                r.path,
-                r.is_turn()
-            ));
-        }
-        s
+    /// The recording and script: `then`, `then_held`, `requests`, `len`,
+    /// `wait_from`, `summary`.
+    fn deref(&self) -> &Self::Target {
+        &self.shared.rec
     }
 }
 
@@ -379,4 +330,16 @@ fn sse(model: &str, reply: &Reply, seq: u64) -> String {
         ));
     }
     out
+}
+
+impl Describe for Recorded {
+    fn describe(&self) -> String {
+        let last: String = self.last_message_text().chars().take(160).collect();
+        format!(
+            "{} {} turn={} last={last:?}",
+            self.method,
+            self.path,
+            self.is_turn()
+        )
+    }
 }

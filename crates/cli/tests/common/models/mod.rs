@@ -15,7 +15,7 @@ pub mod gemini;
 pub mod responses;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -79,8 +79,7 @@ impl Recorded {
 }
 
 /// A reply that is sent only once the test opens its gate.
-pub use crate::common::recording::Held;
-use crate::common::recording::Recording;
+use crate::common::recording::{Describe, Recording};
 
 struct Shared {
     api: Api,
@@ -114,57 +113,15 @@ impl FakeModel {
         });
         FakeModel { url, shared, task }
     }
+}
 
-    /// Answer the next unscripted turn request with `reply`.
-    pub fn then(&self, reply: Reply) {
-        self.shared.rec.then(reply);
-    }
+impl std::ops::Deref for FakeModel {
+    type Target = Recording<Reply, Recorded>;
 
-    /// Answer the next unscripted turn request with `reply` once the returned
-    /// [`Held`] is released: until then the session is busy in its turn.
-    pub fn then_held(&self, reply: Reply) -> Held {
-        self.shared.rec.then_held(reply)
-    }
-
-    pub fn requests(&self) -> Vec<Recorded> {
-        self.shared.rec.requests()
-    }
-
-    /// Number of requests so far (an index for [`FakeModel::wait_from`]).
-    pub fn len(&self) -> usize {
-        self.shared.rec.len()
-    }
-
-    /// The first request at index `from` or later that satisfies `pred`,
-    /// waiting up to `timeout`.
-    pub async fn wait_from(
-        &self,
-        from: usize,
-        timeout: Duration,
-        what: &str,
-        pred: impl Fn(&Recorded) -> bool,
-    ) -> Result<Recorded, String> {
-        self.shared
-            .rec
-            .wait_from(from, timeout, pred)
-            .await
-            .ok_or_else(|| {
-                format!(
-                    "no request to the model within {timeout:?}: {what}; {}",
-                    self.summary()
-                )
-            })
-    }
-
-    /// One line per request, for failure messages.
-    pub fn summary(&self) -> String {
-        let reqs = self.requests();
-        let mut s = format!("{} requests recorded:", reqs.len());
-        for (i, r) in reqs.iter().enumerate() {
-            let new: String = r.new_text.chars().take(200).collect();
-            s.push_str(&format!("\n  #{i} {} turn={} new={new:?}", r.path, r.turn));
-        }
-        s
+    /// The recording and script: `then`, `then_held`, `requests`, `len`,
+    /// `wait_from`, `summary`.
+    fn deref(&self) -> &Self::Target {
+        &self.shared.rec
     }
 }
 
@@ -268,4 +225,11 @@ pub fn sse_raw(body: String) -> Response {
         body,
     )
         .into_response()
+}
+
+impl Describe for Recorded {
+    fn describe(&self) -> String {
+        let new: String = self.new_text.chars().take(200).collect();
+        format!("{} turn={} new={new:?}", self.path, self.turn)
+    }
 }
