@@ -184,6 +184,12 @@ pub async fn start(mut config: Config) -> Result<Running> {
     {
         tracing::warn!(error = %e, path = %paths.stopped.display(), "cannot remove the stopped marker");
     }
+    if let Some(url) = &config.postgres {
+        if config.standby {
+            tracing::info!("standby: waiting until no other broker serves the PostgreSQL database");
+        }
+        crate::runtime::store::serving::hold(url, config.standby).await?;
+    }
     let admin_token = auth::load_or_create_admin_token(&paths.admin_token)?;
     let listener = bind(&config).await?;
     // Port 0 asks the system for a free port: from here on the broker is the

@@ -20,6 +20,7 @@ pub mod dialect;
 pub mod fts;
 pub mod pg;
 pub mod schema;
+pub mod serving;
 pub mod sql;
 
 use std::path::Path;
