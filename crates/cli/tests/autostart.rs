@@ -114,7 +114,12 @@ async fn a_second_broker_on_the_same_port_exits_with_a_clear_message() {
         .join("other.db")
         .to_string_lossy()
         .to_string();
-    let (ok, _out, err) = env.cli(&["broker", "--db", &other_db]).await;
+    // Its own SQLite store, also when the suite runs on PostgreSQL (where a
+    // second broker on the same database is refused before any port).
+    let store = format!("sqlite:{other_db}");
+    let (ok, _out, err) = env
+        .cli(&["broker", "--db", &other_db, "--store", &store])
+        .await;
     assert!(!ok);
     assert!(
         err.contains(&format!("port {} is already in use", env.port())),
