@@ -43,6 +43,28 @@ const READERS: usize = 8;
 /// none is ever parsed twice.
 const STATEMENT_CACHE: usize = 512;
 
+/// The pool of read connections. The last [`Store`] may be dropped on an
+/// async worker (at shutdown), where PostgreSQL's synchronous client cannot
+/// close its connection (it runs a runtime of its own): the connections are
+/// closed on a thread of their own.
+#[derive(Default)]
+struct Readers(Mutex<Vec<Connection>>);
+
+impl Drop for Readers {
+    fn drop(&mut self) {
+        let conns = std::mem::take(self.0.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if conns.is_empty() {
+            return;
+        }
+        if let Ok(closer) = std::thread::Builder::new()
+            .name("store-readers-close".into())
+            .spawn(move || drop(conns))
+        {
+            let _ = closer.join();
+        }
+    }
+}
+
 /// What a write closure sees: the connection inside the transaction, the time of
 /// the batch, and where to put the effects to release after commit.
 pub struct Tx<'a> {
@@ -105,7 +127,7 @@ where
 #[derive(Clone)]
 pub struct Store {
     jobs: mpsc::SyncSender<Box<dyn Job>>,
-    readers: Arc<Mutex<Vec<Connection>>>,
+    readers: Arc<Readers>,
     source: Arc<Source>,
 }
 
@@ -166,7 +188,7 @@ impl Store {
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             jobs,
-            readers: Arc::new(Mutex::new(Vec::new())),
+            readers: Arc::new(Readers::default()),
             source: Arc::new(Source::Sqlite(path.to_path_buf())),
         })
     }
@@ -201,7 +223,7 @@ impl Store {
             .map_err(|_| Error::Internal("the store writer stopped".into()))??;
         Ok(Self {
             jobs,
-            readers: Arc::new(Mutex::new(Vec::new())),
+            readers: Arc::new(Readers::default()),
             source: Arc::new(Source::Postgres(url.to_string())),
         })
     }
@@ -237,14 +259,14 @@ impl Store {
         let readers = self.readers.clone();
         let source = self.source.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = readers.lock().ok().and_then(|mut v| v.pop());
+            let conn = readers.0.lock().ok().and_then(|mut v| v.pop());
             let conn = match conn {
                 Some(c) => c,
                 None => source.open_reader()?,
             };
             let out = f(&conn);
             if !conn.is_closed()
-                && let Ok(mut v) = readers.lock()
+                && let Ok(mut v) = readers.0.lock()
                 && v.len() < READERS
             {
                 v.push(conn);
