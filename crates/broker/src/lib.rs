@@ -13,7 +13,9 @@
 //!   files, the session report) and what they share;
 //! - [`http`]: the HTTP API behind the guard (Host/Origin/Content-Type) and
 //!   auth (tokens, dashboard sign-in), the WebSocket stream, the dashboard;
-//! - [`maintenance`]: liveness and retention, run beside the server.
+//! - [`maintenance`]: liveness and retention, run beside the server;
+//! - [`team_link`]: on PostgreSQL, joining the other brokers of the
+//!   database (`runtime::team`).
 //!
 //! Invariant: the store never knows about HTTP, and nothing is announced
 //! (pushed, evented, answered) before it is committed.
@@ -25,6 +27,7 @@ pub mod error;
 pub mod http;
 pub mod maintenance;
 pub mod runtime;
+pub mod team_link;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -184,11 +187,12 @@ pub async fn start(mut config: Config) -> Result<Running> {
     {
         tracing::warn!(error = %e, path = %paths.stopped.display(), "cannot remove the stopped marker");
     }
-    if let Some(url) = &config.postgres {
-        if config.standby {
-            tracing::info!("standby: waiting until no other broker serves the PostgreSQL database");
-        }
-        crate::runtime::store::serving::hold(url, config.standby).await?;
+    if config.postgres.is_some() && config.standby {
+        // Every broker of a PostgreSQL database serves at once; --standby
+        // still waits for this state directory's lock (above) and no more.
+        tracing::info!(
+            "on PostgreSQL every broker serves at once: --standby only waits for this state directory"
+        );
     }
     let admin_token = auth::load_or_create_admin_token(&paths.admin_token)?;
     let listener = bind(&config).await?;
@@ -214,8 +218,16 @@ pub async fn start(mut config: Config) -> Result<Running> {
         Arc::new(move |fx| sh.hub.apply(fx))
     };
     let store = match &shared.config.postgres {
-        Some(url) => Store::open_postgres(url, sink).await?,
+        Some(url) => {
+            let store = Store::open_postgres(url, sink, shared.hub.team.clone()).await?;
+            team_link::join(url, &shared).await?;
+            store
+        }
         None => Store::open(&paths.db, sink)?,
+    };
+    let admin_token = match shared.config.postgres {
+        Some(_) => auth::share_admin_token(&store, &paths.admin_token, admin_token).await?,
+        None => admin_token,
     };
     let (session, last, fresh) = store.read(move |c| sessions::at_startup(c, now)).await?;
     if fresh {

@@ -1,5 +1,13 @@
 //! The maintenance loop: liveness (stale, then removed), retention, and saving
 //! the last activity time. Runs every few seconds.
+//!
+//! With several brokers on one PostgreSQL database, the team's part (the
+//! store's liveness, retention and expiry) runs only on the broker that
+//! holds the maintenance lock (`runtime::team::keeper`), and moves with it
+//! when that broker dies; what is this broker's own (its permission
+//! requests waiting in memory, its rate-limit buckets) runs on each. A
+//! peer's process is looked for (pid) only by a broker on the host the
+//! peer registered from.
 
 use std::time::Duration;
 
@@ -57,8 +65,11 @@ pub fn judge(state: &AppState, listed: &[peers::PeerRow], now: i64) -> (Vec<Stri
         }
         let since = hub.disconnected_since(&p.id).unwrap_or(p.last_seen);
         let grace_over = now - since >= limits.reconnect_grace_ms;
-        let process_gone =
-            p.local && !state.config().skip_pid_check && !process::alive(p.pid, p.pid_start);
+        let on_this_host = p.host.as_deref().is_none_or(|h| h == hub.team.node.host);
+        let process_gone = p.local
+            && on_this_host
+            && !state.config().skip_pid_check
+            && !process::alive(p.pid, p.pid_start);
         if grace_over || process_gone {
             stale.push(p.id.clone());
         }
@@ -75,6 +86,11 @@ pub async fn once(state: &AppState) -> Result<()> {
         expired,
         claude_peers_proto::permissions::PermissionOutcome::Expired,
     );
+    state.rates.prune();
+    state.shared.pairs.prune(std::time::Instant::now());
+    if !state.hub().team.is_maintainer() {
+        return Ok(());
+    }
     if let Err(e) = crate::http::routes::needs_you::escalate_unreachable(state).await {
         tracing::warn!(error = %e, "cannot look for unreachable mail");
     }
@@ -123,8 +139,6 @@ pub async fn once(state: &AppState) -> Result<()> {
             Ok(())
         })
         .await?;
-    state.rates.prune();
-    state.shared.pairs.prune(std::time::Instant::now());
     Ok(())
 }
 

@@ -6,8 +6,7 @@
 //!   so, and leaves the database as it was;
 //! - `--store` takes `sqlite:PATH` or a `postgres://` URL and refuses
 //!   anything else with a message;
-//! - one broker serves a database at a time: a second one is refused, one
-//!   started with `--standby` takes over when the first dies.
+//! - a second broker (`--standby` or not) serves the same database at once.
 
 #[macro_use]
 mod common;
@@ -102,50 +101,19 @@ async fn a_store_that_is_neither_sqlite_nor_postgres_is_refused() {
     );
 }
 
-/// The port a broker with state `db` recorded in its lock file (`pid port`).
-fn recorded_port(db: &std::path::Path) -> Option<u16> {
-    let text = std::fs::read_to_string(db.with_extension("lock")).ok()?;
-    text.split_whitespace().nth(1)?.parse().ok()
-}
-
+/// On PostgreSQL every broker serves at once: a second broker on the same
+/// database, even one started with `--standby` (which only waits for its
+/// own state directory), serves beside the first and sees its peers
+/// (`pg_team.rs` tests brokers together).
 #[tokio::test]
-async fn one_broker_serves_a_database_and_a_standby_takes_over() {
+async fn a_second_broker_serves_the_same_database_at_once_even_as_a_standby() {
     let Some((env, _url)) = pg_env() else { return };
-    let mut first = Broker::start(&env, &[]).await;
+    let _first = Broker::start(&env, &[]).await;
     let _ = env
         .register("/w/a", |r| r.name = Some("alice".into()))
         .await;
-    // Another broker (its own state directory, the same database) is refused.
-    let other = env.subdir("second").join("peers.db");
-    let other_db = other.to_string_lossy().to_string();
-    let (code, _, err) = run_output(
-        env.command(&["broker", "--db", &other_db, "--port", "0"]),
-        WAIT,
-    )
-    .await;
-    assert_ne!(code, Some(0), "a second broker served the database: {err}");
-    assert!(
-        err.contains("another broker already serves this PostgreSQL database"),
-        "{err}"
-    );
-    // A standby waits, and serves once the first broker dies.
-    let mut standby = env.command(&["broker", "--db", &other_db, "--port", "0", "--standby"]);
-    standby
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let _standby = standby.spawn().unwrap();
-    first.sigkill();
-    first.wait_exit().await;
-    until!("the standby serves", recorded_port(&other).is_some());
-    let port = recorded_port(&other).unwrap().to_string();
-    let peers = || {
-        let mut c = env.command(&["peers"]);
-        c.env("CLAUDE_PEERS_DB", &other_db)
-            .env("CLAUDE_PEERS_PORT", &port);
-        run_output(c, WAIT)
-    };
-    until!("the standby lists the first broker's peer", {
-        let (code, out, _) = peers().await;
-        code == Some(0) && out.contains("alice")
-    });
+    let other = env.beside();
+    let _second = Broker::start(&other, &["--standby"]).await;
+    let (ok, out, err) = other.cli(&["peers"]).await;
+    assert!(ok && out.contains("alice"), "{out}\n{err}");
 }

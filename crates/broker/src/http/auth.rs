@@ -21,6 +21,8 @@ use crate::error::Error;
 use crate::http::signin::SIGNIN_COOKIE;
 use crate::http::state::AppState;
 use crate::runtime::ids::{hash_token, new_token, same_secret};
+use crate::runtime::store::Store;
+use crate::runtime::store::sql::{OptionalExtension, params};
 
 /// Read the admin token from `path`, creating it (mode 0600) if missing. A file
 /// that others can read is tightened to 0600 with a warning.
@@ -73,6 +75,54 @@ pub fn load_or_create_admin_token(path: &Path) -> Result<String, Error> {
     }
 }
 
+/// Team mode: the admin token of every broker of a PostgreSQL database is
+/// the one kept in the database (`kv`, key `admin_token`), so the CLI's
+/// token and the dashboard's sign-in (whose key derives from it) work on
+/// any broker. The first broker to start stores its own (`local`, from its
+/// file); each later one takes the stored token and writes it to its file
+/// (mode 0600) for the CLI on its host.
+pub async fn share_admin_token(store: &Store, path: &Path, local: String) -> Result<String, Error> {
+    let shared = store
+        .write(move |t| {
+            t.conn.execute(
+                "INSERT INTO kv (key, value) VALUES ('admin_token', ?1) ON CONFLICT (key) DO NOTHING",
+                params![local],
+            )?;
+            Ok(t.conn.query_row(
+                "SELECT value FROM kv WHERE key = 'admin_token'",
+                [],
+                |r| r.get::<_, String>(0),
+            )?)
+        })
+        .await?;
+    let on_file = fs::read_to_string(path).unwrap_or_default();
+    if on_file.trim() != shared {
+        tracing::info!(path = %path.display(), "the admin token is the team's, kept in the database: written to the file");
+        let tmp = path.with_extension("admin-token.tmp");
+        let _ = fs::remove_file(&tmp);
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(format!("{shared}\n").as_bytes()).map(|()| f))
+            .map_err(|e| {
+                Error::Internal(format!(
+                    "cannot write the admin token {}: {e}",
+                    tmp.display()
+                ))
+            })?;
+        let _ = f.flush();
+        fs::rename(&tmp, path).map_err(|e| {
+            Error::Internal(format!(
+                "cannot write the admin token {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(shared)
+}
+
 /// The bearer token of a request, if any.
 pub fn bearer(parts: &Parts) -> Option<&str> {
     bearer_header(&parts.headers)
@@ -97,21 +147,50 @@ fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The peer a token hash belongs to, from the store; remembered in the
+/// hub's cache when found.
+async fn peer_for_token_in_store(state: &AppState, hash: &str) -> Result<Option<String>, Error> {
+    let h = hash.to_string();
+    let id = state
+        .store
+        .read(move |c| {
+            Ok(c.query_row(
+                "SELECT id FROM peers WHERE token_hash = ?1",
+                params![h],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?)
+        })
+        .await?;
+    if let Some(id) = &id {
+        state.hub().load_tokens([(hash.to_string(), id.clone())]);
+    }
+    Ok(id)
+}
+
 fn unauthorized(msg: &str) -> Error {
     ApiError::new(ErrorCode::Unauthorized, msg).into()
 }
 
 /// Identify the caller of a request from its credentials.
-pub fn identify(parts: &Parts, state: &AppState) -> Result<Actor, Error> {
+pub async fn identify(parts: &Parts, state: &AppState) -> Result<Actor, Error> {
     if let Some(token) = bearer(parts) {
         // Peers make nearly every request: one hash finds them. The lookup is
         // by the token's SHA-256, so its timing says nothing about the token;
         // the admin token is compared in constant time.
-        if let Some(id) = state.hub().peer_for_token(&hash_token(token)) {
+        let hash = hash_token(token);
+        if let Some(id) = state.hub().peer_for_token(&hash) {
             return Ok(Actor::Peer(id));
         }
         if same_secret(token, &state.admin_token) {
             return Ok(Actor::Operator(OperatorKind::Cli));
+        }
+        // With other brokers on the database, a peer may have registered
+        // with one of them: the cache here is not the whole list.
+        if state.hub().team.enabled()
+            && let Some(id) = peer_for_token_in_store(state, &hash).await?
+        {
+            return Ok(Actor::Peer(id));
         }
         return Err(unauthorized(
             "unknown token: register again (POST /v1/peers) or use the admin token",
@@ -140,7 +219,7 @@ impl FromRequestParts<AppState> for Actor {
         if let Some(actor) = parts.extensions.get::<Actor>() {
             return Ok(actor.clone());
         }
-        let actor = identify(parts, state)?;
+        let actor = identify(parts, state).await?;
         if let Actor::Peer(id) = &actor
             && let Err(ms) = state.rates.requests.take(id)
         {
@@ -167,7 +246,7 @@ impl FromRequestParts<AppState> for Operator {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match identify(parts, state)? {
+        match identify(parts, state).await? {
             Actor::Operator(k) => Ok(Operator(k)),
             Actor::Peer(_) => Err(ApiError::forbidden(
                 "only the operator (admin token or dashboard) may do this",

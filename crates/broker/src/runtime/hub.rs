@@ -20,6 +20,9 @@ use claude_peers_proto::api::{DeliveryState, MessageView};
 use claude_peers_proto::stream::{Event, ServerFrame};
 use tokio::sync::{Notify, broadcast};
 
+use crate::runtime::team::Team;
+use crate::runtime::team::wire::Note;
+
 /// Most pushed messages a stream holds before it stops taking them and reads
 /// its unread messages from the store instead (a stream that cannot keep up
 /// costs the broker at most this many entries of memory).
@@ -87,6 +90,12 @@ pub enum Effect {
     Rewind { peer: String, from: i64 },
     /// A new session began.
     Session(String),
+    /// This peer's stream opened on broker `broker` (this one), or closed
+    /// (`None`): only other brokers act on it (`runtime::team`).
+    Stream {
+        peer: String,
+        broker: Option<String>,
+    },
 }
 
 impl Effect {
@@ -217,6 +226,8 @@ pub struct Hub {
     typing: Mutex<HashMap<String, i64>>,
     /// How each peer can be reached, and its wake-hook waiters.
     pub reach: crate::runtime::reach::Board,
+    /// The other brokers of the database, if any.
+    pub team: Arc<Team>,
 }
 
 impl Hub {
@@ -230,7 +241,74 @@ impl Hub {
             session: RwLock::new(session),
             typing: Mutex::default(),
             reach: crate::runtime::reach::Board::default(),
+            team: Arc::default(),
         }
+    }
+
+    /// Apply what another broker announced, in order (see `runtime::team`
+    /// for what crosses and why).
+    pub fn apply_remote(&self, from: &str, notes: Vec<Note>) {
+        for note in notes {
+            match note {
+                Note::Wake(peer) => self.apply(vec![Effect::Wake(peer)]),
+                Note::Event(json) => {
+                    if self.events.receiver_count() > 0 {
+                        let _ = self.events.send(Arc::from(json));
+                    }
+                }
+                // Resolved by the listener before it gets here.
+                Note::EventRef(_) => {}
+                Note::Delivery { m, r, s } => self.apply(vec![Effect::Delivery {
+                    message_id: m,
+                    recipient_id: r,
+                    state: s,
+                }]),
+                Note::Token { h, p } => self.apply(vec![Effect::Token {
+                    hash: h,
+                    peer_id: p,
+                }]),
+                Note::Forget(hash) => self.apply(vec![Effect::ForgetToken { hash }]),
+                Note::Kick(peer) => self.apply(vec![Effect::Kick(peer)]),
+                Note::Rewind { p, f } => self.apply(vec![Effect::Rewind { peer: p, from: f }]),
+                Note::Session(id) => self.apply(vec![Effect::Session(id)]),
+                Note::Stream { p, b } => {
+                    // The peer's stream moved to another broker: a stream
+                    // still open here is a leftover of the old link.
+                    if b.as_deref().is_some_and(|b| b != self.team.node.instance)
+                        && let Some(c) = self.lock_presence().connected.get(&p)
+                    {
+                        c.kick.notify_one();
+                    }
+                    self.team.stream_moved(&p, b.as_deref(), from);
+                }
+                Note::Reach { p, f } => self.reach.set_remote(&p, *f),
+            }
+        }
+    }
+
+    /// The listener (re)connected: take who holds which stream from the
+    /// database, and have every local stream read the store (notes may
+    /// have been missed while it was away).
+    pub fn resync(&self, streams: HashMap<String, String>) {
+        let me = self.team.node.instance.clone();
+        self.team
+            .load_remote(streams.into_iter().filter(|(_, b)| *b != me).collect());
+        for c in self.lock_presence().connected.values() {
+            c.reread();
+        }
+    }
+
+    /// Publish `event` here and on the other brokers (an event not tied to
+    /// a commit: typing, permission requests, "needs you" nudges).
+    pub fn announce(&self, event: Event) {
+        if self.team.enabled()
+            && let Ok(json) = serde_json::to_string(&ServerFrame::Event {
+                event: Box::new(event.clone()),
+            })
+        {
+            self.team.announce(vec![Note::Event(json)]);
+        }
+        self.publish(event);
     }
 
     /// Apply one commit's effects, in order.
@@ -297,6 +375,8 @@ impl Hub {
                     self.set_session(&id);
                     self.publish(Event::Session { session_id: id });
                 }
+                // Known here already (`connect`/`disconnect`).
+                Effect::Stream { .. } => {}
             }
         }
     }
@@ -367,17 +447,27 @@ impl Hub {
         }
     }
 
+    /// Whether `peer`'s stream is open, on this broker or another live one.
     pub fn is_connected(&self, peer: &str) -> bool {
+        self.is_connected_here(peer) || self.team.remote_connected(peer)
+    }
+
+    /// Whether `peer`'s stream is open on this broker.
+    pub fn is_connected_here(&self, peer: &str) -> bool {
         self.lock_presence().connected.contains_key(peer)
     }
 
-    /// Ids of the peers connected now.
+    /// Ids of the peers connected now (on any live broker).
     pub fn connected_ids(&self) -> Vec<String> {
-        self.lock_presence().connected.keys().cloned().collect()
+        let mut ids: Vec<String> = self.lock_presence().connected.keys().cloned().collect();
+        ids.extend(self.team.remote_ids());
+        ids.sort_unstable();
+        ids.dedup();
+        ids
     }
 
     pub fn connected_count(&self) -> usize {
-        self.lock_presence().connected.len()
+        self.connected_ids().len()
     }
 
     /// Since when `peer` is disconnected (`None` if connected or never seen by
@@ -433,7 +523,7 @@ impl Hub {
         if let Ok(mut t) = self.typing.lock() {
             t.insert(peer.to_string(), now);
         }
-        self.publish(Event::Typing {
+        self.announce(Event::Typing {
             peer_id: peer.to_string(),
         });
     }

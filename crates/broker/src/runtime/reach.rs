@@ -14,7 +14,7 @@ use claude_peers_proto::reach::{BYPASS_MODE, ClientInfo, Inbound, Reach, ReachFa
 use tokio::sync::Notify;
 
 /// The facts about one peer.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Facts {
     pub cc_session: Option<String>,
     pub client: Option<ClientInfo>,
@@ -80,11 +80,18 @@ impl Facts {
     }
 }
 
+/// Called with a peer's facts each time they change here.
+type Changed = Box<dyn Fn(&str, &Facts) + Send + Sync>;
+
 /// Every peer's facts, and a wake-up per peer for its waiters.
 #[derive(Default)]
 pub struct Board {
     facts: Mutex<HashMap<String, Facts>>,
+    /// The facts other brokers reported for the peers whose processes
+    /// talk to them (team mode); those reported here come first.
+    remote: Mutex<HashMap<String, Facts>>,
     bells: Mutex<HashMap<String, Bell>>,
+    changed: std::sync::OnceLock<Changed>,
 }
 
 /// Rung by waiters of one peer: something changed (look again), or stop.
@@ -99,21 +106,46 @@ impl Board {
         self.facts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A copy of the facts about `peer`.
+    /// A copy of the facts about `peer` (reported here, else to another
+    /// broker).
     pub fn get(&self, peer: &str) -> Facts {
-        self.lock().get(peer).cloned().unwrap_or_default()
+        if let Some(f) = self.lock().get(peer) {
+            return f.clone();
+        }
+        let remote = self.remote.lock().unwrap_or_else(|e| e.into_inner());
+        remote.get(peer).cloned().unwrap_or_default()
     }
 
-    /// Change the facts about `peer`; waiters look again.
+    /// Change the facts about `peer`; waiters look again, and the other
+    /// brokers are told (see [`Board::on_change`]).
     pub fn update(&self, peer: &str, f: impl FnOnce(&mut Facts)) -> Facts {
-        let out = {
+        let (out, changed) = {
             let mut all = self.lock();
             let facts = all.entry(peer.to_string()).or_default();
+            let before = facts.clone();
             f(facts);
-            facts.clone()
+            (facts.clone(), *facts != before)
         };
+        if changed && let Some(tell) = self.changed.get() {
+            tell(peer, &out);
+        }
         self.ring(peer);
         out
+    }
+
+    /// Call `tell` with a peer's facts each time they change here (once,
+    /// at start, in team mode).
+    pub fn on_change(&self, tell: impl Fn(&str, &Facts) + Send + Sync + 'static) {
+        let _ = self.changed.set(Box::new(tell));
+    }
+
+    /// Facts another broker reported about `peer`; its waiters look again.
+    pub fn set_remote(&self, peer: &str, facts: Facts) {
+        self.remote
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(peer.to_string(), facts);
+        self.ring(peer);
     }
 
     /// Apply what a process reported.

@@ -160,6 +160,22 @@ impl Env {
         }
     }
 
+    /// Another broker's world on this one's PostgreSQL database (team
+    /// mode): its own state directory, port and log, the same store and
+    /// environment.
+    pub fn beside(&self) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("peers.db");
+        Self {
+            port: AtomicU16::new(free_port()),
+            bound: AtomicBool::new(false),
+            db,
+            dir,
+            vars: self.vars.clone(),
+            store: self.store.clone(),
+        }
+    }
+
     pub fn with(mut self, k: &str, v: &str) -> Self {
         self.vars.push((k.into(), v.into()));
         self

@@ -131,8 +131,9 @@ pub fn register(
     t.conn
         .prepare_cached(
             "INSERT INTO peers (id, token_hash, name, name_key, custom_name, group_id, pid, pid_start,
-               local, cwd, git_root, repo_key, git_branch, tty, summary, registered_at, last_seen)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+               local, cwd, git_root, repo_key, git_branch, tty, summary, registered_at, last_seen,
+               host)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17)",
         )?
         .execute(params![
             id,
@@ -150,7 +151,8 @@ pub fn register(
             f.git_branch,
             f.tty,
             f.summary.clone().unwrap_or_default(),
-            t.now
+            t.now,
+            sh.hub.team.node.host.as_str()
         ])?;
     slots::occupy(t.conn, &id)?;
     sh.hub.assume_disconnected(&id, t.now);
@@ -330,6 +332,25 @@ pub fn set_connected(
     t.conn
         .prepare_cached("UPDATE peers SET last_seen = ?2 WHERE id = ?1")?
         .execute(params![id, t.now])?;
+    // Which broker holds the stream, for the others (`runtime::team`).
+    let me = sh.hub.team.node.instance.as_str();
+    let moved = if connected {
+        t.conn
+            .prepare_cached("UPDATE peers SET stream_broker = ?2 WHERE id = ?1")?
+            .execute(params![id, me])?
+    } else {
+        t.conn
+            .prepare_cached(
+                "UPDATE peers SET stream_broker = NULL WHERE id = ?1 AND stream_broker = ?2",
+            )?
+            .execute(params![id, me])?
+    };
+    if moved > 0 {
+        t.effect(Effect::Stream {
+            peer: id.to_string(),
+            broker: connected.then(|| me.to_string()),
+        });
+    }
     if connected && (peer.removed_at.is_some() || peer.stale) {
         let group = peer
             .group_id

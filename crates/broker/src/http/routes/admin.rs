@@ -57,7 +57,7 @@ impl axum::extract::FromRequestParts<AppState> for MaybeOperator {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         Ok(MaybeOperator(matches!(
-            identify(parts, state),
+            identify(parts, state).await,
             Ok(Actor::Operator(_))
         )))
     }

@@ -54,7 +54,7 @@ async fn read(
         .store
         .write(move |t| needs_you::mark_read(t, req.upto))
         .await?;
-    state.hub().publish(Event::NeedsYou { item: None });
+    state.hub().announce(Event::NeedsYou { item: None });
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -83,7 +83,7 @@ async fn dismiss(
             )
         })
         .await?;
-    state.hub().publish(Event::NeedsYou { item: None });
+    state.hub().announce(Event::NeedsYou { item: None });
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -107,7 +107,7 @@ pub async fn escalate_unreachable(state: &AppState) -> Result<()> {
         })
         .await?;
     for item in new {
-        state.hub().publish(Event::NeedsYou {
+        state.hub().announce(Event::NeedsYou {
             item: Some(Box::new(item)),
         });
     }

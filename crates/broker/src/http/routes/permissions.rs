@@ -96,7 +96,7 @@ async fn answer(
         );
     let delivered = to_hook || to_channel;
     tracing::info!(permission = %id, peer = %taken.view.peer.name, behavior = req.behavior.as_str(), by = kind.id(), delivered, "permission answered");
-    state.hub().publish(Event::PermissionGone {
+    state.hub().announce(Event::PermissionGone {
         id: id.clone(),
         outcome: match req.behavior {
             Behavior::Allow => PermissionOutcome::Allowed,
@@ -170,7 +170,7 @@ async fn lane_add(state: &AppState, peer: Party, sub: Submitted) {
         tracing::warn!(error = %e, "cannot record a permission request in the audit log");
     }
     tracing::info!(permission = %sub.view.id, peer = %sub.view.peer.name, tool = %sub.view.tool_name, "permission requested");
-    state.hub().publish(Event::Permission {
+    state.hub().announce(Event::Permission {
         permission: Box::new(sub.view),
     });
 }
@@ -242,6 +242,6 @@ impl Drop for Withdraw {
 /// These requests left the lane: tell the operator's streams.
 pub fn gone(state: &AppState, ids: Vec<String>, outcome: PermissionOutcome) {
     for id in ids {
-        state.hub().publish(Event::PermissionGone { id, outcome });
+        state.hub().announce(Event::PermissionGone { id, outcome });
     }
 }

@@ -45,7 +45,7 @@ async fn announce(state: &AppState, id: &str) -> Result<PeerView> {
     let pid = id.to_string();
     let row = state.store.read(move |c| peers::require(c, &pid)).await?;
     let view = row.view(&state.shared);
-    state.hub().publish(Event::Peer { peer: view.clone() });
+    state.hub().announce(Event::Peer { peer: view.clone() });
     Ok(view)
 }
 

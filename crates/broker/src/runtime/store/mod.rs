@@ -15,12 +15,12 @@
 //! `COMMIT` ([`fts`]), and WAL checkpoints run on their own thread
 //! ([`checkpoint`]).
 
+pub mod announce;
 pub mod checkpoint;
 pub mod dialect;
 pub mod fts;
 pub mod pg;
 pub mod schema;
-pub mod serving;
 pub mod sql;
 
 use std::path::Path;
@@ -184,7 +184,7 @@ impl Store {
         let (jobs, rx) = mpsc::sync_channel::<Box<dyn Job>>(8192);
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(Connection::sqlite(conn), Some(indexer), rx, sink))
+            .spawn(move || writer_loop(Connection::sqlite(conn), Some(indexer), rx, sink, None))
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             jobs,
@@ -197,7 +197,14 @@ impl Store {
     /// advisory lock, so brokers starting together migrate once) and start
     /// the writer thread. `sink` receives each commit's effects, in commit
     /// order.
-    pub async fn open_postgres(url: &str, sink: Sink) -> Result<Self> {
+    ///
+    /// `team` names this broker to the others: each batch is serialised
+    /// with theirs and announces its effects to them (see [`run_batch`]).
+    pub async fn open_postgres(
+        url: &str,
+        sink: Sink,
+        team: Arc<crate::runtime::team::Team>,
+    ) -> Result<Self> {
         let (ready, started) = oneshot::channel::<Result<()>>();
         let (jobs, rx) = mpsc::sync_channel::<Box<dyn Job>>(8192);
         let target = url.to_string();
@@ -210,7 +217,7 @@ impl Store {
                 match opened {
                     Ok(conn) => {
                         let _ = ready.send(Ok(()));
-                        writer_loop(conn, None, rx, sink);
+                        writer_loop(conn, None, rx, sink, Some(team));
                     }
                     Err(e) => {
                         let _ = ready.send(Err(e));
@@ -288,6 +295,7 @@ fn writer_loop(
     mut indexer: Option<fts::Indexer>,
     rx: mpsc::Receiver<Box<dyn Job>>,
     sink: Sink,
+    team: Option<Arc<crate::runtime::team::Team>>,
 ) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -305,27 +313,38 @@ fn writer_loop(
                 Err(e) => tracing::error!(error = %e, "the store's connection is lost"),
             }
         }
-        run_batch(&mut conn, &mut indexer, batch, &sink);
+        run_batch(&mut conn, &mut indexer, batch, &sink, team.as_deref());
     }
     tracing::debug!("store writer stopped");
 }
 
+/// Run one batch in one transaction.
+///
+/// On PostgreSQL (`team`: other brokers may share the database) the two
+/// cross-broker rules live here and nowhere else: the transaction takes
+/// [`WRITE_LOCK`](crate::runtime::team::WRITE_LOCK) as it begins (sent with
+/// `BEGIN`, one round trip), so brokers' batches run one at a time like
+/// SQLite's; and its effects are announced to the other brokers with
+/// `pg_notify`, sent with `COMMIT`, so they hear of them only if and when
+/// it commits.
 fn run_batch(
     conn: &mut Connection,
     indexer: &mut Option<fts::Indexer>,
     batch: Vec<Box<dyn Job>>,
     sink: &Sink,
+    team: Option<&crate::runtime::team::Team>,
 ) {
     let now = claude_peers_proto::time::now_ms();
     let mut effects = Vec::new();
     let mut replies = Vec::with_capacity(batch.len());
-    let begin = run(
-        conn,
-        match conn.engine() {
-            sql::Engine::Sqlite => "BEGIN IMMEDIATE",
-            sql::Engine::Postgres => "BEGIN",
-        },
-    );
+    let begin = match (conn.engine(), team) {
+        (sql::Engine::Sqlite, _) => run(conn, "BEGIN IMMEDIATE"),
+        (sql::Engine::Postgres, Some(_)) => conn.execute_batch(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({})",
+            crate::runtime::team::WRITE_LOCK
+        )),
+        (sql::Engine::Postgres, None) => run(conn, "BEGIN"),
+    };
     if let Err(e) = begin {
         let msg = e.to_string();
         tracing::error!(error = %msg, "cannot begin a transaction");
@@ -360,7 +379,20 @@ fn run_batch(
         (Some(c), Some(ix)) => ix.catch_up(c).map_err(sql::Error::from),
         _ => Ok(()),
     };
-    let commit = indexed.and_then(|()| run(conn, "COMMIT"));
+    let commit = indexed.and_then(|()| match team {
+        Some(team) if !effects.is_empty() => {
+            let notes = announce::notes_of(conn, now, &effects)?;
+            let payloads = crate::runtime::team::wire::pack(&team.node.instance, notes);
+            if payloads.is_empty() {
+                run(conn, "COMMIT")
+            } else {
+                let mut sql = crate::runtime::team::wire::notify_sql(&payloads);
+                sql.push_str("COMMIT");
+                conn.execute_batch(&sql)
+            }
+        }
+        _ => run(conn, "COMMIT"),
+    });
     match commit {
         Ok(()) => {
             if let Some(ix) = indexer {

@@ -343,6 +343,13 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE approvals ADD COLUMN approver_kind TEXT NOT NULL DEFAULT 'peer';
     ALTER TABLE verifications ADD COLUMN verifier_kind TEXT NOT NULL DEFAULT 'peer';
     "#,
+    // 10: several brokers on one database (`runtime/team`): the host of the
+    // broker a peer registered with (its process runs there when `local`),
+    // and the broker instance holding its stream now.
+    r#"
+    ALTER TABLE peers ADD COLUMN host TEXT;
+    ALTER TABLE peers ADD COLUMN stream_broker TEXT;
+    "#,
 ];
 
 /// The same steps for PostgreSQL, numbered alike (step `i` here is step `i`
@@ -630,6 +637,23 @@ pub const PG_MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE approvals ADD COLUMN approver_kind TEXT NOT NULL DEFAULT 'peer';
     ALTER TABLE verifications ADD COLUMN verifier_kind TEXT NOT NULL DEFAULT 'peer';
+    "#,
+    // 10, and the brokers' heartbeats and the events too large for a
+    // notification (`runtime/team`), which only PostgreSQL needs.
+    r#"
+    ALTER TABLE peers ADD COLUMN host TEXT;
+    ALTER TABLE peers ADD COLUMN stream_broker TEXT;
+    CREATE TABLE brokers (
+        id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        seen_at BIGINT NOT NULL
+    );
+    CREATE TABLE team_events (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at BIGINT NOT NULL,
+        frame TEXT NOT NULL
+    );
     "#,
 ];
 
