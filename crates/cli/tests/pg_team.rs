@@ -12,6 +12,8 @@
 //! - `watch` on B shows what happens on A, a large message included;
 //! - failover: an MCP server with `CLAUDE_PEERS_BROKERS=B,A` loses B to
 //!   SIGKILL and moves to A as the same peer, every message shown once;
+//! - writes through several brokers at once keep the single-writer rules
+//!   (unique default names, a recipient's queue depth);
 //! - maintenance runs on one broker and moves when that one dies;
 //! - isolation holds across brokers.
 
@@ -148,30 +150,44 @@ async fn watch_on_b_shows_what_happens_on_a() {
     let _bb = Broker::start(&b, &[]).await;
     let (_, alice) = a.register("/w/a", |r| r.name = Some("alice".into())).await;
     let (_, _bob) = a.register("/w/b", |r| r.name = Some("bob".into())).await;
+    let (_, carol_b) = b.register("/w/c", |r| r.name = Some("carol".into())).await;
     let (mut watching, mut lines) = watch(&b);
-    // Larger than a notification carries: it travels through the table.
-    let big = format!("big-{}", "x".repeat(20_000));
-    let small = "small one".to_string();
-    // The watcher may not be subscribed yet: send again until both show.
-    let (mut saw_small, mut saw_big) = (false, false);
+    // `watch` prints the last messages when it starts: wait until it shows
+    // one sent through B after it subscribed, then only the stream is left.
+    let mut next_line = async || {
+        tokio::time::timeout(Duration::from_millis(300), lines.next_line())
+            .await
+            .ok()
+            .and_then(|l| l.ok().flatten())
+    };
     let deadline = std::time::Instant::now() + WAIT;
+    'subscribed: loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "watch on B shows nothing"
+        );
+        send_text(&carol_b, "bob", "are you watching").await;
+        while let Some(l) = next_line().await {
+            if l.contains("are you watching") {
+                break 'subscribed;
+            }
+        }
+    }
+    // Through A now, once each; the big one is larger than a notification
+    // carries, so it travels through the table.
+    let big = format!("big-{}", "x".repeat(20_000));
+    send_text(&alice, "bob", "small one").await;
+    send_text(&alice, "bob", &big).await;
+    let (mut saw_small, mut saw_big) = (false, false);
     while !(saw_small && saw_big) {
         assert!(
             std::time::Instant::now() < deadline,
             "watch on B did not show A's messages (small {saw_small}, big {saw_big})"
         );
-        send_text(&alice, "bob", &small).await;
-        send_text(&alice, "bob", &big).await;
-        let _ = tokio::time::timeout(Duration::from_millis(500), async {
-            while let Ok(Some(l)) = lines.next_line().await {
-                saw_small |= l.contains("small one");
-                saw_big |= l.contains("big-xxxx");
-                if saw_small && saw_big {
-                    break;
-                }
-            }
-        })
-        .await;
+        if let Some(l) = next_line().await {
+            saw_small |= l.contains("small one");
+            saw_big |= l.contains("big-xxxx");
+        }
     }
     let _ = watching.kill().await;
 }
@@ -276,6 +292,73 @@ async fn an_mcp_server_moves_to_another_broker_after_sigkill_with_every_message_
         "{}",
         who.text
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_through_several_brokers_at_once_keep_the_single_writer_rules() {
+    let Some(a) = pg_env() else { return };
+    let a = a.with("CLAUDE_PEERS_QUEUE_DEPTH", "10");
+    let envs = [a.beside(), a.beside(), a.beside()];
+    let mut brokers = Vec::new();
+    for e in &envs {
+        brokers.push(
+            Broker::start(
+                e,
+                &["--sends-per-minute", "0", "--registrations-per-minute", "0"],
+            )
+            .await,
+        );
+    }
+    // Registrations with no name, at once on every broker: each gets its
+    // own default name (the lowest free `claude-N`), none fails.
+    let mut joins = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let anon = envs[i % 3].anon();
+        joins.spawn(async move {
+            let req = claude_peers_proto::api::RegisterRequest {
+                pid: std::process::id(),
+                cwd: format!("/w/{i}"),
+                ..Default::default()
+            };
+            anon.register(&req, None).await
+        });
+    }
+    let mut names = BTreeSet::new();
+    while let Some(r) = joins.join_next().await {
+        let r = r.unwrap().expect("a registration failed");
+        assert!(
+            names.insert(r.peer.name.clone()),
+            "{} given twice",
+            r.peer.name
+        );
+    }
+    assert_eq!(names.len(), 30);
+
+    // Sends to one unconnected peer, at once through every broker: exactly
+    // the queue depth is accepted, the others are refused as a full queue.
+    let (_, _) = envs[0]
+        .register("/w/r", |r| r.name = Some("rcpt".into()))
+        .await;
+    let mut senders = Vec::new();
+    for (i, e) in envs.iter().enumerate() {
+        senders.push(e.register(&format!("/w/s{i}"), |_| {}).await.1);
+    }
+    let mut joins = tokio::task::JoinSet::new();
+    for round in 0..10 {
+        for s in &senders {
+            let s = s.clone();
+            joins.spawn(async move { s.send(&send_req("rcpt", format!("m{round}"))).await });
+        }
+    }
+    let (mut ok, mut full) = (0, 0);
+    while let Some(r) = joins.join_next().await {
+        match r.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) if e.code() == Some(ErrorCode::QueueFull) => full += 1,
+            Err(e) => panic!("a send failed otherwise: {e}"),
+        }
+    }
+    assert_eq!((ok, full), (10, 20), "accepted and refused");
 }
 
 #[tokio::test]

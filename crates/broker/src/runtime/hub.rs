@@ -401,9 +401,10 @@ impl Hub {
         }
     }
 
-    /// Whether any operator stream listens (events need not be built otherwise).
+    /// Whether any operator stream listens (events need not be built
+    /// otherwise); with other brokers, one of theirs may.
     pub fn has_subscribers(&self) -> bool {
-        self.events.receiver_count() > 0
+        self.events.receiver_count() > 0 || self.team.enabled()
     }
 
     /// Subscribe to operator events (serialised `ServerFrame::Event` JSON).
