@@ -17,18 +17,16 @@
 //! (an empty one) and the search runs over the messages the bench sent.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use claude_peers_client::BrokerClient;
 use claude_peers_proto::api::{RegisterRequest, SearchQuery, SendRequest};
-use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Child;
+use serde_json::json;
 
 mod support;
-use support::{cmd, cpu_time, knob, ms, pct, rss_kib, start_broker};
+use support::mcp::Mcp;
+use support::{cpu_time, knob, ms, pct, rss_kib, start_broker};
 
 /// Words messages are made of (each message takes 12, so a word is in about
 /// one message in six), plus a rare word in one message in a thousand.
@@ -149,77 +147,6 @@ async fn burst(
         total += t.await.unwrap();
     }
     (total, t0.elapsed())
-}
-
-struct Mcp {
-    child: Child,
-    stdin: tokio::process::ChildStdin,
-    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-    next: i64,
-}
-
-impl Mcp {
-    async fn spawn(port: u16, db: &Path, home: &Path, cwd: &Path) -> (Mcp, Duration) {
-        let t0 = Instant::now();
-        let mut child = cmd(port, db, home, &["mcp"])
-            .current_dir(cwd)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut m = Mcp {
-            child,
-            stdin,
-            lines,
-            next: 1,
-        };
-        m.request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}))
-            .await;
-        let startup = t0.elapsed();
-        m.write(&json!({"jsonrpc": "2.0", "method": "notifications/initialized", "params": {}}))
-            .await;
-        (m, startup)
-    }
-
-    async fn write(&mut self, v: &Value) {
-        let mut s = v.to_string();
-        s.push('\n');
-        self.stdin.write_all(s.as_bytes()).await.unwrap();
-        self.stdin.flush().await.unwrap();
-    }
-
-    async fn send_request(&mut self, method: &str, params: Value) -> i64 {
-        let id = self.next;
-        self.next += 1;
-        self.write(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .await;
-        id
-    }
-
-    async fn request(&mut self, method: &str, params: Value) -> Value {
-        let id = self.send_request(method, params).await;
-        loop {
-            let line = self.lines.next_line().await.unwrap().expect("mcp closed");
-            let v: Value = serde_json::from_str(&line).unwrap();
-            if v["id"] == json!(id) {
-                return v;
-            }
-        }
-    }
-
-    /// Read lines until a channel notification; tool results are skipped.
-    async fn next_channel(&mut self) -> Value {
-        loop {
-            let line = self.lines.next_line().await.unwrap().expect("mcp closed");
-            let v: Value = serde_json::from_str(&line).unwrap();
-            if v["method"] == "notifications/claude/channel" {
-                return v;
-            }
-        }
-    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
