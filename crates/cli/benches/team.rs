@@ -36,7 +36,8 @@ async fn name_of(m: &mut Mcp) -> String {
 async fn latencies(a: &mut Mcp, b: &mut Mcp, n: usize) -> Vec<Duration> {
     let to = name_of(b).await;
     name_of(a).await;
-    let send = |i: String| json!({"name": "send_message", "arguments": {"to_id": to, "message": i}});
+    let send =
+        |i: String| json!({"name": "send_message", "arguments": {"to_id": to, "message": i}});
     for i in 0..50 {
         a.request("tools/call", send(format!("warm {i}"))).await;
         b.next_channel().await;
@@ -68,7 +69,9 @@ async fn mcp(port: u16, db: &Path, home: &Path, name: &str) -> Mcp {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     if !std::env::var("CLAUDE_PEERS_STORE").is_ok_and(|s| s.starts_with("postgres")) {
-        eprintln!("CLAUDE_PEERS_STORE must name an empty PostgreSQL database: the team bench did not run");
+        eprintln!(
+            "CLAUDE_PEERS_STORE must name an empty PostgreSQL database: the team bench did not run"
+        );
         return;
     }
     let messages = knob("BENCH_MESSAGES", 1000);
@@ -83,7 +86,10 @@ async fn main() {
     let mut a2 = mcp(ep_a.port, &db_a, dir_a.path(), "a2").await;
     let same = latencies(&mut a, &mut a2, messages).await;
 
-    println!("| team bench, PostgreSQL, {messages} messages, load {} | p50 | p99 |", loadavg());
+    println!(
+        "| team bench, PostgreSQL, {messages} messages, load {} | p50 | p99 |",
+        loadavg()
+    );
     println!("|---|---|---|");
     println!(
         "| send on broker A → channel notification on broker B | {} | {} |",

@@ -15,7 +15,9 @@
 //! - writes through several brokers at once keep the single-writer rules
 //!   (unique default names, a recipient's queue depth);
 //! - maintenance runs on one broker and moves when that one dies;
-//! - isolation holds across brokers.
+//! - isolation holds across brokers;
+//! - a broker whose `LISTEN` connection is cut connects again and its
+//!   sessions get what was sent meanwhile.
 
 #[macro_use]
 mod common;
@@ -421,4 +423,41 @@ async fn isolation_holds_across_brokers() {
     }
     let seen = red_a.peers(&Default::default()).await.unwrap();
     assert!(seen.iter().all(|p| p.id != blue.peer.id), "{seen:?}");
+}
+
+#[tokio::test]
+async fn a_broker_whose_listen_connection_is_cut_catches_up() {
+    let Some(a) = pg_env() else { return };
+    let b = a.beside();
+    let _ba = Broker::start(&a, &[]).await;
+    let _bb = Broker::start(&b, &[]).await;
+    let mut on_b = Mcp::start(&b, &b.subdir("work")).await;
+    let (_, sender) = a.register("/w/s", |_| {}).await;
+    send_text(&sender, &on_b.name, "before").await;
+    assert!(on_b.channel(WAIT).await.is_some());
+    // Every broker's listener connection is cut by the server.
+    let url = a.store.clone().unwrap();
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = 'claude-peers listen' AND datname = current_database()",
+            &[],
+        )
+        .unwrap();
+    })
+    .join()
+    .unwrap();
+    send_text(&sender, &on_b.name, "while cut").await;
+    let n = on_b
+        .channel(WAIT)
+        .await
+        .expect("the message sent while cut");
+    assert_eq!(n["params"]["content"], "while cut");
+    until!("B's listener is back", {
+        log_of(&b).contains("the connection for other brokers' notifications was lost")
+    });
+    send_text(&sender, &on_b.name, "after").await;
+    let n = on_b.channel(WAIT).await.expect("the message sent after");
+    assert_eq!(n["params"]["content"], "after");
 }

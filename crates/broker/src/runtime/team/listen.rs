@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 
 /// How long the thread waits between attempts to connect again.
 const RETRY: Duration = Duration::from_millis(500);
+/// The listener's connection as `pg_stat_activity` names it.
+pub const APPLICATION_NAME: &str = "claude-peers listen";
 /// How often the thread looks up from waiting (to notice a lost connection).
 const POLL: Duration = Duration::from_millis(500);
 
@@ -80,7 +82,9 @@ fn connect(
     url: &str,
     receiver: &dyn Receiver,
 ) -> std::result::Result<postgres::Client, postgres::Error> {
-    let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+    let mut config: postgres::Config = url.parse()?;
+    config.application_name(APPLICATION_NAME);
+    let mut client = config.connect(postgres::NoTls)?;
     client.batch_execute(&format!("LISTEN {}", super::CHANNEL))?;
     let streams: HashMap<String, String> = client
         .query(
