@@ -63,7 +63,13 @@ pub fn judge(state: &AppState, listed: &[peers::PeerRow], now: i64) -> (Vec<Stri
             }
             continue;
         }
-        let since = hub.disconnected_since(&p.id).unwrap_or(p.last_seen);
+        // Not before it was last seen: with other brokers, a peer may have
+        // been connected to one of them long after this broker noted it as
+        // disconnected (at its start).
+        let since = hub
+            .disconnected_since(&p.id)
+            .unwrap_or(p.last_seen)
+            .max(p.last_seen);
         let grace_over = now - since >= limits.reconnect_grace_ms;
         let on_this_host = p.host.as_deref().is_none_or(|h| h == hub.team.node.host);
         let process_gone = p.local

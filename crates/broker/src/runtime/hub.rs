@@ -274,10 +274,11 @@ impl Hub {
                 Note::Stream { p, b } => {
                     // The peer's stream moved to another broker: a stream
                     // still open here is a leftover of the old link.
-                    if b.as_deref().is_some_and(|b| b != self.team.node.instance)
-                        && let Some(c) = self.lock_presence().connected.get(&p)
-                    {
-                        c.kick.notify_one();
+                    if b.as_deref().is_some_and(|b| b != self.team.node.instance) {
+                        if let Some(c) = self.lock_presence().connected.get(&p) {
+                            c.kick.notify_one();
+                        }
+                        self.reach.moved_away(&p);
                     }
                     self.team.stream_moved(&p, b.as_deref(), from);
                 }
@@ -677,6 +678,54 @@ mod tests {
         ]);
         let seen = waiter.wait(1, "b", Duration::from_secs(5)).await;
         assert_eq!(seen, Waited::Reached(DeliveryState::Delivered));
+    }
+
+    #[test]
+    fn a_peer_is_connected_on_another_broker_only_while_that_broker_is_alive() {
+        let hub = Hub::new("s".into());
+        let stream = |b: Option<&str>| Note::Stream {
+            p: "p".into(),
+            b: b.map(str::to_string),
+        };
+        hub.apply_remote("b1", vec![stream(Some("b1"))]);
+        assert!(!hub.is_connected("p"), "b1 never heard from");
+        hub.team.set_alive(["b1".to_string()].into());
+        assert!(hub.is_connected("p"));
+        assert_eq!(hub.connected_ids(), vec!["p".to_string()]);
+        // A stale close from another broker does not undo b1's stream.
+        hub.apply_remote("b2", vec![stream(None)]);
+        assert!(hub.is_connected("p"));
+        hub.team.set_alive(Default::default());
+        assert!(!hub.is_connected("p"), "b1 is dead");
+        hub.team.set_alive(["b1".to_string()].into());
+        hub.apply_remote("b1", vec![stream(None)]);
+        assert!(!hub.is_connected("p"), "closed on b1");
+    }
+
+    #[test]
+    fn a_stream_moving_to_another_broker_closes_the_one_left_here() {
+        let hub = Hub::new("s".into());
+        let here = hub.connect("p");
+        hub.apply_remote(
+            "b1",
+            vec![Note::Stream {
+                p: "p".into(),
+                b: Some("b1".into()),
+            }],
+        );
+        let kicked = here.kick.notified();
+        tokio::pin!(kicked);
+        assert!(
+            futures_ready(kicked.as_mut()),
+            "the leftover stream was told to close"
+        );
+    }
+
+    /// Whether a future is ready at once.
+    fn futures_ready<F: std::future::Future>(f: std::pin::Pin<&mut F>) -> bool {
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        f.poll(&mut cx).is_ready()
     }
 
     #[tokio::test]

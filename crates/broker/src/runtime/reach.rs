@@ -139,6 +139,15 @@ impl Board {
         let _ = self.changed.set(Box::new(tell));
     }
 
+    /// `peer`'s processes now report to another broker: forget what they
+    /// reported here (its waiters here, if any, stay counted).
+    pub fn moved_away(&self, peer: &str) {
+        let mut all = self.lock();
+        if all.get(peer).is_some_and(|f| f.waiters == 0) {
+            all.remove(peer);
+        }
+    }
+
     /// Facts another broker reported about `peer`; its waiters look again.
     pub fn set_remote(&self, peer: &str, facts: Facts) {
         self.remote

@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 
 /// How long the thread waits between attempts to connect again.
 const RETRY: Duration = Duration::from_millis(500);
+/// Most notifications applied at once.
+const BATCH: usize = 256;
 /// The listener's connection as `pg_stat_activity` names it.
 pub const APPLICATION_NAME: &str = "claude-peers listen";
 /// How often the thread looks up from waiting (to notice a lost connection).
@@ -104,14 +106,22 @@ fn listen(
     receiver: &dyn Receiver,
 ) -> std::result::Result<(), String> {
     loop {
+        // Wait for one (up to POLL), then take those already arrived.
         let mut got = Vec::new();
         {
             let mut n = client.notifications();
-            let mut it = n.timeout_iter(POLL);
-            while let Some(note) = it.next().map_err(|e| e.to_string())? {
-                got.push(note.payload().to_string());
-                if got.len() >= 256 {
-                    break;
+            let first = n
+                .timeout_iter(POLL)
+                .next()
+                .map_err(|e| e.to_string())?
+                .map(|f| f.payload().to_string());
+            if let Some(first) = first {
+                got.push(first);
+                let mut pending = n.iter();
+                while got.len() < BATCH
+                    && let Some(note) = pending.next().map_err(|e| e.to_string())?
+                {
+                    got.push(note.payload().to_string());
                 }
             }
         }
