@@ -5,7 +5,8 @@
 //! Every change goes through [`Store::write`]: the closure runs on the writer
 //! thread inside a transaction. Closures that arrive together share one commit
 //! (group commit), each inside its own savepoint so one failure does not undo the
-//! others. Nobody hears of a change before it is committed: the caller's answer
+//! others (on PostgreSQL the savepoints and the statements whose answer nobody
+//! waits for travel with the next answered statement: [`pg`]). Nobody hears of a change before it is committed: the caller's answer
 //! and the change's [`Effect`]s (pushes to streams, dashboard events) are released
 //! only after `COMMIT` returns. WAL with `synchronous=NORMAL` makes a committed
 //! change survive a crash of the broker process.
@@ -104,7 +105,11 @@ where
 {
     fn run(self: Box<Self>, t: &mut Tx<'_>) -> (bool, Reply) {
         let WriteJob { f, reply } = *self;
-        let out = f(t);
+        // The job is done when its deferred statements have answered too.
+        let out = f(t).and_then(|v| {
+            t.conn.flush()?;
+            Ok(v)
+        });
         let ok = out.is_ok();
         let answer: Reply = Box::new(move |commit_err: Option<&str>| {
             let out = match commit_err {
@@ -283,6 +288,12 @@ fn run(conn: &Connection, sql: &str) -> sql::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
+/// The same, sent with the next statement that is answered (PostgreSQL;
+/// SQLite runs it at once): see [`Connection::execute_deferred`].
+fn run_deferred(conn: &Connection, sql: &str) -> sql::Result<()> {
+    conn.execute_deferred(sql, [])
+}
+
 fn writer_loop(
     mut conn: Connection,
     mut indexer: Option<fts::Indexer>,
@@ -334,30 +345,49 @@ fn run_batch(
         }
         return;
     }
+    // A job whose changes could not be undone alone spoils the batch:
+    // nothing of it commits.
+    let mut spoiled: Option<sql::Error> = None;
     for job in batch {
         let mark = effects.len();
-        let sp = run(conn, "SAVEPOINT job");
+        // On PostgreSQL the savepoint goes with the job's first statement,
+        // and its release with the next job's (or with `COMMIT`): no round
+        // trip of their own. The job's deferred statements have answered
+        // before it ends (`WriteJob::run`), so the transaction is sound
+        // when they are sent.
+        let sp = run_deferred(conn, "SAVEPOINT job");
         let mut t = Tx {
             conn,
             now,
             effects: &mut effects,
         };
         let (ok, reply) = job.run(&mut t);
-        if sp.is_ok() {
-            if ok {
-                let _ = run(conn, "RELEASE job");
-            } else {
+        match sp {
+            Ok(()) if ok => {
+                if let Err(e) = run_deferred(conn, "RELEASE job") {
+                    spoiled.get_or_insert(e);
+                }
+            }
+            Ok(()) => {
                 effects.truncate(mark);
-                let _ = run(conn, "ROLLBACK TO job");
-                let _ = run(conn, "RELEASE job");
+                // What the failed job left waiting is undone with it.
+                let _ = conn.flush();
+                if let Err(e) = run(conn, "ROLLBACK TO job").and_then(|()| run(conn, "RELEASE job"))
+                {
+                    spoiled.get_or_insert(e);
+                }
+            }
+            Err(e) => {
+                spoiled.get_or_insert(e);
             }
         }
         replies.push(reply);
     }
     // The index of what the jobs stored, outside their savepoints (see
     // `fts`), in the same transaction: if it fails, nothing commits.
-    let indexed = match (conn.as_sqlite(), indexer.as_mut()) {
-        (Some(c), Some(ix)) => ix.catch_up(c).map_err(sql::Error::from),
+    let indexed = match (spoiled, conn.as_sqlite(), indexer.as_mut()) {
+        (Some(e), _, _) => Err(e),
+        (None, Some(c), Some(ix)) => ix.catch_up(c).map_err(sql::Error::from),
         _ => Ok(()),
     };
     let commit = indexed.and_then(|()| run(conn, "COMMIT"));
@@ -376,6 +406,7 @@ fn run_batch(
         Err(e) => {
             let msg = e.to_string();
             tracing::error!(error = %msg, "commit failed");
+            let _ = conn.flush();
             let _ = run(conn, "ROLLBACK");
             if let Some(ix) = indexer {
                 ix.rolled_back();
@@ -383,6 +414,108 @@ fn run_batch(
             for reply in replies {
                 reply(Some(&msg));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The writer's promises with deferred statements, on SQLite and (when
+    //! `CLAUDE_PEERS_TEST_PG` names a server) on PostgreSQL, where they are
+    //! pipelined: a job whose deferred statement fails gets that error and
+    //! leaves nothing behind; the other jobs of its batch commit; a job's
+    //! deferred writes are seen by its own later reads and committed.
+    use super::*;
+    use claude_peers_proto::ApiError;
+
+    fn sink() -> Sink {
+        Arc::new(|_| {})
+    }
+
+    async fn stores() -> Vec<Store> {
+        let dir =
+            std::env::temp_dir().join(format!("cp-store-{}", crate::runtime::ids::short_id(8)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut out = vec![Store::open(&dir.join("t.db"), sink()).unwrap()];
+        if let Some(admin) = std::env::var("CLAUDE_PEERS_TEST_PG")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+        {
+            let name = format!("u_{}", crate::runtime::ids::short_id(10).to_lowercase());
+            let (base, _) = admin.rsplit_once('/').expect("a URL ending in /DBNAME");
+            let url = format!("{base}/{name}");
+            let create = format!("CREATE DATABASE {name}");
+            // The synchronous client runs a runtime of its own: a thread.
+            std::thread::spawn(move || {
+                let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+                c.batch_execute(&create).unwrap();
+            })
+            .join()
+            .unwrap();
+            out.push(Store::open_postgres(&url, sink()).await.unwrap());
+        }
+        out
+    }
+
+    fn keys(store: &Store) -> impl std::future::Future<Output = Result<Vec<i64>>> + '_ {
+        store.read(|c| {
+            Ok(c.prepare_cached("SELECT k FROM pipe ORDER BY k")?
+                .query_map([], |r| r.get(0))?
+                .collect::<sql::Result<Vec<i64>>>()?)
+        })
+    }
+
+    #[tokio::test]
+    async fn a_failing_deferred_statement_fails_its_job_alone() {
+        for store in stores().await {
+            store
+                .write(|t| {
+                    t.conn
+                        .execute_batch("CREATE TABLE pipe (k BIGINT PRIMARY KEY)")?;
+                    Ok(())
+                })
+                .await
+                .unwrap();
+            let insert = "INSERT INTO pipe (k) VALUES (?1)";
+            // Issued together, so they usually share a batch.
+            let (a, b, c, d) = tokio::join!(
+                store.write(move |t| Ok(t.conn.execute_deferred(insert, [1])?)),
+                store.write(move |t| {
+                    t.conn.execute_deferred(insert, [2])?;
+                    // The key is taken: this fails on SQLite here, on
+                    // PostgreSQL when the job ends (nothing reads after it).
+                    t.conn.execute_deferred(insert, [1])?;
+                    Ok(())
+                }),
+                store.write(move |t| {
+                    t.conn.execute_deferred(insert, [3])?;
+                    // Its own read sees its deferred write.
+                    let n: i64 =
+                        t.conn
+                            .query_row("SELECT count(*) FROM pipe WHERE k = 3", [], |r| r.get(0))?;
+                    Ok(n)
+                }),
+                store.write(move |t| {
+                    t.conn.execute_deferred(insert, [4])?;
+                    Err::<(), _>(ApiError::invalid("k", "refused after writing").into())
+                }),
+            );
+            assert!(a.is_ok(), "{a:?}");
+            let e = b.expect_err("the duplicate key fails its job");
+            assert!(e.to_string().to_lowercase().contains("unique"), "{e}");
+            assert_eq!(c.unwrap(), 1);
+            assert!(d.is_err());
+            assert_eq!(
+                keys(&store).await.unwrap(),
+                vec![1, 3],
+                "only a and c commit"
+            );
+            // The writer goes on: a later job commits as usual.
+            store
+                .write(move |t| Ok(t.conn.execute_deferred(insert, [5])?))
+                .await
+                .unwrap();
+            assert_eq!(keys(&store).await.unwrap(), vec![1, 3, 5]);
         }
     }
 }
