@@ -171,6 +171,17 @@ mod tests {
             .unwrap()
     }
 
+    /// One committed batch as the writer runs it: `jobs`, then the catch-up
+    /// (`now`: asked for, or idle), then `COMMIT`.
+    fn batch<T>(c: &Connection, ix: &mut Indexer, now: bool, jobs: impl FnOnce() -> T) -> T {
+        c.execute_batch("BEGIN").unwrap();
+        let out = jobs();
+        ix.catch_up(c, now).unwrap();
+        c.execute_batch("COMMIT").unwrap();
+        ix.committed();
+        out
+    }
+
     fn integrity(c: &Connection) {
         c.execute_batch(
             "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
@@ -193,11 +204,7 @@ mod tests {
         ix.committed();
         assert_eq!(hits(&c, "session"), vec![a]);
         // The next batch indexes only what is new.
-        c.execute_batch("BEGIN").unwrap();
-        let b = store_message(&c, "another session");
-        ix.catch_up(&c, true).unwrap();
-        c.execute_batch("COMMIT").unwrap();
-        ix.committed();
+        let b = batch(&c, &mut ix, true, || store_message(&c, "another session"));
         assert_eq!(hits(&c, "session"), vec![a, b]);
         integrity(&c);
         assert_eq!(Indexer::load(&c).unwrap().upto, b, "the mark is stored");
@@ -213,11 +220,7 @@ mod tests {
         c.execute_batch("ROLLBACK").unwrap();
         ix.rolled_back();
         assert!(hits(&c, "lost").is_empty());
-        c.execute_batch("BEGIN").unwrap();
-        let kept = store_message(&c, "kept words");
-        ix.catch_up(&c, true).unwrap();
-        c.execute_batch("COMMIT").unwrap();
-        ix.committed();
+        let kept = batch(&c, &mut ix, true, || store_message(&c, "kept words"));
         assert_eq!(hits(&c, "words"), vec![kept]);
         integrity(&c);
     }
@@ -226,19 +229,13 @@ mod tests {
     fn deleting_indexed_and_unindexed_messages_keeps_the_index_whole() {
         let c = db();
         let mut ix = Indexer::load(&c).unwrap();
-        c.execute_batch("BEGIN").unwrap();
-        let old = store_message(&c, "old words");
-        ix.catch_up(&c, true).unwrap();
-        c.execute_batch("COMMIT").unwrap();
-        ix.committed();
+        let old = batch(&c, &mut ix, true, || store_message(&c, "old words"));
         // One batch: a new message, then both purged before the catch-up.
-        c.execute_batch("BEGIN").unwrap();
-        let fresh = store_message(&c, "fresh words");
-        c.execute("DELETE FROM messages WHERE id IN (?1, ?2)", [old, fresh])
-            .unwrap();
-        ix.catch_up(&c, true).unwrap();
-        c.execute_batch("COMMIT").unwrap();
-        ix.committed();
+        batch(&c, &mut ix, true, || {
+            let fresh = store_message(&c, "fresh words");
+            c.execute("DELETE FROM messages WHERE id IN (?1, ?2)", [old, fresh])
+                .unwrap();
+        });
         assert!(hits(&c, "words").is_empty());
         integrity(&c);
     }
@@ -247,27 +244,17 @@ mod tests {
     fn a_batch_indexes_only_when_asked_or_at_the_tail_limit() {
         let c = db();
         let mut ix = Indexer::load(&c).unwrap();
-        c.execute_batch("BEGIN").unwrap();
-        let first = store_message(&c, "tail words");
-        ix.catch_up(&c, false).unwrap();
-        c.execute_batch("COMMIT").unwrap();
-        ix.committed();
+        let first = batch(&c, &mut ix, false, || store_message(&c, "tail words"));
         assert!(hits(&c, "tail").is_empty(), "a send alone does not index");
         assert!(ix.behind(), "the idle writer knows there is work");
         // Up to the limit: the batch that reaches it indexes the whole tail.
-        c.execute_batch("BEGIN").unwrap();
-        for _ in 1..TAIL_LIMIT - 1 {
-            store_message(&c, "tail words");
-        }
-        ix.catch_up(&c, false).unwrap();
-        c.execute_batch("COMMIT").unwrap();
-        ix.committed();
+        batch(&c, &mut ix, false, || {
+            for _ in 1..TAIL_LIMIT - 1 {
+                store_message(&c, "tail words");
+            }
+        });
         assert!(hits(&c, "tail").is_empty(), "one short of the limit");
-        c.execute_batch("BEGIN").unwrap();
-        let last = store_message(&c, "tail words");
-        ix.catch_up(&c, false).unwrap();
-        c.execute_batch("COMMIT").unwrap();
-        ix.committed();
+        let last = batch(&c, &mut ix, false, || store_message(&c, "tail words"));
         let found = hits(&c, "tail");
         assert_eq!(found.len() as i64, TAIL_LIMIT);
         assert_eq!((found[0], *found.last().unwrap()), (first, last));
@@ -279,10 +266,7 @@ mod tests {
     fn opening_indexes_what_a_crash_left_behind() {
         let c = db();
         let mut ix = Indexer::load(&c).unwrap();
-        c.execute_batch("BEGIN").unwrap();
-        let a = store_message(&c, "left behind");
-        ix.catch_up(&c, false).unwrap();
-        c.execute_batch("COMMIT").unwrap();
+        let a = batch(&c, &mut ix, false, || store_message(&c, "left behind"));
         assert!(hits(&c, "behind").is_empty());
         let ix = Indexer::load(&c).unwrap();
         assert_eq!(ix.upto, a);

@@ -274,7 +274,11 @@ impl Store {
         F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
     {
         let (reply, rx) = oneshot::channel::<Result<T>>();
-        let job: Box<dyn Job> = Box::new(WriteJob { f, reply });
+        self.submit(Box::new(WriteJob { f, reply }), rx).await
+    }
+
+    /// Queue `job` for the writer and wait for its answer on `rx`.
+    async fn submit<T>(&self, job: Box<dyn Job>, rx: oneshot::Receiver<Result<T>>) -> Result<T> {
         self.jobs.try_send(job).map_err(|e| match e {
             mpsc::TrySendError::Full(_) => Error::Api(claude_peers_proto::ApiError::new(
                 claude_peers_proto::ErrorCode::Unavailable,
@@ -295,19 +299,7 @@ impl Store {
             return Ok(());
         }
         let (reply, rx) = oneshot::channel::<Result<()>>();
-        self.jobs
-            .try_send(Box::new(IndexJob { reply }))
-            .map_err(|e| match e {
-                mpsc::TrySendError::Full(_) => Error::Api(claude_peers_proto::ApiError::new(
-                    claude_peers_proto::ErrorCode::Unavailable,
-                    "the broker is overloaded (write queue full); retry shortly",
-                )),
-                mpsc::TrySendError::Disconnected(_) => {
-                    Error::Internal("the store is closed".into())
-                }
-            })?;
-        rx.await
-            .map_err(|_| Error::Internal("the store writer stopped".into()))?
+        self.submit(Box::new(IndexJob { reply }), rx).await
     }
 
     /// Run `f` on a read-only connection (on a blocking thread). Sees every
