@@ -21,13 +21,25 @@ function pill(state, text) {
   p.title = { ok: "Live updates over the WebSocket", err: "Trying to reach the broker…", wait: "" }[state] || "";
 }
 
+// Event buffers of the state loads in flight. A `/v1/state` answer may have been
+// read before an event that reaches the page while the answer travels; loading
+// it would drop that event. So each load collects the events that arrive during
+// it and applies them again on top of its answer, in order. Every event is an
+// upsert or a forward-only change (store.js), so applying one twice is harmless.
+const loads = new Set();
+
 async function reload() {
+  const arrived = [];
+  loads.add(arrived);
   try {
     loadState(await get("/v1/state"));
+    for (const ev of arrived) applyEvent(ev);
     return true;
   } catch (e) {
     if (e.status !== 401) pill("err", "broker unreachable");
     return false;
+  } finally {
+    loads.delete(arrived);
   }
 }
 /** Reload the whole state soon (coalescing bursts). */
@@ -35,9 +47,15 @@ function reloadSoon() { clearTimeout(reloadTimer); reloadTimer = setTimeout(relo
 
 function startStream() {
   stream = openStream({
-    open: async () => { pill("ok", "connected"); S.connected = true; await reload(); refreshAuditSoon(); },
+    // "connected" once the page is current: the stream is open and the state
+    // read after it opened is loaded.
+    open: async () => { S.connected = true; if (await reload()) pill("ok", "connected"); refreshAuditSoon(); },
     frame: (f) => {
-      if (f.type === "event" && f.event) { applyEvent(f.event); refreshAuditSoon(); }
+      if (f.type === "event" && f.event) {
+        for (const arrived of loads) arrived.push(f.event);
+        applyEvent(f.event);
+        refreshAuditSoon();
+      }
       else if (f.type === "hello" && S.session && f.session_id !== S.session) reloadSoon();
       else if (f.type === "shutdown") pill("err", "broker stopped");
     },

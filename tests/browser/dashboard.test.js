@@ -301,6 +301,44 @@ describe("older messages page in as you scroll (no 200 limit)", () => {
   });
 });
 
+describe("an event that arrives while the state loads is kept", () => {
+  const w = new World();
+  after(() => w.close());
+  test("a message whose event comes before an older /v1/state answer stays on the page", async () => {
+    await w.startBroker();
+    const [alice] = [await w.peer("alice"), await w.peer("bob")];
+    await alice.call("set_summary", { summary: "before the load" });
+    // Hold the state load that follows the stream's opening: read it from the
+    // broker now, answer the page only after a newer event reached it.
+    let loads = 0;
+    let stateRead, release;
+    const read = new Promise((r) => (stateRead = r));
+    const released = new Promise((r) => (release = r));
+    const page = await w.page({
+      wait: false,
+      setup: (p) => p.route("**/v1/state", async (route) => {
+        loads += 1;
+        if (loads !== 2) return route.continue();
+        const response = await route.fetch();
+        const state = await response.json();
+        stateRead();
+        await released;
+        // Mark the stale answer so the test sees when the page has loaded it.
+        state.peers.find((x) => x.name === "alice").summary = "the stale state is loaded";
+        await route.fulfill({ response, json: state });
+      }),
+    });
+    await read;
+    const r = await alice.call("send_message", { to_id: "bob", message: "sent while the state was on its way" });
+    assert.ok(!r.isError, r.text);
+    await msgWith(page, "sent while the state was on its way").waitFor();
+    release();
+    await page.locator('.peer-card[data-name="alice"] .peer-summary', { hasText: "the stale state is loaded" }).waitFor();
+    await page.locator("#conn.ok").waitFor();
+    assert.equal(await page.locator(".msg", { hasText: "sent while the state was on its way" }).count(), 1);
+  });
+});
+
 describe("reconnects after a broker restart", () => {
   const w = new World();
   after(() => w.close());

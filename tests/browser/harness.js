@@ -125,6 +125,7 @@ export class World {
     page.on("console", (m) => { if (m.type() === "error") page.errors.push(m.text()); });
     page.on("dialog", (d) => { page.errors.push(`unexpected dialog: ${d.message()}`); d.dismiss(); });
     if (opts.init) await page.addInitScript(opts.init);
+    if (opts.setup) await opts.setup(page);
     await page.goto(this.url("/"));
     if (opts.wait !== false) await page.locator("#conn.ok").waitFor({ timeout: WAIT });
     return page;

@@ -157,7 +157,7 @@ async fn only_the_named_approver_answers_and_only_within_the_group() {
 
     assert!(!b.call("respond_approval", yes.clone()).await.is_error);
     let r = b.call("respond_approval", yes).await;
-    refused(&r, "already approved");
+    refused(&r, "already answered (approved)");
     expect_none(&mut c, "approval_request", QUIET).await;
 }
 

@@ -225,7 +225,7 @@ async fn requests_to_the_person_wait_in_the_lane_and_only_the_operator_answers()
 
     // Once only; a wrong verdict is refused before anything is sent.
     let (ok, _, err) = env.cli(&["inbox", "reject", &appr]).await;
-    assert!(!ok && err.contains("already approved"), "{err}");
+    assert!(!ok && err.contains("already answered (approved)"), "{err}");
     let (ok, _, err) = env.cli(&["inbox", "verify", &ver, "maybe"]).await;
     assert!(!ok && err.contains("verified or failed"), "{err}");
 

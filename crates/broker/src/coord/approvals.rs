@@ -1,23 +1,19 @@
-//! Approvals: a peer asks another peer of its group, or the person
-//! (`dashboard`/`cli`: it waits in the "needs you" lane), to approve an action
-//! before taking it. Only the named approver answers, once (for the person:
-//! the operator, never a peer token); the requester is told at once.
-//! Approvals are advisory: nothing blocks the requester.
+//! Approvals: a peer asks another peer of its group, or the person, to
+//! approve an action before taking it; the approver approves or rejects it,
+//! with a reason. Who may ask and answer is `coord::addressed`'s, shared
+//! with verifications. Approvals are advisory: nothing blocks the requester.
 
 use std::sync::Arc;
 
 use crate::runtime::store::sql::params;
-use claude_peers_proto::ApiError;
 use claude_peers_proto::coord::{ApprovalStatus, ApprovalView, RequestApproval, RespondApproval};
-use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_REASON_BYTES, TEXT_PREVIEW_CHARS};
+use claude_peers_proto::limits::{MAX_FIELD_BYTES, MAX_REASON_BYTES};
 use claude_peers_proto::validate;
 use serde_json::json;
 
-use crate::coord::record;
-use crate::coord::{self, Caller};
-use crate::domain::audit;
+use crate::coord::addressed;
+use crate::coord::{self, Caller, record};
 use crate::domain::context::Shared;
-use crate::domain::peers;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::runtime::store::Tx;
@@ -43,6 +39,12 @@ record::record! {
     }
 }
 
+addressed::addressed! {
+    ApprovalView, ApprovalStatus, role: approver, subject: action, table: "approvals", prefix: "appr",
+    asking: "request an approval",
+    not_yourself: "you cannot approve your own request; ask another peer",
+}
+
 /// Ask a peer of the caller's group, or the person, to approve an action.
 pub fn request(
     t: &mut Tx<'_>,
@@ -51,62 +53,14 @@ pub fn request(
     req: &RequestApproval,
 ) -> Result<ApprovalView> {
     let action = validate::required_text("action", &req.action, MAX_FIELD_BYTES)?;
-    let caller = Caller::load(t.conn, actor)?;
-    let me = caller.peer("request an approval")?.clone();
-    let approver = caller.address(t.conn, "approver", &req.approver)?;
-    if approver.is_peer(&me) {
-        return Err(ApiError::invalid(
-            "approver",
-            "you cannot approve your own request; ask another peer",
-        )
-        .into());
-    }
-    let session = coord::session(t, sh)?;
-    let id = coord::new_id(t.conn, "approvals", "appr")?;
-    let to = approver.party();
-    t.conn
-        .prepare_cached(
-            "INSERT INTO approvals (id, session_id, group_id, requester_id, requester_name,
-               approver_kind, approver_id, approver_name, action, status, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10)",
-        )?
-        .execute(params![
-            id,
-            session,
-            me.group_id,
-            me.id,
-            me.name,
-            to.kind.as_str(),
-            to.id,
-            to.name,
-            action,
-            t.now
-        ])?;
-    audit::record(
-        t,
-        &sh.hub,
-        &me.party(),
-        "approval.request",
-        &format!(
-            "{id} → {}: {}",
-            to.name,
-            coord::preview(&action, TEXT_PREVIEW_CHARS)
-        ),
-        me.group_id.as_deref(),
-    )?;
-    coord::notify(
-        t,
-        sh,
-        caller.sender(),
-        approver.told(),
-        format!(
-            "**Approval requested** by {}: {action}\n\nApproval ID: `{id}`\nUse `respond_approval` to approve or reject.",
-            me.name
-        ),
-        "approval_request",
-        json!({"approval_id": id}),
-    )?;
-    record::announce::<ApprovalView>(t, &id)
+    let asked = addressed::ask::<ApprovalView>(t, sh, actor, &req.approver)?;
+    asked.insert::<ApprovalView>(t, &["action"], &[&action])?;
+    let text = format!(
+        "**Approval requested** by {}: {action}\n\nApproval ID: `{}`\nUse `respond_approval` to approve or reject.",
+        asked.me.name, asked.id
+    );
+    let meta = json!({"approval_id": asked.id});
+    asked.tell(t, sh, &action, text, "approval_request", meta)
 }
 
 /// The named approver (for the person: the operator) answers a pending
@@ -124,24 +78,7 @@ pub fn respond(
         MAX_REASON_BYTES,
     )?;
     let caller = Caller::load(t.conn, actor)?;
-    let id = coord::clean_id(id);
-    let a = record::visible::<ApprovalView>(t.conn, &caller, &id)?;
-    if !caller.is_party(&a.approver) {
-        return Err(coord::not_addressee(
-            "approver",
-            &a.approver,
-            "approval",
-            &a.id,
-        ));
-    }
-    if a.status != ApprovalStatus::Pending {
-        return Err(ApiError::conflict(format!(
-            "approval {} is already {}",
-            a.id,
-            a.status.as_str()
-        ))
-        .into());
-    }
+    let a = addressed::answerable::<ApprovalView>(t, &caller, id)?;
     let status = if req.approved {
         ApprovalStatus::Approved
     } else {
@@ -152,40 +89,17 @@ pub fn respond(
             "UPDATE approvals SET status = ?2, reason = ?3, resolved_at = ?4 WHERE id = ?1",
         )?
         .execute(params![a.id, status.as_str(), reason, t.now])?;
-    let me = caller.party();
-    audit::record(
-        t,
-        &sh.hub,
-        &me,
-        &format!("approval.{}", status.as_str()),
-        &format!(
-            "{}: {}",
-            a.id,
-            coord::preview(&a.action, TEXT_PREVIEW_CHARS)
-        ),
-        record::group_id(&a),
-    )?;
     let icon = if req.approved { "✅" } else { "❌" };
     let mut text = format!(
         "{icon} **Approval {}** by {}: {}",
         status.as_str(),
-        me.name,
+        caller.party().name,
         a.action
     );
     if !reason.is_empty() {
         text.push_str(&format!("\n**Reason:** {reason}"));
     }
     text.push_str(&format!("\nApproval ID: `{}`", a.id));
-    if let Some(requester) = peers::get(t.conn, &a.requester.id)? {
-        coord::notify(
-            t,
-            sh,
-            caller.sender(),
-            std::slice::from_ref(&requester),
-            text,
-            "approval_response",
-            json!({"approval_id": a.id, "status": status.as_str()}),
-        )?;
-    }
-    record::announce::<ApprovalView>(t, &a.id)
+    let meta = json!({"approval_id": a.id, "status": status.as_str()});
+    addressed::answered(t, sh, &caller, &a, status, text, "approval_response", meta)
 }

@@ -3,6 +3,7 @@
 //! of a record are shown, and notifications (ordinary messages, pushed to the
 //! peers concerned). Isolation is [`can_reach`], as everywhere.
 
+pub mod addressed;
 pub mod approvals;
 pub mod decisions;
 pub mod files;
