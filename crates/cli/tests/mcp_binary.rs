@@ -19,6 +19,16 @@ fn exe_of(m: &Mcp) -> PathBuf {
     std::fs::read_link(format!("/proc/{}/exe", m.child.id().unwrap())).unwrap()
 }
 
+/// The server offers the `core` tool set.
+async fn offers_core(m: &mut Mcp) {
+    let tools = m.request("tools/list", json!({})).await;
+    assert_eq!(
+        tools["result"]["tools"].as_array().unwrap().len(),
+        claude_peers_mcp::tools::CORE.len(),
+        "{tools}"
+    );
+}
+
 /// A message from `a` reaches `b` as a channel notification.
 async fn message_arrives(a: &mut Mcp, b: &mut Mcp) {
     let r = a
@@ -49,12 +59,7 @@ async fn the_server_runs_as_its_own_binary_with_the_options_resolved_by_claude_p
     b.handshake("2025-11-25").await;
     b.identify().await;
     assert_eq!(exe_of(&b), Path::new(LEAN).canonicalize().unwrap());
-    let tools = b.request("tools/list", json!({})).await;
-    assert_eq!(
-        tools["result"]["tools"].as_array().unwrap().len(),
-        claude_peers_mcp::tools::CORE.len(),
-        "{tools}"
-    );
+    offers_core(&mut b).await;
     message_arrives(&mut a, &mut b).await;
 }
 
@@ -89,12 +94,7 @@ async fn a_sibling_of_another_version_hands_back_to_claude_peers() {
     a.handshake("2025-11-25").await;
     a.identify().await;
     assert_eq!(exe_of(&a), Path::new(BIN).canonicalize().unwrap());
-    let tools = a.request("tools/list", json!({})).await;
-    assert_eq!(
-        tools["result"]["tools"].as_array().unwrap().len(),
-        claude_peers_mcp::tools::CORE.len(),
-        "{tools}"
-    );
+    offers_core(&mut a).await;
     let mut b = Mcp::start(&env, &env.subdir("b")).await;
     message_arrives(&mut b, &mut a).await;
     // The process stays one: still the child the client started.

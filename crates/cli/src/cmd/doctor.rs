@@ -498,20 +498,7 @@ async fn mcp_binary_gate(gates: &mut Gates) {
         );
         return;
     }
-    let out = tokio::time::timeout(
-        VERSION_TIMEOUT,
-        tokio::process::Command::new(&lean)
-            .arg("--version")
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await;
-    let text = match out {
-        Ok(Ok(o)) => String::from_utf8_lossy(&o.stdout).into_owned(),
-        _ => String::new(),
-    };
-    match text.split_whitespace().nth(1) {
+    match version_output(&lean).await.split_whitespace().nth(1) {
         Some(v) if v == VERSION => gates.pass(
             gate,
             format!("sessions' MCP servers run {} ({v})", lean.display()),
@@ -673,25 +660,31 @@ async fn listed_gate(host: &Host, client: &dyn AgentClient, gates: &mut Gates) {
     }
 }
 
-async fn claude_version_gate(host: &Host, gates: &mut Gates) {
-    let gate = "claude-code: version";
-    let Some(bin) = host.which(ClaudeCode.command()) else {
-        gates.skip(gate, "`claude` is not on PATH; its version was not checked");
-        return;
-    };
+/// What `bin --version` prints on stdout (empty when it fails or takes longer
+/// than [`VERSION_TIMEOUT`]).
+async fn version_output(bin: &Path) -> String {
     let out = tokio::time::timeout(
         VERSION_TIMEOUT,
-        tokio::process::Command::new(&bin)
+        tokio::process::Command::new(bin)
             .arg("--version")
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true)
             .output(),
     )
     .await;
-    let text = match out {
+    match out {
         Ok(Ok(o)) => String::from_utf8_lossy(&o.stdout).into_owned(),
         _ => String::new(),
+    }
+}
+
+async fn claude_version_gate(host: &Host, gates: &mut Gates) {
+    let gate = "claude-code: version";
+    let Some(bin) = host.which(ClaudeCode.command()) else {
+        gates.skip(gate, "`claude` is not on PATH; its version was not checked");
+        return;
     };
+    let text = version_output(&bin).await;
     let (a, b, c) = claude_code::MIN_VERSION;
     match claude_code::parse_version(&text) {
         Some(v) if v >= claude_code::MIN_VERSION => gates.pass(
