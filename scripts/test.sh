@@ -25,6 +25,8 @@ pg_url=$(bash scripts/pg-cluster.sh start "$pgdir/cluster")
 CLAUDE_PEERS_TEST_PG=$pg_url cargo test -p claude-peers --tests -- \
   --skip a_damaged_database_is_found \
   --skip broker_sigkill_mid_stream_loses_nothing_and_duplicates_nothing
+# The store's own test of pipelined (deferred) statements, on PostgreSQL too.
+CLAUDE_PEERS_TEST_PG=$pg_url cargo test -p claude-peers-broker --test store_pipeline
 if [ -f tests/browser/run.sh ]; then
   echo "== browser tests" >&2
   bash tests/browser/run.sh

@@ -14,7 +14,9 @@
 //! BENCH_SENDS_PER_SENDER (500), BENCH_STARTS (30), BENCH_SEARCH_MESSAGES
 //! (100000), BENCH_SEARCHES (50 per query), BENCH_BIN (the binary to run).
 //! With `CLAUDE_PEERS_STORE=postgres://…` the broker runs on that database
-//! (an empty one) and the search runs over the messages the bench sent.
+//! (an empty one) and the search runs over the messages the bench sent; the
+//! table's first row names the store and, for PostgreSQL, TCP or a Unix socket
+//! (`postgres://user@%2Fsocket%2Fdir:PORT/db`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -323,6 +325,7 @@ async fn main() {
 
     println!("## claude-peers end-to-end benchmark\n");
     println!("| measure | value |\n|---|---|");
+    println!("| store | {} |", store_kind());
     println!(
         "| latency send_message → channel notification, {messages} messages: p50 | {} |",
         ms(pct(&lat, 0.50))
@@ -382,5 +385,20 @@ async fn main() {
         .is_err()
     {
         let _ = broker.kill().await;
+    }
+}
+
+/// Which store the broker ran on, and how it reached PostgreSQL (a Unix
+/// socket when the URL's host is a directory: `%2F…` or `host=/…`).
+fn store_kind() -> &'static str {
+    match std::env::var("CLAUDE_PEERS_STORE") {
+        Ok(url) if url.starts_with("postgres") => {
+            if url.contains("@%2F") || url.contains("host=/") || url.contains("host=%2F") {
+                "PostgreSQL over a Unix socket"
+            } else {
+                "PostgreSQL over TCP"
+            }
+        }
+        _ => "SQLite (a file in a temporary directory)",
     }
 }

@@ -1,10 +1,8 @@
 //! What a CLI command needs: where the broker is, and the admin token.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result};
 use claude_peers_client::autostart::{Probe, probe, unreachable};
-use claude_peers_client::{BrokerClient, BrokerList, ClientError, Endpoint};
+use claude_peers_client::{BrokerClient, ClientError, Endpoint};
 
 use crate::Global;
 
@@ -19,7 +17,7 @@ impl Ctx {
     /// The context of a one-shot command: the first broker of the list that
     /// answers (or the first, to report it is down).
     pub async fn new(g: &Global) -> Result<Self> {
-        let brokers = brokers(g)?;
+        let brokers = claude_peers::global::brokers(g)?;
         Ok(Self {
             endpoint: brokers.pick().await,
             json: g.json,
@@ -66,35 +64,6 @@ impl Ctx {
     /// A client acting as the operator.
     pub fn admin(&self) -> Result<BrokerClient> {
         Ok(BrokerClient::new(&self.endpoint, Some(self.admin_token()?)))
-    }
-}
-
-/// The endpoint from the global options (`--host`, `--port`, `--db`): the
-/// broker this machine runs, and the default list of one for clients.
-pub fn endpoint(g: &Global) -> Endpoint {
-    Endpoint {
-        host: g.host.clone(),
-        port: g.port,
-        db: db(g),
-        tls: false,
-    }
-}
-
-/// The database from `--db`/`CLAUDE_PEERS_DB`, else the default.
-fn db(g: &Global) -> PathBuf {
-    g.db.clone().unwrap_or_else(|| {
-        claude_peers_proto::paths::default_db(
-            std::env::var_os("HOME").map(PathBuf::from).as_deref(),
-        )
-    })
-}
-
-/// The brokers clients use: `--brokers`/`CLAUDE_PEERS_BROKERS` when set,
-/// else the one of [`endpoint`].
-pub fn brokers(g: &Global) -> Result<BrokerList> {
-    match g.brokers.as_deref().filter(|l| !l.trim().is_empty()) {
-        Some(list) => BrokerList::parse(list, &db(g)).map_err(anyhow::Error::msg),
-        None => Ok(BrokerList::single(endpoint(g))),
     }
 }
 

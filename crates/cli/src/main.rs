@@ -7,10 +7,12 @@ mod ctx;
 mod table;
 
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+pub use claude_peers::global::Global;
+use claude_peers::mcp::ToolProfile;
+use claude_peers::{current_thread, init_logging};
 
 #[derive(Parser)]
 #[command(
@@ -26,33 +28,6 @@ struct Cli {
     command: Command,
 }
 
-/// Options every command shares.
-#[derive(Args, Clone, Debug)]
-pub struct Global {
-    /// Broker port.
-    #[arg(long, global = true, env = "CLAUDE_PEERS_PORT", default_value_t = 7899)]
-    pub port: u16,
-    /// SQLite database (the admin token, lock and log live beside it). Default: ~/.claude-peers.db
-    #[arg(long, global = true, env = "CLAUDE_PEERS_DB")]
-    pub db: Option<PathBuf>,
-    /// Broker host for clients (CLI, MCP server).
-    #[arg(
-        long,
-        global = true,
-        env = "CLAUDE_PEERS_HOST",
-        default_value = "127.0.0.1"
-    )]
-    pub host: String,
-    /// Brokers for clients (CLI, MCP server, hooks), in order of preference:
-    /// `https://a:7899,https://b:7899`. A client uses the first that answers.
-    /// Default: the one broker of --host/--port.
-    #[arg(long, global = true, env = "CLAUDE_PEERS_BROKERS")]
-    pub brokers: Option<String>,
-    /// Print JSON instead of tables.
-    #[arg(long, global = true)]
-    pub json: bool,
-}
-
 #[derive(Subcommand)]
 enum Command {
     /// Run the broker in the foreground (HTTP + WebSocket API, SQLite, dashboard).
@@ -62,6 +37,10 @@ enum Command {
         /// Tool set: `full` (default) or `core` (messaging only).
         #[arg(long, env = "CLAUDE_PEERS_TOOLS", default_value = "full")]
         tools: ToolProfile,
+        /// Serve from this process instead of `claude-peers-mcp` beside it
+        /// (which `claude-peers-mcp` asks for when its version differs).
+        #[arg(long, hide = true)]
+        in_process: bool,
     },
     /// Broker status and peers. Exit code 0 when the broker runs, 3 when it
     /// does not, 1 on any other error.
@@ -167,30 +146,6 @@ enum Command {
     },
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum ToolProfile {
-    Full,
-    Core,
-}
-
-fn init_logging(default: &str) {
-    let level = std::env::var("LOG_LEVEL")
-        .ok()
-        .map(|l| l.to_ascii_lowercase())
-        .filter(|l| matches!(l.as_str(), "trace" | "debug" | "info" | "warn" | "error"))
-        .unwrap_or_else(|| default.to_string());
-    let filter = tracing_subscriber::EnvFilter::try_new(format!(
-        "warn,claude_peers={level},claude_peers_broker={level},claude_peers_mcp={level},claude_peers_client={level}"
-    ))
-    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Hooks log nothing: their stderr reaches the model.
@@ -202,13 +157,9 @@ fn main() -> ExitCode {
             init_logging("info");
             multi_thread().and_then(|rt| rt.block_on(cmd::broker::run(&cli.global, *args)))
         }
-        Command::Mcp { tools } => {
+        Command::Mcp { tools, in_process } => {
             init_logging("info");
-            let profile = match tools {
-                ToolProfile::Full => "full",
-                ToolProfile::Core => "core",
-            };
-            current_thread().and_then(|rt| rt.block_on(cmd::mcp::run(&cli.global, profile)))
+            mcp(&cli.global, tools, in_process)
         }
         Command::Install(args) => {
             init_logging("warn");
@@ -306,14 +257,23 @@ impl std::fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
-fn multi_thread() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
+/// `claude-peers mcp`: become `claude-peers-mcp` (see [`claude_peers::mcp`]),
+/// else serve in this process.
+fn mcp(g: &Global, tools: ToolProfile, in_process: bool) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()
+        .map_err(|e| anyhow::anyhow!("cannot find the claude-peers executable: {e}"))?;
+    if !in_process {
+        let e = claude_peers::mcp::exec_lean(g, tools, &exe);
+        tracing::debug!(
+            "serving in-process: cannot run {}: {e}",
+            claude_peers::mcp::LEAN_BINARY
+        );
+    }
+    current_thread().and_then(|rt| rt.block_on(claude_peers::mcp::run(g, tools, exe)))
 }
 
-fn current_thread() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
+fn multi_thread() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
 }

@@ -106,6 +106,7 @@ async fn every_gate_passes_after_install() {
         "version",
         "round-trip",
         "permissions",
+        "mcp binary",
         "claude-code: server",
         "claude-code: listed",
         "claude-code: hooks",
@@ -432,4 +433,46 @@ async fn gemini_is_registered_hooked_and_listed() {
     d.run_fix(g["fix"].as_str().unwrap()).await;
     let (code, v) = d.doctor().await;
     assert_eq!(code, Some(0), "{v:#}");
+}
+
+/// The `mcp binary` gate from a `claude-peers` alone in a directory (a hard
+/// link or copy of the binary), with `sibling` as `claude-peers-mcp` beside it.
+async fn mcp_binary_gate(sibling: Option<&str>) -> Value {
+    let d = Doc::new();
+    let dir = d.env.subdir("bin");
+    let alone = dir.join("claude-peers");
+    if std::fs::hard_link(BIN, &alone).is_err() {
+        std::fs::copy(BIN, &alone).unwrap();
+    }
+    if let Some(script) = sibling {
+        let lean = dir.join("claude-peers-mcp");
+        std::fs::write(&lean, script).unwrap();
+        std::fs::set_permissions(&lean, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut c = d.env.command_of(&alone, &["doctor", "--json"]);
+    c.current_dir(d.env.dir.path()).env("PATH", &d.path);
+    let (_, out, err) = run_output(c, WAIT * 2).await;
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    gate(&v, "mcp binary").clone()
+}
+
+#[tokio::test]
+async fn a_stale_mcp_binary_beside_claude_peers_fails_and_an_absent_one_passes() {
+    let g = mcp_binary_gate(Some("#!/bin/sh\necho claude-peers-mcp 0.0.1\n")).await;
+    assert_eq!(g["outcome"], "fail", "{g:#}");
+    assert!(
+        g["detail"].as_str().unwrap().contains("version 0.0.1"),
+        "{g:#}"
+    );
+    assert!(
+        g["fix"].as_str().unwrap().contains("cargo install"),
+        "{g:#}"
+    );
+
+    let g = mcp_binary_gate(None).await;
+    assert_eq!(g["outcome"], "pass", "{g:#}");
+    assert!(
+        g["detail"].as_str().unwrap().contains("in-process"),
+        "{g:#}"
+    );
 }

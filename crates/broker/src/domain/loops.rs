@@ -60,7 +60,8 @@ pub fn step(conn: &Connection, from: &str, limit: u32) -> Result<Step> {
 }
 
 /// A counted message `id` was stored and delivered to `recipients`: each of
-/// them now stands at least at its depth.
+/// them now stands at least at its depth (written deferred: no answer is
+/// needed).
 pub fn advance(t: &mut Tx<'_>, id: i64, step: Step, recipients: &[PeerRow]) -> Result<()> {
     let chain = step.chain_id.unwrap_or(id);
     let mut stmt = t.conn.prepare_cached(
@@ -69,18 +70,19 @@ pub fn advance(t: &mut Tx<'_>, id: i64, step: Step, recipients: &[PeerRow]) -> R
          WHERE excluded.depth > chains.depth",
     )?;
     for r in recipients {
-        stmt.execute(params![r.id, chain, step.depth])?;
+        stmt.execute_deferred(params![r.id, chain, step.depth])?;
     }
     Ok(())
 }
 
-/// A person wrote to these peers: they stand at zero again.
+/// A person wrote to these peers: they stand at zero again (written
+/// deferred).
 pub fn reset(t: &mut Tx<'_>, peers: &[PeerRow]) -> Result<()> {
     let mut stmt = t
         .conn
         .prepare_cached("DELETE FROM chains WHERE peer_id = ?1")?;
     for p in peers {
-        stmt.execute([&p.id])?;
+        stmt.execute_deferred([&p.id])?;
     }
     Ok(())
 }

@@ -153,7 +153,7 @@ fn parse_flag(s: &str) -> Result<bool, String> {
 }
 
 pub async fn run(g: &Global, a: BrokerArgs) -> Result<()> {
-    let endpoint = crate::ctx::endpoint(g);
+    let endpoint = claude_peers::global::endpoint(g);
     let mut config = Config::new(g.port, endpoint.db);
     config.bind = a.bind;
     config.allow_lan = a.allow_lan;

@@ -7,7 +7,8 @@
 //! for this database; broker and binary are the same version (a broker left
 //! from before an upgrade is named); a message round-trips through the broker
 //! (pushed on a stream, as sessions receive them);
-//! token and credential files are private; and for each agent client found,
+//! token and credential files are private; `claude-peers-mcp` beside this
+//! binary is of the same version (else sessions serve in-process); and for each agent client found,
 //! our MCP server is registered, the client's own listing command agrees, our
 //! hooks are installed (where the client has them) and the client's version
 //! supports what we use.
@@ -82,6 +83,7 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
     let host = host()?;
     broker_gates(ctx, &mut gates).await;
     permission_gates(ctx, &mut gates);
+    mcp_binary_gate(&mut gates).await;
     client_gates(&host, &mut gates).await;
 
     let failed = gates
@@ -475,6 +477,49 @@ fn permission_gates(ctx: &Ctx, gates: &mut Gates) {
     }
 }
 
+/// Which binary sessions' MCP servers run: `claude-peers-mcp` beside this one
+/// when it is there and of the same version (see `claude_peers::mcp`). Absent
+/// is fine (in-process); another version is a leftover of an upgrade.
+async fn mcp_binary_gate(gates: &mut Gates) {
+    use claude_peers::mcp::{LEAN_BINARY, VERSION};
+    let gate = "mcp binary";
+    let Ok(exe) = std::env::current_exe() else {
+        gates.skip(gate, "cannot find this executable");
+        return;
+    };
+    let lean = exe.with_file_name(LEAN_BINARY);
+    if !lean.exists() {
+        gates.pass(
+            gate,
+            format!(
+                "{LEAN_BINARY} is not beside {}: sessions' MCP servers run in-process (≈ 3 MB more memory each)",
+                exe.display()
+            ),
+        );
+        return;
+    }
+    match version_output(&lean).await.split_whitespace().nth(1) {
+        Some(v) if v == VERSION => gates.pass(
+            gate,
+            format!("sessions' MCP servers run {} ({v})", lean.display()),
+        ),
+        other => gates.fail(
+            gate,
+            format!(
+                "{} is {}, this claude-peers is {VERSION}: sessions' MCP servers run in-process",
+                lean.display(),
+                other.map_or("not answering --version".to_string(), |v| format!(
+                    "version {v}"
+                ))
+            ),
+            format!(
+                "cargo install --path crates/cli (installs both binaries), or remove {}",
+                lean.display()
+            ),
+        ),
+    }
+}
+
 async fn client_gates(host: &Host, gates: &mut Gates) {
     let found: Vec<&dyn AgentClient> = all_clients()
         .iter()
@@ -615,25 +660,31 @@ async fn listed_gate(host: &Host, client: &dyn AgentClient, gates: &mut Gates) {
     }
 }
 
-async fn claude_version_gate(host: &Host, gates: &mut Gates) {
-    let gate = "claude-code: version";
-    let Some(bin) = host.which(ClaudeCode.command()) else {
-        gates.skip(gate, "`claude` is not on PATH; its version was not checked");
-        return;
-    };
+/// What `bin --version` prints on stdout (empty when it fails or takes longer
+/// than [`VERSION_TIMEOUT`]).
+async fn version_output(bin: &Path) -> String {
     let out = tokio::time::timeout(
         VERSION_TIMEOUT,
-        tokio::process::Command::new(&bin)
+        tokio::process::Command::new(bin)
             .arg("--version")
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true)
             .output(),
     )
     .await;
-    let text = match out {
+    match out {
         Ok(Ok(o)) => String::from_utf8_lossy(&o.stdout).into_owned(),
         _ => String::new(),
+    }
+}
+
+async fn claude_version_gate(host: &Host, gates: &mut Gates) {
+    let gate = "claude-code: version";
+    let Some(bin) = host.which(ClaudeCode.command()) else {
+        gates.skip(gate, "`claude` is not on PATH; its version was not checked");
+        return;
     };
+    let text = version_output(&bin).await;
     let (a, b, c) = claude_code::MIN_VERSION;
     match claude_code::parse_version(&text) {
         Some(v) if v >= claude_code::MIN_VERSION => gates.pass(

@@ -32,7 +32,7 @@ pub fn run(g: &Global, client: &str, event: &str) -> ExitCode {
             Some(client) => {
                 let exe = std::env::current_exe().unwrap_or_else(|_| "claude-peers".into());
                 match (
-                    crate::ctx::brokers(g),
+                    claude_peers::global::brokers(g),
                     tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build(),

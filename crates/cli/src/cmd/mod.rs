@@ -7,7 +7,6 @@ pub mod groups;
 pub mod hook;
 pub mod inbox;
 pub mod kill;
-pub mod mcp;
 pub mod permissions;
 pub mod report;
 pub mod send;

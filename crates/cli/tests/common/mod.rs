@@ -200,7 +200,13 @@ impl Env {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
+        self.command_of(Path::new(BIN), args)
+    }
+
+    /// [`Env::command`] of another executable (a copy of the binary, or
+    /// `claude-peers-mcp`).
+    pub fn command_of(&self, program: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(program);
         c.args(args)
             .env_remove("CLAUDE_PEERS_PORT")
             .env_remove("CLAUDE_PEERS_DB")
@@ -525,19 +531,25 @@ pub struct Mcp {
 impl Mcp {
     /// Start an MCP server in `cwd` without the handshake.
     pub async fn spawn(env: &Env, cwd: &Path, extra_env: &[(&str, &str)]) -> Mcp {
+        let mut cmd = env.command(&["mcp"]);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        Self::spawn_command(env, cmd, cwd)
+    }
+
+    /// Start the MCP server `cmd` (from [`Env::command_of`]) in `cwd` without
+    /// the handshake; its stderr goes to the env's `mcp-test.log`.
+    pub fn spawn_command(env: &Env, mut cmd: Command, cwd: &Path) -> Mcp {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(env.dir.path().join("mcp-test.log"))
             .unwrap();
-        let mut cmd = env.command(&["mcp"]);
         cmd.current_dir(cwd)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log));
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
         let mut child = cmd.spawn().unwrap();
         let stdin = child.stdin.take().unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -588,7 +600,7 @@ impl Mcp {
     }
 
     /// Fill in `name` and `id` from `whoami`.
-    async fn identify(&mut self) {
+    pub async fn identify(&mut self) {
         let who = self.call("whoami", json!({})).await;
         assert!(!who.is_error, "whoami failed: {}", who.text);
         self.name = who

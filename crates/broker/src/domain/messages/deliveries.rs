@@ -2,6 +2,7 @@
 //! `delivered` → `read`; the inbox operations (mark delivered, mark read,
 //! `check_messages`, `ack_message`) are the only writers.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::runtime::store::sql::{self, OptionalExtension, params};
@@ -129,27 +130,34 @@ pub fn ack(t: &mut Tx<'_>, peer: &str, id: i64) -> Result<DeliveryState> {
 /// Create the deliveries of stored message `id` for these recipients (id,
 /// name) and, once committed, push the message to their streams: it is read
 /// here once for all of them, not by each stream.
+///
+/// The message is new to them (just stored, or just released by the loop
+/// guard), so no answer is awaited: the rows and the queue counters are
+/// written deferred (on PostgreSQL they travel with the message's read, one
+/// round trip). A recipient named twice gets one delivery; a delivery that
+/// existed already would break that rule and fails the job (the key is
+/// unique) rather than count the message twice.
 pub fn deliver(t: &mut Tx<'_>, id: i64, recipients: &[(String, String)]) -> Result<()> {
-    let mut created = Vec::with_capacity(recipients.len());
+    let mut seen = HashSet::with_capacity(recipients.len());
+    let created: Vec<(String, String)> = recipients
+        .iter()
+        .filter(|(rid, _)| seen.insert(rid.as_str()))
+        .cloned()
+        .collect();
+    if created.is_empty() {
+        return Ok(());
+    }
     {
-        let mut stmt = t.conn.prepare_cached(
-            "INSERT OR IGNORE INTO deliveries (recipient_id, message_id, recipient_name, state) VALUES (?1, ?2, ?3, 0)",
+        let mut insert = t.conn.prepare_cached(
+            "INSERT INTO deliveries (recipient_id, message_id, recipient_name, state) VALUES (?1, ?2, ?3, 0)",
         )?;
         let mut count = t
             .conn
             .prepare_cached("UPDATE peers SET queued = queued + 1 WHERE id = ?1")?;
-        for (rid, name) in recipients {
-            if stmt.execute(params![rid, id, name])? > 0 {
-                count.execute([rid])?;
-                created.push((rid.clone(), name.clone()));
-            } else {
-                // Delivered before: nothing new to push; its stream looks again.
-                t.effect(Effect::Wake(rid.clone()));
-            }
+        for (rid, name) in &created {
+            insert.execute_deferred(params![rid, id, name])?;
+            count.execute_deferred([rid])?;
         }
-    }
-    if created.is_empty() {
-        return Ok(());
     }
     let Some(message) = view(t.conn, id, Viewer::Bare)? else {
         return Ok(());

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::runtime::store::sql::{Connection, params};
+use crate::runtime::store::sql::params;
 use claude_peers_proto::api::{
     BroadcastRequest, BroadcastResult, ContextSnapshot, DeliveryState, HeldNotice, Party,
     PartyKind, Scope, SendRequest, SendResult,
@@ -178,16 +178,18 @@ pub fn post_with(
     let held = match step {
         Some(s) if s.hold => Some(loops::hold(t, sh, id, s, recipients)?),
         _ => {
-            let to: Vec<(String, String)> = recipients
-                .iter()
-                .map(|r| (r.id.clone(), r.name.clone()))
-                .collect();
-            deliver(t, id, &to)?;
+            // The chains first: written deferred, they travel with the
+            // deliveries and the message's read.
             match (step, &p.from) {
                 (Some(s), _) => loops::advance(t, id, s, recipients)?,
                 (None, Sender::Operator(_)) => loops::reset(t, recipients)?,
                 _ => {}
             }
+            let to: Vec<(String, String)> = recipients
+                .iter()
+                .map(|r| (r.id.clone(), r.name.clone()))
+                .collect();
+            deliver(t, id, &to)?;
             None
         }
     };
@@ -204,13 +206,12 @@ pub fn operator_recipient(to: &str) -> Option<OperatorKind> {
     OperatorKind::named(to)
 }
 
-/// Check the recipient's queue has room (the count of queued deliveries is
-/// kept on the peer row, so this is O(1)).
-pub fn check_queue(conn: &Connection, sh: &Shared, to: &PeerRow) -> Result<()> {
+/// Check the recipient's queue has room: the count of queued deliveries is
+/// kept on the peer row, read with it (in the writer's transaction, so
+/// current), and this reads nothing more.
+pub fn check_queue(sh: &Shared, to: &PeerRow) -> Result<()> {
     let limit = sh.config.limits.queue_depth;
-    let queued: u32 = conn
-        .prepare_cached("SELECT queued FROM peers WHERE id = ?1")?
-        .query_row([&to.id], |r| r.get(0))?;
+    let queued = to.queued;
     if queued >= limit {
         return Err(ApiError::new(
             ErrorCode::QueueFull,
@@ -284,7 +285,7 @@ pub fn send_to(
     if me.as_ref().is_some_and(|m| m.id == target.id) {
         return Err(ApiError::invalid("to", "you cannot send a message to yourself").into());
     }
-    check_queue(t.conn, sh, &target)?;
+    check_queue(sh, &target)?;
     if let Some(me) = &me {
         loops::check_pair(sh, me, &target)?;
     }
@@ -401,11 +402,11 @@ fn fan_out(
 
 /// The peers among `candidates` whose queue has room (the others are skipped
 /// with a warning).
-fn with_room(conn: &Connection, sh: &Shared, candidates: Vec<PeerRow>) -> Vec<PeerRow> {
+fn with_room(sh: &Shared, candidates: Vec<PeerRow>) -> Vec<PeerRow> {
     candidates
         .into_iter()
         .filter(|p| {
-            let ok = check_queue(conn, sh, p).is_ok();
+            let ok = check_queue(sh, p).is_ok();
             if !ok {
                 tracing::warn!(peer = %p.name, "a message to several skips a peer whose queue is full");
             }
@@ -467,7 +468,7 @@ pub fn broadcast(
         }
         (None, Actor::Peer(_)) => return Err(ApiError::forbidden("unknown sender").into()),
     };
-    let recipients = with_room(t.conn, sh, candidates);
+    let recipients = with_room(sh, candidates);
     fan_out(t, sh, from, &recipients, Some(req.scope), body)
 }
 
@@ -484,7 +485,7 @@ pub fn to_group(
     let Some(gid) = groups::find(t.conn, group)? else {
         return Err(ApiError::not_found(format!("no group {group:?}")).into());
     };
-    let members = with_room(t.conn, sh, peers::in_namespace(t.conn, Some(&gid))?);
+    let members = with_room(sh, peers::in_namespace(t.conn, Some(&gid))?);
     if members.is_empty() {
         return Err(ApiError::invalid("id", "that group has no members to write to").into());
     }

@@ -44,6 +44,8 @@ pub struct MessageRow {
     pub reply_to: Option<i64>,
     pub chain_depth: u32,
     pub held: bool,
+    /// Someone reacted to it (its reactions are read only then).
+    pub reacted: bool,
 }
 
 pub fn load(conn: &Connection, id: i64) -> Result<Option<MessageRow>> {
@@ -52,7 +54,8 @@ pub fn load(conn: &Connection, id: i64) -> Result<Option<MessageRow>> {
             "SELECT m.id, m.from_kind, m.from_id, m.from_name, m.to_kind, m.to_id, m.to_name, m.scope,
                     m.group_id, (SELECT g.name FROM groups g WHERE g.id = m.group_id), m.text, m.msg_type,
                     m.metadata, m.context, m.pinned, m.sent_at, m.thread_id, m.reply_to,
-                    m.chain_depth, m.held
+                    m.chain_depth, m.held,
+                    EXISTS (SELECT 1 FROM reactions r WHERE r.message_id = m.id)
              FROM messages m WHERE m.id = ?1",
         )?
         .query_row([id], |r| {
@@ -79,6 +82,7 @@ pub fn load(conn: &Connection, id: i64) -> Result<Option<MessageRow>> {
                 reply_to: r.get(17)?,
                 chain_depth: r.get(18)?,
                 held: r.get(19)?,
+                reacted: r.get(20)?,
             })
         })
         .optional()?)
@@ -118,7 +122,7 @@ pub fn view(conn: &Connection, id: i64, viewer: Viewer<'_>) -> Result<Option<Mes
         }
     }
     let mut reactions: Vec<ReactionView> = Vec::new();
-    {
+    if m.reacted {
         let mut stmt = conn.prepare_cached(
             "SELECT emoji, party_kind, party_id, party_name FROM reactions WHERE message_id = ?1 ORDER BY created_at, emoji",
         )?;

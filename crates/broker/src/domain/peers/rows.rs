@@ -36,6 +36,9 @@ pub struct PeerRow {
     pub last_seen: i64,
     pub stale: bool,
     pub removed_at: Option<i64>,
+    /// Its deliveries still queued (kept by the writer with each delivery;
+    /// current in the transaction that read the row).
+    pub queued: u32,
     /// The host of the broker it registered with (`None` before team mode).
     pub host: Option<String>,
 }
@@ -45,7 +48,7 @@ pub struct PeerRow {
 pub const SELECT: &str = "SELECT p.id, p.name, p.custom_name, p.group_id,
     (SELECT g.name FROM groups g WHERE g.id = p.group_id), p.group_manual, p.pid,
     p.pid_start, p.local, p.cwd, p.git_root, p.repo_key, p.git_branch, p.tty, p.summary, p.status,
-    p.registered_at, p.last_seen, p.stale, p.removed_at, p.host
+    p.registered_at, p.last_seen, p.stale, p.removed_at, p.queued, p.host
     FROM peers p";
 
 impl PeerRow {
@@ -71,7 +74,8 @@ impl PeerRow {
             last_seen: r.get(17)?,
             stale: r.get(18)?,
             removed_at: r.get(19)?,
-            host: r.get(20)?,
+            queued: r.get(20)?,
+            host: r.get(21)?,
         })
     }
 

@@ -46,6 +46,9 @@ async fn find(
     actor: Actor,
     Query(q): Query<SearchQuery>,
 ) -> Result<Reply<SearchResult>> {
+    // Every message whose send was answered before this search is indexed
+    // first (the index trails the sends, see `store/fts.rs`).
+    state.store.index_now().await?;
     let hits = state
         .store
         .read(move |c| search::search(c, &actor, &q))

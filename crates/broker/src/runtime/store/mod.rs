@@ -5,14 +5,16 @@
 //! Every change goes through [`Store::write`]: the closure runs on the writer
 //! thread inside a transaction. Closures that arrive together share one commit
 //! (group commit), each inside its own savepoint so one failure does not undo the
-//! others. Nobody hears of a change before it is committed: the caller's answer
+//! others (on PostgreSQL the savepoints and the statements whose answer nobody
+//! waits for travel with the next answered statement: [`pg`]). Nobody hears of a change before it is committed: the caller's answer
 //! and the change's [`Effect`]s (pushes to streams, dashboard events) are released
 //! only after `COMMIT` returns. WAL with `synchronous=NORMAL` makes a committed
 //! change survive a crash of the broker process.
 //!
 //! Two things the writer does besides the jobs, both to keep a batch short:
-//! the full-text index is brought up to date once per batch just before
-//! `COMMIT` ([`fts`]), and WAL checkpoints run on their own thread
+//! the full-text index is brought up to date in bulk, before a search reads
+//! it, when it falls [`fts::TAIL_LIMIT`] messages behind, or when the writer
+//! is idle ([`fts`]), and WAL checkpoints run on their own thread
 //! ([`checkpoint`]).
 
 pub mod announce;
@@ -44,9 +46,9 @@ const READERS: usize = 8;
 const STATEMENT_CACHE: usize = 512;
 
 /// The pool of read connections. The last [`Store`] may be dropped on an
-/// async worker (at shutdown), where PostgreSQL's synchronous client cannot
-/// close its connection (it runs a runtime of its own): the connections are
-/// closed on a thread of their own.
+/// async worker (at shutdown), where a PostgreSQL connection cannot be
+/// closed (it runs a runtime of its own): the connections are closed on a
+/// thread of their own.
 #[derive(Default)]
 struct Readers(Mutex<Vec<Connection>>);
 
@@ -90,6 +92,42 @@ trait Job: Send {
     fn run(self: Box<Self>, t: &mut Tx<'_>) -> (bool, Reply);
     /// The batch could not even start: answer with this error.
     fn fail(self: Box<Self>, msg: &str);
+    /// The batch must bring the full-text index up to date before it commits.
+    fn wants_index(&self) -> bool {
+        false
+    }
+}
+
+/// A search's request: the full-text index up to date with every message
+/// committed before it ([`Store::index_now`]).
+struct IndexJob {
+    reply: oneshot::Sender<Result<()>>,
+}
+
+impl Job for IndexJob {
+    fn run(self: Box<Self>, _t: &mut Tx<'_>) -> (bool, Reply) {
+        let reply = self.reply;
+        let answer: Reply = Box::new(move |commit_err: Option<&str>| {
+            let out = match commit_err {
+                Some(e) => Err(Error::Internal(format!(
+                    "cannot bring the search index up to date: {e}"
+                ))),
+                None => Ok(()),
+            };
+            let _ = reply.send(out);
+        });
+        (true, answer)
+    }
+
+    fn fail(self: Box<Self>, msg: &str) {
+        let _ = self.reply.send(Err(Error::Internal(format!(
+            "cannot begin a transaction: {msg}"
+        ))));
+    }
+
+    fn wants_index(&self) -> bool {
+        true
+    }
 }
 
 struct WriteJob<F, T> {
@@ -104,7 +142,11 @@ where
 {
     fn run(self: Box<Self>, t: &mut Tx<'_>) -> (bool, Reply) {
         let WriteJob { f, reply } = *self;
-        let out = f(t);
+        // The job is done when its deferred statements have answered too.
+        let out = f(t).and_then(|v| {
+            t.conn.flush()?;
+            Ok(v)
+        });
         let ok = out.is_ok();
         let answer: Reply = Box::new(move |commit_err: Option<&str>| {
             let out = match commit_err {
@@ -244,7 +286,11 @@ impl Store {
         F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
     {
         let (reply, rx) = oneshot::channel::<Result<T>>();
-        let job: Box<dyn Job> = Box::new(WriteJob { f, reply });
+        self.submit(Box::new(WriteJob { f, reply }), rx).await
+    }
+
+    /// Queue `job` for the writer and wait for its answer on `rx`.
+    async fn submit<T>(&self, job: Box<dyn Job>, rx: oneshot::Receiver<Result<T>>) -> Result<T> {
         self.jobs.try_send(job).map_err(|e| match e {
             mpsc::TrySendError::Full(_) => Error::Api(claude_peers_proto::ApiError::new(
                 claude_peers_proto::ErrorCode::Unavailable,
@@ -254,6 +300,18 @@ impl Store {
         })?;
         rx.await
             .map_err(|_| Error::Internal("the store writer stopped".into()))?
+    }
+
+    /// Bring the full-text index up to date with every message committed
+    /// so far; a search calls this first, so it finds every message whose
+    /// send was answered before it (see [`fts`]). On PostgreSQL, which keeps
+    /// its index itself, there is nothing to wait for.
+    pub async fn index_now(&self) -> Result<()> {
+        if matches!(*self.source, Source::Postgres(_)) {
+            return Ok(());
+        }
+        let (reply, rx) = oneshot::channel::<Result<()>>();
+        self.submit(Box::new(IndexJob { reply }), rx).await
     }
 
     /// Run `f` on a read-only connection (on a blocking thread). Sees every
@@ -290,6 +348,12 @@ fn run(conn: &Connection, sql: &str) -> sql::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
+/// The same, sent with the next statement that is answered (PostgreSQL;
+/// SQLite runs it at once): see [`Connection::execute_deferred`].
+fn run_deferred(conn: &Connection, sql: &str) -> sql::Result<()> {
+    conn.execute_deferred(sql, [])
+}
+
 fn writer_loop(
     mut conn: Connection,
     mut indexer: Option<fts::Indexer>,
@@ -297,7 +361,25 @@ fn writer_loop(
     sink: Sink,
     team: Option<Arc<crate::runtime::team::Team>>,
 ) {
-    while let Ok(first) = rx.recv() {
+    loop {
+        // With messages waiting to be indexed, wait for a job only so long,
+        // then index them in a transaction of their own.
+        let behind = indexer.as_ref().is_some_and(fts::Indexer::behind);
+        let first = if behind {
+            match rx.recv_timeout(fts::IDLE_AFTER) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    run_batch(&mut conn, &mut indexer, Vec::new(), &sink, team.as_deref());
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            }
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -335,6 +417,8 @@ fn run_batch(
     team: Option<&crate::runtime::team::Team>,
 ) {
     let now = claude_peers_proto::time::now_ms();
+    // An empty batch is the idle writer's: it only indexes.
+    let index_now = batch.is_empty() || batch.iter().any(|j| j.wants_index());
     let mut effects = Vec::new();
     let mut replies = Vec::with_capacity(batch.len());
     let begin = match (conn.engine(), team) {
@@ -353,30 +437,50 @@ fn run_batch(
         }
         return;
     }
+    // A job whose changes could not be undone alone spoils the batch:
+    // nothing of it commits.
+    let mut spoiled: Option<sql::Error> = None;
     for job in batch {
         let mark = effects.len();
-        let sp = run(conn, "SAVEPOINT job");
+        // On PostgreSQL the savepoint goes with the job's first statement,
+        // and its release with the next job's (or with `COMMIT`): no round
+        // trip of their own. The job's deferred statements have answered
+        // before it ends (`WriteJob::run`), so the transaction is sound
+        // when they are sent.
+        let sp = run_deferred(conn, "SAVEPOINT job");
         let mut t = Tx {
             conn,
             now,
             effects: &mut effects,
         };
         let (ok, reply) = job.run(&mut t);
-        if sp.is_ok() {
-            if ok {
-                let _ = run(conn, "RELEASE job");
-            } else {
+        match sp {
+            Ok(()) if ok => {
+                if let Err(e) = run_deferred(conn, "RELEASE job") {
+                    spoiled.get_or_insert(e);
+                }
+            }
+            Ok(()) => {
                 effects.truncate(mark);
-                let _ = run(conn, "ROLLBACK TO job");
-                let _ = run(conn, "RELEASE job");
+                // What the failed job left waiting is undone with it.
+                let _ = conn.flush();
+                if let Err(e) = run(conn, "ROLLBACK TO job").and_then(|()| run(conn, "RELEASE job"))
+                {
+                    spoiled.get_or_insert(e);
+                }
+            }
+            Err(e) => {
+                spoiled.get_or_insert(e);
             }
         }
         replies.push(reply);
     }
-    // The index of what the jobs stored, outside their savepoints (see
-    // `fts`), in the same transaction: if it fails, nothing commits.
-    let indexed = match (conn.as_sqlite(), indexer.as_mut()) {
-        (Some(c), Some(ix)) => ix.catch_up(c).map_err(sql::Error::from),
+    // The index, when due (see `fts`), outside the jobs' savepoints (FTS5
+    // writes its pending terms at each one), in the same transaction as the
+    // mark: if it fails, nothing commits.
+    let indexed = match (spoiled, conn.as_sqlite(), indexer.as_mut()) {
+        (Some(e), _, _) => Err(e),
+        (None, Some(c), Some(ix)) => ix.catch_up(c, index_now).map_err(sql::Error::from),
         _ => Ok(()),
     };
     let commit = indexed.and_then(|()| match team {
@@ -408,6 +512,7 @@ fn run_batch(
         Err(e) => {
             let msg = e.to_string();
             tracing::error!(error = %msg, "commit failed");
+            let _ = conn.flush();
             let _ = run(conn, "ROLLBACK");
             if let Some(ix) = indexer {
                 ix.rolled_back();
@@ -415,6 +520,79 @@ fn run_batch(
             for reply in replies {
                 reply(Some(&msg));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_message(t: &mut Tx<'_>, text: &str) -> Result<i64> {
+        t.conn.execute(
+            "INSERT INTO messages (session_id, from_kind, from_id, from_name, text, sent_at)
+             VALUES ('s', 'peer', 'p', 'p', ?1, 0)",
+            [text],
+        )?;
+        Ok(t.conn
+            .query_row("SELECT max(id) FROM messages", [], |r| r.get(0))?)
+    }
+
+    fn found(c: &Connection, word: &str) -> Result<Vec<i64>> {
+        Ok(c.prepare_cached(
+            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1 ORDER BY rowid",
+        )?
+        .query_map([word], |r| r.get(0))?
+        .collect::<sql::Result<_>>()?)
+    }
+
+    /// What a search does: `index_now`, then a read, finds every message
+    /// committed before it, though the sends did not index them.
+    #[tokio::test]
+    async fn a_search_sees_every_message_answered_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), Arc::new(|_| {})).unwrap();
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            ids.push(
+                store
+                    .write(move |t| store_message(t, &format!("zebra number {i}")))
+                    .await
+                    .unwrap(),
+            );
+        }
+        store.index_now().await.unwrap();
+        let hits = store.read(|c| found(c, "zebra")).await.unwrap();
+        assert_eq!(hits, ids);
+        // And the next ones too.
+        let more = store
+            .write(|t| store_message(t, "zebra again"))
+            .await
+            .unwrap();
+        store.index_now().await.unwrap();
+        let hits = store.read(|c| found(c, "again")).await.unwrap();
+        assert_eq!(hits, vec![more]);
+    }
+
+    /// The idle writer completes the index on its own.
+    #[tokio::test]
+    async fn the_idle_writer_indexes_the_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), Arc::new(|_| {})).unwrap();
+        let id = store
+            .write(|t| store_message(t, "quiet words"))
+            .await
+            .unwrap();
+        let deadline = std::time::Instant::now() + 50 * fts::IDLE_AFTER;
+        loop {
+            if store.read(|c| found(c, "quiet")).await.unwrap() == vec![id] {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the idle writer did not index the message"
+            );
+            tokio::time::sleep(fts::IDLE_AFTER / 4).await;
         }
     }
 }

@@ -3,11 +3,24 @@
 //! and prepared once; parameters bound as the type PostgreSQL inferred for
 //! them; columns read back as the values SQLite would have returned, so the
 //! domain's `FromSql` conversions (`bool` from an integer, …) hold for both.
+//!
+//! Statements whose answer nobody waits for ([`PgConn::defer`]: the writer's
+//! savepoints, counters the domain bumps) are not sent alone: they wait and
+//! go to the server in one write with the next statement that is answered
+//! ([`PgConn::execute`], [`PgConn::query`], [`PgConn::flush`]), which then
+//! waits for all of them in one round trip (tokio-postgres pipelines requests
+//! issued together, in order). The first error among them is that call's
+//! error, so a deferred statement fails the job that issued it as if it had
+//! run at once; the server has stopped at it (the transaction is aborted),
+//! so nothing after it took effect either.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::BytesMut;
 use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
@@ -27,15 +40,34 @@ pub struct Prepared {
     pub names: Arc<[String]>,
 }
 
-/// A PostgreSQL client with its rendered and prepared statements.
+/// A statement waiting to go with the next one that is answered.
+struct Deferred {
+    stmt: tokio_postgres::Statement,
+    args: Vec<Arg>,
+}
+
+/// What one pipelined request answers.
+enum Answer {
+    Count(u64),
+    Rows(Vec<tokio_postgres::Row>),
+}
+
+type Request<'a> = Pin<Box<dyn Future<Output = Result<Answer, tokio_postgres::Error>> + 'a>>;
+
+/// A PostgreSQL client with its rendered and prepared statements, on a
+/// single-threaded runtime of its own (the store's threads are not async).
 pub struct PgConn {
     url: String,
-    client: RefCell<postgres::Client>,
+    /// Dropped before the runtime that drives its connection.
+    client: RefCell<tokio_postgres::Client>,
+    runtime: tokio::runtime::Runtime,
     rendered: RefCell<HashMap<String, Prepared>>,
     /// By rendered SQL and parameter types (each parameter is declared as
     /// the type of the value bound to it: `BIGINT`, `DOUBLE PRECISION`,
     /// `TEXT`, `BYTEA`; one bound to `NULL` is written as `NULL`).
-    prepared: RefCell<HashMap<(String, Vec<Type>), postgres::Statement>>,
+    prepared: RefCell<HashMap<(String, Vec<Type>), tokio_postgres::Statement>>,
+    /// Sent with the next answered statement (see the module's doc).
+    deferred: RefCell<Vec<Deferred>>,
 }
 
 /// The type a parameter is declared as, from the value bound to it.
@@ -48,16 +80,64 @@ fn declared(a: &Arg) -> Type {
     }
 }
 
+/// Connect on `runtime`; the connection is a task on it, driven whenever
+/// the runtime runs a request.
+fn open(runtime: &tokio::runtime::Runtime, url: &str) -> Result<tokio_postgres::Client, DbError> {
+    let (client, connection) =
+        runtime.block_on(tokio_postgres::connect(url, tokio_postgres::NoTls))?;
+    runtime.spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "a PostgreSQL connection ended");
+        }
+    });
+    Ok(client)
+}
+
+fn args_of(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter().map(|a| a as _).collect()
+}
+
+/// Run `requests` in one pipeline: each is sent (in order) when first
+/// polled, and all are polled once before any answer is awaited.
+async fn in_order(mut requests: Vec<Request<'_>>) -> Vec<Result<Answer, tokio_postgres::Error>> {
+    let mut done: Vec<Option<Result<Answer, tokio_postgres::Error>>> =
+        requests.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (r, slot) in requests.iter_mut().zip(done.iter_mut()) {
+            if slot.is_none() {
+                match r.as_mut().poll(cx) {
+                    Poll::Ready(out) => *slot = Some(out),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    done.into_iter().flatten().collect()
+}
+
 impl PgConn {
     /// Connect to `url` (`postgres://user@host:port/db`, or `host=/dir` for a
     /// unix socket). No TLS: run PostgreSQL on the broker's network.
     pub fn connect(url: &str) -> Result<Self, DbError> {
-        let client = postgres::Client::connect(url, postgres::NoTls)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| DbError::Value(format!("cannot start the PostgreSQL client: {e}")))?;
+        let client = open(&runtime, url)?;
         Ok(Self {
             url: url.to_string(),
             client: RefCell::new(client),
+            runtime,
             rendered: RefCell::new(HashMap::new()),
             prepared: RefCell::new(HashMap::new()),
+            deferred: RefCell::new(Vec::new()),
         })
     }
 
@@ -68,11 +148,13 @@ impl PgConn {
     }
 
     /// Connect again after [`PgConn::is_closed`]; prepared statements are
-    /// prepared again on first use.
+    /// prepared again on first use, deferred ones are dropped (their
+    /// transaction is gone).
     pub fn reconnect(&self) -> Result<(), DbError> {
-        let client = postgres::Client::connect(&self.url, postgres::NoTls)?;
+        let client = open(&self.runtime, &self.url)?;
         *self.client.borrow_mut() = client;
         self.prepared.borrow_mut().clear();
+        self.deferred.borrow_mut().clear();
         Ok(())
     }
 
@@ -93,7 +175,7 @@ impl PgConn {
     }
 
     /// The statement prepared for these arguments' types.
-    fn statement(&self, p: &Prepared, args: &[Arg]) -> Result<postgres::Statement, DbError> {
+    fn statement(&self, p: &Prepared, args: &[Arg]) -> Result<tokio_postgres::Statement, DbError> {
         let types: Vec<Type> = args.iter().map(declared).collect();
         let nulls: Vec<bool> = args.iter().map(|a| a.0 == Value::Null).collect();
         let sql = p.rendered.sql_with_nulls(&nulls);
@@ -101,27 +183,90 @@ impl PgConn {
         if let Some(s) = self.prepared.borrow().get(&key) {
             return Ok(s.clone());
         }
-        let stmt = self.client.borrow_mut().prepare_typed(&key.0, &key.1)?;
+        let stmt = {
+            let client = self.client.borrow();
+            self.runtime
+                .block_on(client.prepare_typed(&key.0, &key.1))?
+        };
         self.prepared.borrow_mut().insert(key, stmt.clone());
         Ok(stmt)
     }
 
+    /// Send what is deferred and then `last` (if any), in one pipeline;
+    /// the first error among them, else `last`'s answer.
+    fn pipelined(
+        &self,
+        last: Option<(&tokio_postgres::Statement, &[Arg], bool)>,
+    ) -> Result<Option<Answer>, DbError> {
+        let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+        if deferred.is_empty() && last.is_none() {
+            return Ok(None);
+        }
+        let client = self.client.borrow();
+        let client = &*client;
+        let deferred_args: Vec<Vec<&(dyn ToSql + Sync)>> =
+            deferred.iter().map(|d| args_of(&d.args)).collect();
+        let last_args = last.map(|(_, a, _)| args_of(a));
+        let mut requests: Vec<Request<'_>> = Vec::with_capacity(deferred.len() + 1);
+        for (d, a) in deferred.iter().zip(&deferred_args) {
+            requests.push(Box::pin(async move {
+                client.execute(&d.stmt, a).await.map(Answer::Count)
+            }));
+        }
+        if let (Some((stmt, _, rows)), Some(a)) = (last, &last_args) {
+            requests.push(Box::pin(async move {
+                if rows {
+                    client.query(stmt, a).await.map(Answer::Rows)
+                } else {
+                    client.execute(stmt, a).await.map(Answer::Count)
+                }
+            }));
+        }
+        let mut answers = self.runtime.block_on(in_order(requests));
+        let last = if last.is_some() { answers.pop() } else { None };
+        for a in answers {
+            a?;
+        }
+        Ok(last.transpose()?)
+    }
+
+    /// Run it; the rows changed. Sends what is deferred first, in the
+    /// same round trip.
     pub fn execute(&self, p: &Prepared, args: &[Arg]) -> Result<usize, DbError> {
         let stmt = self.statement(p, args)?;
-        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
-        let n = self.client.borrow_mut().execute(&stmt, &refs)?;
-        Ok(n as usize)
+        match self.pipelined(Some((&stmt, args, false)))? {
+            Some(Answer::Count(n)) => Ok(n as usize),
+            _ => Err(DbError::Value("no answer from PostgreSQL".into())),
+        }
     }
 
-    pub fn query(&self, p: &Prepared, args: &[Arg]) -> Result<Vec<postgres::Row>, DbError> {
+    /// Its rows. Sends what is deferred first, in the same round trip.
+    pub fn query(&self, p: &Prepared, args: &[Arg]) -> Result<Vec<tokio_postgres::Row>, DbError> {
         let stmt = self.statement(p, args)?;
-        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
-        Ok(self.client.borrow_mut().query(&stmt, &refs)?)
+        match self.pipelined(Some((&stmt, args, true)))? {
+            Some(Answer::Rows(rows)) => Ok(rows),
+            _ => Err(DbError::Value("no answer from PostgreSQL".into())),
+        }
     }
 
-    /// Run statements with no parameters, as written (simple protocol).
+    /// Queue it to go with the next answered statement (or [`PgConn::flush`]).
+    pub fn defer(&self, p: &Prepared, args: Vec<Arg>) -> Result<(), DbError> {
+        let stmt = self.statement(p, &args)?;
+        self.deferred.borrow_mut().push(Deferred { stmt, args });
+        Ok(())
+    }
+
+    /// Send what is deferred and wait for it: its first error.
+    pub fn flush(&self) -> Result<(), DbError> {
+        self.pipelined(None).map(|_| ())
+    }
+
+    /// Run statements with no parameters, as written (simple protocol),
+    /// after what is deferred.
     pub fn batch(&self, sql: &str) -> Result<(), DbError> {
-        Ok(self.client.borrow_mut().batch_execute(sql)?)
+        self.flush()?;
+        let client = self.client.borrow();
+        Ok(self.runtime.block_on(client.batch_execute(sql))?)
     }
 }
 

@@ -229,6 +229,25 @@ impl Connection {
         self.prepare_cached(sql)?.query_row(params, f)
     }
 
+    /// Run a statement whose count of changed rows the caller does not
+    /// need (a counter, an upsert). SQLite runs it at once. PostgreSQL sends
+    /// it with the next statement that is answered, in the same round trip
+    /// ([`super::pg`]); an error it meets is that statement's error, or
+    /// [`Connection::flush`]'s, so it fails the job that issued it as if it
+    /// had failed here.
+    pub fn execute_deferred<P: Params>(&self, sql: &str, params: P) -> Result<()> {
+        self.prepare_cached(sql)?.execute_deferred(params)
+    }
+
+    /// Wait for every deferred statement ([`Connection::execute_deferred`]):
+    /// the first error among them. Nothing to do on SQLite.
+    pub fn flush(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(c) => c.flush(),
+        }
+    }
+
     /// Run several statements with no parameters, as written (no dialect
     /// rendering: the caller writes them for [`Connection::engine`]).
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
@@ -255,6 +274,15 @@ impl Statement<'_> {
         match &mut self.inner {
             StmtInner::Sqlite(s) => Ok(s.execute(params)?),
             StmtInner::Postgres(c, p) => c.execute(p, &params.values(&p.names)?),
+        }
+    }
+
+    /// Run it without waiting for its count of changed rows (see
+    /// [`Connection::execute_deferred`]).
+    pub fn execute_deferred<P: Params>(&mut self, params: P) -> Result<()> {
+        match &mut self.inner {
+            StmtInner::Sqlite(s) => s.execute(params).map(|_| ()).map_err(Error::from),
+            StmtInner::Postgres(c, p) => c.defer(p, params.values(&p.names)?),
         }
     }
 
