@@ -106,6 +106,42 @@ async fn an_https_broker_serves_clients_that_trust_its_ca_over_https_and_wss() {
 }
 
 #[tokio::test]
+async fn a_self_signed_ca_certificate_as_the_brokers_own_is_explained() {
+    // `openssl req -x509` makes a CA certificate; serving it as the broker's
+    // own is refused by TLS clients even when it is the CA file: the CLI
+    // says so and how to make a certificate that works.
+    let env = Env::new();
+    let cert = TestCa::self_signed_ca_as_server(env.dir.path());
+    let (c, k) = (
+        cert.cert.to_string_lossy().to_string(),
+        cert.key.to_string_lossy().to_string(),
+    );
+    let _broker = Broker::spawn(&env, &["--tls-cert", &c, "--tls-key", &k], &[]).await;
+    let url = format!("https://127.0.0.1:{}", env.port());
+    let deadline = std::time::Instant::now() + WAIT;
+    let err = loop {
+        let mut cmd = env.command(&["peers"]);
+        cmd.env("CLAUDE_PEERS_BROKERS", &url)
+            .env("CLAUDE_PEERS_CA_FILE", &cert.ca);
+        let (code, _, err) = run_output(cmd, WAIT).await;
+        assert_ne!(
+            code,
+            Some(0),
+            "the CA certificate was accepted as the server's"
+        );
+        if err.contains("certificate") || std::time::Instant::now() > deadline {
+            break err;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        err.contains("is a CA certificate used as the server's own")
+            && err.contains("docs/TEAM.md"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn tls_flags_come_in_pairs_and_bad_files_are_named() {
     let env = Env::new();
     let db = env.db.to_string_lossy().to_string();

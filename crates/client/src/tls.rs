@@ -161,15 +161,33 @@ pub fn explain(error: &(dyn std::error::Error + 'static)) -> Option<String> {
         }
         if let Some(r) = e.downcast_ref::<rustls::Error>() {
             return Some(match r {
-                rustls::Error::InvalidCertificate(c) => format!(
-                    "the server's TLS certificate is not trusted ({c:?}); set {CA_FILE_VAR} to the PEM file of the CA that signed it"
-                ),
+                rustls::Error::InvalidCertificate(c) => certificate_words(c),
                 other => format!("TLS failed: {other}"),
             });
         }
         cur = e.source();
     }
     None
+}
+
+/// What to tell a person about a refused server certificate, with the fix.
+fn certificate_words(c: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    match c {
+        E::NotValidForName | E::NotValidForNameContext { .. } => format!(
+            "the server's TLS certificate is not for this address ({c:?}); use a host name or IP address the certificate lists in the broker URL"
+        ),
+        E::Expired | E::ExpiredContext { .. } => {
+            format!("the server's TLS certificate has expired ({c:?}); renew it on the broker")
+        }
+        // rustls reports it as webpki's error inside `Other`.
+        _ if format!("{c:?}").contains("CaUsedAsEndEntity") => format!(
+            "the server's TLS certificate is a CA certificate used as the server's own (what `openssl req -x509` makes by default), which TLS clients refuse; make a CA, sign a broker certificate with it (docs/TEAM.md, \"TLS\"), and set {CA_FILE_VAR} to the CA's PEM file"
+        ),
+        _ => format!(
+            "the server's TLS certificate is not trusted ({c:?}); set {CA_FILE_VAR} to the PEM file of the CA that signed it"
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -50,6 +50,28 @@ impl TestCa {
         t
     }
 
+    /// One self-signed certificate for `localhost`/127.0.0.1 that is also a
+    /// CA (what `openssl req -x509` makes by default), as the broker's
+    /// certificate and as the CA file (`ca` and `cert` are the same file).
+    pub fn self_signed_ca_as_server(dir: &Path) -> TestCa {
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let t = TestCa {
+            ca: dir.join("self-signed.pem"),
+            cert: dir.join("self-signed.pem"),
+            key: dir.join("self-signed-key.pem"),
+            ca_der: cert.der().clone(),
+            cert_der: cert.der().clone(),
+            key_der: key.serialize_der(),
+        };
+        std::fs::write(&t.cert, cert.pem()).unwrap();
+        std::fs::write(&t.key, key.serialize_pem()).unwrap();
+        t
+    }
+
     /// A client configuration that trusts only this CA.
     pub fn client_config(&self) -> rustls::ClientConfig {
         let mut roots = rustls::RootCertStore::empty();
