@@ -104,4 +104,19 @@ mod tests {
             "listed but read nowhere"
         );
     }
+
+    #[test]
+    fn every_variable_is_in_the_readme() {
+        let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+        let text = std::fs::read_to_string(&readme).expect("README.md beside the crates");
+        let missing: Vec<&str> = VARS
+            .iter()
+            .copied()
+            .filter(|v| !text.contains(&format!("`{v}`")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "not documented in README.md: {missing:?}"
+        );
+    }
 }
