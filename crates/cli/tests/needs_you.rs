@@ -15,11 +15,8 @@ use common::*;
 use serde_json::json;
 
 async fn kinds(env: &Env) -> Vec<(ItemKind, String)> {
-    env.admin()
-        .needs_you()
+    lane(env)
         .await
-        .unwrap()
-        .items
         .into_iter()
         .map(|i| (i.kind, i.id))
         .collect()

@@ -19,11 +19,8 @@ use serde_json::json;
 
 /// The lane's approval and verification items, newest first.
 async fn requests(env: &Env) -> Vec<NeedsYouItem> {
-    env.admin()
-        .needs_you()
+    lane(env)
         .await
-        .unwrap()
-        .items
         .into_iter()
         .filter(|i| matches!(i.kind, ItemKind::Approval | ItemKind::Verification))
         .collect()

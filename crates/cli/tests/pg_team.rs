@@ -261,31 +261,8 @@ async fn an_mcp_server_moves_to_another_broker_after_sigkill_with_every_message_
     sending.await.unwrap();
 
     let accepted = accepted.lock().await.clone();
-    let mut seen: BTreeMap<i64, String> = BTreeMap::new();
-    let mut dupes = BTreeSet::new();
-    let deadline = std::time::Instant::now() + WAIT;
-    while !accepted.keys().all(|id| seen.contains_key(id)) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "lost: {:?}",
-            accepted
-                .keys()
-                .filter(|id| !seen.contains_key(id))
-                .collect::<Vec<_>>()
-        );
-        if let Some(n) = m.channel(Duration::from_millis(200)).await {
-            let text = n["params"]["content"].as_str().unwrap().to_string();
-            if seen.insert(meta_id(&n), text).is_some() {
-                dupes.insert(meta_id(&n));
-            }
-        }
-    }
-    for n in m.drain_channel(Duration::from_millis(500)).await {
-        let text = n["params"]["content"].as_str().unwrap().to_string();
-        if seen.insert(meta_id(&n), text).is_some() {
-            dupes.insert(meta_id(&n));
-        }
-    }
+    let expected = accepted.keys().copied().collect();
+    let (seen, dupes) = shown_messages(&mut m, &expected).await;
     assert!(dupes.is_empty(), "shown twice: {dupes:?}");
     assert_eq!(seen, accepted, "what was shown is what was accepted");
     let who = m.call("whoami", json!({})).await;

@@ -10,7 +10,7 @@
 #[macro_use]
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -476,31 +476,8 @@ async fn an_mcp_server_fails_over_to_a_standby_broker_as_the_same_peer_with_ever
 
     // Count what reached the session on the MCP server's stdout.
     let accepted = accepted.lock().await.clone();
-    let mut seen: BTreeMap<i64, String> = BTreeMap::new();
-    let mut dupes = BTreeSet::new();
-    let deadline = std::time::Instant::now() + WAIT;
-    while !accepted.keys().all(|id| seen.contains_key(id)) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "lost: {:?}",
-            accepted
-                .keys()
-                .filter(|id| !seen.contains_key(id))
-                .collect::<Vec<_>>()
-        );
-        if let Some(n) = m.channel(Duration::from_millis(200)).await {
-            let text = n["params"]["content"].as_str().unwrap().to_string();
-            if seen.insert(meta_id(&n), text).is_some() {
-                dupes.insert(meta_id(&n));
-            }
-        }
-    }
-    for n in m.drain_channel(Duration::from_millis(500)).await {
-        let text = n["params"]["content"].as_str().unwrap().to_string();
-        if seen.insert(meta_id(&n), text).is_some() {
-            dupes.insert(meta_id(&n));
-        }
-    }
+    let expected = accepted.keys().copied().collect();
+    let (seen, dupes) = shown_messages(&mut m, &expected).await;
     assert!(dupes.is_empty(), "shown twice: {dupes:?}");
     for (id, (text, _)) in &accepted {
         assert_eq!(seen.get(id), Some(text), "message {id}");

@@ -17,7 +17,7 @@
 //! `CLAUDE_PEERS_STORE` (so brokers a client starts use it too).
 #![allow(dead_code, unused_macros)]
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
@@ -757,6 +757,47 @@ pub fn meta_id(n: &Value) -> i64 {
         .unwrap()
         .parse()
         .unwrap()
+}
+
+/// The "needs you" lane's items, as the operator reads them.
+pub async fn lane(env: &Env) -> Vec<claude_peers_proto::needs_you::NeedsYouItem> {
+    env.admin().needs_you().await.unwrap().items
+}
+
+/// Read channel notifications from `m` until every id of `expected` was
+/// shown (panics naming the lost ones after `WAIT`), then what follows
+/// within half a second; returns each shown message's text by id and the
+/// ids shown more than once.
+pub async fn shown_messages(
+    m: &mut Mcp,
+    expected: &BTreeSet<i64>,
+) -> (BTreeMap<i64, String>, BTreeSet<i64>) {
+    let mut seen: BTreeMap<i64, String> = BTreeMap::new();
+    let mut dupes = BTreeSet::new();
+    let mut note = |n: Value, seen: &mut BTreeMap<i64, String>| {
+        let text = n["params"]["content"].as_str().unwrap().to_string();
+        if seen.insert(meta_id(&n), text).is_some() {
+            dupes.insert(meta_id(&n));
+        }
+    };
+    let deadline = Instant::now() + WAIT;
+    while !expected.iter().all(|id| seen.contains_key(id)) {
+        assert!(
+            Instant::now() < deadline,
+            "lost: {:?}",
+            expected
+                .iter()
+                .filter(|id| !seen.contains_key(id))
+                .collect::<Vec<_>>()
+        );
+        if let Some(n) = m.channel(Duration::from_millis(200)).await {
+            note(n, &mut seen);
+        }
+    }
+    for n in m.drain_channel(Duration::from_millis(500)).await {
+        note(n, &mut seen);
+    }
+    (seen, dupes)
 }
 
 /// Run `git` in `dir`.
