@@ -30,7 +30,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the broker in the foreground (HTTP + WebSocket API, SQLite, dashboard).
+    /// Run the broker in the foreground (HTTP + WebSocket API, SQLite or PostgreSQL, dashboard).
     Broker(Box<cmd::broker::BrokerArgs>),
     /// Run the MCP stdio server (Claude Code starts this).
     Mcp {

@@ -117,8 +117,9 @@ pub struct BrokerArgs {
     /// The private key (PEM) of --tls-cert; needs --tls-cert.
     #[arg(long = "tls-key", env = "CLAUDE_PEERS_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// Stand by: if another broker uses the database, wait and take over when
-    /// it stops or dies (instead of refusing to start).
+    /// Stand by: if another broker uses this --db, wait and take over when it
+    /// stops or dies (instead of refusing to start). On PostgreSQL brokers
+    /// serve the database together; this waits only for --db's lock.
     #[arg(long, env = "CLAUDE_PEERS_STANDBY", value_parser = parse_flag, default_value = "0", num_args = 0..=1, default_missing_value = "1")]
     standby: bool,
     /// Where the data lives: sqlite:PATH (default: --db) or a postgres:// URL
