@@ -117,3 +117,55 @@ async fn a_second_broker_serves_the_same_database_at_once_even_as_a_standby() {
     let (ok, out, err) = other.cli(&["peers"]).await;
     assert!(ok && out.contains("alice"), "{out}\n{err}");
 }
+
+/// Round trips to PostgreSQL of a write batch holding one send, at most:
+/// `BEGIN` with the write lock, the send's reads (sender, recipient, loop
+/// chain: one statement), the message's `INSERT … RETURNING id`, its
+/// deliveries and counters, `COMMIT` with the announcements. Round trips,
+/// not the SQL, set the writer's pace on PostgreSQL (BENCHMARKS.md, "The
+/// store on PostgreSQL").
+const SEND_BATCH_ROUND_TRIPS: u64 = 40;
+
+/// The round trips of each write batch the broker logged (`store batch`,
+/// debug level, which the tests' brokers run at) after byte `from` of its
+/// log, for batches of one job.
+fn single_job_batches(env: &Env, from: usize) -> Vec<u64> {
+    let log = broker_log(env);
+    log.get(from..)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("store batch") && l.contains("jobs=1 "))
+        .filter_map(|l| l.split("round_trips=").nth(1))
+        .filter_map(|n| n.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// A send by name, one at a time (each its own batch), costs at most
+/// [`SEND_BATCH_ROUND_TRIPS`] round trips (the median: a batch of the
+/// broker's own upkeep may fall in between).
+#[tokio::test]
+async fn a_send_costs_few_round_trips() {
+    let Some((env, _url)) = pg_env() else { return };
+    let _b = Broker::start(&env, &[]).await;
+    let (_, alice) = env
+        .register("/w/a", |r| r.name = Some("alice".into()))
+        .await;
+    let _ = env.register("/w/b", |r| r.name = Some("bob".into())).await;
+    send_text(&alice, "bob", "warm").await;
+    let from = broker_log(&env).len();
+    for i in 0..20 {
+        send_text(&alice, "bob", &format!("m{i}")).await;
+    }
+    let mut trips = single_job_batches(&env, from);
+    assert!(
+        trips.len() >= 20,
+        "the sends' batches were not logged: {trips:?}"
+    );
+    trips.sort();
+    let median = trips[trips.len() / 2];
+    eprintln!("round trips of a batch with one send: {trips:?}");
+    assert!(
+        median <= SEND_BATCH_ROUND_TRIPS,
+        "a send's batch took {median} round trips (at most {SEND_BATCH_ROUND_TRIPS}): {trips:?}"
+    );
+}

@@ -417,6 +417,8 @@ fn run_batch(
     team: Option<&crate::runtime::team::Team>,
 ) {
     let now = claude_peers_proto::time::now_ms();
+    let trips = conn.round_trips();
+    let jobs = batch.len();
     // An empty batch is the idle writer's: it only indexes.
     let index_now = batch.is_empty() || batch.iter().any(|j| j.wants_index());
     let mut effects = Vec::new();
@@ -497,6 +499,13 @@ fn run_batch(
         }
         _ => run(conn, "COMMIT"),
     });
+    if conn.engine() == sql::Engine::Postgres {
+        tracing::debug!(
+            jobs,
+            round_trips = conn.round_trips() - trips,
+            "store batch"
+        );
+    }
     match commit {
         Ok(()) => {
             if let Some(ix) = indexer {

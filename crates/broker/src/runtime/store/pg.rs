@@ -14,7 +14,7 @@
 //! run at once; the server has stopped at it (the transaction is aborted),
 //! so nothing after it took effect either.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::future::Future;
@@ -68,6 +68,8 @@ pub struct PgConn {
     prepared: RefCell<HashMap<(String, Vec<Type>), tokio_postgres::Statement>>,
     /// Sent with the next answered statement (see the module's doc).
     deferred: RefCell<Vec<Deferred>>,
+    /// Round trips to the server so far ([`PgConn::round_trips`]).
+    trips: Cell<u64>,
 }
 
 /// The type a parameter is declared as, from the value bound to it.
@@ -138,7 +140,19 @@ impl PgConn {
             rendered: RefCell::new(HashMap::new()),
             prepared: RefCell::new(HashMap::new()),
             deferred: RefCell::new(Vec::new()),
+            trips: Cell::new(0),
         })
+    }
+
+    /// How many times this connection has waited for the server so far
+    /// (a pipeline of statements is one; preparing a statement is one):
+    /// what sets the writer's pace ([`super`]'s batch log).
+    pub fn round_trips(&self) -> u64 {
+        self.trips.get()
+    }
+
+    fn trip(&self) {
+        self.trips.set(self.trips.get() + 1);
     }
 
     /// Whether the server closed the connection (it restarted, or the
@@ -183,6 +197,7 @@ impl PgConn {
         if let Some(s) = self.prepared.borrow().get(&key) {
             return Ok(s.clone());
         }
+        self.trip();
         let stmt = {
             let client = self.client.borrow();
             self.runtime
@@ -222,6 +237,7 @@ impl PgConn {
                 }
             }));
         }
+        self.trip();
         let mut answers = self.runtime.block_on(in_order(requests));
         let last = if last.is_some() { answers.pop() } else { None };
         for a in answers {
@@ -265,6 +281,7 @@ impl PgConn {
     /// after what is deferred.
     pub fn batch(&self, sql: &str) -> Result<(), DbError> {
         self.flush()?;
+        self.trip();
         let client = self.client.borrow();
         Ok(self.runtime.block_on(client.batch_execute(sql))?)
     }

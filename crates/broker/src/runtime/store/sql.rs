@@ -163,6 +163,14 @@ impl Connection {
         }
     }
 
+    /// Round trips to the server so far (PostgreSQL; SQLite has none).
+    pub fn round_trips(&self) -> u64 {
+        match &self.backend {
+            Backend::Sqlite(_) => 0,
+            Backend::Postgres(c) => c.round_trips(),
+        }
+    }
+
     /// Open a lost connection again (see [`Connection::is_closed`]).
     pub fn reconnect(&self) -> Result<()> {
         match &self.backend {
