@@ -297,6 +297,7 @@ pub fn notify(
         Conversation {
             place,
             counted: false,
+            ..Default::default()
         },
     )?
     .id;

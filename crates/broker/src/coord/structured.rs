@@ -47,6 +47,7 @@ pub fn send(
             conv: Conversation {
                 place,
                 counted: true,
+                ..Default::default()
             },
         },
     )?;

@@ -41,22 +41,34 @@ pub struct Step {
     pub hold: bool,
 }
 
+/// Where a peer stands in the chains: its chain and depth, `None` at zero.
+pub type At = Option<(i64, u32)>;
+
+/// The SQL of a peer's place in the chains (`?1`: the peer's id); a
+/// send reads it with the peer's row (`peers::resolve::lookup`).
+pub const CHAIN_OF: &str = "SELECT chain_id, depth FROM chains WHERE peer_id = ?1";
+
 /// The step of a counted message from peer `from`, with the broker's `limit`
 /// (0 = no guard).
 pub fn step(conn: &Connection, from: &str, limit: u32) -> Result<Step> {
-    let at: Option<(i64, u32)> = conn
-        .prepare_cached("SELECT chain_id, depth FROM chains WHERE peer_id = ?1")?
+    let at: At = conn
+        .prepare_cached(CHAIN_OF)?
         .query_row([from], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
+    Ok(step_at(at, limit))
+}
+
+/// The step of a counted message from a peer standing `at`.
+pub fn step_at(at: At, limit: u32) -> Step {
     let (chain_id, depth) = match at {
         Some((chain, depth)) => (Some(chain), depth.saturating_add(1)),
         None => (None, 1),
     };
-    Ok(Step {
+    Step {
         chain_id,
         depth,
         hold: limit > 0 && depth > limit,
-    })
+    }
 }
 
 /// A counted message `id` was stored and delivered to `recipients`: each of

@@ -129,35 +129,12 @@ pub fn ack(t: &mut Tx<'_>, peer: &str, id: i64) -> Result<DeliveryState> {
 
 /// Create the deliveries of stored message `id` for these recipients (id,
 /// name) and, once committed, push the message to their streams: it is read
-/// here once for all of them, not by each stream.
-///
-/// The message is new to them (just stored, or just released by the loop
-/// guard), so no answer is awaited: the rows and the queue counters are
-/// written deferred (on PostgreSQL they travel with the message's read, one
-/// round trip). A recipient named twice gets one delivery; a delivery that
-/// existed already would break that rule and fails the job (the key is
-/// unique) rather than count the message twice.
+/// here once for all of them, not by each stream (a message just stored is
+/// not read back: [`deliver_new`]).
 pub fn deliver(t: &mut Tx<'_>, id: i64, recipients: &[(String, String)]) -> Result<()> {
-    let mut seen = HashSet::with_capacity(recipients.len());
-    let created: Vec<(String, String)> = recipients
-        .iter()
-        .filter(|(rid, _)| seen.insert(rid.as_str()))
-        .cloned()
-        .collect();
+    let created = create(t, id, recipients)?;
     if created.is_empty() {
         return Ok(());
-    }
-    {
-        let mut insert = t.conn.prepare_cached(
-            "INSERT INTO deliveries (recipient_id, message_id, recipient_name, state) VALUES (?1, ?2, ?3, 0)",
-        )?;
-        let mut count = t
-            .conn
-            .prepare_cached("UPDATE peers SET queued = queued + 1 WHERE id = ?1")?;
-        for (rid, name) in &created {
-            insert.execute_deferred(params![rid, id, name])?;
-            count.execute_deferred([rid])?;
-        }
     }
     let Some(message) = view(t.conn, id, Viewer::Bare)? else {
         return Ok(());
@@ -167,4 +144,58 @@ pub fn deliver(t: &mut Tx<'_>, id: i64, recipients: &[(String, String)]) -> Resu
         recipients: created,
     })));
     Ok(())
+}
+
+/// [`deliver`] for the message `post` has just stored, whose view
+/// (`message`, [`Viewer::Bare`]) it built from what it wrote. The
+/// recipients given a delivery (each once).
+pub fn deliver_new(
+    t: &mut Tx<'_>,
+    message: MessageView,
+    recipients: &[(String, String)],
+) -> Result<Vec<(String, String)>> {
+    let created = create(t, message.id, recipients)?;
+    if !created.is_empty() {
+        t.effect(Effect::Deliver(Arc::new(Fanned {
+            message,
+            recipients: created.clone(),
+        })));
+    }
+    Ok(created)
+}
+
+/// The delivery rows of message `id`, one per recipient named (the
+/// recipients given one, in order).
+///
+/// The message is new to them (just stored, or just released by the loop
+/// guard), so no answer is awaited: the rows and the queue counters are
+/// written deferred (on PostgreSQL they travel with the job's next
+/// statement, or its end). A delivery that existed already would break
+/// that rule and fails the job (the key is unique) rather than count the
+/// message twice.
+fn create(
+    t: &mut Tx<'_>,
+    id: i64,
+    recipients: &[(String, String)],
+) -> Result<Vec<(String, String)>> {
+    let mut seen = HashSet::with_capacity(recipients.len());
+    let created: Vec<(String, String)> = recipients
+        .iter()
+        .filter(|(rid, _)| seen.insert(rid.as_str()))
+        .cloned()
+        .collect();
+    if created.is_empty() {
+        return Ok(created);
+    }
+    let mut insert = t.conn.prepare_cached(
+        "INSERT INTO deliveries (recipient_id, message_id, recipient_name, state) VALUES (?1, ?2, ?3, 0)",
+    )?;
+    let mut count = t
+        .conn
+        .prepare_cached("UPDATE peers SET queued = queued + 1 WHERE id = ?1")?;
+    for (rid, name) in &created {
+        insert.execute_deferred(params![rid, id, name])?;
+        count.execute_deferred([rid])?;
+    }
+    Ok(created)
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use crate::runtime::store::sql::params;
 use claude_peers_proto::api::{
-    BroadcastRequest, BroadcastResult, ContextSnapshot, DeliveryState, HeldNotice, Party,
-    PartyKind, Scope, SendRequest, SendResult,
+    BroadcastRequest, BroadcastResult, ContextSnapshot, DeliveryState, DeliveryView, HeldNotice,
+    MessageView, Party, PartyKind, Scope, SendRequest, SendResult,
 };
 use claude_peers_proto::limits::MAX_PATH_BYTES;
 use claude_peers_proto::stream::Event;
@@ -17,10 +17,10 @@ use claude_peers_proto::{ApiError, ErrorCode, validate};
 use crate::domain::context::Shared;
 use crate::domain::groups;
 use crate::domain::loops;
-use crate::domain::messages::deliveries::deliver;
-use crate::domain::messages::views::{Viewer, view};
-use crate::domain::peers::resolve::{resolve, unreachable_error};
-use crate::domain::peers::rows::{self as peers, PeerRow, standing};
+use crate::domain::messages::deliveries::deliver_new;
+use crate::domain::messages::views::{MessageRow, assemble};
+use crate::domain::peers::resolve::{lookup, resolve_in, unreachable_error};
+use crate::domain::peers::rows::{self as peers, PeerRow, standing, standing_of};
 use crate::domain::rules::{Actor, OperatorKind};
 use crate::domain::sessions;
 use crate::domain::threads::{self, Placement};
@@ -57,13 +57,6 @@ impl<'a> Sender<'a> {
             },
         }
     }
-
-    fn group(&self) -> Option<&str> {
-        match self {
-            Sender::Peer(p) => p.group_id.as_deref(),
-            _ => None,
-        }
-    }
 }
 
 /// Who a message is for.
@@ -97,6 +90,9 @@ pub struct Conversation {
     pub place: Placement,
     /// An agent's own message to other agents: counted by the loop guard.
     pub counted: bool,
+    /// The sender's place in the loop guard's chains, when it was read
+    /// already (with its row: [`send_to`]); `None`: read it.
+    pub chain: Option<loops::At>,
 }
 
 /// What storing a message did.
@@ -131,9 +127,21 @@ pub fn post_with(
         };
     let step = match &p.from {
         Sender::Peer(me) if conv.counted && !recipients.is_empty() => {
-            Some(loops::step(t.conn, &me.id, sh.config.limits.chain_limit)?)
+            let limit = sh.config.limits.chain_limit;
+            Some(match conv.chain {
+                Some(at) => loops::step_at(at, limit),
+                None => loops::step(t.conn, &me.id, limit)?,
+            })
         }
         _ => None,
+    };
+    // The sender's group, else the first recipient's.
+    let (group_id, group_name) = match (&p.from, recipients.first()) {
+        (Sender::Peer(me), _) if me.group_id.is_some() => {
+            (me.group_id.clone(), me.group_name.clone())
+        }
+        (_, Some(r)) => (r.group_id.clone(), r.group_name.clone()),
+        _ => (None, None),
     };
     let metadata = p.metadata.as_ref().map(|m| m.to_string());
     let context = match &p.context {
@@ -157,7 +165,7 @@ pub fn post_with(
             from.kind.as_str(),
             from.id,
             from.name,
-            p.from.group().or_else(|| recipients.first().and_then(|r| r.group_id.as_deref())),
+            group_id,
             to_kind,
             to_party.as_ref().map(|x| x.id.clone()),
             to_party.as_ref().map(|x| x.name.clone()),
@@ -175,11 +183,41 @@ pub fn post_with(
             ],
             |r| r.get(0),
         )?;
-    let held = match step {
-        Some(s) if s.hold => Some(loops::hold(t, sh, id, s, recipients)?),
+    // The message's view, built from what was written (no read back).
+    let message = assemble(
+        MessageRow {
+            id,
+            from,
+            to: to_party,
+            scope: scope.map(|s| s.as_str().to_string()),
+            group_id,
+            group_name,
+            text: p.text,
+            msg_type: p.msg_type,
+            metadata: None,
+            context: None,
+            pinned: false,
+            sent_at: t.now,
+            thread_id: conv.place.thread_id,
+            reply_to: conv.place.reply_to,
+            chain_depth: step.map_or(0, |s| s.depth),
+            held: step.is_some_and(|s| s.hold),
+            reacted: false,
+        },
+        p.metadata,
+        p.context,
+        Vec::new(),
+        Vec::new(),
+    );
+    let watched = sh.hub.has_subscribers();
+    let (held, event) = match step {
+        Some(s) if s.hold => (
+            Some(loops::hold(t, sh, id, s, recipients)?),
+            watched.then_some(message),
+        ),
         _ => {
             // The chains first: written deferred, they travel with the
-            // deliveries and the message's read.
+            // deliveries.
             match (step, &p.from) {
                 (Some(s), _) => loops::advance(t, id, s, recipients)?,
                 (None, Sender::Operator(_)) => loops::reset(t, recipients)?,
@@ -189,16 +227,37 @@ pub fn post_with(
                 .iter()
                 .map(|r| (r.id.clone(), r.name.clone()))
                 .collect();
-            deliver(t, id, &to)?;
-            None
+            let full = watched.then(|| message.clone());
+            let created = deliver_new(t, message, &to)?;
+            (None, full.map(|m| with_queued(m, created)))
         }
     };
-    if sh.hub.has_subscribers()
-        && let Some(view) = view(t.conn, id, Viewer::Full)?
-    {
+    if let Some(view) = event {
         t.effect(Effect::event(Event::Message { message: view }));
     }
     Ok(Posted { id, held })
+}
+
+/// The full view of a message just delivered: a queued delivery for each
+/// recipient, in the order [`view`](crate::domain::messages::views::view)
+/// lists them (by name).
+fn with_queued(mut m: MessageView, created: Vec<(String, String)>) -> MessageView {
+    m.deliveries = created
+        .into_iter()
+        .map(|(id, name)| DeliveryView {
+            recipient: Party {
+                kind: PartyKind::Peer,
+                id,
+                name,
+            },
+            state: DeliveryState::Queued,
+            delivered_at: None,
+            read_at: None,
+        })
+        .collect();
+    m.deliveries
+        .sort_by(|a, b| a.recipient.name.cmp(&b.recipient.name));
+    m
 }
 
 /// The operator a recipient names (`dashboard` or `cli`), if it names one.
@@ -257,9 +316,9 @@ pub fn send_to(
     to: &str,
     body: Body,
 ) -> Result<Sent> {
-    let (standing, me) = standing(t.conn, actor)?;
-    let from = Sender::of(actor, me.as_ref());
     if let Some(kind) = operator_recipient(to) {
+        let (_, me) = standing(t.conn, actor)?;
+        let from = Sender::of(actor, me.as_ref());
         // A message to a person is never counted in a chain.
         let conv = Conversation {
             counted: false,
@@ -280,8 +339,21 @@ pub fn send_to(
             me,
         });
     }
-    let target =
-        resolve(t.conn, &standing, to).map_err(|e| unreachable_error(t.conn, &standing, to, e))?;
+    if to.trim().is_empty() {
+        return Err(ApiError::invalid("to", "the recipient cannot be empty").into());
+    }
+    // The sender's row, its place in the chains and the recipient's
+    // candidates: one statement.
+    let me_id = match actor {
+        Actor::Peer(id) => Some(id.as_str()),
+        Actor::Operator(_) => None,
+    };
+    let found = lookup(t.conn, me_id, to.trim())?;
+    let chain = found.chain;
+    let (standing, me) = standing_of(actor, found.me.clone())?;
+    let from = Sender::of(actor, me.as_ref());
+    let target = resolve_in(t.conn, &standing, to, found)
+        .map_err(|e| unreachable_error(t.conn, &standing, to, e))?;
     if me.as_ref().is_some_and(|m| m.id == target.id) {
         return Err(ApiError::invalid("to", "you cannot send a message to yourself").into());
     }
@@ -289,7 +361,10 @@ pub fn send_to(
     if let Some(me) = &me {
         loops::check_pair(sh, me, &target)?;
     }
-    let conv = body.conv;
+    let conv = Conversation {
+        chain: Some(chain),
+        ..body.conv
+    };
     let posted = post_with(t, sh, body.to(from, To::Peer(&target)), conv)?;
     let connected = sh.hub.is_connected(&target.id);
     let result = SendResult {
@@ -343,6 +418,7 @@ impl Body {
             conv: Conversation {
                 place,
                 counted: !status,
+                ..Default::default()
             },
         })
     }

@@ -4,7 +4,8 @@
 
 use crate::runtime::store::sql::{self, Connection, OptionalExtension, params};
 use claude_peers_proto::api::{
-    DeliveryState, DeliveryView, MessageView, Party, PartyKind, ReactionView, Scope,
+    ContextSnapshot, DeliveryState, DeliveryView, MessageView, Party, PartyKind, ReactionView,
+    Scope,
 };
 use claude_peers_proto::limits::MAX_PINNED;
 use claude_peers_proto::time::rfc3339;
@@ -90,7 +91,7 @@ pub fn load(conn: &Connection, id: i64) -> Result<Option<MessageRow>> {
 
 /// Build the API view of message `id` for `viewer`.
 pub fn view(conn: &Connection, id: i64, viewer: Viewer<'_>) -> Result<Option<MessageView>> {
-    let Some(m) = load(conn, id)? else {
+    let Some(mut m) = load(conn, id)? else {
         return Ok(None);
     };
     let mut deliveries = Vec::new();
@@ -147,7 +148,26 @@ pub fn view(conn: &Connection, id: i64, viewer: Viewer<'_>) -> Result<Option<Mes
             }
         }
     }
-    Ok(Some(MessageView {
+    let metadata = m
+        .metadata
+        .take()
+        .and_then(|s| serde_json::from_str(&s).ok());
+    let context = m.context.take().and_then(|s| serde_json::from_str(&s).ok());
+    Ok(Some(assemble(m, metadata, context, deliveries, reactions)))
+}
+
+/// The view of a message from its row and its parts, for [`view`] (which
+/// reads them) and for a message just stored (`post`, which knows them and
+/// reads nothing back). `metadata` and `context` are given parsed; the
+/// row's own strings are not read.
+pub fn assemble(
+    m: MessageRow,
+    metadata: Option<serde_json::Value>,
+    context: Option<ContextSnapshot>,
+    deliveries: Vec<DeliveryView>,
+    reactions: Vec<ReactionView>,
+) -> MessageView {
+    MessageView {
         id: m.id,
         from: m.from,
         to: m.to,
@@ -158,8 +178,8 @@ pub fn view(conn: &Connection, id: i64, viewer: Viewer<'_>) -> Result<Option<Mes
         },
         text: m.text,
         msg_type: m.msg_type,
-        metadata: m.metadata.and_then(|s| serde_json::from_str(&s).ok()),
-        context: m.context.and_then(|s| serde_json::from_str(&s).ok()),
+        metadata,
+        context,
         sent_at: rfc3339(m.sent_at),
         pinned: m.pinned,
         thread_id: m.thread_id.unwrap_or(m.id),
@@ -168,7 +188,7 @@ pub fn view(conn: &Connection, id: i64, viewer: Viewer<'_>) -> Result<Option<Mes
         held: m.held,
         deliveries,
         reactions,
-    }))
+    }
 }
 
 pub fn views(conn: &Connection, ids: Vec<i64>, viewer: Viewer<'_>) -> Result<Vec<MessageView>> {

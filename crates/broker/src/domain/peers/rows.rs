@@ -43,13 +43,24 @@ pub struct PeerRow {
     pub host: Option<String>,
 }
 
-/// The peer columns with the group's name. A scalar subquery, not a LEFT JOIN:
+/// The peer columns (of `peers p`) with the group's name, in the order
+/// [`PeerRow::from_row`] reads them. A scalar subquery, not a LEFT JOIN:
 /// SQLite re-prepares a LEFT JOIN statement on every new binding.
-pub const SELECT: &str = "SELECT p.id, p.name, p.custom_name, p.group_id,
+macro_rules! peer_columns {
+    () => {
+        "p.id, p.name, p.custom_name, p.group_id,
     (SELECT g.name FROM groups g WHERE g.id = p.group_id), p.group_manual, p.pid,
     p.pid_start, p.local, p.cwd, p.git_root, p.repo_key, p.git_branch, p.tty, p.summary, p.status,
-    p.registered_at, p.last_seen, p.stale, p.removed_at, p.queued, p.host
-    FROM peers p";
+    p.registered_at, p.last_seen, p.stale, p.removed_at, p.queued, p.host"
+    };
+}
+pub(crate) use peer_columns;
+
+/// How many columns [`peer_columns`] has.
+pub const PEER_COLUMNS: usize = 22;
+
+/// The peer rows' SELECT.
+pub const SELECT: &str = concat!("SELECT ", peer_columns!(), "\n    FROM peers p");
 
 impl PeerRow {
     pub fn from_row(r: &Row<'_>) -> sql::Result<Self> {
@@ -230,17 +241,24 @@ pub fn token_pairs(conn: &Connection) -> Result<Vec<(String, String)>> {
 
 /// Where an actor stands, and its peer row if it is a peer.
 pub fn standing(conn: &Connection, actor: &Actor) -> Result<(Standing, Option<PeerRow>)> {
-    match actor {
-        Actor::Operator(_) => Ok((Standing::Operator, None)),
-        Actor::Peer(id) => {
-            let me = get(conn, id)?.ok_or_else(|| {
-                ApiError::new(
-                    claude_peers_proto::ErrorCode::Unauthorized,
-                    "this peer no longer exists; register again",
-                )
-            })?;
-            Ok((me.standing(), Some(me)))
-        }
+    let me = match actor {
+        Actor::Operator(_) => None,
+        Actor::Peer(id) => get(conn, id)?,
+    };
+    standing_of(actor, me)
+}
+
+/// [`standing`] with the actor's row read already (`me`: `None` if it
+/// was not found).
+pub fn standing_of(actor: &Actor, me: Option<PeerRow>) -> Result<(Standing, Option<PeerRow>)> {
+    match (actor, me) {
+        (Actor::Operator(_), _) => Ok((Standing::Operator, None)),
+        (Actor::Peer(_), Some(me)) => Ok((me.standing(), Some(me))),
+        (Actor::Peer(_), None) => Err(ApiError::new(
+            claude_peers_proto::ErrorCode::Unauthorized,
+            "this peer no longer exists; register again",
+        )
+        .into()),
     }
 }
 

@@ -423,13 +423,18 @@ fn run_batch(
     let index_now = batch.is_empty() || batch.iter().any(|j| j.wants_index());
     let mut effects = Vec::new();
     let mut replies = Vec::with_capacity(batch.len());
+    // On PostgreSQL `BEGIN` and the lock travel with the first job's first
+    // statement: if either fails, so does that statement, and the batch
+    // with it (see `spoiled`).
     let begin = match (conn.engine(), team) {
         (sql::Engine::Sqlite, _) => run(conn, "BEGIN IMMEDIATE"),
-        (sql::Engine::Postgres, Some(_)) => conn.execute_batch(&format!(
-            "BEGIN; SELECT pg_advisory_xact_lock({})",
-            crate::runtime::team::WRITE_LOCK
-        )),
-        (sql::Engine::Postgres, None) => run(conn, "BEGIN"),
+        (sql::Engine::Postgres, Some(_)) => run_deferred(conn, "BEGIN").and_then(|()| {
+            conn.execute_deferred(
+                "SELECT pg_advisory_xact_lock(?1)",
+                [crate::runtime::team::WRITE_LOCK],
+            )
+        }),
+        (sql::Engine::Postgres, None) => run_deferred(conn, "BEGIN"),
     };
     if let Err(e) = begin {
         let msg = e.to_string();
@@ -488,14 +493,14 @@ fn run_batch(
     let commit = indexed.and_then(|()| match team {
         Some(team) if !effects.is_empty() => {
             let notes = announce::notes_of(conn, now, &effects)?;
-            let payloads = crate::runtime::team::wire::pack(&team.node.instance, notes);
-            if payloads.is_empty() {
-                run(conn, "COMMIT")
-            } else {
-                let mut sql = crate::runtime::team::wire::notify_sql(&payloads);
-                sql.push_str("COMMIT");
-                conn.execute_batch(&sql)
+            // Sent with `COMMIT`, in one round trip.
+            for payload in crate::runtime::team::wire::pack(&team.node.instance, notes) {
+                conn.execute_deferred(
+                    "SELECT pg_notify(?1, ?2)",
+                    [crate::runtime::team::CHANNEL, payload.as_str()],
+                )?;
             }
+            run(conn, "COMMIT")
         }
         _ => run(conn, "COMMIT"),
     });
