@@ -72,8 +72,15 @@ async fn a_failing_deferred_statement_fails_its_job_alone() {
             .await
             .unwrap();
         let insert = "INSERT INTO pipe (k) VALUES (?1)";
-        // Issued together, so they usually share a batch.
-        let (a, b, c, d) = tokio::join!(
+        // A job that holds the writer until the others are queued: they
+        // share the next batch (on PostgreSQL a job's deferred statements
+        // then travel with the next job's, and b's and e's fail there).
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        let (_, a, b, c, d, last, _) = tokio::join!(
+            store.write(move |_| {
+                let _ = gate.recv();
+                Ok(())
+            }),
             store.write(move |t| Ok(t.conn.execute_deferred(insert, [1])?)),
             store.write(move |t| {
                 t.conn.execute_deferred(insert, [2])?;
@@ -94,16 +101,25 @@ async fn a_failing_deferred_statement_fails_its_job_alone() {
                 t.conn.execute_deferred(insert, [4])?;
                 Err::<(), _>(ApiError::invalid("k", "refused after writing").into())
             }),
+            // The batch's last job: its failing statement is found when
+            // the batch ends.
+            store.write(move |t| {
+                t.conn.execute_deferred(insert, [6])?;
+                Ok(t.conn.execute_deferred(insert, [3])?)
+            }),
+            async move { open.send(()).unwrap() },
         );
         assert!(a.is_ok(), "{a:?}");
         let e = b.expect_err("the duplicate key fails its job");
         assert!(e.to_string().to_lowercase().contains("unique"), "{e}");
         assert_eq!(c.unwrap(), 1);
         assert!(d.is_err());
+        let last = last.expect_err("the last job's duplicate key fails it");
+        assert!(last.to_string().to_lowercase().contains("unique"), "{last}");
         assert_eq!(
             keys(&store).await.unwrap(),
             vec![1, 3],
-            "only a and c commit"
+            "only a and c commit (not e's 6)"
         );
         // The writer goes on: a later job commits as usual.
         store

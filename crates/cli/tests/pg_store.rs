@@ -129,23 +129,32 @@ async fn a_second_broker_serves_the_same_database_at_once_even_as_a_standby() {
 /// (BENCHMARKS.md, "The store on PostgreSQL").
 const SEND_BATCH_ROUND_TRIPS: u64 = 4;
 
-/// The round trips of each write batch the broker logged (`store batch`,
-/// debug level, which the tests' brokers run at) after byte `from` of its
-/// log, for batches of one job.
-fn single_job_batches(env: &Env, from: usize) -> Vec<u64> {
+/// Each write batch the broker logged (`store batch`, debug level, which
+/// the tests' brokers run at) after byte `from` of its log: (jobs, round
+/// trips).
+fn batches(env: &Env, from: usize) -> Vec<(u64, u64)> {
+    let field = |l: &str, name: &str| -> Option<u64> {
+        l.split(name)
+            .nth(1)?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    };
     let log = broker_log(env);
     log.get(from..)
         .unwrap_or_default()
         .lines()
-        .filter(|l| l.contains("store batch") && l.contains("jobs=1 "))
-        .filter_map(|l| l.split("round_trips=").nth(1))
-        .filter_map(|n| n.split_whitespace().next()?.parse().ok())
+        .filter(|l| l.contains("store batch"))
+        .filter_map(|l| Some((field(l, "jobs=")?, field(l, "round_trips=")?)))
         .collect()
 }
 
 /// A send by name, one at a time (each its own batch), costs at most
 /// [`SEND_BATCH_ROUND_TRIPS`] round trips (the median: a batch of the
-/// broker's own upkeep may fall in between).
+/// broker's own upkeep may fall in between). Sends arriving together share
+/// a batch, and each costs 2 round trips more (its reads, its `INSERT`;
+/// its deferred writes travel with the next job's).
 #[tokio::test]
 async fn a_send_costs_few_round_trips() {
     let Some((env, _url)) = pg_env() else { return };
@@ -159,7 +168,11 @@ async fn a_send_costs_few_round_trips() {
     for i in 0..20 {
         send_text(&alice, "bob", &format!("m{i}")).await;
     }
-    let mut trips = single_job_batches(&env, from);
+    let mut trips: Vec<u64> = batches(&env, from)
+        .into_iter()
+        .filter(|(jobs, _)| *jobs == 1)
+        .map(|(_, t)| t)
+        .collect();
     assert!(
         trips.len() >= 20,
         "the sends' batches were not logged: {trips:?}"
@@ -171,4 +184,34 @@ async fn a_send_costs_few_round_trips() {
         median <= SEND_BATCH_ROUND_TRIPS,
         "a send's batch took {median} round trips (at most {SEND_BATCH_ROUND_TRIPS}): {trips:?}"
     );
+
+    // Together (8 senders: a pair is rate limited): every batch of n
+    // sends within 2 n + 2.
+    let mut clients = Vec::new();
+    for i in 0..8 {
+        clients.push(env.register(&format!("/w/s{i}"), |_| {}).await.1);
+    }
+    let from = broker_log(&env).len();
+    let mut senders = tokio::task::JoinSet::new();
+    for (i, c) in clients.into_iter().enumerate() {
+        senders.spawn(async move {
+            for k in 0..8 {
+                send_text(&c, "bob", &format!("t{i}-{k}")).await;
+            }
+        });
+    }
+    while let Some(r) = senders.join_next().await {
+        r.unwrap();
+    }
+    let shared: Vec<(u64, u64)> = batches(&env, from)
+        .into_iter()
+        .filter(|(jobs, _)| *jobs > 1)
+        .collect();
+    eprintln!("batches of several sends (jobs, round trips): {shared:?}");
+    for (jobs, trips) in &shared {
+        assert!(
+            *trips <= 2 * jobs + 2,
+            "a batch of {jobs} sends took {trips} round trips: {shared:?}"
+        );
+    }
 }

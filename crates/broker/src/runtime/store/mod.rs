@@ -82,7 +82,18 @@ impl Tx<'_> {
     }
 }
 
-type Reply = Box<dyn FnOnce(Option<&str>) + Send>;
+/// How a job's batch ended, for its answer.
+enum Outcome<'a> {
+    /// The batch committed (a job that failed answers with its own error).
+    Committed,
+    /// The commit failed with this message: nothing of the batch stays.
+    CommitFailed(&'a str),
+    /// A deferred statement of the job failed after it had returned (in a
+    /// later job's pipeline, on PostgreSQL): the job alone was undone.
+    Undone(sql::Error),
+}
+
+type Reply = Box<dyn FnOnce(Outcome<'_>) + Send>;
 type Sink = Arc<dyn Fn(Vec<Effect>) + Send + Sync>;
 
 /// One closure waiting for the writer.
@@ -107,12 +118,13 @@ struct IndexJob {
 impl Job for IndexJob {
     fn run(self: Box<Self>, _t: &mut Tx<'_>) -> (bool, Reply) {
         let reply = self.reply;
-        let answer: Reply = Box::new(move |commit_err: Option<&str>| {
-            let out = match commit_err {
-                Some(e) => Err(Error::Internal(format!(
+        let answer: Reply = Box::new(move |outcome: Outcome<'_>| {
+            let out = match outcome {
+                Outcome::CommitFailed(e) => Err(Error::Internal(format!(
                     "cannot bring the search index up to date: {e}"
                 ))),
-                None => Ok(()),
+                Outcome::Undone(e) => Err(e.into()),
+                Outcome::Committed => Ok(()),
             };
             let _ = reply.send(out);
         });
@@ -142,15 +154,16 @@ where
 {
     fn run(self: Box<Self>, t: &mut Tx<'_>) -> (bool, Reply) {
         let WriteJob { f, reply } = *self;
-        // The job is done when its deferred statements have answered too.
-        let out = f(t).and_then(|v| {
-            t.conn.flush()?;
-            Ok(v)
-        });
+        // Its deferred statements may still be waiting: they travel with
+        // the next job's (`run_batch`), which tells if one failed.
+        let out = f(t);
         let ok = out.is_ok();
-        let answer: Reply = Box::new(move |commit_err: Option<&str>| {
-            let out = match commit_err {
-                Some(e) if ok => Err(Error::Internal(format!("commit failed: {e}"))),
+        let answer: Reply = Box::new(move |outcome: Outcome<'_>| {
+            let out = match outcome {
+                Outcome::CommitFailed(e) if ok => {
+                    Err(Error::Internal(format!("commit failed: {e}")))
+                }
+                Outcome::Undone(e) => Err(e.into()),
                 _ => out,
             };
             let _ = reply.send(out);
@@ -421,11 +434,11 @@ fn run_batch(
     let jobs = batch.len();
     // An empty batch is the idle writer's: it only indexes.
     let index_now = batch.is_empty() || batch.iter().any(|j| j.wants_index());
-    let mut effects = Vec::new();
     let mut replies = Vec::with_capacity(batch.len());
     // On PostgreSQL `BEGIN` and the lock travel with the first job's first
     // statement: if either fails, so does that statement, and the batch
     // with it (see `spoiled`).
+    conn.set_owner(0);
     let begin = match (conn.engine(), team) {
         (sql::Engine::Sqlite, _) => run(conn, "BEGIN IMMEDIATE"),
         (sql::Engine::Postgres, Some(_)) => run_deferred(conn, "BEGIN").and_then(|()| {
@@ -447,18 +460,23 @@ fn run_batch(
     // A job whose changes could not be undone alone spoils the batch:
     // nothing of it commits.
     let mut spoiled: Option<sql::Error> = None;
-    for job in batch {
-        let mark = effects.len();
+    // Each job's effects, apart: a job undone after it ended loses its own.
+    let mut effects: Vec<Vec<Effect>> = Vec::with_capacity(batch.len());
+    let mut undone: Vec<Option<sql::Error>> = Vec::with_capacity(batch.len());
+    for (i, job) in batch.into_iter().enumerate() {
         // On PostgreSQL the savepoint goes with the job's first statement,
-        // and its release with the next job's (or with `COMMIT`): no round
-        // trip of their own. The job's deferred statements have answered
-        // before it ends (`WriteJob::run`), so the transaction is sound
-        // when they are sent.
+        // and its release with the next job's (or with the end of the
+        // batch): no round trip of their own. So do the job's deferred
+        // statements; if one of them fails there, the connection undoes
+        // that job alone and says so (`take_failed`, below).
+        conn.set_owner(i as u64 + 1);
         let sp = run_deferred(conn, "SAVEPOINT job");
+        effects.push(Vec::new());
+        undone.push(None);
         let mut t = Tx {
             conn,
             now,
-            effects: &mut effects,
+            effects: &mut effects[i],
         };
         let (ok, reply) = job.run(&mut t);
         match sp {
@@ -468,7 +486,7 @@ fn run_batch(
                 }
             }
             Ok(()) => {
-                effects.truncate(mark);
+                effects[i].clear();
                 // What the failed job left waiting is undone with it.
                 let _ = conn.flush();
                 if let Err(e) = run(conn, "ROLLBACK TO job").and_then(|()| run(conn, "RELEASE job"))
@@ -481,7 +499,15 @@ fn run_batch(
             }
         }
         replies.push(reply);
+        undo_failed(conn, &mut effects, &mut undone);
     }
+    // The last job's deferred statements, before its effects are announced.
+    conn.set_owner(u64::MAX);
+    if let Err(e) = conn.flush() {
+        spoiled.get_or_insert(e);
+    }
+    undo_failed(conn, &mut effects, &mut undone);
+    let effects: Vec<Effect> = effects.into_iter().flatten().collect();
     // The index, when due (see `fts`), outside the jobs' savepoints (FTS5
     // writes its pending terms at each one), in the same transaction as the
     // mark: if it fails, nothing commits.
@@ -519,8 +545,11 @@ fn run_batch(
             if !effects.is_empty() {
                 sink(effects);
             }
-            for reply in replies {
-                reply(None);
+            for (reply, undone) in replies.into_iter().zip(undone) {
+                reply(match undone {
+                    Some(e) => Outcome::Undone(e),
+                    None => Outcome::Committed,
+                });
             }
         }
         Err(e) => {
@@ -531,9 +560,26 @@ fn run_batch(
             if let Some(ix) = indexer {
                 ix.rolled_back();
             }
-            for reply in replies {
-                reply(Some(&msg));
+            for (reply, undone) in replies.into_iter().zip(undone) {
+                reply(match undone {
+                    Some(e) => Outcome::Undone(e),
+                    None => Outcome::CommitFailed(&msg),
+                });
             }
+        }
+    }
+}
+
+/// Record the jobs the connection undid since the last call (numbered
+/// from 1: `set_owner`): they lose their effects and answer with the error.
+fn undo_failed(conn: &Connection, effects: &mut [Vec<Effect>], undone: &mut [Option<sql::Error>]) {
+    for (owner, e) in conn.take_failed() {
+        let Some(k) = (owner as usize).checked_sub(1) else {
+            continue;
+        };
+        if let (Some(fx), Some(slot)) = (effects.get_mut(k), undone.get_mut(k)) {
+            fx.clear();
+            slot.get_or_insert(e);
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct Prepared {
 struct Deferred {
     stmt: tokio_postgres::Statement,
     args: Vec<Arg>,
+    /// The writer's job that issued it ([`PgConn::set_owner`]).
+    owner: u64,
 }
 
 /// What one pipelined request answers.
@@ -70,6 +72,11 @@ pub struct PgConn {
     deferred: RefCell<Vec<Deferred>>,
     /// Round trips to the server so far ([`PgConn::round_trips`]).
     trips: Cell<u64>,
+    /// The job whose statements are being issued now.
+    owner: Cell<u64>,
+    /// Earlier jobs undone because one of their deferred statements failed
+    /// in a later job's pipeline ([`PgConn::take_failed`]).
+    failed: RefCell<Vec<(u64, DbError)>>,
 }
 
 /// The type a parameter is declared as, from the value bound to it.
@@ -141,7 +148,23 @@ impl PgConn {
             prepared: RefCell::new(HashMap::new()),
             deferred: RefCell::new(Vec::new()),
             trips: Cell::new(0),
+            owner: Cell::new(0),
+            failed: RefCell::new(Vec::new()),
         })
+    }
+
+    /// Statements issued from now on are job `owner`'s (the writer numbers
+    /// the jobs of a batch upwards; each job's statements are inside its
+    /// savepoint `job`).
+    pub fn set_owner(&self, owner: u64) {
+        self.owner.set(owner);
+    }
+
+    /// The earlier jobs found failed since the last call, with their
+    /// errors: a deferred statement of theirs failed in a later job's
+    /// pipeline, and they were undone (see [`PgConn::pipelined`]).
+    pub fn take_failed(&self) -> Vec<(u64, DbError)> {
+        std::mem::take(&mut *self.failed.borrow_mut())
     }
 
     /// How many times this connection has waited for the server so far
@@ -209,14 +232,56 @@ impl PgConn {
 
     /// Send what is deferred and then `last` (if any), in one pipeline;
     /// the first error among them, else `last`'s answer.
+    ///
+    /// A job's deferred statements may travel with the next job's (the
+    /// writer waits for a job's own ones only when the batch ends). When
+    /// the first to fail is an earlier job's, that job alone is undone
+    /// (`ROLLBACK TO job`: its savepoint is still open, the `RELEASE`
+    /// after its statements did not run) and recorded as failed
+    /// ([`PgConn::take_failed`]); the later jobs' statements, which the
+    /// server skipped, are sent again. If the undo fails too, the error
+    /// is this call's, and the writer gives up the batch.
     fn pipelined(
         &self,
         last: Option<(&tokio_postgres::Statement, &[Arg], bool)>,
     ) -> Result<Option<Answer>, DbError> {
-        let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
-        if deferred.is_empty() && last.is_none() {
-            return Ok(None);
+        let mut deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+        loop {
+            if deferred.is_empty() && last.is_none() {
+                return Ok(None);
+            }
+            let mut answers = self.send(&deferred, last);
+            let first_error = answers.iter().position(Result::is_err);
+            let Some(i) = first_error else {
+                return Ok(if last.is_some() {
+                    answers.pop().and_then(Result::ok)
+                } else {
+                    None
+                });
+            };
+            let error = match answers.swap_remove(i) {
+                Err(e) => DbError::from(e),
+                Ok(_) => DbError::Value("no error where one was found".into()),
+            };
+            let owner = match deferred.get(i) {
+                Some(d) if d.owner < self.owner.get() => d.owner,
+                _ => return Err(error),
+            };
+            if self.undo_job().is_err() {
+                return Err(error);
+            }
+            self.failed.borrow_mut().push((owner, error));
+            deferred.retain(|d| d.owner > owner);
         }
+    }
+
+    /// Send `deferred` and then `last` in one pipeline (one round trip);
+    /// every answer, in order.
+    fn send(
+        &self,
+        deferred: &[Deferred],
+        last: Option<(&tokio_postgres::Statement, &[Arg], bool)>,
+    ) -> Vec<Result<Answer, tokio_postgres::Error>> {
         let client = self.client.borrow();
         let client = &*client;
         let deferred_args: Vec<Vec<&(dyn ToSql + Sync)>> =
@@ -238,12 +303,17 @@ impl PgConn {
             }));
         }
         self.trip();
-        let mut answers = self.runtime.block_on(in_order(requests));
-        let last = if last.is_some() { answers.pop() } else { None };
-        for a in answers {
-            a?;
-        }
-        Ok(last.transpose()?)
+        self.runtime.block_on(in_order(requests))
+    }
+
+    /// Undo the innermost open job savepoint and close it (one round
+    /// trip): the transaction is sound again, as before that job.
+    fn undo_job(&self) -> Result<(), DbError> {
+        self.trip();
+        let client = self.client.borrow();
+        Ok(self
+            .runtime
+            .block_on(client.batch_execute("ROLLBACK TO job; RELEASE job"))?)
     }
 
     /// Run it; the rows changed. Sends what is deferred first, in the
@@ -268,7 +338,11 @@ impl PgConn {
     /// Queue it to go with the next answered statement (or [`PgConn::flush`]).
     pub fn defer(&self, p: &Prepared, args: Vec<Arg>) -> Result<(), DbError> {
         let stmt = self.statement(p, &args)?;
-        self.deferred.borrow_mut().push(Deferred { stmt, args });
+        self.deferred.borrow_mut().push(Deferred {
+            stmt,
+            args,
+            owner: self.owner.get(),
+        });
         Ok(())
     }
 

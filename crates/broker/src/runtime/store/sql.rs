@@ -171,6 +171,24 @@ impl Connection {
         }
     }
 
+    /// Statements issued from now on are the writer's job `owner`'s
+    /// (PostgreSQL; see [`PgConn::set_owner`]).
+    pub fn set_owner(&self, owner: u64) {
+        if let Backend::Postgres(c) = &self.backend {
+            c.set_owner(owner);
+        }
+    }
+
+    /// Earlier jobs undone because a deferred statement of theirs failed
+    /// after they ended (PostgreSQL: [`PgConn::take_failed`]; on SQLite a
+    /// deferred statement fails at once, in its job).
+    pub fn take_failed(&self) -> Vec<(u64, Error)> {
+        match &self.backend {
+            Backend::Sqlite(_) => Vec::new(),
+            Backend::Postgres(c) => c.take_failed(),
+        }
+    }
+
     /// Open a lost connection again (see [`Connection::is_closed`]).
     pub fn reconnect(&self) -> Result<()> {
         match &self.backend {
