@@ -418,10 +418,13 @@ fn writer_loop(
 /// On PostgreSQL (`team`: other brokers may share the database) the two
 /// cross-broker rules live here and nowhere else: the transaction takes
 /// [`WRITE_LOCK`](crate::runtime::team::WRITE_LOCK) as it begins (sent with
-/// `BEGIN`, one round trip), so brokers' batches run one at a time like
-/// SQLite's; and its effects are announced to the other brokers with
-/// `pg_notify`, sent with `COMMIT`, so they hear of them only if and when
-/// it commits.
+/// `BEGIN` and the first job's first statement, one round trip), so
+/// brokers' batches run one at a time like SQLite's; and its effects are
+/// announced to the other brokers with `pg_notify`, sent with `COMMIT`, so
+/// they hear of them only if and when it commits. A send costs 2 round
+/// trips in a batch of several (its reads, its `INSERT`), a batch 2 more
+/// (the last job's deferred statements, `COMMIT`): `store batch` at debug
+/// level logs each batch's count.
 fn run_batch(
     conn: &mut Connection,
     indexer: &mut Option<fts::Indexer>,

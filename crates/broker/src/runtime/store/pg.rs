@@ -12,7 +12,13 @@
 //! issued together, in order). The first error among them is that call's
 //! error, so a deferred statement fails the job that issued it as if it had
 //! run at once; the server has stopped at it (the transaction is aborted),
-//! so nothing after it took effect either.
+//! so nothing after it took effect either. The writer does not wait for a
+//! job's last deferred statements: they go with the next job's first
+//! statement. Each is tagged with its job ([`PgConn::set_owner`]); when an
+//! earlier job's fails, that job alone is undone and reported
+//! ([`PgConn::take_failed`]) and the later statements are sent again, so a
+//! failing statement still fails only its own job. The writer's batch log
+//! counts round trips ([`PgConn::round_trips`]).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;

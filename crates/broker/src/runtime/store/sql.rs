@@ -260,7 +260,9 @@ impl Connection {
     /// it with the next statement that is answered, in the same round trip
     /// ([`super::pg`]); an error it meets is that statement's error, or
     /// [`Connection::flush`]'s, so it fails the job that issued it as if it
-    /// had failed here.
+    /// had failed here. A job's last ones may travel with the next job's
+    /// statements; if one fails there, the writer undoes the job that
+    /// issued it alone, which answers with that error.
     pub fn execute_deferred<P: Params>(&self, sql: &str, params: P) -> Result<()> {
         self.prepare_cached(sql)?.execute_deferred(params)
     }
