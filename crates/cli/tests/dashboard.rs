@@ -1,5 +1,6 @@
 //! The broker side of the dashboard: its embedded files and their headers, the
-//! translation proxy (`/v1/translate`), and the operator's group messages.
+//! translation proxy (`/v1/translate`), the operator's group messages, and
+//! the message events an operator stream hears (built without reading back).
 //! The page itself is tested in a real browser by `tests/browser/`.
 
 #[macro_use]
@@ -279,4 +280,72 @@ async fn the_operator_writes_to_one_group() {
     )
     .await;
     assert_eq!(s, 404);
+}
+
+/// The message event an operator stream hears is built by the send from
+/// what it wrote (not read back): it equals the message as the operator
+/// reads it afterwards, field for field (a reply in a thread, in a group,
+/// with the sender's context; one to the operator).
+#[tokio::test]
+async fn a_message_event_equals_the_message_read_back() {
+    use claude_peers_client::stream::{Incoming, Stream};
+    use claude_peers_proto::api::{ContextSnapshot, MessageView};
+    use claude_peers_proto::stream::{Event, ServerFrame};
+
+    let env = Env::new();
+    let _b = Broker::start(&env, &[]).await;
+    let (a, alice) = env
+        .register("/w/repo/a", |r| r.name = Some("alice".into()))
+        .await;
+    let (b, _bob) = env
+        .register("/w/repo/b", |r| r.name = Some("bob".into()))
+        .await;
+    let admin = env.admin();
+    admin.create_group("red").await.unwrap();
+    admin.assign_group(&a.peer.id, Some("red")).await.unwrap();
+    admin.assign_group(&b.peer.id, Some("red")).await.unwrap();
+    let mut events = Stream::connect(&env.endpoint(), &env.admin_token())
+        .await
+        .unwrap();
+    let first = send_text(&alice, "bob", "the first").await;
+    let reply = alice
+        .send(&claude_peers_proto::api::SendRequest {
+            to: "bob".into(),
+            text: "the reply".into(),
+            reply_to: Some(first),
+            context: Some(ContextSnapshot {
+                branch: Some("main".into()),
+                recent_files: vec!["src/lib.rs".into()],
+                summary: "working".into(),
+                cwd: "/w/repo/a".into(),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .message_id;
+    let to_person = send_text(&alice, "dashboard", "for you").await;
+    let mut heard: Vec<MessageView> = Vec::new();
+    while heard.len() < 3 {
+        let frame = tokio::time::timeout(WAIT, events.next())
+            .await
+            .expect("the message events");
+        if let Incoming::Frame(ServerFrame::Event { event }) = frame
+            && let Event::Message { message } = *event
+        {
+            heard.push(message);
+        }
+    }
+    let mut read: Vec<MessageView> = admin.thread(first, None).await.unwrap().messages;
+    read.extend(admin.thread(to_person, None).await.unwrap().messages);
+    for id in [first, reply, to_person] {
+        let event = heard.iter().find(|m| m.id == id).expect("an event");
+        let back = read.iter().find(|m| m.id == id).expect("read back");
+        assert!(back.group.is_some(), "sent in a group: {back:?}");
+        assert_eq!(
+            serde_json::to_value(event).unwrap(),
+            serde_json::to_value(back).unwrap(),
+            "message {id}"
+        );
+    }
 }
