@@ -350,6 +350,31 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE peers ADD COLUMN host TEXT;
     ALTER TABLE peers ADD COLUMN stream_broker TEXT;
     "#,
+    // 11: the permission relay's lane (`domain/permissions.rs`): each
+    // pending request with the brokers holding its ways back (the
+    // session's stream, its waiting `PermissionRequest` hook) and, once
+    // given, the one answer.
+    r#"
+    CREATE TABLE permission_requests (
+        id TEXT PRIMARY KEY,
+        peer_id TEXT NOT NULL,
+        peer_name TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        tool_name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        input_preview TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        channel_broker TEXT,
+        hook_broker TEXT,
+        hook_key INTEGER,
+        answer TEXT,
+        answered_by TEXT,
+        answered_at INTEGER
+    );
+    CREATE INDEX permission_requests_peer ON permission_requests (peer_id, created_at);
+    CREATE INDEX permission_requests_created ON permission_requests (created_at);
+    "#,
 ];
 
 /// The same steps for PostgreSQL, numbered alike (step `i` here is step `i`
@@ -654,6 +679,28 @@ pub const PG_MIGRATIONS: &[&str] = &[
         at BIGINT NOT NULL,
         frame TEXT NOT NULL
     );
+    "#,
+    // 11
+    r#"
+    CREATE TABLE permission_requests (
+        id TEXT PRIMARY KEY,
+        peer_id TEXT NOT NULL,
+        peer_name TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        tool_name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        input_preview TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        channel_broker TEXT,
+        hook_broker TEXT,
+        hook_key BIGINT,
+        answer TEXT,
+        answered_by TEXT,
+        answered_at BIGINT
+    );
+    CREATE INDEX permission_requests_peer ON permission_requests (peer_id, created_at);
+    CREATE INDEX permission_requests_created ON permission_requests (created_at);
     "#,
 ];
 

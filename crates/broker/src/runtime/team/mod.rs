@@ -174,6 +174,12 @@ impl Team {
         lock(&self.alive).contains(&broker)
     }
 
+    /// Whether `broker` is this one or another heard within
+    /// [`BROKER_TIMEOUT_MS`] (over SQLite: only this one).
+    pub fn is_alive(&self, broker: &str) -> bool {
+        broker == self.node.instance || lock(&self.alive).contains(broker)
+    }
+
     /// Peers whose stream is open on another live broker.
     pub fn remote_ids(&self) -> Vec<String> {
         let alive = lock(&self.alive).clone();
