@@ -308,7 +308,7 @@ impl Hub {
     }
 
     /// Publish `event` here and on the other brokers (an event not tied to
-    /// a commit: typing, permission requests, "needs you" nudges).
+    /// a commit: typing, "needs you" nudges).
     pub fn announce(&self, event: Event) {
         if self.team.enabled()
             && let Ok(json) = serde_json::to_string(&ServerFrame::Event {

@@ -18,8 +18,9 @@
 //!   state)`, a dashboard event travels as its JSON when it fits in a
 //!   notification and otherwise through the table `team_events`.
 //! - **What is announced outside a transaction** (a peer's reach facts, a
-//!   peer typing, a permission request, "needs you" nudges) goes through
-//!   the keeper's connection at once ([`Team::announce`]).
+//!   peer typing, "needs you" nudges) goes through the keeper's connection
+//!   at once ([`Team::announce`]). Permission requests and their answers
+//!   are commits like any other (`domain::permissions`).
 //! - **Presence**: the broker holding a peer's stream is written in
 //!   `peers.stream_broker` (set when a stream opens, cleared when it
 //!   closes) and announced; each broker writes a heartbeat in `brokers`
