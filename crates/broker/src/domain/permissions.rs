@@ -503,6 +503,16 @@ fn already(id: &str, given: &str, by: Option<&str>) -> ApiError {
     ))
 }
 
+/// Whether the table holds any request, answered or not (the maintenance
+/// writes only then).
+pub fn any(c: &Connection) -> Result<bool> {
+    Ok(
+        c.query_row("SELECT 1 FROM permission_requests LIMIT 1", [], |_| Ok(()))
+            .optional()?
+            .is_some(),
+    )
+}
+
 /// The maintenance's part (one broker at a time): requests whose time is
 /// up, and those no live broker holds (their broker died; a request this
 /// young may be a broker's that others have not heard yet), leave the

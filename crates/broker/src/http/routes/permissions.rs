@@ -201,7 +201,8 @@ impl Drop for Withdraw {
 /// `peer`'s stream `conn_id` on this broker closed: if it was the current
 /// one, the requests only its channel carried leave the lane.
 pub async fn stream_closed(state: &AppState, peer: &str, conn_id: u64) {
-    if !state.hub().permits.detach(peer, conn_id) {
+    // With the relay off this broker put nothing in the lane.
+    if !state.hub().permits.detach(peer, conn_id) || !state.config().permission_relay {
         return;
     }
     let pid = peer.to_string();
