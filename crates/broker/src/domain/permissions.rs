@@ -174,8 +174,8 @@ fn mergeable(t: &Tx<'_>, peer: &str, tool: &str, by_channel: bool) -> Result<Opt
 /// A session's MCP server relayed a request (already validated) over its
 /// stream, held by this broker. The new lane item, if it is one: `None`
 /// when the same request is pending (a reconnecting MCP server sends its
-/// pending requests again; if another broker held its stream, this one
-/// holds it now) or when it joins the same prompt's hook request.
+/// pending requests again: this broker holds its channel now, wherever it
+/// was) or when it joins the same prompt's hook request.
 pub fn relay(
     t: &mut Tx<'_>,
     sh: &Shared,
@@ -189,8 +189,7 @@ pub fn relay(
         .query_row(
             &format!(
                 "SELECT {COLS} FROM permission_requests
-                 WHERE peer_id = ?1 AND request_id = ?2 AND answer IS NULL AND expires_at > ?3
-                   AND channel_broker IS NOT NULL"
+                 WHERE peer_id = ?1 AND request_id = ?2 AND answer IS NULL AND expires_at > ?3"
             ),
             params![peer.id, req.request_id, t.now],
             row,
@@ -201,10 +200,12 @@ pub fn relay(
             t.conn
                 .prepare_cached("UPDATE permission_requests SET channel_broker = ?1 WHERE id = ?2")?
                 .execute(params![me, same.id])?;
-            // Shown again where its old broker's death had hidden it.
-            t.effect(Effect::event(Event::Permission {
-                permission: Box::new(same.view()),
-            }));
+            if !same.held(&sh.hub.team) {
+                // Shown again where its old broker's death had hidden it.
+                t.effect(Effect::event(Event::Permission {
+                    permission: Box::new(same.view()),
+                }));
+            }
         }
         return Ok(None);
     }
@@ -691,6 +692,16 @@ mod tests {
         assert_eq!(w.list().await.len(), 1);
         let (c, _) = code(w.answer("nosuch", Behavior::Deny).await);
         assert_eq!(c, ErrorCode::NotFound);
+        // An answer is remembered for ANSWER_KEEP_MS, then forgotten.
+        w.expire().await;
+        let (c, _) = code(w.answer(&first.id, Behavior::Deny).await);
+        assert_eq!(c, ErrorCode::Conflict, "kept");
+        w.sql("UPDATE permission_requests SET answered_at = answered_at - 600001")
+            .await;
+        assert_eq!(ANSWER_KEEP_MS, 600_000);
+        w.expire().await;
+        let (c, _) = code(w.answer(&first.id, Behavior::Deny).await);
+        assert_eq!(c, ErrorCode::NotFound, "forgotten");
     }
 
     #[tokio::test]
@@ -761,6 +772,28 @@ mod tests {
             rx.try_recv(),
             Ok(ServerFrame::PermissionDecision { decision }) if decision.request_id == "abcde"
         ));
+        // The stream closes while a hook waits, and the reconnecting MCP
+        // server sends the request again, after the merge window: the same item.
+        let (_t4, _) = w.hook("a").await;
+        assert!(w.relay("a", "klmno").await.is_none());
+        let sh = w.sh.clone();
+        w.store
+            .write(move |t| stream_closed(t, &sh, "a"))
+            .await
+            .unwrap();
+        w.sql("UPDATE permission_requests SET created_at = created_at - 6000")
+            .await;
+        assert!(w.relay("a", "klmno").await.is_none());
+        let listed = w.list().await;
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        w.answer(&listed[0].id, Behavior::Allow).await.unwrap();
+        assert!(
+            matches!(
+                rx.try_recv(),
+                Ok(ServerFrame::PermissionDecision { decision }) if decision.request_id == "klmno"
+            ),
+            "answered on the channel again"
+        );
         // Channel first; the hook joins; the hook leaving keeps the item.
         let s = w.relay("a", "fghij").await.unwrap();
         let (t2, none) = w.hook("a").await;
