@@ -137,7 +137,15 @@ pub fn ack(t: &mut Tx<'_>, peer: &str, id: i64) -> Result<DeliveryState> {
 /// round trip). A recipient named twice gets one delivery; a delivery that
 /// existed already would break that rule and fails the job (the key is
 /// unique) rather than count the message twice.
-pub fn deliver(t: &mut Tx<'_>, id: i64, recipients: &[(String, String)]) -> Result<()> {
+///
+/// `message` is the message as pushed ([`Viewer::Bare`]) when the caller
+/// has just stored it; `None` reads it.
+pub fn deliver(
+    t: &mut Tx<'_>,
+    id: i64,
+    recipients: &[(String, String)],
+    message: Option<MessageView>,
+) -> Result<()> {
     let mut seen = HashSet::with_capacity(recipients.len());
     let created: Vec<(String, String)> = recipients
         .iter()
@@ -159,8 +167,12 @@ pub fn deliver(t: &mut Tx<'_>, id: i64, recipients: &[(String, String)]) -> Resu
             count.execute_deferred([rid])?;
         }
     }
-    let Some(message) = view(t.conn, id, Viewer::Bare)? else {
-        return Ok(());
+    let message = match message {
+        Some(m) => m,
+        None => match view(t.conn, id, Viewer::Bare)? {
+            Some(m) => m,
+            None => return Ok(()),
+        },
     };
     t.effect(Effect::Deliver(Arc::new(Fanned {
         message,

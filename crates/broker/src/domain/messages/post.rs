@@ -18,7 +18,7 @@ use crate::domain::context::Shared;
 use crate::domain::groups;
 use crate::domain::loops;
 use crate::domain::messages::deliveries::deliver;
-use crate::domain::messages::views::{Viewer, view};
+use crate::domain::messages::views::{MessageRow, Viewer, view};
 use crate::domain::peers::resolve::{resolve, unreachable_error};
 use crate::domain::peers::rows::{self as peers, PeerRow, standing};
 use crate::domain::rules::{Actor, OperatorKind};
@@ -55,13 +55,6 @@ impl<'a> Sender<'a> {
                 id: "system".into(),
                 name: "claude-peers".into(),
             },
-        }
-    }
-
-    fn group(&self) -> Option<&str> {
-        match self {
-            Sender::Peer(p) => p.group_id.as_deref(),
-            _ => None,
         }
     }
 }
@@ -135,6 +128,11 @@ pub fn post_with(
         }
         _ => None,
     };
+    // The message's group: the sender's, else its first recipient's.
+    let in_group = match &p.from {
+        Sender::Peer(me) if me.group_id.is_some() => Some(*me),
+        _ => recipients.first().filter(|r| r.group_id.is_some()),
+    };
     let metadata = p.metadata.as_ref().map(|m| m.to_string());
     let context = match &p.context {
         Some(c) => Some(
@@ -157,7 +155,7 @@ pub fn post_with(
             from.kind.as_str(),
             from.id,
             from.name,
-            p.from.group().or_else(|| recipients.first().and_then(|r| r.group_id.as_deref())),
+            in_group.and_then(|r| r.group_id.as_deref()),
             to_kind,
             to_party.as_ref().map(|x| x.id.clone()),
             to_party.as_ref().map(|x| x.name.clone()),
@@ -189,7 +187,28 @@ pub fn post_with(
                 .iter()
                 .map(|r| (r.id.clone(), r.name.clone()))
                 .collect();
-            deliver(t, id, &to)?;
+            // The message as its recipients' streams get it, from what was
+            // just stored rather than read back.
+            let stored = MessageRow {
+                id,
+                from,
+                to: to_party,
+                scope: scope.map(|s| s.as_str().to_string()),
+                group_id: in_group.and_then(|r| r.group_id.clone()),
+                group_name: in_group.and_then(|r| r.group_name.clone()),
+                text: p.text.clone(),
+                msg_type: p.msg_type.clone(),
+                metadata,
+                context,
+                pinned: false,
+                sent_at: t.now,
+                thread_id: conv.place.thread_id,
+                reply_to: conv.place.reply_to,
+                chain_depth: step.map_or(0, |s| s.depth),
+                held: false,
+                reacted: false,
+            };
+            deliver(t, id, &to, Some(stored.into_view(Vec::new(), Vec::new())))?;
             None
         }
     };
@@ -359,7 +378,10 @@ impl Body {
     }
 }
 
-/// Send one message (`send_message`).
+/// Send one message (`send_message`). Every check (the body, `reply_to`,
+/// the recipient, the queue and pair limits) comes before the first change,
+/// so it runs without a savepoint of its own
+/// ([`Store::write_checked`](crate::runtime::store::Store::write_checked)).
 pub fn send(
     t: &mut Tx<'_>,
     sh: &Arc<Shared>,

@@ -42,7 +42,7 @@ pub fn release_chain(
         t.conn
             .prepare_cached("UPDATE messages SET held = 0 WHERE id = ?1")?
             .execute([id])?;
-        deliver(t, id, &to)?;
+        deliver(t, id, &to, None)?;
         for (peer, _) in &to {
             t.effect(Effect::Rewind {
                 peer: peer.clone(),

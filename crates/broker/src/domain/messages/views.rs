@@ -147,28 +147,41 @@ pub fn view(conn: &Connection, id: i64, viewer: Viewer<'_>) -> Result<Option<Mes
             }
         }
     }
-    Ok(Some(MessageView {
-        id: m.id,
-        from: m.from,
-        to: m.to,
-        scope: m.scope.as_deref().and_then(Scope::parse),
-        group: match (m.group_id, m.group_name) {
-            (Some(id), Some(name)) => Some(claude_peers_proto::api::GroupRef { id, name }),
-            _ => None,
-        },
-        text: m.text,
-        msg_type: m.msg_type,
-        metadata: m.metadata.and_then(|s| serde_json::from_str(&s).ok()),
-        context: m.context.and_then(|s| serde_json::from_str(&s).ok()),
-        sent_at: rfc3339(m.sent_at),
-        pinned: m.pinned,
-        thread_id: m.thread_id.unwrap_or(m.id),
-        reply_to: m.reply_to,
-        chain_depth: m.chain_depth,
-        held: m.held,
-        deliveries,
-        reactions,
-    }))
+    Ok(Some(m.into_view(deliveries, reactions)))
+}
+
+impl MessageRow {
+    /// The API view of this row with these deliveries and reactions (the
+    /// one place a stored message becomes a [`MessageView`]).
+    pub fn into_view(
+        self,
+        deliveries: Vec<DeliveryView>,
+        reactions: Vec<ReactionView>,
+    ) -> MessageView {
+        let m = self;
+        MessageView {
+            id: m.id,
+            from: m.from,
+            to: m.to,
+            scope: m.scope.as_deref().and_then(Scope::parse),
+            group: match (m.group_id, m.group_name) {
+                (Some(id), Some(name)) => Some(claude_peers_proto::api::GroupRef { id, name }),
+                _ => None,
+            },
+            text: m.text,
+            msg_type: m.msg_type,
+            metadata: m.metadata.and_then(|s| serde_json::from_str(&s).ok()),
+            context: m.context.and_then(|s| serde_json::from_str(&s).ok()),
+            sent_at: rfc3339(m.sent_at),
+            pinned: m.pinned,
+            thread_id: m.thread_id.unwrap_or(m.id),
+            reply_to: m.reply_to,
+            chain_depth: m.chain_depth,
+            held: m.held,
+            deliveries,
+            reactions,
+        }
+    }
 }
 
 pub fn views(conn: &Connection, ids: Vec<i64>, viewer: Viewer<'_>) -> Result<Vec<MessageView>> {
