@@ -27,10 +27,11 @@ use crate::global::Global;
 /// The MCP server's own executable, looked for beside `claude-peers`.
 pub const LEAN_BINARY: &str = "claude-peers-mcp";
 
-/// This build's version: `claude-peers-mcp` runs only for a `claude-peers` of
-/// the same version (a stale copy left beside a new install would otherwise
+/// This build's version and identity (a hash of its sources, see
+/// `build.rs`): `claude-peers-mcp` runs only for a `claude-peers` of the same
+/// (a stale copy left beside a new install or a new build would otherwise
 /// serve the old tools).
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("CLAUDE_PEERS_BUILD"));
 
 /// Default settle delay before the first push (Claude Code registers its channel
 /// handler about 1.4 s after the handshake).

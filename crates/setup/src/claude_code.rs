@@ -9,7 +9,7 @@ use claude_peers_proto::hooks::HookClient;
 use serde_json::{Value, json};
 
 use crate::client::{
-    AgentClient, ClientStatus, Host, ListCommand, Scope, read_line, read_optional,
+    AgentClient, ClientStatus, Host, ListCommand, Scope, entry_problem, read_line, read_optional,
 };
 use crate::hooks_json::HookStyle;
 pub use crate::hooks_json::is_our_hook;
@@ -295,18 +295,7 @@ impl AgentClient for ClaudeCode {
             None => (None, None),
             Some((entry, place)) => {
                 let command = entry.get("command").and_then(Value::as_str).unwrap_or("");
-                let problem = if command.is_empty() {
-                    Some("the entry has no command".to_string())
-                } else if !Path::new(command).is_file() {
-                    Some(format!("its command {command} does not exist"))
-                } else if entry.get("args") != Some(&json!(["mcp"])) {
-                    Some(format!(
-                        "its args are not [\"mcp\"]: {:?}",
-                        entry.get("args")
-                    ))
-                } else {
-                    None
-                };
+                let problem = entry_problem(command, entry.get("args") == Some(&json!(["mcp"])));
                 (Some(place), problem)
             }
         };

@@ -181,23 +181,24 @@ impl AgentClient for Gemini {
     }
 
     fn status(&self, host: &Host) -> Result<ClientStatus, SetupError> {
-        let mut server = None;
-        let mut server_problem = None;
-        for (scope, words) in [
-            (Scope::Project, "project scope"),
-            (Scope::User, "user scope"),
-        ] {
-            let file = Self::settings(host, scope);
-            let text = read_optional(&file)?;
-            if let Some(entry) =
-                mcp_json::get(FORMAT, text.as_deref(), &PATH, &file.display().to_string())?
-            {
+        let found = mcp_json::find(
+            FORMAT,
+            [
+                (Self::settings(host, Scope::Project), "project scope"),
+                (Self::settings(host, Scope::User), "user scope"),
+            ],
+            &PATH,
+        )?;
+        let (server, server_problem) = match found {
+            None => (None, None),
+            Some((entry, file, words)) => {
                 let command = entry.get("command").and_then(Value::as_str).unwrap_or("");
-                server = Some(format!("{} ({words})", host.show(&file)));
-                server_problem = entry_problem(command, entry.get("args") == Some(&json!(["mcp"])));
-                break;
+                (
+                    Some(format!("{} ({words})", host.show(&file))),
+                    entry_problem(command, entry.get("args") == Some(&json!(["mcp"]))),
+                )
             }
-        }
+        };
         let mut notes = Vec::new();
         let trusted = read_optional(&Self::trusted_folders(host))?;
         if !is_trusted(trusted.as_deref(), &host.cwd) {

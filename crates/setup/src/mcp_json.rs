@@ -86,6 +86,23 @@ pub fn get(
     Ok(format.parse(text, file)?.get(path))
 }
 
+/// The first of `files` (each with its scope in words) whose text holds an
+/// entry at `path`: the entry, and the file it is in. How a client's status
+/// finds its server across the scopes it reads, nearest first.
+pub fn find(
+    format: JsonFormat,
+    files: impl IntoIterator<Item = (std::path::PathBuf, &'static str)>,
+    path: &[&str],
+) -> Result<Option<(Value, std::path::PathBuf, &'static str)>, SetupError> {
+    for (file, words) in files {
+        let text = crate::client::read_optional(&file)?;
+        if let Some(entry) = get(format, text.as_deref(), path, &file.display().to_string())? {
+            return Ok(Some((entry, file, words)));
+        }
+    }
+    Ok(None)
+}
+
 /// Whether `text` is an empty object (a file we may delete after removing ours).
 pub fn is_empty(format: JsonFormat, text: &str) -> bool {
     format

@@ -182,28 +182,29 @@ impl AgentClient for OpenCode {
     }
 
     fn status(&self, host: &Host) -> Result<ClientStatus, SetupError> {
-        let mut server = None;
-        let mut server_problem = None;
-        for (scope, words) in [
-            (Scope::Project, "project scope"),
-            (Scope::User, "user scope"),
-        ] {
-            let file = Self::config(host, scope);
-            let text = read_optional(&file)?;
-            if let Some(entry) =
-                mcp_json::get(FORMAT, text.as_deref(), &PATH, &file.display().to_string())?
-            {
+        let found = mcp_json::find(
+            FORMAT,
+            [
+                (Self::config(host, Scope::Project), "project scope"),
+                (Self::config(host, Scope::User), "user scope"),
+            ],
+            &PATH,
+        )?;
+        let (server, server_problem) = match found {
+            None => (None, None),
+            Some((entry, file, words)) => {
                 let command: Vec<&str> = entry
                     .get("command")
                     .and_then(Value::as_array)
                     .map(|a| a.iter().filter_map(Value::as_str).collect())
                     .unwrap_or_default();
                 let program = command.first().copied().unwrap_or("");
-                server = Some(format!("{} ({words})", host.show(&file)));
-                server_problem = entry_problem(program, command.get(1..) == Some(&["mcp"][..]));
-                break;
+                (
+                    Some(format!("{} ({words})", host.show(&file))),
+                    entry_problem(program, command.get(1..) == Some(&["mcp"][..])),
+                )
             }
-        }
+        };
         let plugin = Self::plugin(host);
         let hooks_missing = if read_optional(&plugin)?.as_deref() == Some(&plugin_text(&host.exe)) {
             Vec::new()

@@ -14,7 +14,7 @@ use claude_peers::mcp::{self, ToolProfile};
 #[derive(Parser)]
 #[command(
     name = "claude-peers-mcp",
-    version,
+    version = mcp::VERSION,
     about = "The claude-peers MCP stdio server (what `claude-peers mcp` runs)."
 )]
 struct Cli {

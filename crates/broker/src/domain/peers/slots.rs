@@ -196,10 +196,14 @@ mod tests {
         // The schema just before the migration that adds `name_slots`.
         let before = MIGRATIONS
             .iter()
-            .position(|m| m.contains("CREATE TABLE name_slots"))
+            .position(|m| m.both.contains("CREATE TABLE name_slots"))
             .unwrap();
         let mut conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(&MIGRATIONS[..before].concat()).unwrap();
+        let steps: String = MIGRATIONS[..before]
+            .iter()
+            .map(|m| m.sqlite_sql())
+            .collect();
+        conn.execute_batch(&steps).unwrap();
         conn.as_sqlite()
             .unwrap()
             .pragma_update(None, "user_version", before as u32)

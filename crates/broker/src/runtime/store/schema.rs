@@ -12,10 +12,45 @@
 
 use rusqlite::Connection;
 
-/// Migration `i` (0-based) moves the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[
+use super::dialect::ddl_to_postgres;
+
+/// One step of the schema for both engines. What the engines share is
+/// written once, in SQLite's dialect, and rendered for PostgreSQL
+/// ([`ddl_to_postgres`]: integers are `BIGINT`, since SQLite's are 64-bit and
+/// the facade binds and reads them as such; flags stay integers). What only
+/// one engine has is written in its own: SQLite's FTS5 table and its mark,
+/// PostgreSQL's GIN index over `to_tsvector('simple', text)` (which it keeps
+/// itself), the brokers' heartbeats and the events too large for a
+/// notification (`runtime/team`, PostgreSQL only), and the few statements
+/// whose spelling differs.
+pub struct Migration {
+    /// Both engines run this first (SQLite's dialect).
+    pub both: &'static str,
+    /// Then SQLite runs this.
+    pub sqlite: &'static str,
+    /// Or PostgreSQL runs this (its own dialect).
+    pub postgres: &'static str,
+}
+
+impl Migration {
+    /// The step as SQLite runs it.
+    pub fn sqlite_sql(&self) -> String {
+        [self.both, self.sqlite].concat()
+    }
+
+    /// The step as PostgreSQL runs it.
+    pub fn postgres_sql(&self) -> String {
+        ddl_to_postgres(self.both) + self.postgres
+    }
+}
+
+/// Migration `i` (0-based) moves the schema from version `i` to `i + 1`, on
+/// either engine (SQLite's `PRAGMA user_version`, PostgreSQL's
+/// `schema_version`).
+pub const MIGRATIONS: &[Migration] = &[
     // 1: peers, groups, messages with per-recipient deliveries, reactions, audit, sessions.
-    r#"
+    Migration {
+        both: r#"
     CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     CREATE TABLE sessions (
         id TEXT PRIMARY KEY,
@@ -112,11 +147,15 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_at ON audit (at);
     "#,
+        sqlite: "",
+        postgres: "",
+    },
     // 2: coordination: tasks, decisions, verifications, proposals and votes,
     // approvals, active files. Each record keeps the group it belongs to (NULL =
     // the lobby) and the names of its parties as they were (the current name is
     // shown while the peer exists).
-    r#"
+    Migration {
+        both: r#"
     CREATE TABLE tasks (
         id TEXT PRIMARY KEY,
         session_id TEXT NOT NULL,
@@ -156,7 +195,6 @@ pub const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL
     );
-    CREATE UNIQUE INDEX decisions_key ON decisions (coalesce(group_id, ''), key);
     CREATE INDEX decisions_updated ON decisions (updated_at);
     CREATE TABLE verifications (
         id TEXT PRIMARY KEY,
@@ -224,9 +262,17 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX active_files_path ON active_files (path);
     "#,
+        sqlite: r#"
+    CREATE UNIQUE INDEX decisions_key ON decisions (coalesce(group_id, ''), key);
+    "#,
+        postgres: r#"
+    CREATE UNIQUE INDEX decisions_key ON decisions ((coalesce(group_id, '')), key);
+    "#,
+    },
     // 3: the delivery ladder: which rung showed which message to which Claude
     // Code session of a recipient (shown once per session; see `shown.rs`).
-    r#"
+    Migration {
+        both: r#"
     CREATE TABLE shown (
         recipient_id TEXT NOT NULL,
         cc_session TEXT NOT NULL,
@@ -237,12 +283,16 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX shown_message ON shown (message_id);
     "#,
+        sqlite: "",
+        postgres: "",
+    },
     // 4: conversations. Threads (a reply names the message it answers and the
     // root of its thread; a root has no thread_id), the notifications of a
     // coordination record threaded under its first one, the loop guard's
     // chains and held messages, and a full-text index of message text kept by
     // triggers in the transaction that writes the message.
-    r#"
+    Migration {
+        both: r#"
     ALTER TABLE messages ADD COLUMN thread_id INTEGER;
     ALTER TABLE messages ADD COLUMN reply_to INTEGER;
     ALTER TABLE messages ADD COLUMN chain_id INTEGER;
@@ -269,6 +319,8 @@ pub const MIGRATIONS: &[&str] = &[
         held_at INTEGER NOT NULL
     );
     CREATE INDEX held_chain ON held (chain_id, message_id);
+    "#,
+        sqlite: r#"
     CREATE VIRTUAL TABLE messages_fts USING fts5(
         text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
     );
@@ -280,12 +332,18 @@ pub const MIGRATIONS: &[&str] = &[
         INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
     END;
     "#,
+        postgres: r#"
+    CREATE INDEX messages_text ON messages USING gin (to_tsvector('simple', text));
+    "#,
+    },
     // 5: the full-text index is written once per committed batch by the
     // store's writer (see `store/fts.rs`), not by an insert trigger: FTS5
     // flushes at every savepoint, and each job of a batch runs in one. The
     // mark of what is indexed starts at the newest message (migration 4
     // indexed all of them); the delete trigger only touches indexed ids.
-    r#"
+    Migration {
+        both: "",
+        sqlite: r#"
     DROP TRIGGER messages_fts_insert;
     DROP TRIGGER messages_fts_delete;
     INSERT OR REPLACE INTO kv (key, value)
@@ -296,16 +354,26 @@ pub const MIGRATIONS: &[&str] = &[
         INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
     END;
     "#,
+        postgres: "",
+    },
     // 6: listing peers by scope (`directory`, `repo`) reads only the peers of
     // that directory or repository, however many are registered.
-    r#"
+    Migration {
+        both: r#"
     CREATE INDEX peers_cwd ON peers (cwd) WHERE removed_at IS NULL;
     CREATE INDEX peers_repo ON peers (repo_key) WHERE removed_at IS NULL;
     "#,
+        sqlite: "",
+        postgres: "",
+    },
     // 7: a task's assignee can say it is blocked, and why (the "needs you" lane).
-    r#"
+    Migration {
+        both: r#"
     ALTER TABLE tasks ADD COLUMN blocked_reason TEXT NOT NULL DEFAULT '';
     "#,
+        sqlite: "",
+        postgres: "",
+    },
     // 8: scale with many registered peers. The default-name numbers in use
     // per namespace, as bitmaps of 63 numbers (see `domain/peers/slots.rs`),
     // so that registering finds the lowest free `claude-N` without reading
@@ -315,7 +383,8 @@ pub const MIGRATIONS: &[&str] = &[
     // their union). And the listing order of listed peers, overall, per
     // namespace and per namespace and directory or repository, so that a
     // page of `list_peers` reads only its own rows (`domain/peers/listing.rs`).
-    r#"
+    Migration {
+        both: r#"
     CREATE INDEX peers_listed ON peers (registered_at, id) WHERE removed_at IS NULL;
     CREATE INDEX peers_listed_ns ON peers (group_id, registered_at, id) WHERE removed_at IS NULL;
     CREATE INDEX peers_listed_cwd ON peers (group_id, cwd, registered_at, id)
@@ -328,6 +397,8 @@ pub const MIGRATIONS: &[&str] = &[
         bits INTEGER NOT NULL,
         PRIMARY KEY (ns, block)
     ) WITHOUT ROWID;
+    "#,
+        sqlite: r#"
     INSERT INTO name_slots (ns, block, bits)
     SELECT ns, slot / 63, sum(1 << (slot % 63)) FROM (
         SELECT coalesce(group_id, '') AS ns, CAST(substr(name_key, 8) AS INTEGER) AS slot
@@ -337,292 +408,7 @@ pub const MIGRATIONS: &[&str] = &[
     ) WHERE slot <= 4294967295
     GROUP BY ns, slot / 63;
     "#,
-    // 9: an approval or verification can be addressed to the person
-    // (`operator`) as well as to a peer (`peer`, every earlier one).
-    r#"
-    ALTER TABLE approvals ADD COLUMN approver_kind TEXT NOT NULL DEFAULT 'peer';
-    ALTER TABLE verifications ADD COLUMN verifier_kind TEXT NOT NULL DEFAULT 'peer';
-    "#,
-    // 10: several brokers on one database (`runtime/team`): the host of the
-    // broker a peer registered with (its process runs there when `local`),
-    // and the broker instance holding its stream now.
-    r#"
-    ALTER TABLE peers ADD COLUMN host TEXT;
-    ALTER TABLE peers ADD COLUMN stream_broker TEXT;
-    "#,
-];
-
-/// The same steps for PostgreSQL, numbered alike (step `i` here is step `i`
-/// of [`MIGRATIONS`]). Integers are `BIGINT` (SQLite's integers are 64-bit
-/// and the facade binds and reads them as such), flags stay integers, and
-/// the full-text index is a GIN index over `to_tsvector('simple', text)`
-/// that PostgreSQL keeps itself (steps 4 and 5 of the FTS5 table and its
-/// mark have nothing to do here but keep the numbering).
-pub const PG_MIGRATIONS: &[&str] = &[
-    // 1
-    r#"
-    CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE sessions (id TEXT PRIMARY KEY, started_at BIGINT NOT NULL);
-    CREATE TABLE groups (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        name_key TEXT NOT NULL UNIQUE,
-        auto_key TEXT UNIQUE,
-        created_at BIGINT NOT NULL
-    );
-    CREATE TABLE peers (
-        id TEXT PRIMARY KEY,
-        token_hash TEXT NOT NULL UNIQUE,
-        name TEXT NOT NULL,
-        name_key TEXT NOT NULL,
-        custom_name BIGINT NOT NULL DEFAULT 0,
-        group_id TEXT,
-        group_manual BIGINT NOT NULL DEFAULT 0,
-        pid BIGINT NOT NULL,
-        pid_start BIGINT,
-        local BIGINT NOT NULL DEFAULT 1,
-        cwd TEXT NOT NULL,
-        git_root TEXT,
-        repo_key TEXT,
-        git_branch TEXT,
-        tty TEXT,
-        summary TEXT NOT NULL DEFAULT '',
-        status TEXT NOT NULL DEFAULT 'online',
-        registered_at BIGINT NOT NULL,
-        last_seen BIGINT NOT NULL,
-        stale BIGINT NOT NULL DEFAULT 0,
-        removed_at BIGINT,
-        queued BIGINT NOT NULL DEFAULT 0,
-        name_slot TEXT GENERATED ALWAYS AS (
-            CASE WHEN removed_at IS NULL THEN coalesce(group_id, '') || chr(31) || name_key END
-        ) STORED
-    );
-    CREATE UNIQUE INDEX peers_name ON peers (name_slot);
-    CREATE INDEX peers_group ON peers (group_id);
-    CREATE INDEX peers_name_key ON peers (name_key);
-    CREATE TABLE messages (
-        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
-        session_id TEXT NOT NULL,
-        from_kind TEXT NOT NULL,
-        from_id TEXT NOT NULL,
-        from_name TEXT NOT NULL,
-        group_id TEXT,
-        to_kind TEXT,
-        to_id TEXT,
-        to_name TEXT,
-        scope TEXT,
-        text TEXT NOT NULL,
-        msg_type TEXT,
-        metadata TEXT,
-        context TEXT,
-        pinned BIGINT NOT NULL DEFAULT 0,
-        sent_at BIGINT NOT NULL
-    );
-    CREATE INDEX messages_session ON messages (session_id, id);
-    CREATE INDEX messages_from ON messages (from_id, id);
-    CREATE TABLE deliveries (
-        recipient_id TEXT NOT NULL,
-        message_id BIGINT NOT NULL,
-        recipient_name TEXT NOT NULL,
-        state BIGINT NOT NULL DEFAULT 0,
-        delivered_at BIGINT,
-        read_at BIGINT,
-        PRIMARY KEY (recipient_id, message_id)
-    );
-    CREATE INDEX deliveries_message ON deliveries (message_id);
-    CREATE INDEX deliveries_state ON deliveries (recipient_id, state, message_id);
-    CREATE TABLE reactions (
-        message_id BIGINT NOT NULL,
-        party_id TEXT NOT NULL,
-        party_kind TEXT NOT NULL,
-        party_name TEXT NOT NULL,
-        emoji TEXT NOT NULL,
-        created_at BIGINT NOT NULL,
-        PRIMARY KEY (message_id, party_id, emoji)
-    );
-    CREATE TABLE audit (
-        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
-        at BIGINT NOT NULL,
-        session_id TEXT NOT NULL,
-        actor_kind TEXT NOT NULL,
-        actor_id TEXT NOT NULL,
-        actor_name TEXT NOT NULL,
-        action TEXT NOT NULL,
-        details TEXT NOT NULL DEFAULT '',
-        group_id TEXT
-    );
-    CREATE INDEX audit_at ON audit (at);
-    "#,
-    // 2
-    r#"
-    CREATE TABLE tasks (
-        id TEXT PRIMARY KEY,
-        session_id TEXT NOT NULL,
-        group_id TEXT,
-        title TEXT NOT NULL,
-        description TEXT NOT NULL DEFAULT '',
-        status TEXT NOT NULL DEFAULT 'pending',
-        creator_kind TEXT NOT NULL,
-        creator_id TEXT NOT NULL,
-        creator_name TEXT NOT NULL,
-        assignee_id TEXT,
-        assignee_name TEXT,
-        result TEXT NOT NULL DEFAULT '',
-        completed_by_kind TEXT,
-        completed_by_id TEXT,
-        completed_by_name TEXT,
-        created_at BIGINT NOT NULL,
-        started_at BIGINT,
-        completed_at BIGINT
-    );
-    CREATE INDEX tasks_session ON tasks (session_id, created_at);
-    CREATE TABLE decisions (
-        id TEXT PRIMARY KEY,
-        group_id TEXT,
-        key TEXT NOT NULL,
-        value TEXT NOT NULL,
-        rationale TEXT NOT NULL DEFAULT '',
-        category TEXT NOT NULL DEFAULT 'general',
-        status TEXT NOT NULL DEFAULT 'active',
-        author_kind TEXT NOT NULL,
-        author_id TEXT NOT NULL,
-        author_name TEXT NOT NULL,
-        revoked_by_kind TEXT,
-        revoked_by_id TEXT,
-        revoked_by_name TEXT,
-        session_id TEXT NOT NULL,
-        created_at BIGINT NOT NULL,
-        updated_at BIGINT NOT NULL
-    );
-    CREATE UNIQUE INDEX decisions_key ON decisions ((coalesce(group_id, '')), key);
-    CREATE INDEX decisions_updated ON decisions (updated_at);
-    CREATE TABLE verifications (
-        id TEXT PRIMARY KEY,
-        session_id TEXT NOT NULL,
-        group_id TEXT,
-        requester_id TEXT NOT NULL,
-        requester_name TEXT NOT NULL,
-        verifier_id TEXT NOT NULL,
-        verifier_name TEXT NOT NULL,
-        claim TEXT NOT NULL,
-        evidence_needed TEXT NOT NULL DEFAULT '',
-        files_to_check TEXT NOT NULL DEFAULT '[]',
-        status TEXT NOT NULL DEFAULT 'pending',
-        response TEXT NOT NULL DEFAULT '',
-        evidence TEXT NOT NULL DEFAULT '',
-        created_at BIGINT NOT NULL,
-        resolved_at BIGINT
-    );
-    CREATE INDEX verifications_session ON verifications (session_id, created_at);
-    CREATE TABLE proposals (
-        id TEXT PRIMARY KEY,
-        session_id TEXT NOT NULL,
-        group_id TEXT,
-        author_id TEXT NOT NULL,
-        author_name TEXT NOT NULL,
-        title TEXT NOT NULL,
-        description TEXT NOT NULL DEFAULT '',
-        required_votes BIGINT NOT NULL DEFAULT 2,
-        status TEXT NOT NULL DEFAULT 'open',
-        created_at BIGINT NOT NULL,
-        resolved_at BIGINT
-    );
-    CREATE INDEX proposals_session ON proposals (session_id, created_at);
-    CREATE TABLE proposal_votes (
-        proposal_id TEXT NOT NULL,
-        voter_id TEXT NOT NULL,
-        voter_kind TEXT NOT NULL,
-        voter_name TEXT NOT NULL,
-        vote TEXT NOT NULL,
-        reason TEXT NOT NULL DEFAULT '',
-        created_at BIGINT NOT NULL,
-        updated_at BIGINT NOT NULL,
-        PRIMARY KEY (proposal_id, voter_id)
-    );
-    CREATE TABLE approvals (
-        id TEXT PRIMARY KEY,
-        session_id TEXT NOT NULL,
-        group_id TEXT,
-        requester_id TEXT NOT NULL,
-        requester_name TEXT NOT NULL,
-        approver_id TEXT NOT NULL,
-        approver_name TEXT NOT NULL,
-        action TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'pending',
-        reason TEXT NOT NULL DEFAULT '',
-        created_at BIGINT NOT NULL,
-        resolved_at BIGINT
-    );
-    CREATE INDEX approvals_session ON approvals (session_id, created_at);
-    CREATE TABLE active_files (
-        peer_id TEXT NOT NULL,
-        path TEXT NOT NULL,
-        updated_at BIGINT NOT NULL,
-        PRIMARY KEY (peer_id, path)
-    );
-    CREATE INDEX active_files_path ON active_files (path);
-    "#,
-    // 3
-    r#"
-    CREATE TABLE shown (
-        recipient_id TEXT NOT NULL,
-        cc_session TEXT NOT NULL,
-        message_id BIGINT NOT NULL,
-        rung TEXT NOT NULL,
-        at BIGINT NOT NULL,
-        PRIMARY KEY (recipient_id, cc_session, message_id, rung)
-    );
-    CREATE INDEX shown_message ON shown (message_id);
-    "#,
-    // 4
-    r#"
-    ALTER TABLE messages ADD COLUMN thread_id BIGINT;
-    ALTER TABLE messages ADD COLUMN reply_to BIGINT;
-    ALTER TABLE messages ADD COLUMN chain_id BIGINT;
-    ALTER TABLE messages ADD COLUMN chain_depth BIGINT NOT NULL DEFAULT 0;
-    ALTER TABLE messages ADD COLUMN held BIGINT NOT NULL DEFAULT 0;
-    CREATE INDEX messages_thread ON messages (thread_id, id);
-    CREATE TABLE record_threads (record_id TEXT PRIMARY KEY, message_id BIGINT NOT NULL);
-    CREATE TABLE chains (
-        peer_id TEXT PRIMARY KEY,
-        chain_id BIGINT NOT NULL,
-        depth BIGINT NOT NULL
-    );
-    CREATE INDEX chains_chain ON chains (chain_id);
-    CREATE TABLE held (
-        message_id BIGINT PRIMARY KEY,
-        chain_id BIGINT NOT NULL,
-        recipients TEXT NOT NULL,
-        held_at BIGINT NOT NULL
-    );
-    CREATE INDEX held_chain ON held (chain_id, message_id);
-    CREATE INDEX messages_text ON messages USING gin (to_tsvector('simple', text));
-    "#,
-    // 5: SQLite's index mark; PostgreSQL keeps its index itself.
-    "",
-    // 6
-    r#"
-    CREATE INDEX peers_cwd ON peers (cwd) WHERE removed_at IS NULL;
-    CREATE INDEX peers_repo ON peers (repo_key) WHERE removed_at IS NULL;
-    "#,
-    // 7
-    r#"
-    ALTER TABLE tasks ADD COLUMN blocked_reason TEXT NOT NULL DEFAULT '';
-    "#,
-    // 8
-    r#"
-    CREATE INDEX peers_listed ON peers (registered_at, id) WHERE removed_at IS NULL;
-    CREATE INDEX peers_listed_ns ON peers (group_id, registered_at, id) WHERE removed_at IS NULL;
-    CREATE INDEX peers_listed_cwd ON peers (group_id, cwd, registered_at, id)
-        WHERE removed_at IS NULL;
-    CREATE INDEX peers_listed_repo ON peers (group_id, repo_key, registered_at, id)
-        WHERE removed_at IS NULL;
-    CREATE TABLE name_slots (
-        ns TEXT NOT NULL,
-        block BIGINT NOT NULL,
-        bits BIGINT NOT NULL,
-        PRIMARY KEY (ns, block)
-    );
+        postgres: r#"
     INSERT INTO name_slots (ns, block, bits)
     SELECT ns, slot / 63, CAST(sum(CAST(1 AS BIGINT) << CAST(slot % 63 AS INTEGER)) AS BIGINT)
     FROM (
@@ -633,16 +419,27 @@ pub const PG_MIGRATIONS: &[&str] = &[
     ) s WHERE slot <= 4294967295
     GROUP BY ns, slot / 63;
     "#,
-    // 9
-    r#"
+    },
+    // 9: an approval or verification can be addressed to the person
+    // (`operator`) as well as to a peer (`peer`, every earlier one).
+    Migration {
+        both: r#"
     ALTER TABLE approvals ADD COLUMN approver_kind TEXT NOT NULL DEFAULT 'peer';
     ALTER TABLE verifications ADD COLUMN verifier_kind TEXT NOT NULL DEFAULT 'peer';
     "#,
-    // 10, and the brokers' heartbeats and the events too large for a
-    // notification (`runtime/team`), which only PostgreSQL needs.
-    r#"
+        sqlite: "",
+        postgres: "",
+    },
+    // 10: several brokers on one database (`runtime/team`): the host of the
+    // broker a peer registered with (its process runs there when `local`),
+    // and the broker instance holding its stream now.
+    Migration {
+        both: r#"
     ALTER TABLE peers ADD COLUMN host TEXT;
     ALTER TABLE peers ADD COLUMN stream_broker TEXT;
+    "#,
+        sqlite: "",
+        postgres: r#"
     CREATE TABLE brokers (
         id TEXT PRIMARY KEY,
         host TEXT NOT NULL,
@@ -655,6 +452,7 @@ pub const PG_MIGRATIONS: &[&str] = &[
         frame TEXT NOT NULL
     );
     "#,
+    },
 ];
 
 /// The advisory lock brokers take to migrate one PostgreSQL database: the
@@ -676,7 +474,7 @@ pub fn migrate_store(conn: &mut super::sql::Connection) -> crate::error::Result<
     migrate_postgres(conn)
 }
 
-/// PostgreSQL: the steps of [`PG_MIGRATIONS`] not yet applied, each in its
+/// PostgreSQL: the steps of [`MIGRATIONS`] not yet applied, each in its
 /// own transaction with its version row, all under one advisory lock so
 /// brokers starting together migrate once.
 fn migrate_postgres(conn: &super::sql::Connection) -> crate::error::Result<u32> {
@@ -689,13 +487,13 @@ fn migrate_postgres(conn: &super::sql::Connection) -> crate::error::Result<u32> 
         )?;
         let current: i64 =
             conn.query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))?;
-        if current as usize > PG_MIGRATIONS.len() {
-            return Err(too_new(current, PG_MIGRATIONS.len()));
+        if current as usize > MIGRATIONS.len() {
+            return Err(too_new(current, MIGRATIONS.len()));
         }
-        for (i, sql) in PG_MIGRATIONS.iter().enumerate().skip(current as usize) {
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             conn.execute_batch("BEGIN")?;
             let step = conn
-                .execute_batch(sql)
+                .execute_batch(&m.postgres_sql())
                 .and_then(|()| {
                     conn.execute_batch(&format!("UPDATE schema_version SET version = {}", i + 1))
                 })
@@ -705,7 +503,7 @@ fn migrate_postgres(conn: &super::sql::Connection) -> crate::error::Result<u32> 
                 return Err(e.into());
             }
         }
-        Ok(PG_MIGRATIONS.len() as u32)
+        Ok(MIGRATIONS.len() as u32)
     })();
     let unlock = conn.execute_batch(&format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})"));
     let v = out?;
@@ -721,9 +519,9 @@ pub fn migrate(conn: &mut Connection) -> crate::error::Result<u32> {
     if current as usize > MIGRATIONS.len() {
         return Err(too_new(current.into(), MIGRATIONS.len()));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (i, m) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
+        tx.execute_batch(&m.sqlite_sql())?;
         tx.pragma_update(None, "user_version", (i + 1) as u32)?;
         tx.commit()?;
     }
@@ -745,9 +543,38 @@ mod tests {
         assert_eq!(v as usize, MIGRATIONS.len());
     }
 
+    /// A step's shared part must be one the renderer carries over: none of
+    /// SQLite's own words may reach PostgreSQL (a new step that needs one
+    /// writes it in `sqlite`, and PostgreSQL's form in `postgres`).
     #[test]
-    fn postgres_has_a_step_for_every_sqlite_step() {
-        assert_eq!(PG_MIGRATIONS.len(), MIGRATIONS.len());
+    fn no_sqlite_only_word_reaches_postgres() {
+        const SQLITE_ONLY: &[&str] = &[
+            "AUTOINCREMENT",
+            "WITHOUT ROWID",
+            "VIRTUAL",
+            "INTEGER",
+            "OR REPLACE",
+            "OR IGNORE",
+            "GLOB",
+            "fts5",
+            "PRAGMA",
+            "char(",
+            "TRIGGER",
+        ];
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            let shared = ddl_to_postgres(m.both);
+            let code: Vec<&str> = shared
+                .lines()
+                .map(|l| l.split("--").next().unwrap_or(""))
+                .collect();
+            for word in SQLITE_ONLY {
+                assert!(
+                    !code.iter().any(|l| l.contains(word)),
+                    "step {} gives PostgreSQL {word:?}:\n{shared}",
+                    i + 1
+                );
+            }
+        }
     }
 
     #[test]
