@@ -1,4 +1,4 @@
-//! The build's identity, `CLAUDE_PEERS_BUILD`: a hash of the sources the two
+//! The build's identity, `PEERS_SOURCE_HASH`: a hash of the sources the two
 //! executables of this package (`claude-peers`, `claude-peers-mcp`) are built
 //! from. `claude-peers mcp` hands its session over to `claude-peers-mcp` only
 //! when the two agree on it (`claude_peers::mcp::VERSION`), so a
@@ -49,7 +49,7 @@ fn main() {
     }
     let digest = hash.finalize();
     let id: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-    println!("cargo:rustc-env=CLAUDE_PEERS_BUILD={id}");
+    println!("cargo:rustc-env=PEERS_SOURCE_HASH={id}");
 }
 
 /// Every file at or below `p`.

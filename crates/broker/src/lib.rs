@@ -211,7 +211,6 @@ pub async fn start(mut config: Config) -> Result<Running> {
         pairs: RateLimiter::new(config.limits.pair_sends_per_minute, Duration::from_secs(60)),
         config,
         activity: Activity::new(now),
-        permissions: Default::default(),
     });
     let sink = {
         let sh = shared.clone();

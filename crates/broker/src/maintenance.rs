@@ -83,19 +83,28 @@ pub fn judge(state: &AppState, listed: &[peers::PeerRow], now: i64) -> (Vec<Stri
     (stale, remove)
 }
 
+/// The permission lane's expiry (`domain::permissions::expire`): a write
+/// only when the table holds anything (it is empty unless the relay is
+/// used).
+async fn expire_permissions(state: &AppState) -> Result<()> {
+    if state.store.read(crate::domain::permissions::any).await? {
+        state
+            .write(|t, sh| crate::domain::permissions::expire(t, sh))
+            .await?;
+    }
+    Ok(())
+}
+
 /// One round of maintenance.
 pub async fn once(state: &AppState) -> Result<()> {
     let now = now_ms();
-    let expired = state.shared.permissions.expire(now);
-    crate::http::routes::permissions::gone(
-        state,
-        expired,
-        claude_peers_proto::permissions::PermissionOutcome::Expired,
-    );
     state.rates.prune();
     state.shared.pairs.prune(std::time::Instant::now());
     if !state.hub().team.is_maintainer() {
         return Ok(());
+    }
+    if let Err(e) = expire_permissions(state).await {
+        tracing::warn!(error = %e, "cannot expire permission requests");
     }
     if let Err(e) = crate::http::routes::needs_you::escalate_unreachable(state).await {
         tracing::warn!(error = %e, "cannot look for unreachable mail");

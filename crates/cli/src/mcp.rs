@@ -31,7 +31,7 @@ pub const LEAN_BINARY: &str = "claude-peers-mcp";
 /// `build.rs`): `claude-peers-mcp` runs only for a `claude-peers` of the same
 /// (a stale copy left beside a new install or a new build would otherwise
 /// serve the old tools).
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("CLAUDE_PEERS_BUILD"));
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("PEERS_SOURCE_HASH"));
 
 /// Default settle delay before the first push (Claude Code registers its channel
 /// handler about 1.4 s after the handshake).

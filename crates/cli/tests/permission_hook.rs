@@ -11,29 +11,15 @@ mod common;
 
 use claude_peers_client::BrokerClient;
 use claude_peers_proto::permissions::{Behavior, PermissionView};
-use common::hooks::{finish, hook, input, spawn_hook, start_session};
+use common::hooks::{finish, hook, permission_prompt, spawn_hook, start_session};
 use common::*;
 use serde_json::{Value, json};
 
 const SID: &str = "cc-session-permission";
 const RELAY: &[&str] = &["--permission-relay"];
 
-/// The stdin Claude Code 2.1.332 writes for a Bash permission prompt.
 fn bash_prompt(cwd: &std::path::Path, command: &str) -> Value {
-    let mut v = input(
-        "PermissionRequest",
-        SID,
-        cwd,
-        "default",
-        json!({
-            "tool_name": "Bash",
-            "tool_input": {"command": command, "description": "Delete the build output"},
-            "permission_suggestions": [{"type": "addDirectories", "directories": ["/tmp/x"], "destination": "session"}],
-        }),
-    );
-    v["prompt_id"] = json!("f79ec63f-e1d6-4768-8d04-43db03fcfdbe");
-    v["effort"] = json!({"level": "medium"});
-    v
+    permission_prompt(SID, cwd, command)
 }
 
 /// The lane's pending request for `tool`, once it is there.

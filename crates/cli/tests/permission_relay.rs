@@ -136,8 +136,19 @@ async fn a_request_reaches_the_lane_and_the_operators_answer_reaches_claude_code
         "answered requests leave the lane"
     );
 
-    // The first answer wins.
+    // The first answer wins; a second is told which it was.
     let (ok, _, err) = env.cli(&["permissions", "deny", &p.id]).await;
+    assert!(
+        !ok && err.contains("already answered (allow) from the cli"),
+        "{err}"
+    );
+    assert!(
+        m.notification(ANSWER_METHOD, Duration::from_millis(300))
+            .await
+            .is_none(),
+        "nothing is sent twice"
+    );
+    let (ok, _, err) = env.cli(&["permissions", "allow", "nosuch"]).await;
     assert!(
         !ok && err.contains("no pending permission request"),
         "{err}"

@@ -12,8 +12,6 @@ pub struct Shared {
     pub hub: Hub,
     pub config: Config,
     pub activity: Activity,
-    /// Pending permission requests and the links that carry their answers.
-    pub permissions: crate::domain::permissions::Permissions,
     /// The per-pair send limit (one peer to one other), applied where the
     /// recipient is known (see `domain::loops`).
     pub pairs: RateLimiter,

@@ -23,7 +23,6 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use claude_peers_proto::api::{DeliveryState, DeliveryView, Party, PartyKind};
 use claude_peers_proto::limits::{MAX_BODY_BYTES, STREAM_PING_MS};
-use claude_peers_proto::permissions::PermissionOutcome;
 use claude_peers_proto::stream::{ClientFrame, ServerFrame};
 use claude_peers_proto::{ApiError, ErrorCode, VERSION};
 use tokio::sync::broadcast::error::RecvError;
@@ -111,10 +110,9 @@ async fn peer_stream(state: AppState, mut socket: WebSocket, id: String) -> Resu
         session_id: state.hub().session(),
         version: VERSION.into(),
     };
-    let mut answers = state.shared.permissions.attach(&id, conn.id);
+    let mut answers = state.hub().permits.attach(&id, conn.id);
     let result = pump(&state, &mut socket, &id, &conn, hello, &mut answers).await;
-    let left = state.shared.permissions.detach(&id, conn.id);
-    crate::http::routes::permissions::gone(&state, left, PermissionOutcome::SessionEnded);
+    crate::http::routes::permissions::stream_closed(&state, &id, conn.id).await;
 
     let now = claude_peers_proto::time::now_ms();
     if state.hub().disconnect(&id, conn.id, now) {

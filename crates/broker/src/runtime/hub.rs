@@ -8,7 +8,8 @@
 //!   the store again, and a crash between commit and push loses nothing;
 //! - the fan-out of typed events to operator streams (dashboard, `watch`);
 //! - delivery updates for sends that wait for confirmation;
-//! - the token → peer cache, and the current session id.
+//! - the token → peer cache, and the current session id;
+//! - the permission relay's links to streams and waiting hooks.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -96,6 +97,9 @@ pub enum Effect {
         peer: String,
         broker: Option<String>,
     },
+    /// The operator answered a permission request: the broker holding the
+    /// session's stream or its waiting hook passes it on.
+    PermissionAnswer(Box<crate::runtime::permits::Answer>),
 }
 
 impl Effect {
@@ -226,6 +230,8 @@ pub struct Hub {
     typing: Mutex<HashMap<String, i64>>,
     /// How each peer can be reached, and its wake-hook waiters.
     pub reach: crate::runtime::reach::Board,
+    /// The permission relay's stream links and waiting hooks.
+    pub permits: crate::runtime::permits::Permits,
     /// The other brokers of the database, if any.
     pub team: Arc<Team>,
 }
@@ -241,6 +247,7 @@ impl Hub {
             session: RwLock::new(session),
             typing: Mutex::default(),
             reach: crate::runtime::reach::Board::default(),
+            permits: Default::default(),
             team: Arc::default(),
         }
     }
@@ -283,6 +290,7 @@ impl Hub {
                     self.team.stream_moved(&p, b.as_deref(), from);
                 }
                 Note::Reach { p, f } => self.reach.set_remote(&p, *f),
+                Note::Answer(a) => self.apply(vec![Effect::PermissionAnswer(a)]),
             }
         }
     }
@@ -300,7 +308,7 @@ impl Hub {
     }
 
     /// Publish `event` here and on the other brokers (an event not tied to
-    /// a commit: typing, permission requests, "needs you" nudges).
+    /// a commit: typing, "needs you" nudges).
     pub fn announce(&self, event: Event) {
         if self.team.enabled()
             && let Ok(json) = serde_json::to_string(&ServerFrame::Event {
@@ -378,6 +386,10 @@ impl Hub {
                 }
                 // Known here already (`connect`/`disconnect`).
                 Effect::Stream { .. } => {}
+                Effect::PermissionAnswer(a) => {
+                    let took = self.permits.deliver(&self.team.node.instance, &a);
+                    tracing::debug!(peer = %a.peer, request = %a.request_id, took, "permission answer passed on");
+                }
             }
         }
     }

@@ -73,6 +73,25 @@ pub async fn spawn_hook(env: &Env, event: &str, stdin: &Value, vars: &[(&str, &s
     feed(cmd, stdin, vars).await
 }
 
+/// The stdin Claude Code 2.1.332 writes for a Bash permission prompt
+/// (`PermissionRequest`) of `session`.
+pub fn permission_prompt(session: &str, cwd: &Path, command: &str) -> Value {
+    let mut v = input(
+        "PermissionRequest",
+        session,
+        cwd,
+        "default",
+        json!({
+            "tool_name": "Bash",
+            "tool_input": {"command": command, "description": "Delete the build output"},
+            "permission_suggestions": [{"type": "addDirectories", "directories": ["/tmp/x"], "destination": "session"}],
+        }),
+    );
+    v["prompt_id"] = json!("f79ec63f-e1d6-4768-8d04-43db03fcfdbe");
+    v["effort"] = json!({"level": "medium"});
+    v
+}
+
 /// Start a hook's command line with `vars` set and `stdin` written to it.
 pub async fn feed(mut cmd: Command, stdin: &Value, vars: &[(&str, &str)]) -> Child {
     cmd.stdin(Stdio::piped())

@@ -30,11 +30,11 @@ pub fn routes() -> Router<AppState> {
 async fn list(_op: Operator, State(state): State<AppState>) -> Result<Reply<NeedsYou>> {
     let now = now_ms();
     let sh = state.shared.clone();
-    let permissions = sh.permissions.list(now);
     let connected = sh.hub.connected_ids();
     let items = state
         .store
         .read(move |c| {
+            let permissions = crate::domain::permissions::list(c, &sh.hub.team, now)?;
             needs_you::collect(c, &sh, permissions, &connected, now, MAX_NEEDS_YOU_PER_KIND)
         })
         .await?;

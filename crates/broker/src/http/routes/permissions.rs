@@ -1,7 +1,9 @@
 //! The permission relay's routes, for the operator only: `GET /v1/permissions`
 //! (pending requests) and `POST /v1/permissions/{id}` (allow or deny). A peer
-//! token gets 403 on both. Also the two steps the peer stream calls: a session's
-//! request arriving ([`relay_request`]) and its requests leaving with it ([`gone`]).
+//! token gets 403 on both; any broker of a database lists and answers every
+//! request (the lane is in the store: `domain::permissions`). Also the two
+//! steps the peer stream calls: a session's request arriving
+//! ([`relay_request`]) and its requests leaving with it ([`stream_closed`]).
 //!
 //! One peer route: `POST /v1/me/permission`, where a session's
 //! `PermissionRequest` hook puts a tool use of its *own* session in the lane
@@ -14,16 +16,14 @@ use axum::{Json as Reply, Router};
 use claude_peers_proto::ApiError;
 use claude_peers_proto::api::{Party, PartyKind};
 use claude_peers_proto::permissions::{
-    AnswerPermission, Behavior, HookPermissionAnswer, HookPermissionRequest, PermissionAnswered,
-    PermissionDecision, PermissionList, PermissionOutcome, PermissionRequest,
+    AnswerPermission, HookPermissionAnswer, HookPermissionRequest, PermissionAnswered,
+    PermissionList, PermissionRequest,
 };
-use claude_peers_proto::stream::{Event, ServerFrame};
 use claude_peers_proto::time::now_ms;
 
 use super::extract::{Json, Path};
-use crate::domain::audit;
 use crate::domain::peers;
-use crate::domain::permissions::Submitted;
+use crate::domain::permissions;
 use crate::domain::rules::Actor;
 use crate::error::Result;
 use crate::http::auth::{Operator, PeerActor};
@@ -37,82 +37,43 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn list(State(state): State<AppState>, _op: Operator) -> Result<Reply<PermissionList>> {
+    let team = state.hub().team.clone();
+    let now = now_ms();
+    let pending = state
+        .store
+        .read(move |c| permissions::list(c, &team, now))
+        .await?;
     Ok(Reply(PermissionList {
         relay: state.config().permission_relay,
-        pending: state.shared.permissions.list(now_ms()),
+        pending,
     }))
 }
 
+/// `POST /v1/permissions/{id}`, on any broker: the first answer wins; a
+/// second gets 409 with the first one's answer (see `domain::permissions`).
 async fn answer(
     Operator(kind): Operator,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Json(req): Json<AnswerPermission>,
 ) -> Result<Reply<PermissionAnswered>> {
-    let perms = &state.shared.permissions;
-    let taken = perms.take(&id, now_ms()).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "no pending permission request {id:?}: it was answered, expired, or its session ended \
-             (`claude-peers permissions` lists the pending ones)"
-        ))
-    })?;
-    let by = Actor::Operator(kind).party();
-    let details = format!(
-        "{} {} for {} (request {}, permission {}) from the {}",
-        req.behavior.as_str(),
-        taken.view.tool_name,
-        taken.view.peer.name,
-        taken.view.request_id,
-        taken.view.id,
-        kind.id()
-    );
-    let action = match req.behavior {
-        Behavior::Allow => "permission.allow",
-        Behavior::Deny => "permission.deny",
-    };
-    let sh = state.shared.clone();
-    let who = by.clone();
-    // The answer is recorded before it is sent: an answer that cannot be
-    // audited is not given (the request goes back to the lane).
-    if let Err(e) = state
-        .store
-        .write(move |t| audit::record(t, &sh.hub, &who, action, &details, None))
-        .await
-    {
-        perms.put_back(taken);
-        return Err(e);
-    }
-    let mut taken = taken;
-    let to_hook = taken.answer_hook(req.behavior);
-    let to_channel = taken.channel
-        && perms.send(
-            &taken.peer_id,
-            ServerFrame::PermissionDecision {
-                decision: PermissionDecision {
-                    request_id: taken.view.request_id.clone(),
-                    behavior: req.behavior,
-                },
-            },
-        );
-    let delivered = to_hook || to_channel;
-    tracing::info!(permission = %id, peer = %taken.view.peer.name, behavior = req.behavior.as_str(), by = kind.id(), delivered, "permission answered");
-    state.hub().announce(Event::PermissionGone {
-        id: id.clone(),
-        outcome: match req.behavior {
-            Behavior::Allow => PermissionOutcome::Allowed,
-            Behavior::Deny => PermissionOutcome::Denied,
-        },
-    });
+    let behavior = req.behavior;
+    let pid = id.clone();
+    let done = state
+        .write(move |t, sh| permissions::answer(t, sh, &pid, behavior, kind))
+        .await?;
+    tracing::info!(permission = %id, peer = %done.view.peer.name, behavior = behavior.as_str(), by = kind.id(), delivered = done.delivered, "permission answered");
     Ok(Reply(PermissionAnswered {
         id,
-        behavior: req.behavior,
-        by,
-        delivered,
+        behavior,
+        by: Actor::Operator(kind).party(),
+        delivered: done.delivered,
     }))
 }
 
-/// A session's MCP server relayed a permission request: put it in the lane,
-/// tell the operator's streams, and record it. Ignored while the relay is off.
+/// A session's MCP server relayed a permission request: put it in the lane
+/// (recorded, and told to the operator's streams on every broker with the
+/// commit). Ignored while the relay is off.
 pub async fn relay_request(state: &AppState, peer_id: &str, req: PermissionRequest) {
     if !state.config().permission_relay {
         tracing::warn!(peer = %peer_id, "ignoring a permission request: the broker's permission relay is off");
@@ -128,16 +89,19 @@ pub async fn relay_request(state: &AppState, peer_id: &str, req: PermissionReque
     let Some(peer) = party(state, peer_id).await else {
         return;
     };
-    let now = now_ms();
-    let Some(sub) = state.shared.permissions.submit(
-        peer.clone(),
-        req,
-        now,
-        state.config().permission_timeout_ms,
-    ) else {
-        return;
-    };
-    lane_add(state, peer, sub).await;
+    let timeout = state.config().permission_timeout_ms;
+    match state
+        .write(move |t, sh| permissions::relay(t, sh, &peer, req, timeout))
+        .await
+    {
+        Ok(Some(view)) => {
+            tracing::info!(permission = %view.id, peer = %view.peer.name, tool = %view.tool_name, "permission requested")
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(peer = %peer_id, error = %e, "cannot put a permission request in the lane")
+        }
+    }
 }
 
 /// The peer `peer_id` as a party (`None` if it is gone).
@@ -154,32 +118,12 @@ async fn party(state: &AppState, peer_id: &str) -> Option<Party> {
     })
 }
 
-/// A new request is in the lane: record it, tell the operator's streams.
-async fn lane_add(state: &AppState, peer: Party, sub: Submitted) {
-    gone(state, sub.dropped, PermissionOutcome::Expired);
-    let details = format!(
-        "{} asks to use {} (request {}, permission {})",
-        peer.name, sub.view.tool_name, sub.view.request_id, sub.view.id
-    );
-    let sh = state.shared.clone();
-    if let Err(e) = state
-        .store
-        .write(move |t| audit::record(t, &sh.hub, &peer, "permission.request", &details, None))
-        .await
-    {
-        tracing::warn!(error = %e, "cannot record a permission request in the audit log");
-    }
-    tracing::info!(permission = %sub.view.id, peer = %sub.view.peer.name, tool = %sub.view.tool_name, "permission requested");
-    state.hub().announce(Event::Permission {
-        permission: Box::new(sub.view),
-    });
-}
-
 /// `POST /v1/me/permission`: the caller's `PermissionRequest` hook asks the
 /// operator about a tool use of its own session and waits up to `wait_ms` for
-/// the answer. Relay off: answered at once with no decision. The request
-/// leaves the lane when the wait ends unanswered, or when the hook goes away
-/// (its connection closes and this handler is dropped).
+/// the answer, given on any broker. Relay off: answered at once with no
+/// decision. The request leaves the lane when the wait ends unanswered, or
+/// when the hook goes away (its connection closes and this handler is
+/// dropped).
 async fn hook_ask(
     State(state): State<AppState>,
     PeerActor(id): PeerActor,
@@ -196,19 +140,22 @@ async fn hook_ask(
     let Some(peer) = party(&state, &id).await else {
         return Err(ApiError::not_found("this peer is gone").into());
     };
-    let (ticket, sub) =
-        state
-            .shared
-            .permissions
-            .submit_hook(peer.clone(), valid, now_ms(), req.wait_ms as i64);
-    let lane_id = sub.as_ref().map(|s| s.view.id.clone());
-    if let Some(sub) = sub {
-        lane_add(&state, peer, sub).await;
-    }
+    // Waiting before the request is in the lane: an answer cannot come
+    // before there is someone to take it.
+    let ticket = state.hub().permits.wait_hook();
+    let key = ticket.key;
     let _withdraw = Withdraw {
         state: state.clone(),
-        key: ticket.key,
+        key,
     };
+    let wait_ms = req.wait_ms as i64;
+    let added = state
+        .write(move |t, sh| permissions::hook_ask(t, sh, &peer, valid, key, wait_ms))
+        .await?;
+    let lane_id = added.map(|v| {
+        tracing::info!(permission = %v.id, peer = %v.peer.name, tool = %v.tool_name, "permission requested by a hook");
+        v.id
+    });
     let behavior = match tokio::time::timeout(
         std::time::Duration::from_millis(req.wait_ms),
         ticket.rx,
@@ -225,7 +172,8 @@ async fn hook_ask(
     }))
 }
 
-/// Takes a hook's request out of the lane when its wait ends, however it ends.
+/// Takes a hook's request out of the lane when its wait ends, however it
+/// ends (an answered request stays answered).
 struct Withdraw {
     state: AppState,
     key: u64,
@@ -233,15 +181,35 @@ struct Withdraw {
 
 impl Drop for Withdraw {
     fn drop(&mut self) {
-        if let Some(id) = self.state.shared.permissions.withdraw_hook(self.key) {
-            gone(&self.state, vec![id], PermissionOutcome::Expired);
-        }
+        self.state.hub().permits.forget_hook(self.key);
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let state = self.state.clone();
+        let key = self.key;
+        rt.spawn(async move {
+            if let Err(e) = state
+                .write(move |t, sh| permissions::withdraw_hook(t, sh, key))
+                .await
+            {
+                tracing::warn!(error = %e, "cannot take a hook's permission request out of the lane");
+            }
+        });
     }
 }
 
-/// These requests left the lane: tell the operator's streams.
-pub fn gone(state: &AppState, ids: Vec<String>, outcome: PermissionOutcome) {
-    for id in ids {
-        state.hub().announce(Event::PermissionGone { id, outcome });
+/// `peer`'s stream `conn_id` on this broker closed: if it was the current
+/// one, the requests only its channel carried leave the lane.
+pub async fn stream_closed(state: &AppState, peer: &str, conn_id: u64) {
+    // With the relay off this broker put nothing in the lane.
+    if !state.hub().permits.detach(peer, conn_id) || !state.config().permission_relay {
+        return;
+    }
+    let pid = peer.to_string();
+    if let Err(e) = state
+        .write(move |t, sh| permissions::stream_closed(t, sh, &pid))
+        .await
+    {
+        tracing::warn!(peer = %peer, error = %e, "cannot take a closed session's permission requests out of the lane");
     }
 }

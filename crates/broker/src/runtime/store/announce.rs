@@ -70,6 +70,7 @@ pub fn notes_of(conn: &Connection, now: i64, effects: &[Effect]) -> sql::Result<
                 p: peer.clone(),
                 b: broker.clone(),
             }),
+            Effect::PermissionAnswer(a) => notes.push(Note::Answer(a.clone())),
         }
     }
     Ok(notes)

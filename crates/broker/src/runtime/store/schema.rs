@@ -453,6 +453,35 @@ pub const MIGRATIONS: &[Migration] = &[
     );
     "#,
     },
+    // 11: the permission relay's lane (`domain/permissions.rs`): each
+    // pending request with the brokers holding its ways back (the
+    // session's stream, its waiting `PermissionRequest` hook) and, once
+    // given, the one answer.
+    Migration {
+        both: r#"
+    CREATE TABLE permission_requests (
+        id TEXT PRIMARY KEY,
+        peer_id TEXT NOT NULL,
+        peer_name TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        tool_name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        input_preview TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        channel_broker TEXT,
+        hook_broker TEXT,
+        hook_key INTEGER,
+        answer TEXT,
+        answered_by TEXT,
+        answered_at INTEGER
+    );
+    CREATE INDEX permission_requests_peer ON permission_requests (peer_id, created_at);
+    CREATE INDEX permission_requests_created ON permission_requests (created_at);
+    "#,
+        sqlite: "",
+        postgres: "",
+    },
 ];
 
 /// The advisory lock brokers take to migrate one PostgreSQL database: the

@@ -18,8 +18,9 @@
 //!   state)`, a dashboard event travels as its JSON when it fits in a
 //!   notification and otherwise through the table `team_events`.
 //! - **What is announced outside a transaction** (a peer's reach facts, a
-//!   peer typing, a permission request, "needs you" nudges) goes through
-//!   the keeper's connection at once ([`Team::announce`]).
+//!   peer typing, "needs you" nudges) goes through the keeper's connection
+//!   at once ([`Team::announce`]). Permission requests and their answers
+//!   are commits like any other (`domain::permissions`).
 //! - **Presence**: the broker holding a peer's stream is written in
 //!   `peers.stream_broker` (set when a stream opens, cleared when it
 //!   closes) and announced; each broker writes a heartbeat in `brokers`
@@ -172,6 +173,12 @@ impl Team {
             return false;
         };
         lock(&self.alive).contains(&broker)
+    }
+
+    /// Whether `broker` is this one or another heard within
+    /// [`BROKER_TIMEOUT_MS`] (over SQLite: only this one).
+    pub fn is_alive(&self, broker: &str) -> bool {
+        broker == self.node.instance || lock(&self.alive).contains(broker)
     }
 
     /// Peers whose stream is open on another live broker.

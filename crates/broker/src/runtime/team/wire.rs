@@ -46,6 +46,8 @@ pub enum Note {
     Stream { p: String, b: Option<String> },
     /// What this peer's processes reported about how it can be reached.
     Reach { p: String, f: Box<Facts> },
+    /// The operator answered a permission request (its holder passes it on).
+    Answer(Box<crate::runtime::permits::Answer>),
 }
 
 /// One notification: who sent it, and what.
