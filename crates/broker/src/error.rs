@@ -41,6 +41,10 @@ pub enum DbError {
     /// cannot take, a column of an unexpected type).
     #[error("{0}")]
     Value(String),
+    /// A batch undone as a whole: a job that had no savepoint of its own
+    /// failed after changing something (`Store::write_checked`).
+    #[error("{0}")]
+    Undone(&'static str),
 }
 
 /// A PostgreSQL error with the server's message and detail (its `Display`

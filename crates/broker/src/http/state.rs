@@ -48,6 +48,17 @@ impl AppState {
         self.store.write(move |t| f(t, &sh)).await
     }
 
+    /// [`AppState::write`] for a closure that makes every check before its
+    /// first change: see [`Store::write_checked`](crate::runtime::store::Store::write_checked).
+    pub async fn write_checked<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>, &Arc<Shared>) -> Result<T> + Send + 'static,
+    {
+        let sh = self.shared.clone();
+        self.store.write_checked(move |t| f(t, &sh)).await
+    }
+
     pub fn shutdown_rx(&self) -> tokio::sync::watch::Receiver<bool> {
         self.shutdown.subscribe()
     }

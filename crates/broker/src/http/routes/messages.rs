@@ -53,8 +53,9 @@ async fn send(
 ) -> Result<Reply<SendResult>> {
     let wait = validate::wait_ms("wait_ms", req.wait_ms)?;
     let waiter = (wait > 0).then(|| state.hub().delivery_waiter());
+    // `send` checks everything before it stores anything (see there).
     let mut result = state
-        .write(move |t, sh| messages::send(t, sh, &actor, &req))
+        .write_checked(move |t, sh| messages::send(t, sh, &actor, &req))
         .await?;
     if let Some(waiter) = waiter
         && result.state == DeliveryState::Queued

@@ -6,7 +6,11 @@
 //! thread inside a transaction. Closures that arrive together share one commit
 //! (group commit), each inside its own savepoint so one failure does not undo the
 //! others (on PostgreSQL the savepoints and the statements whose answer nobody
-//! waits for travel with the next answered statement: [`pg`]). Nobody hears of a change before it is committed: the caller's answer
+//! waits for travel with the next answered statement: [`pg`]). A closure that
+//! makes every check before its first change ([`Store::write_checked`], a
+//! send) runs without a savepoint on SQLite, where one costs a copy of each
+//! page the job touches: if it fails after all having changed something,
+//! the whole batch is undone and every job in it answered with an error. Nobody hears of a change before it is committed: the caller's answer
 //! and the change's [`Effect`]s (pushes to streams, dashboard events) are released
 //! only after `COMMIT` returns. WAL with `synchronous=NORMAL` makes a committed
 //! change survive a crash of the broker process.
@@ -15,7 +19,8 @@
 //! the full-text index is brought up to date in bulk, before a search reads
 //! it, when it falls [`fts::TAIL_LIMIT`] messages behind, or when the writer
 //! is idle ([`fts`]), and WAL checkpoints run on their own thread
-//! ([`checkpoint`]).
+//! ([`checkpoint`]). The writer writes each WAL frame with one system call
+//! ([`walvfs`]).
 
 pub mod announce;
 pub mod checkpoint;
@@ -24,6 +29,7 @@ pub mod fts;
 pub mod pg;
 pub mod schema;
 pub mod sql;
+pub mod walvfs;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
@@ -107,6 +113,23 @@ trait Job: Send {
     fn wants_index(&self) -> bool {
         false
     }
+    /// How a failure of this job is undone.
+    fn undo(&self) -> Undo {
+        Undo::Savepoint
+    }
+}
+
+/// How a failed job's changes are undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Undo {
+    /// Its own savepoint, rolled back: the rest of the batch commits.
+    Savepoint,
+    /// The job checks everything before its first change
+    /// ([`Store::write_checked`]): on SQLite no savepoint; a failure that
+    /// changed nothing leaves the batch alone, one after a change undoes the
+    /// whole batch. On PostgreSQL a savepoint costs no round trip and is
+    /// kept.
+    Batch,
 }
 
 /// A search's request: the full-text index up to date with every message
@@ -145,6 +168,7 @@ impl Job for IndexJob {
 struct WriteJob<F, T> {
     f: F,
     reply: oneshot::Sender<Result<T>>,
+    undo: Undo,
 }
 
 impl<F, T> Job for WriteJob<F, T>
@@ -153,7 +177,7 @@ where
     F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
 {
     fn run(self: Box<Self>, t: &mut Tx<'_>) -> (bool, Reply) {
-        let WriteJob { f, reply } = *self;
+        let WriteJob { f, reply, .. } = *self;
         // Its deferred statements may still be waiting: they travel with
         // the next job's (`run_batch`), which tells if one failed.
         let out = f(t);
@@ -175,6 +199,10 @@ where
         let _ = self.reply.send(Err(Error::Internal(format!(
             "cannot begin a transaction: {msg}"
         ))));
+    }
+
+    fn undo(&self) -> Undo {
+        self.undo
     }
 }
 
@@ -222,7 +250,20 @@ impl Store {
     /// Open (creating and migrating if needed) the database at `path` and start
     /// the writer thread. `sink` receives each commit's effects, in commit order.
     pub fn open(path: &Path, sink: Sink) -> Result<Self> {
-        let mut conn = rusqlite::Connection::open(path)?;
+        let mut conn = match walvfs::register() {
+            Ok(()) => rusqlite::Connection::open_with_flags_and_vfs(
+                path,
+                OpenFlags::default(),
+                walvfs::NAME,
+            )?,
+            Err(rc) => {
+                tracing::warn!(
+                    code = rc,
+                    "cannot register the WAL VFS; writing with SQLite's own"
+                );
+                rusqlite::Connection::open(path)?
+            }
+        };
         configure(&conn)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -232,6 +273,10 @@ impl Store {
             )));
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Each job's savepoint keeps the pages it changes in a sub-journal;
+        // past 64 KiB SQLite moves that to a temporary file (an open, writes
+        // and a close inside the batch). In memory it stays in memory.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         schema::migrate(&mut conn)?;
         let indexer = fts::Indexer::load(&conn)?;
         checkpoint::start(path, &mut conn)?;
@@ -298,8 +343,30 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
     {
+        self.write_undone(f, Undo::Savepoint).await
+    }
+
+    /// [`Store::write`] for a closure that makes every check (and so every
+    /// failure it expects) before its first change, like a send: on SQLite
+    /// it runs without a savepoint of its own. If it fails all the same
+    /// after changing something (an I/O error, a broken constraint), the
+    /// whole batch it ran in is undone, and every job in it answered with an
+    /// error: nothing of it commits, nothing is announced.
+    pub async fn write_checked<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
+    {
+        self.write_undone(f, Undo::Batch).await
+    }
+
+    async fn write_undone<T, F>(&self, f: F, undo: Undo) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
+    {
         let (reply, rx) = oneshot::channel::<Result<T>>();
-        self.submit(Box::new(WriteJob { f, reply }), rx).await
+        self.submit(Box::new(WriteJob { f, reply, undo }), rx).await
     }
 
     /// Queue `job` for the writer and wait for its answer on `rx`.
@@ -467,6 +534,30 @@ fn run_batch(
     let mut effects: Vec<Vec<Effect>> = Vec::with_capacity(batch.len());
     let mut undone: Vec<Option<sql::Error>> = Vec::with_capacity(batch.len());
     for (i, job) in batch.into_iter().enumerate() {
+        effects.push(Vec::new());
+        undone.push(None);
+        if let (Undo::Batch, Some(c)) = (job.undo(), conn.as_sqlite()) {
+            // No savepoint (see `Undo::Batch`): what the job changed is
+            // counted by SQLite, and a failure that changed something, or
+            // that ended the transaction, undoes the batch.
+            let before = c.total_changes();
+            let mut t = Tx {
+                conn,
+                now,
+                effects: &mut effects[i],
+            };
+            let (ok, reply) = job.run(&mut t);
+            if !ok {
+                effects[i].clear();
+                if c.total_changes() != before || c.is_autocommit() {
+                    spoiled.get_or_insert(sql::Error::Undone(
+                        "a job without a savepoint failed after changing the database, so its whole batch was undone",
+                    ));
+                }
+            }
+            replies.push(reply);
+            continue;
+        }
         // On PostgreSQL the savepoint goes with the job's first statement,
         // and its release with the next job's (or with the end of the
         // batch): no round trip of their own. So do the job's deferred
@@ -474,8 +565,6 @@ fn run_batch(
         // that job alone and says so (`take_failed`, below).
         conn.set_owner(i as u64 + 1);
         let sp = run_deferred(conn, "SAVEPOINT job");
-        effects.push(Vec::new());
-        undone.push(None);
         let mut t = Tx {
             conn,
             now,
@@ -635,6 +724,85 @@ mod tests {
         store.index_now().await.unwrap();
         let hits = store.read(|c| found(c, "again")).await.unwrap();
         assert_eq!(hits, vec![more]);
+    }
+
+    /// `fut` polled once: a write is in the writer's queue after its first
+    /// poll; await the returned future for its answer.
+    fn queued<F: std::future::Future>(fut: F) -> std::pin::Pin<Box<F>> {
+        let mut fut = Box::pin(fut);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+        fut
+    }
+
+    /// Hold the writer in a job of its own until the returned sender sends
+    /// (or is dropped): the jobs queued meanwhile form the next batch.
+    fn hold_writer(store: &Store) -> std::sync::mpsc::Sender<()> {
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel::<()>();
+        let held = queued(store.write(move |_| {
+            let _ = started.send(());
+            let _ = gate.recv();
+            Ok(())
+        }));
+        running.recv().unwrap();
+        // Its answer is not needed.
+        drop(held);
+        open
+    }
+
+    fn count(c: &Connection) -> Result<i64> {
+        Ok(c.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?)
+    }
+
+    /// A checked job (no savepoint) that fails before changing anything
+    /// leaves the jobs of its batch alone.
+    #[tokio::test]
+    async fn a_checked_job_failing_before_a_change_spares_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), Arc::new(|_| {})).unwrap();
+        let open = hold_writer(&store);
+        let a = queued(store.write_checked(|t| store_message(t, "first")));
+        let failing = queued(store.write_checked(|t| {
+            t.conn
+                .query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))?;
+            Err::<(), _>(Error::Internal("refused".into()))
+        }));
+        let b = queued(store.write(|t| store_message(t, "second")));
+        open.send(()).unwrap();
+        assert!(a.await.is_ok());
+        assert!(failing.await.is_err());
+        assert!(b.await.is_ok());
+        assert_eq!(store.read(count).await.unwrap(), 2);
+    }
+
+    /// A checked job that fails after a change undoes its whole batch: its
+    /// change and its batch-mates' are gone, and each of them hears so.
+    #[tokio::test]
+    async fn a_checked_job_failing_after_a_change_undoes_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db"), Arc::new(|_| {})).unwrap();
+        let open = hold_writer(&store);
+        let a = queued(store.write(|t| store_message(t, "before")));
+        let failing = queued(store.write_checked(|t| {
+            store_message(t, "half done")?;
+            Err::<(), _>(Error::Internal("broke halfway".into()))
+        }));
+        let b = queued(store.write_checked(|t| store_message(t, "after")));
+        open.send(()).unwrap();
+        let failed = failing.await.unwrap_err();
+        assert!(failed.to_string().contains("broke halfway"), "{failed}");
+        for other in [a.await, b.await] {
+            let e = other.unwrap_err();
+            assert!(e.to_string().contains("whole batch was undone"), "{e}");
+        }
+        assert_eq!(store.read(count).await.unwrap(), 0);
+        // The store goes on.
+        store
+            .write_checked(|t| store_message(t, "later"))
+            .await
+            .unwrap();
+        assert_eq!(store.read(count).await.unwrap(), 1);
     }
 
     /// The idle writer completes the index on its own.
