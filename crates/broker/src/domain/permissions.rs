@@ -139,10 +139,33 @@ fn gone(t: &mut Tx<'_>, id: String, outcome: PermissionOutcome) {
     t.effect(Effect::event(Event::PermissionGone { id, outcome }));
 }
 
+/// Take a request out of the lane unanswered. A hook still waiting for it
+/// (on whichever broker) ends at once with no decision: nothing can answer
+/// it any more.
 fn delete(t: &mut Tx<'_>, id: String, outcome: PermissionOutcome) -> Result<()> {
-    t.conn
-        .prepare_cached("DELETE FROM permission_requests WHERE id = ?1")?
-        .execute([&id])?;
+    let hook: Option<(String, String, String, i64)> = t
+        .conn
+        .query_row(
+            "DELETE FROM permission_requests WHERE id = ?1
+             RETURNING peer_id, request_id, hook_broker, hook_key",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?
+        .and_then(
+            |(peer, request, broker, key): (String, String, Option<String>, Option<i64>)| {
+                Some((peer, request, broker?, key?))
+            },
+        );
+    if let Some((peer, request_id, broker, key)) = hook {
+        t.effect(Effect::PermissionAnswer(Box::new(Answer {
+            peer,
+            request_id,
+            behavior: None,
+            channel: false,
+            hook: Some((broker, key as u64)),
+        })));
+    }
     gone(t, id, outcome);
     Ok(())
 }
@@ -482,7 +505,7 @@ pub fn answer(
     t.effect(Effect::PermissionAnswer(Box::new(Answer {
         peer: r.peer_id.clone(),
         request_id: r.request_id.clone(),
-        behavior,
+        behavior: Some(behavior),
         channel: r.channel_broker.is_some(),
         hook,
     })));
@@ -547,6 +570,7 @@ mod tests {
 
     use claude_peers_proto::ErrorCode;
     use claude_peers_proto::stream::ServerFrame;
+    use tokio::sync::oneshot::error::TryRecvError;
 
     use super::*;
     use crate::error::Error;
@@ -822,6 +846,30 @@ mod tests {
         for old in ["r0", "r1", "r2"] {
             assert!(listed.iter().all(|p| p.request_id != old), "{old} dropped");
         }
+    }
+
+    /// A hook whose request the limit drops ends at once, with no decision
+    /// (it would otherwise wait out its own timeout for an answer that can
+    /// no longer come).
+    #[tokio::test]
+    async fn a_hook_whose_request_is_dropped_ends_at_once() {
+        let w = World::new();
+        let (mut t, _) = w.hook("a").await;
+        // Older than the merge window: the channel's requests do not join it.
+        w.sql("UPDATE permission_requests SET created_at = created_at - 100000")
+            .await;
+        assert!(t.rx.try_recv().is_err_and(|e| e == TryRecvError::Empty));
+        for i in 0..MAX_PENDING_PERMISSIONS_PER_PEER {
+            w.relay("a", &format!("r{i}")).await.unwrap();
+        }
+        assert!(
+            w.list()
+                .await
+                .iter()
+                .all(|p| !p.request_id.starts_with("hook-")),
+            "the hook's request is the one dropped"
+        );
+        assert_eq!(t.rx.try_recv(), Err(TryRecvError::Closed));
     }
 
     #[tokio::test]

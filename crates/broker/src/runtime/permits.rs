@@ -26,8 +26,11 @@ pub struct Answer {
     /// Claude Code's id for the prompt (what the channel answer carries).
     #[serde(rename = "r")]
     pub request_id: String,
+    /// `None`: the request left the lane unanswered (the session's limit
+    /// dropped it, or it expired): a hook waiting for it ends at once with no
+    /// decision, and nothing is sent on the stream.
     #[serde(rename = "b")]
-    pub behavior: Behavior,
+    pub behavior: Option<Behavior>,
     /// It came over the session's channel: answer on the session's stream,
     /// on whichever broker holds it.
     #[serde(rename = "c")]
@@ -117,6 +120,7 @@ impl Permits {
         let mut inner = self.lock();
         let mut took = false;
         if answer.channel
+            && let Some(behavior) = answer.behavior
             && let Some(link) = inner.links.get(&answer.peer)
         {
             took |= link
@@ -124,7 +128,7 @@ impl Permits {
                 .send(ServerFrame::PermissionDecision {
                     decision: PermissionDecision {
                         request_id: answer.request_id.clone(),
-                        behavior: answer.behavior,
+                        behavior,
                     },
                 })
                 .is_ok();
@@ -133,7 +137,11 @@ impl Permits {
             && broker == me
             && let Some(tx) = inner.hooks.remove(key)
         {
-            took |= tx.send(answer.behavior).is_ok();
+            took |= match answer.behavior {
+                Some(b) => tx.send(b).is_ok(),
+                // Dropping the sender ends the wait with no decision.
+                None => true,
+            };
         }
         took
     }
@@ -147,7 +155,7 @@ mod tests {
         Answer {
             peer: "a".into(),
             request_id: "abcde".into(),
-            behavior: Behavior::Allow,
+            behavior: Some(Behavior::Allow),
             channel,
             hook: hook.map(|(b, k)| (b.to_string(), k)),
         }
