@@ -23,12 +23,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use claude_peers_client::BrokerClient;
-use claude_peers_proto::api::{RegisterRequest, SearchQuery, SendRequest};
+use claude_peers_proto::api::{RegisterRequest, SearchQuery};
 use serde_json::json;
 
 mod support;
 use support::mcp::Mcp;
-use support::{cpu_time, knob, ms, pct, rss_kib, start_broker};
+use support::{TextFor, burst, cpu_time, knob, ms, pct, rss_kib, start_broker};
 
 /// Words messages are made of (each message takes 12, so a word is in about
 /// one message in six), plus a rare word in one message in a thousand.
@@ -116,39 +116,9 @@ fn text_for(i: usize, j: usize) -> String {
     words.join(" ")
 }
 
-/// `per_sender` sends from each client to the recipients in turn; returns
-/// how many were accepted and how long the burst took.
-async fn burst(
-    clients: &[BrokerClient],
-    recipients: &Arc<Vec<String>>,
-    per_sender: usize,
-    round: usize,
-) -> (usize, Duration) {
-    let t0 = Instant::now();
-    let mut tasks = Vec::new();
-    for (i, c) in clients.iter().cloned().enumerate() {
-        let recipients = recipients.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut ok = 0usize;
-            for j in 0..per_sender {
-                let to = recipients[(i + j) % recipients.len()].clone();
-                let req = SendRequest {
-                    to,
-                    text: text_for(i + round * 1000, j),
-                    ..Default::default()
-                };
-                if c.send(&req).await.is_ok() {
-                    ok += 1;
-                }
-            }
-            ok
-        }));
-    }
-    let mut total = 0;
-    for t in tasks {
-        total += t.await.unwrap();
-    }
-    (total, t0.elapsed())
+/// The texts of round `round` of [`burst`] (each round its own).
+fn texts(round: usize) -> TextFor {
+    Arc::new(move |i, j| text_for(i + round * 1000, j))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -254,7 +224,7 @@ async fn main() {
     let recipients = Arc::new(recipients);
     let cpu0 = cpu_time(broker_pid);
     let client0 = cpu_time(std::process::id());
-    let (total, elapsed) = burst(&clients, &recipients, per_sender, 0).await;
+    let (total, elapsed) = burst(&clients, &recipients, per_sender, texts(0)).await;
     let rate = total as f64 / elapsed.as_secs_f64();
     let broker_cpu = cpu_time(broker_pid).saturating_sub(cpu0);
     let client_cpu = cpu_time(std::process::id()).saturating_sub(client0);
@@ -264,7 +234,7 @@ async fn main() {
     let sixteen = &clients[..clients.len().min(16)];
     let per16 = (senders * per_sender).div_ceil(sixteen.len());
     let cpu16 = cpu_time(broker_pid);
-    let (total16, elapsed16) = burst(sixteen, &recipients, per16, 1).await;
+    let (total16, elapsed16) = burst(sixteen, &recipients, per16, texts(1)).await;
     let rate16 = total16 as f64 / elapsed16.as_secs_f64();
     let broker_cpu16 = cpu_time(broker_pid).saturating_sub(cpu16);
 
@@ -285,7 +255,7 @@ async fn main() {
     while !on_postgres && count(&db) < want {
         let missing = want - count(&db);
         let per = missing.div_ceil(clients.len()).min(per_sender);
-        burst(&clients, &recipients, per, round).await;
+        burst(&clients, &recipients, per, texts(round)).await;
         round += 1;
     }
     let indexed = if on_postgres {

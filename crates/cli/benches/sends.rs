@@ -13,13 +13,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use claude_peers_client::BrokerClient;
-use claude_peers_proto::api::{RegisterRequest, SendRequest};
+use claude_peers_proto::api::RegisterRequest;
 
 mod support;
-use support::{cpu_time, knob, loadavg, start_broker};
+use support::{TextFor, burst, cpu_time, knob, loadavg, start_broker};
 
 /// Recipients the senders take turns at.
 const RECIPIENTS: usize = 8;
@@ -52,41 +52,9 @@ fn thread_cpu(pid: u32) -> BTreeMap<String, Duration> {
     out
 }
 
-/// `per` sends from each client to the recipients in turn; how many were
-/// accepted and how long it took.
-async fn burst(
-    clients: &[BrokerClient],
-    recipients: &Arc<Vec<String>>,
-    per: usize,
-) -> (usize, Duration) {
-    let t0 = Instant::now();
-    let tasks: Vec<_> = clients
-        .iter()
-        .cloned()
-        .enumerate()
-        .map(|(i, c)| {
-            let recipients = recipients.clone();
-            tokio::spawn(async move {
-                let mut ok = 0usize;
-                for j in 0..per {
-                    let req = SendRequest {
-                        to: recipients[(i + j) % recipients.len()].clone(),
-                        text: format!("message {j} of sender {i}: a dozen words of ordinary text"),
-                        ..Default::default()
-                    };
-                    if c.send(&req).await.is_ok() {
-                        ok += 1;
-                    }
-                }
-                ok
-            })
-        })
-        .collect();
-    let mut total = 0;
-    for t in tasks {
-        total += t.await.unwrap();
-    }
-    (total, t0.elapsed())
+/// A dozen words of ordinary text.
+fn plain() -> TextFor {
+    Arc::new(|i, j| format!("message {j} of sender {i}: a dozen words of ordinary text"))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -125,7 +93,7 @@ async fn main() {
         clients.push(BrokerClient::new(&endpoint, token));
     }
     let recipients = Arc::new(recipients);
-    burst(&clients, &recipients, WARM_UP).await;
+    burst(&clients, &recipients, WARM_UP, plain()).await;
 
     println!(
         "## durable direct sends, {connections} connections (load before: {})\n",
@@ -134,7 +102,7 @@ async fn main() {
     for round in 1..=rounds {
         let threads0 = thread_cpu(pid);
         let (cpu0, client0) = (cpu_time(pid), cpu_time(std::process::id()));
-        let (total, elapsed) = burst(&clients, &recipients, sends).await;
+        let (total, elapsed) = burst(&clients, &recipients, sends, plain()).await;
         let broker_cpu = cpu_time(pid).saturating_sub(cpu0);
         let client_cpu = cpu_time(std::process::id()).saturating_sub(client0);
         let threads1 = thread_cpu(pid);

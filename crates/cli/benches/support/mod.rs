@@ -7,9 +7,11 @@
 pub mod mcp;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use claude_peers_client::{BrokerClient, Endpoint};
+use claude_peers_proto::api::SendRequest;
 use tokio::process::{Child, Command};
 
 pub fn bin() -> String {
@@ -168,4 +170,42 @@ pub async fn start_broker(db: &Path, home: &Path, extra: &[&str]) -> (Child, End
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     (broker, endpoint)
+}
+
+/// The text of message `j` of sender `i` in a [`burst`].
+pub type TextFor = Arc<dyn Fn(usize, usize) -> String + Send + Sync>;
+
+/// `per` durable sends from each client, one in flight per client, to the
+/// recipients in turn; how many were accepted and how long the burst took.
+pub async fn burst(
+    clients: &[BrokerClient],
+    recipients: &Arc<Vec<String>>,
+    per: usize,
+    text: TextFor,
+) -> (usize, Duration) {
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, c) in clients.iter().cloned().enumerate() {
+        let recipients = recipients.clone();
+        let text = text.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ok = 0usize;
+            for j in 0..per {
+                let req = SendRequest {
+                    to: recipients[(i + j) % recipients.len()].clone(),
+                    text: text(i, j),
+                    ..Default::default()
+                };
+                if c.send(&req).await.is_ok() {
+                    ok += 1;
+                }
+            }
+            ok
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap_or(0);
+    }
+    (total, t0.elapsed())
 }
