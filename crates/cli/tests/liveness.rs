@@ -74,7 +74,11 @@ async fn a_killed_session_goes_stale_at_once_and_gets_its_messages_when_it_retur
     let cwd = env.subdir("b");
     let mut b = Mcp::start(&env, &cwd).await;
     let id = b.id.clone();
-    assert_eq!(state_of(&env, &id).await, Some((PeerState::Live, true)));
+    // Registered by the handshake; its stream opens just after.
+    until!(
+        "live and connected",
+        state_of(&env, &id).await == Some((PeerState::Live, true))
+    );
     unsafe { libc::kill(b.pid() as i32, libc::SIGKILL) };
     let _ = b.child.wait().await;
     // Its process is gone: stale without waiting for the 60 s grace.
@@ -107,6 +111,10 @@ async fn a_live_stream_keeps_a_peer_listed_and_delivery_is_confirmed() {
     let env = Env::new();
     let _b = Broker::start(&env, FAST).await;
     let mut b = Mcp::start(&env, &env.subdir("b")).await;
+    until!(
+        "b's stream is open",
+        state_of(&env, &b.id).await == Some((PeerState::Live, true))
+    );
     // A peer registered beside it that never connects turns stale after the
     // grace: once it has, the grace has passed for `b` too.
     let (idle, _) = env.register("/idle", |_| {}).await;
