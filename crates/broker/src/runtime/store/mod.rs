@@ -132,43 +132,13 @@ enum Undo {
     Batch,
 }
 
-/// A search's request: the full-text index up to date with every message
-/// committed before it ([`Store::index_now`]).
-struct IndexJob {
-    reply: oneshot::Sender<Result<()>>,
-}
-
-impl Job for IndexJob {
-    fn run(self: Box<Self>, _t: &mut Tx<'_>) -> (bool, Reply) {
-        let reply = self.reply;
-        let answer: Reply = Box::new(move |outcome: Outcome<'_>| {
-            let out = match outcome {
-                Outcome::CommitFailed(e) => Err(Error::Internal(format!(
-                    "cannot bring the search index up to date: {e}"
-                ))),
-                Outcome::Undone(e) => Err(e.into()),
-                Outcome::Committed => Ok(()),
-            };
-            let _ = reply.send(out);
-        });
-        (true, answer)
-    }
-
-    fn fail(self: Box<Self>, msg: &str) {
-        let _ = self.reply.send(Err(Error::Internal(format!(
-            "cannot begin a transaction: {msg}"
-        ))));
-    }
-
-    fn wants_index(&self) -> bool {
-        true
-    }
-}
-
 struct WriteJob<F, T> {
     f: F,
     reply: oneshot::Sender<Result<T>>,
     undo: Undo,
+    /// Its batch brings the full-text index up to date before it commits
+    /// (a search's request: [`Store::index_now`]).
+    index: bool,
 }
 
 impl<F, T> Job for WriteJob<F, T>
@@ -203,6 +173,10 @@ where
 
     fn undo(&self) -> Undo {
         self.undo
+    }
+
+    fn wants_index(&self) -> bool {
+        self.index
     }
 }
 
@@ -366,7 +340,13 @@ impl Store {
         F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
     {
         let (reply, rx) = oneshot::channel::<Result<T>>();
-        self.submit(Box::new(WriteJob { f, reply, undo }), rx).await
+        let job = WriteJob {
+            f,
+            reply,
+            undo,
+            index: false,
+        };
+        self.submit(Box::new(job), rx).await
     }
 
     /// Queue `job` for the writer and wait for its answer on `rx`.
@@ -391,7 +371,18 @@ impl Store {
             return Ok(());
         }
         let (reply, rx) = oneshot::channel::<Result<()>>();
-        self.submit(Box::new(IndexJob { reply }), rx).await
+        let job = WriteJob {
+            f: |_: &mut Tx<'_>| Ok(()),
+            reply,
+            undo: Undo::Savepoint,
+            index: true,
+        };
+        self.submit(Box::new(job), rx).await.map_err(|e| match e {
+            Error::Internal(m) => {
+                Error::Internal(format!("cannot bring the search index up to date: {m}"))
+            }
+            other => other,
+        })
     }
 
     /// Run `f` on a read-only connection (on a blocking thread). Sees every
